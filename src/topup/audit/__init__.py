@@ -1,0 +1,1 @@
+"""The audit log of staff actions (manual credits, freezes, catalogue changes)."""

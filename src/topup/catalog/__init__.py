@@ -1,0 +1,1 @@
+"""The catalogue: zones (countries and regions), plans, prices, top-up limits and rates."""

@@ -1,0 +1,72 @@
+"""Catalog errors.
+
+CatalogError                        root of the catalogue's refusals
+ ├─ PlanNotFound (NotFound)         no plan has that id or code
+ ├─ UnknownZone (InvalidInput)      a zone code names no zone
+ ├─ InvalidPlan (InvalidInput)      a plan definition or an imported row is not acceptable
+ ├─ InvalidCatalogEntry (InvalidInput)  a zone, limit, preset or rate is not acceptable
+ ├─ PriceNotAvailable (InvalidInput)    the plan has no price in the asked currency
+ ├─ PlanNotOnSale (Conflict)        the plan is inactive or outside its sale window
+ └─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
+                                    ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
+"""
+
+from __future__ import annotations
+
+from topup.errors import Conflict, InvalidInput, NotFound, TopupError
+
+
+class CatalogError(TopupError):
+    """Root of catalogue errors; catch it to handle any of them."""
+
+    code = "catalog_error"
+    title = "The catalogue refused the request"
+
+
+class PlanNotFound(CatalogError, NotFound):
+    """Raised when no plan has the given id or code."""
+
+    code = "plan_not_found"
+    title = "Plan not found"
+
+
+class UnknownZone(CatalogError, InvalidInput):
+    """Raised when a zone code names no zone."""
+
+    code = "unknown_zone"
+    title = "Unknown country or region"
+
+
+class InvalidPlan(CatalogError, InvalidInput):
+    """Raised when a plan definition (or a row of a plan import) is not acceptable."""
+
+    code = "invalid_plan"
+    title = "Invalid plan"
+
+
+class InvalidCatalogEntry(CatalogError, InvalidInput):
+    """Raised when a zone, top-up limit, preset or out-of-bundle rate is not acceptable."""
+
+    code = "invalid_catalog_entry"
+    title = "Invalid catalogue entry"
+
+
+class PriceNotAvailable(CatalogError, InvalidInput):
+    """Raised when a plan has no price in the requested currency."""
+
+    code = "price_not_available"
+    title = "The plan is not sold in this currency"
+
+
+class PlanNotOnSale(CatalogError, Conflict):
+    """Raised when buying a plan that is inactive or outside its sale window."""
+
+    code = "plan_not_on_sale"
+    title = "The plan is not on sale"
+
+
+class TopupOutOfLimits(CatalogError, InvalidInput):
+    """Raised when a money top-up is outside the limits for the line's country or region."""
+
+    code = "topup_out_of_limits"
+    title = "Top-up amount out of limits"

@@ -1,0 +1,171 @@
+"""Money around the plans: top-up limits, preset top-up amounts and out-of-bundle rates.
+
+A limit or rate set on a country zone wins for that country; otherwise the regions covering the
+country decide: the tightest limit, the cheapest rate. Rates are ``rate`` minor units per
+``per_quantity`` units (bytes, seconds, messages) and are compared exactly, never as floats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, update
+
+from topup.catalog.errors import InvalidCatalogEntry, TopupOutOfLimits
+from topup.catalog.tables import OOB_UNITS, oob_rates, topup_limits, topup_presets, zones
+from topup.catalog.tables import zone_countries as zc
+from topup.catalog.zones import zone_kind
+from topup.db.uow import UnitOfWork
+from topup.money import Money, check_currency
+
+GLOBAL_ZONE = "GLOBAL"
+
+
+def _positive(name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidCatalogEntry(f"{name} must be a positive integer, not {value!r}", field=name)
+    return value
+
+
+def _put(uow: UnitOfWork, table: Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
+    """Insert the row named by ``keys``, or update it when it exists."""
+    cond = [table.c[k] == v for k, v in keys.items()]
+    if uow.conn.execute(select(*table.primary_key.columns).where(*cond)).first() is None:
+        uow.conn.execute(insert(table).values(**keys, **values))
+    else:
+        uow.conn.execute(update(table).where(*cond).values(**values))
+
+
+def set_topup_limit(
+    uow: UnitOfWork, zone_code: str, currency: str, min_amount: int, max_amount: int
+) -> None:
+    """Set the minimum and maximum of one money top-up (minor units) in a country or region."""
+    zone_code = zone_code.strip().upper()
+    zone_kind(uow, zone_code)
+    currency = check_currency(currency)
+    _positive("min_amount", min_amount)
+    if _positive("max_amount", max_amount) < min_amount:
+        raise InvalidCatalogEntry("max_amount must not be below min_amount", field="max_amount")
+    _put(uow, topup_limits, {"zone_code": zone_code, "currency": currency},
+         {"min_amount": min_amount, "max_amount": max_amount})
+
+
+def _own_zone_row(uow: UnitOfWork, table: Table, country: str, **cond: str) -> Any:
+    """The row of ``table`` set on ``country``'s own country zone, if any."""
+    return uow.conn.execute(
+        select(table)
+        .join(zones, zones.c.code == table.c.zone_code)
+        .where(zones.c.kind == "country", table.c.zone_code == country,
+               *[table.c[k] == v for k, v in cond.items()])
+    ).first()
+
+
+def _region_rows(uow: UnitOfWork, table: Table, country: str | None, **cond: str) -> list[Any]:
+    """Rows of ``table`` set on regions covering ``country`` (on GLOBAL when it is unknown)."""
+    query = select(table).join(zones, zones.c.code == table.c.zone_code).where(
+        zones.c.kind == "region", *[table.c[k] == v for k, v in cond.items()]
+    )
+    if country is None:
+        query = query.where(zones.c.code == GLOBAL_ZONE)
+    else:
+        covering = select(zc.c.zone_code).where(zc.c.country == country)
+        query = query.where(zones.c.code.in_(covering))
+    return list(uow.conn.execute(query.order_by(zones.c.code)))
+
+
+def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[int, int] | None:
+    """The ``(min, max)`` of one top-up in ``currency`` for a line in ``country``, or None.
+
+    The country's own limit wins; else the tightest (largest minimum, smallest maximum) of the
+    regions covering it; with no country, the GLOBAL zone's limit.
+    """
+    currency = check_currency(currency)
+    cc = country.strip().upper() if country else None
+    own = _own_zone_row(uow, topup_limits, cc, currency=currency) if cc else None
+    if own is not None:
+        return int(own.min_amount), int(own.max_amount)
+    rows = _region_rows(uow, topup_limits, cc, currency=currency)
+    if not rows:
+        return None
+    return max(int(r.min_amount) for r in rows), min(int(r.max_amount) for r in rows)
+
+
+def check_topup_amount(uow: UnitOfWork, country: str | None, money: Money) -> None:
+    """Raise ``TopupOutOfLimits`` when ``money`` is outside the limits for ``country``."""
+    limit = topup_limit(uow, country, money.currency)
+    if limit is None:
+        return
+    low, high = limit
+    if not low <= money.amount <= high:
+        raise TopupOutOfLimits(
+            f"a top-up must be between {Money(low, money.currency)} and "
+            f"{Money(high, money.currency)}; got {money}",
+            currency=money.currency, min_amount=low, max_amount=high,
+        )
+
+
+def set_presets(uow: UnitOfWork, currency: str, amounts: list[int]) -> None:
+    """Replace the preset top-up amounts (minor units) offered in ``currency``."""
+    currency = check_currency(currency)
+    wanted = sorted({_positive("amount", a) for a in amounts})
+    uow.conn.execute(delete(topup_presets).where(topup_presets.c.currency == currency))
+    if wanted:
+        uow.conn.execute(
+            insert(topup_presets), [{"currency": currency, "amount": a} for a in wanted]
+        )
+
+
+def presets(uow: UnitOfWork, currency: str) -> list[int]:
+    """The preset top-up amounts (minor units) in ``currency``, ascending."""
+    rows = uow.conn.execute(
+        select(topup_presets.c.amount)
+        .where(topup_presets.c.currency == check_currency(currency))
+        .order_by(topup_presets.c.amount)
+    )
+    return [int(a) for a in rows.scalars()]
+
+
+def _check_unit(unit: str) -> str:
+    if unit not in OOB_UNITS:
+        raise InvalidCatalogEntry(f"unit must be one of {OOB_UNITS}, not {unit!r}", field="unit")
+    return unit
+
+
+def set_oob_rate(
+    uow: UnitOfWork, zone_code: str, currency: str, unit: str, rate: int, per_quantity: int
+) -> None:
+    """Charge ``rate`` minor units per ``per_quantity`` units used out of bundle in a zone."""
+    zone_code = zone_code.strip().upper()
+    zone_kind(uow, zone_code)
+    keys = {"zone_code": zone_code, "currency": check_currency(currency),
+            "unit": _check_unit(unit)}
+    _put(uow, oob_rates, keys, {"rate": _positive("rate", rate),
+                                "per_quantity": _positive("per_quantity", per_quantity)})
+
+
+def oob_rate(uow: UnitOfWork, country: str, currency: str, unit: str) -> tuple[int, int] | None:
+    """The ``(rate, per_quantity)`` for out-of-bundle ``unit`` in ``country``, or None.
+
+    The country's own rate wins; else the cheapest of the regions covering it.
+    """
+    cc = country.strip().upper()
+    cond = {"currency": check_currency(currency), "unit": _check_unit(unit)}
+    own = _own_zone_row(uow, oob_rates, cc, **cond)
+    if own is not None:
+        return int(own.rate), int(own.per_quantity)
+    best: tuple[int, int] | None = None
+    for row in _region_rows(uow, oob_rates, cc, **cond):
+        rate, per = int(row.rate), int(row.per_quantity)
+        # rate/per < best_rate/best_per, cross-multiplied to stay exact
+        if best is None or rate * best[1] < best[0] * per:
+            best = (rate, per)
+    return best
+
+
+def oob_charge(rate: int, per_quantity: int, quantity: int) -> int:
+    """Minor units charged for ``quantity`` units at ``rate`` per ``per_quantity``, rounded up."""
+    _positive("rate", rate)
+    _positive("per_quantity", per_quantity)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise InvalidCatalogEntry(f"quantity must be a non-negative integer, not {quantity!r}")
+    return -(-rate * quantity // per_quantity)

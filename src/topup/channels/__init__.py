@@ -1,0 +1,1 @@
+"""Channels: parse input, call a service, render. They never touch tables."""

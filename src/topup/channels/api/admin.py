@@ -1,0 +1,143 @@
+"""/admin: operator staff — lines (create, search, freeze), manual credit, plans, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, Field
+
+from topup.audit.service import entries
+from topup.audit.service import record as audit
+from topup.catalog import service as catalog
+from topup.channels.api.deps import database, role
+from topup.channels.api.messages import language_of
+from topup.channels.api.orders import KEY_DOC, respond
+from topup.channels.api.schemas import (
+    FreezeIn,
+    LineOut,
+    ManualCreditIn,
+    OrderOut,
+    PlanOut,
+    StaffIn,
+    UserOut,
+)
+from topup.channels.api.views import line_out, order_out, plan_out
+from topup.db.uow import Database, UnitOfWork
+from topup.orders import service as orders
+from topup.orders.idempotency import run_once
+from topup.subscribers import auth
+from topup.subscribers import lines as line_svc
+from topup.subscribers.auth import User
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+admin = role("admin")
+
+
+class LineIn(BaseModel):
+    iccid: str
+    secret: str = Field(..., min_length=4)
+    currency: str
+    msisdn: str | None = None
+    imsi: str | None = None
+    kind: str = "sim"
+    smdp_address: str | None = None
+    matching_id: str | None = None
+    home_country: str | None = None
+
+
+class PlanIn(BaseModel):
+    code: str
+    name_en: str
+    name_zh: str
+    zone_code: str
+    kind: str
+    data_bytes: int = 0
+    voice_seconds: int = 0
+    sms_count: int = 0
+    validity_days: int
+    validity_start: str = "purchase"
+    priority: int = 100
+    active: bool = True
+    prices: dict[str, int]
+
+
+@router.post("/lines", status_code=201, response_model=LineOut)
+def create_line(body: LineIn, user: User = Depends(admin), db: Database = Depends(database)
+                ) -> LineOut:
+    """Add one SIM/eSIM line (bulk: ``topup lines import``)."""
+    with db.unit() as uow:
+        line = line_svc.create_line(uow, line_svc.LineSpec(**body.model_dump()))
+        audit(uow, user.id, "line.create", f"line:{line.id}", iccid=line.iccid)
+    return line_out(line)
+
+
+@router.get("/lines", response_model=list[LineOut])
+def search(q: str = Query(..., min_length=3, description="Part of an ICCID or MSISDN"),
+           _: User = Depends(admin), db: Database = Depends(database)) -> list[LineOut]:
+    """Find lines by ICCID or MSISDN."""
+    with db.unit(readonly=True) as uow:
+        return [line_out(x) for x in line_svc.search_lines(uow, q)]
+
+
+@router.post("/lines/{line_id}/freeze", response_model=LineOut)
+def freeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
+           db: Database = Depends(database)) -> LineOut:
+    """Freeze a line: top-ups and usage are refused until it is unfrozen."""
+    with db.unit() as uow:
+        return line_out(line_svc.freeze(uow, line_id, actor=user.id, reason=body.reason))
+
+
+@router.post("/lines/{line_id}/unfreeze", response_model=LineOut)
+def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
+             db: Database = Depends(database)) -> LineOut:
+    """Lift a freeze; the line returns to the state it had."""
+    with db.unit() as uow:
+        return line_out(line_svc.unfreeze(uow, line_id, actor=user.id, reason=body.reason))
+
+
+@router.post("/lines/{line_id}/credit", status_code=201, response_model=OrderOut)
+def credit(line_id: int, body: ManualCreditIn,
+           idempotency_key: str | None = Header(None, description=KEY_DOC),
+           user: User = Depends(admin), db: Database = Depends(database)) -> Any:
+    """Credit a line's wallet by hand (cash at the office, goodwill); reason required, audited."""
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        line = line_svc.get_line(uow, line_id)
+        req = orders.OrderRequest(kind="topup", method="manual", channel="admin",
+                                  currency=body.currency, amount=body.amount,
+                                  reason=body.reason, confirm_duplicate=body.confirm_duplicate)
+        return 201, jsonable_encoder(order_out(orders.create_order(uow, user.id, line, req)))
+
+    return respond(run_once(db, user.id, idempotency_key, "POST",
+                            f"/api/v1/admin/lines/{line_id}/credit", body.model_dump(), work))
+
+
+@router.put("/plans", response_model=PlanOut)
+def put_plan(body: PlanIn, request: Request, user: User = Depends(admin),
+             db: Database = Depends(database)) -> PlanOut:
+    """Create or update a plan by code, with its prices (minor units per currency)."""
+    with db.unit() as uow:
+        plan = catalog.upsert_plan(uow, catalog.PlanSpec(**body.model_dump()))
+        audit(uow, user.id, "plan.upsert", f"plan:{plan.id}", **body.model_dump())
+    return plan_out(plan, language_of(request))
+
+
+@router.post("/staff", status_code=201, response_model=UserOut)
+def create_staff(body: StaffIn, user: User = Depends(admin), db: Database = Depends(database)
+                 ) -> UserOut:
+    """Create a staff, agent, terminal or network login."""
+    with db.unit() as uow:
+        made = auth.register(uow, email=body.email, phone=None, password=body.password,
+                             role=body.role)
+        audit(uow, user.id, "user.create", f"user:{made.id}", role=body.role)
+    return UserOut(**made.__dict__)
+
+
+@router.get("/audit")
+def audit_log(target: str | None = None, _: User = Depends(admin),
+              db: Database = Depends(database)) -> list[dict[str, Any]]:
+    """The newest staff actions, optionally for one target such as ``line:7``."""
+    with db.unit(readonly=True) as uow:
+        return jsonable_encoder(entries(uow, target))

@@ -1,0 +1,29 @@
+"""The ASGI application: every router under /api/v1, problem+json errors, health, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from topup import __version__
+from topup.channels.api import admin, auth, lines, orders, plans, problems, system, usage
+from topup.db.uow import Database
+from topup.payments.interfaces import PaymentProvider
+
+
+def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None) -> FastAPI:
+    """Build the app around a Database (and the configured payment providers)."""
+    app = FastAPI(
+        title=f"{db.settings.operator_name} top-up API", version=__version__,
+        description="Prepaid top-up and renewal for travel SIM and eSIM lines. Errors are "
+                    "RFC 9457 problem+json with a stable `code`; money is integer minor units.",
+    )
+    app.state.db = db
+    app.state.payment_providers = dict(providers or {})
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, plans, lines, orders, usage, admin):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(system.router)
+    app.middleware("http")(system.measure)
+    problems.install(app)
+    return app

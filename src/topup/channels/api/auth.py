@@ -1,0 +1,80 @@
+"""/auth: register, token (OAuth2 password flow), logout, password reset, me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from topup.channels.api.deps import client_ip, current_user, database, oauth2
+from topup.channels.api.schemas import (
+    RegisterIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    TokenOut,
+    UserOut,
+)
+from topup.db.uow import Database
+from topup.subscribers import auth
+from topup.subscribers.auth import User
+from topup.subscribers.errors import BadCredentials
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, email=user.email, phone=user.phone, role=user.role,
+                   language=user.language, currency=user.currency)
+
+
+@router.post("/register", status_code=201, response_model=UserOut)
+def register(body: RegisterIn, db: Database = Depends(database)) -> UserOut:
+    """Create a traveller account with an e-mail and/or phone login."""
+    with db.unit() as uow:
+        user = auth.register(uow, email=body.email, phone=body.phone, password=body.password,
+                             language=body.language, currency=body.currency)
+    return user_out(user)
+
+
+@router.post("/token", response_model=TokenOut)
+def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
+          db: Database = Depends(database)) -> TokenOut:
+    """Log in: ``username`` is the e-mail or phone. Repeated failures lock the login."""
+    with db.unit() as uow:
+        user = auth.authenticate(uow, form.username, form.password, client_ip(request))
+        issued = auth.issue_token(uow, user) if user else None
+    if issued is None:
+        raise BadCredentials()
+    return TokenOut(access_token=issued, expires_in=db.settings.token_ttl_seconds)
+
+
+@router.post("/logout", status_code=204)
+def logout(token: str | None = Depends(oauth2), _: User = Depends(current_user),
+           db: Database = Depends(database)) -> Response:
+    """Revoke the bearer token used for this call."""
+    with db.unit() as uow:
+        auth.revoke_token(uow, str(token))
+    return Response(status_code=204)
+
+
+@router.post("/password-reset", status_code=202)
+def password_reset(body: ResetRequestIn, db: Database = Depends(database)) -> dict[str, str]:
+    """Send a one-time code to the login's phone or e-mail (same answer for unknown logins)."""
+    with db.unit() as uow:
+        auth.request_reset(uow, body.login)
+    return {"status": "if the account exists, a code is on its way"}
+
+
+@router.post("/password-reset/confirm", status_code=204)
+def password_reset_confirm(body: ResetConfirmIn, db: Database = Depends(database)) -> Response:
+    """Set a new password with the code; 5 wrong tries or 10 minutes spend the code."""
+    with db.unit() as uow:
+        ok = auth.confirm_reset(uow, body.login, body.code, body.new_password)
+    if not ok:
+        raise auth.reset_refused()
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: User = Depends(current_user)) -> UserOut:
+    """Who the token belongs to."""
+    return user_out(user)

@@ -1,0 +1,59 @@
+"""/orders: submit a top-up or plan purchase (Idempotency-Key required), read one back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from topup.channels.api.deps import current_user, database
+from topup.channels.api.lines import visible_line
+from topup.channels.api.schemas import OrderIn, OrderOut
+from topup.channels.api.views import order_out
+from topup.db.uow import Database, UnitOfWork
+from topup.orders import service as orders
+from topup.orders.idempotency import Outcome, run_once
+from topup.orders.service import OrderRequest
+from topup.subscribers.auth import User
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+KEY_DOC = "Unique per intended order; a retry with the same key and body replays the result"
+
+
+def respond(outcome: Outcome) -> JSONResponse:
+    """The stored or fresh response, marked when it is a replay."""
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.post("", status_code=201, response_model=OrderOut,
+             responses={200: {"description": "Replay of an earlier identical request"}})
+def create(body: OrderIn, request: Request,
+           idempotency_key: str | None = Header(None, description=KEY_DOC),
+           user: User = Depends(current_user), db: Database = Depends(database)) -> Any:
+    """Top up a line's wallet, or buy / renew a plan (from the wallet or a provider)."""
+    providers = request.app.state.payment_providers
+
+    def work(uow: UnitOfWork) -> tuple[int, Any]:
+        line = visible_line(uow, user, body.line_id)
+        req = OrderRequest(kind=body.kind, method=body.method, channel="api",
+                           currency=body.currency, amount=body.amount, plan_id=body.plan_id,
+                           confirm_duplicate=body.confirm_duplicate)
+        order = orders.create_order(uow, user.id, line, req,
+                                    provider=providers.get(body.method))
+        return 201, jsonable_encoder(order_out(order))
+
+    return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/orders",
+                            body.model_dump(), work))
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get(order_id: int, user: User = Depends(current_user),
+        db: Database = Depends(database)) -> OrderOut:
+    """One order and where it stands."""
+    with db.unit(readonly=True) as uow:
+        owner = None if user.role == "admin" else user.id
+        return order_out(orders.get_order(uow, order_id, owner=owner))

@@ -1,0 +1,201 @@
+"""Request and response bodies of the REST API (they are the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class RegisterIn(BaseModel):
+    email: str | None = Field(None, description="E-mail login (at least one of email/phone)")
+    phone: str | None = Field(None, description="Phone login in E.164, e.g. +66812345678")
+    password: str = Field(..., min_length=8, max_length=256)
+    language: Literal["en", "zh-CN"] = "en"
+    currency: str | None = Field(None, description="Home currency, ISO 4217 (default: operator's)")
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str | None
+    phone: str | None
+    role: str
+    language: str
+    currency: str
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class ResetRequestIn(BaseModel):
+    login: str = Field(..., description="The e-mail or phone number of the account")
+
+
+class ResetConfirmIn(BaseModel):
+    login: str
+    code: str = Field(..., min_length=6, max_length=6)
+    new_password: str = Field(..., min_length=8, max_length=256)
+
+
+class BindIn(BaseModel):
+    identifier: str = Field(..., description="ICCID (printed on the card) or the phone number")
+    secret: str = Field(..., description="The secret printed on the card under the scratch panel")
+
+
+class MoneyOut(BaseModel):
+    amount: int = Field(..., description="Integer minor units (fen, cents; yen has none)")
+    currency: str
+    display: str = Field(..., description="The amount as text, e.g. 100.50")
+
+
+class BalanceOut(BaseModel):
+    currency: str
+    balance: int
+    available: int
+    display: str
+
+
+class BucketUnitOut(BaseModel):
+    total: int
+    remaining: int
+
+
+class BucketOut(BaseModel):
+    id: int
+    plan_id: int
+    plan_code: str | None = None
+    plan_name: str | None = None
+    zone: str
+    valid_from: datetime | None
+    expires_at: datetime | None = Field(None, description="None until a first-use plan starts")
+    units: dict[str, BucketUnitOut] = Field(..., description="data (bytes), voice (s), sms")
+
+
+class LineOut(BaseModel):
+    id: int
+    iccid: str
+    msisdn: str | None
+    kind: Literal["sim", "esim"]
+    status: str
+    currency: str
+    home_country: str | None
+    auto_renew: bool
+    valid_until: datetime | None
+    activation_code: str | None = Field(None, description="LPA:1$<SM-DP+>$<matching id>")
+
+
+class LineDetailOut(LineOut):
+    balances: list[BalanceOut]
+    buckets: list[BucketOut]
+
+
+class LinePatchIn(BaseModel):
+    auto_renew: bool
+
+
+class PlanOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    name_zh: str
+    zone: str
+    countries: list[str]
+    kind: str
+    data_bytes: int
+    voice_seconds: int
+    sms_count: int
+    validity_days: int
+    validity_start: Literal["purchase", "first_use"]
+    prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")
+
+
+class OrderIn(BaseModel):
+    line_id: int
+    kind: Literal["topup", "plan"]
+    method: str = Field(..., description="wallet (plans), or a configured payment provider")
+    amount: int | None = Field(None, gt=0, description="Top-ups: integer minor units")
+    currency: str | None = Field(None, description="Default: the line's currency")
+    plan_id: int | None = Field(None, description="Plans: the plan to buy or renew")
+    confirm_duplicate: bool = Field(
+        False, description="Set after a duplicate_suspected answer to really order again")
+
+
+class ManualCreditIn(BaseModel):
+    amount: int = Field(..., gt=0, description="Integer minor units")
+    currency: str | None = None
+    reason: str = Field(..., min_length=3, max_length=500)
+    confirm_duplicate: bool = False
+
+
+class OrderOut(BaseModel):
+    id: int
+    line_id: int
+    kind: str
+    plan_id: int | None
+    amount: int
+    currency: str
+    display: str
+    method: str
+    channel: str
+    state: str
+    renewal: bool
+    next_action: dict[str, Any] | None
+    created_at: datetime
+    paid_at: datetime | None
+    fulfilled_at: datetime | None
+
+
+class UsageIn(BaseModel):
+    record_id: str = Field(..., min_length=1, max_length=120,
+                           description="The network's id of this record: reporting it twice "
+                                       "charges once")
+    line: str = Field(..., description="ICCID, MSISDN or IMSI of the line")
+    unit: Literal["data", "voice", "sms"]
+    quantity: int = Field(..., gt=0, description="bytes, seconds or messages")
+    country: str = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    occurred_at: AwareDatetime = Field(
+        ..., description="With a UTC offset, e.g. 2026-11-22T08:00:00Z")
+
+
+class UsageOut(BaseModel):
+    record_id: str
+    line_id: int
+    unit: str
+    quantity: int
+    country: str
+    occurred_at: datetime
+    from_buckets: int
+    from_money: int
+    money_charged: int
+    currency: str | None
+    uncovered: int
+
+
+class TransferOut(BaseModel):
+    id: int
+    at: datetime
+    code: str
+    unit: str
+    amount: int = Field(..., description="Positive: into the line; negative: out of it")
+    kind: str
+    ref: str | None
+
+
+class Page(BaseModel):
+    items: list[Any]
+    next_cursor: int | None = Field(None, description="Pass as ?before= for the next page")
+
+
+class FreezeIn(BaseModel):
+    reason: str = Field(..., min_length=3, max_length=500)
+
+
+class StaffIn(BaseModel):
+    email: str
+    password: str = Field(..., min_length=8)
+    role: Literal["admin", "agent", "terminal", "network"]

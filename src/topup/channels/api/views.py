@@ -1,0 +1,73 @@
+"""Rendering domain objects into API bodies (one place, shared by every router)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from topup.catalog import service as catalog
+from topup.channels.api.schemas import (
+    BalanceOut,
+    BucketOut,
+    BucketUnitOut,
+    LineDetailOut,
+    LineOut,
+    OrderOut,
+    PlanOut,
+    UsageOut,
+)
+from topup.charging.buckets import line_buckets
+from topup.charging.service import UsageRecord
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.money import Money
+from topup.orders.service import Order
+from topup.subscribers.lines import Line
+
+
+def line_out(line: Line) -> LineOut:
+    return LineOut(id=line.id, iccid=line.iccid, msisdn=line.msisdn, kind=line.kind,  # type: ignore[arg-type]
+                   status=line.status, currency=line.currency, home_country=line.home_country,
+                   auto_renew=line.auto_renew, valid_until=line.valid_until,
+                   activation_code=line.activation_code)
+
+
+def line_detail(uow: UnitOfWork, line: Line, lang: str) -> LineDetailOut:
+    """Balances per currency and every live bucket with remaining / total."""
+    balances = [
+        BalanceOut(currency=cur, balance=b.posted, available=b.available,
+                   display=Money(b.posted, cur).text())
+        for cur, b in ledger.wallets(uow, line.id).items()
+    ]
+    plans: dict[int, Any] = {}
+    buckets = []
+    for b in line_buckets(uow, line.id):
+        if b.plan_id not in plans:
+            plans[b.plan_id] = catalog.get_plan(uow, b.plan_id)
+        plan = plans[b.plan_id]
+        buckets.append(BucketOut(
+            id=b.id, plan_id=b.plan_id, plan_code=plan.code, plan_name=plan.name(lang),
+            zone=b.zone_code, valid_from=b.valid_from, expires_at=b.expires_at,
+            units={u: BucketUnitOut(**v) for u, v in b.units.items()}))
+    return LineDetailOut(**line_out(line).model_dump(), balances=balances, buckets=buckets)
+
+
+def plan_out(plan: Any, lang: str) -> PlanOut:
+    return PlanOut(
+        id=plan.id, code=plan.code, name=plan.name(lang), name_en=plan.name_en,
+        name_zh=plan.name_zh, zone=plan.zone_code, countries=list(plan.countries),
+        kind=plan.kind, data_bytes=plan.data_bytes, voice_seconds=plan.voice_seconds,
+        sms_count=plan.sms_count, validity_days=plan.validity_days,
+        validity_start=plan.validity_start, prices=dict(plan.prices))
+
+
+def order_out(order: Order) -> OrderOut:
+    return OrderOut(
+        id=order.id, line_id=order.line_id, kind=order.kind, plan_id=order.plan_id,
+        amount=order.amount, currency=order.currency, display=order.money.text(),
+        method=order.method, channel=order.channel, state=order.state, renewal=order.renewal,
+        next_action=order.next_action, created_at=order.created_at, paid_at=order.paid_at,
+        fulfilled_at=order.fulfilled_at)
+
+
+def usage_out(rec: UsageRecord) -> UsageOut:
+    return UsageOut(**{k: getattr(rec, k) for k in UsageOut.model_fields})

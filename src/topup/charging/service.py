@@ -1,0 +1,157 @@
+"""Usage records from the network, rated against buckets first and money second.
+
+Order of drawing: started buckets of the unit whose zone covers the country, soonest expiry
+first (then priority, then age); then first-use buckets, which start at the record's time;
+then the line's wallet in its home currency at the out-of-bundle rate. Nothing goes below
+zero: what neither buckets nor money cover is recorded as ``uncovered``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from topup.catalog import service as catalog
+from topup.charging.buckets import line_buckets
+from topup.charging.errors import InvalidUsage, UsageRecordConflict
+from topup.charging.tables import bucket_units, buckets, usage_records
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.subscribers.lines import Line, ensure_usable
+
+UNITS = ("data", "voice", "sms")
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """A network usage report and how it was charged."""
+
+    record_id: str
+    line_id: int
+    unit: str
+    quantity: int
+    country: str
+    occurred_at: datetime
+    from_buckets: int
+    from_money: int
+    money_charged: int
+    currency: str | None
+    uncovered: int
+
+    @classmethod
+    def of(cls, row: Any) -> UsageRecord:
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+
+def _hash(line_id: int, unit: str, quantity: int, country: str, at: datetime) -> str:
+    body = json.dumps([line_id, unit, quantity, country, at.isoformat()])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: datetime
+              ) -> list[Any]:
+    zones = set(catalog.zones_covering(uow, country))
+    rows = uow.conn.execute(
+        select(buckets, bucket_units.c.account_id)
+        .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
+        .where(buckets.c.line_id == line_id, buckets.c.state == "active",
+               bucket_units.c.unit == unit)
+    ).all()
+    started = [r for r in rows if r.valid_from is not None and r.valid_from <= at < r.expires_at]
+    unstarted = [r for r in rows if r.valid_from is None]
+    started.sort(key=lambda r: (r.expires_at, r.priority, r.id))
+    unstarted.sort(key=lambda r: (r.priority, r.id))
+    return [r for r in started + unstarted if r.zone_code in zones]
+
+
+def _draw_buckets(uow: UnitOfWork, rec_id: int, line_id: int, unit: str, quantity: int,
+                  country: str, at: datetime) -> int:
+    left = quantity
+    for b in _eligible(uow, line_id, unit, country, at):
+        if left == 0:
+            break
+        available = ledger.balance(uow, b.account_id).available
+        take = min(available, left)
+        if take <= 0:
+            continue
+        if b.valid_from is None:
+            uow.conn.execute(update(buckets).where(buckets.c.id == b.id).values(
+                valid_from=at, expires_at=at + timedelta(days=b.validity_days)))
+        ledger.transfer(uow, f"usage:{rec_id}:bucket:{b.id}", b.account_id,
+                        ledger.operator_account(uow, "consumed", unit), take,
+                        code="usage", ref=f"usage:{rec_id}")
+        left -= take
+    return quantity - left
+
+
+def _draw_money(uow: UnitOfWork, rec_id: int, line: Line, unit: str, left: int,
+                country: str) -> tuple[int, int]:
+    """(quantity covered, minor units charged) from the wallet at the out-of-bundle rate."""
+    rate = catalog.oob_rate(uow, country, line.currency, unit)
+    if left == 0 or rate is None:
+        return 0, 0
+    per_unit, per = rate
+    mu = ledger.money_unit(line.currency)
+    wallet = ledger.wallet(uow, line.id, line.currency)
+    available = ledger.balance(uow, wallet).available
+    covered = left
+    if catalog.oob_charge(per_unit, per, left) > available:
+        covered = available * per // per_unit
+    charge = catalog.oob_charge(per_unit, per, covered) if covered else 0
+    if charge:
+        ledger.transfer(uow, f"usage:{rec_id}:money", wallet,
+                        ledger.operator_account(uow, "revenue_usage", mu), charge,
+                        code="usage_oob", ref=f"usage:{rec_id}")
+    return covered, charge
+
+
+def record_usage(uow: UnitOfWork, record_id: str, line: Line, unit: str, quantity: int,
+                 country: str, occurred_at: datetime) -> tuple[UsageRecord, bool]:
+    """Rate one usage record exactly once; returns (record, created now).
+
+    The same record id with the same contents returns the first result; with other
+    contents it raises UsageRecordConflict.
+    """
+    if unit not in UNITS or quantity <= 0 or len(country) != 2 or not country.isalpha():
+        raise InvalidUsage("unit is data, voice or sms; quantity > 0; country ISO 3166 alpha-2")
+    country = country.upper()
+    digest = _hash(line.id, unit, quantity, country, occurred_at)
+    found = uow.conn.execute(
+        select(usage_records).where(usage_records.c.record_id == record_id)).first()
+    if found is not None:
+        if found.request_hash != digest:
+            raise UsageRecordConflict(f"record {record_id!r} was reported with other contents")
+        return UsageRecord.of(found), False
+    ensure_usable(line)
+    rec_id = int(uow.conn.execute(insert(usage_records).values(
+        record_id=record_id, request_hash=digest, line_id=line.id, unit=unit,
+        quantity=quantity, country=country, occurred_at=occurred_at, from_buckets=0,
+        from_money=0, money_charged=0, currency=None, uncovered=quantity, created_at=uow.now,
+    ).returning(usage_records.c.id)).scalar_one())
+    from_buckets = _draw_buckets(uow, rec_id, line.id, unit, quantity, country, occurred_at)
+    from_money, charged = _draw_money(uow, rec_id, line, unit, quantity - from_buckets, country)
+    uow.conn.execute(update(usage_records).where(usage_records.c.id == rec_id).values(
+        from_buckets=from_buckets, from_money=from_money, money_charged=charged,
+        currency=line.currency if charged else None,
+        uncovered=quantity - from_buckets - from_money))
+    row = uow.conn.execute(select(usage_records).where(usage_records.c.id == rec_id)).one()
+    return UsageRecord.of(row), True
+
+
+def usage_history(uow: UnitOfWork, line_id: int, *, limit: int, before: int | None = None
+                  ) -> list[tuple[int, UsageRecord]]:
+    """(row id, record) pairs for a line, newest first, keyset-paged."""
+    cond = usage_records.c.line_id == line_id
+    if before is not None:
+        cond = cond & (usage_records.c.id < before)
+    rows = uow.conn.execute(select(usage_records).where(cond)
+                            .order_by(usage_records.c.id.desc()).limit(limit))
+    return [(int(r.id), UsageRecord.of(r)) for r in rows]
+
+
+__all__ = ["UsageRecord", "line_buckets", "record_usage", "usage_history"]

@@ -1,0 +1,204 @@
+"""``topup``: serve, demo, db upgrade, lines import, plans import/list, admin create, ledger check.
+
+Every command exits non-zero with one line on stderr when its input is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from topup import bootstrap
+from topup.db.migrate import upgrade
+from topup.db.uow import Database, UnitOfWork
+from topup.errors import TopupError
+
+app = typer.Typer(help="topup: prepaid top-up platform for travel SIM/eSIM operators",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+lines_app = typer.Typer(help="SIM/eSIM lines", no_args_is_help=True)
+plans_app = typer.Typer(help="The plan catalogue", no_args_is_help=True)
+admin_app = typer.Typer(help="Staff and system logins", no_args_is_help=True)
+ledger_app = typer.Typer(help="The ledger", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
+                  (admin_app, "admin"), (ledger_app, "ledger")):
+    app.add_typer(sub, name=name)
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line on stderr; the caller raises the returned Exit(1)."""
+    err.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(1)
+
+
+@contextmanager
+def opened(migrate: bool = True) -> Iterator[Database]:
+    """The Database from the environment, migrated to the newest schema."""
+    db = bootstrap.database()
+    try:
+        if migrate:
+            upgrade(db.engine)
+        yield db
+    finally:
+        db.dispose()
+
+
+def in_unit(db: Database, work: Callable[[UnitOfWork], T]) -> T:
+    """Run ``work`` in one unit of work; a refusal becomes one line and exit 1."""
+    try:
+        with db.unit() as uow:
+            return work(uow)
+    except TopupError as exc:
+        raise fail(exc.detail) from None
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+          port: int = typer.Option(8000, help="Port to listen on"),
+          workers: int = typer.Option(1, help="Worker processes (PostgreSQL: more than one)"),
+          migrate: bool = typer.Option(True, help="Upgrade the schema before serving")) -> None:
+    """Serve the API (and, later, the portal) with uvicorn."""
+    import uvicorn
+
+    if migrate:
+        with opened():
+            pass
+    uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def demo() -> None:
+    """Prepare demo data (idempotent) and print the demo logins and lines."""
+    from topup.demo.seed import seed_demo
+
+    with opened() as db:
+        seeded: dict[str, Any] = in_unit(db, seed_demo)
+    table = Table(title="Demo logins")
+    for col in ("role", "login", "password"):
+        table.add_column(col)
+    for role in ("customer", "admin", "network"):
+        table.add_row(role, *seeded[role])
+    out.print(table)
+    lines = Table(title="Demo lines (bind with the ICCID or number and the card secret)")
+    for col in ("id", "ICCID", "MSISDN", "kind", "currency", "secret", "status"):
+        lines.add_column(col)
+    for spec, line in seeded["lines"]:
+        lines.add_row(str(line.id), line.iccid, spec.msisdn, line.kind, line.currency,
+                      spec.secret, line.status)
+    out.print(lines)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    with opened():
+        out.print("schema is up to date")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        raise fail(f"no such file: {path}")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+@lines_app.command("import")
+def lines_import(path: Path = typer.Argument(..., help="CSV: iccid,secret,currency,msisdn,"
+                                             "imsi,kind,smdp_address,matching_id,home_country")
+                 ) -> None:
+    """Import lines from CSV in one transaction: a bad row imports nothing."""
+    from topup.subscribers.lines import import_lines
+
+    rows = _rows(path)
+
+    def work(uow: UnitOfWork) -> int:
+        with Progress(console=err, transient=not sys.stderr.isatty()) as progress:
+            task = progress.add_task("importing lines", total=len(rows))
+            count = 0
+            for _ in import_lines(uow, rows):
+                count += 1
+                progress.advance(task)
+        return count
+
+    with opened() as db:
+        count = in_unit(db, work)
+    out.print(f"imported {count} lines")
+
+
+@plans_app.command("import")
+def plans_import(path: Path = typer.Argument(..., help="CSV: code,name_en,name_zh,zone,kind,"
+                                             "data_mb,voice_min,sms,validity_days,"
+                                             "validity_start,priority,price_XXX…")) -> None:
+    """Create or update plans from CSV in one transaction."""
+    from topup.catalog.importer import import_plans_csv
+
+    rows = _rows(path)
+    with opened() as db:
+        count = in_unit(db, lambda uow: import_plans_csv(uow, rows))
+    out.print(f"imported {count} plans")
+
+
+@plans_app.command("list")
+def plans_list(country: str = typer.Option(None, help="ISO 3166 alpha-2"),
+               currency: str = typer.Option(None, help="Only plans priced in it")) -> None:
+    """Show the plans on sale."""
+    from topup.catalog import service as catalog
+    from topup.money import Money
+
+    with opened() as db:
+        plans = in_unit(db, lambda uow: catalog.list_plans(
+            uow, country=country.upper() if country else None,
+            currency=currency.upper() if currency else None))
+    table = Table(title=f"{len(plans)} plans")
+    for col in ("id", "code", "name", "zone", "data", "days", "prices"):
+        table.add_column(col)
+    for p in plans:
+        data = f"{p.data_bytes / 2**30:g} GB" if p.data_bytes else "-"
+        prices = " ".join(str(Money(a, c)) for c, a in sorted(p.prices.items()))
+        table.add_row(str(p.id), p.code, p.name_en, p.zone_code, data, str(p.validity_days),
+                      prices)
+    out.print(table)
+
+
+@admin_app.command("create")
+def admin_create(email: str, password: str = typer.Option(..., prompt=True, hide_input=True,
+                                                          confirmation_prompt=True),
+                 role: str = typer.Option("admin", help="admin, network, agent or terminal")
+                 ) -> None:
+    """Create a staff or system login."""
+    from topup.subscribers import auth
+
+    with opened() as db:
+        user = in_unit(db, lambda uow: auth.register(
+            uow, email=email, phone=None, password=password, role=role))
+    out.print(f"created {user.role} {user.email} (id {user.id})")
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Prove the books: exit 0 when every invariant holds, 1 with the violations otherwise."""
+    from topup.ledger.invariants import check_books
+    from topup.ledger.service import count_transfers
+
+    with opened(migrate=False) as db, db.unit(readonly=True) as uow:
+        problems = check_books(uow.conn)
+        count = count_transfers(uow)
+    if problems:
+        for p in problems:
+            err.print(f"{p.what}: {p.detail}", markup=False)
+        raise fail(f"the books do not balance ({len(problems)} problems)")
+    out.print(f"the books balance: {count} transfers checked")

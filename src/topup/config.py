@@ -1,0 +1,93 @@
+"""Settings, read once from the environment (``TOPUP_*``).
+
+Secrets never live in the repository: ``TOPUP_SECRET_KEY`` comes from the environment, or is
+generated once into ``<data dir>/secret.key`` (mode 0600) for the embedded mode.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that an operator may configure; one instance per process."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    operator_name: str = "topup"
+    default_currency: str = "CNY"
+    token_ttl_seconds: int = 7 * 24 * 3600
+    duplicate_topup_window_seconds: int = 300
+    topup_validity_days: int = 180
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    reset_code_ttl_seconds: int = 600
+    reset_code_max_attempts: int = 5
+    bind_max_failures: int = 10
+    pending_transfer_timeout_seconds: int = 900
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    currencies: tuple[str, ...] = field(
+        default=("CNY", "USD", "EUR", "GBP", "HKD", "THB", "JPY", "SGD")
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _secret_key(data_dir: Path) -> str:
+    env = os.environ.get("TOPUP_SECRET_KEY")
+    if env:
+        return env
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment; keyword arguments win (tests, CLI flags)."""
+    data_dir = Path(str(overrides.pop("data_dir", None) or os.environ.get("TOPUP_DATA_DIR", "var")))
+    data_dir = data_dir.resolve()
+    url = str(
+        overrides.pop("database_url", None)
+        or os.environ.get("TOPUP_DATABASE_URL")
+        or f"sqlite:///{data_dir / 'topup.db'}"
+    )
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": url,
+        "operator_name": os.environ.get("TOPUP_OPERATOR_NAME", "topup"),
+        "default_currency": os.environ.get("TOPUP_DEFAULT_CURRENCY", "CNY"),
+        "token_ttl_seconds": _int("TOPUP_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
+        "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
+        "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
+        "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
+    }
+    if "TOPUP_CURRENCIES" in os.environ:
+        values["currencies"] = tuple(
+            c.strip().upper() for c in os.environ["TOPUP_CURRENCIES"].split(",") if c.strip()
+        )
+    values.update(overrides)
+    if "secret_key" not in values:
+        values["secret_key"] = _secret_key(data_dir)
+    return Settings(**values)  # type: ignore[arg-type]

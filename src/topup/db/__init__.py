@@ -1,0 +1,1 @@
+"""Storage: engine set-up for SQLite and PostgreSQL, shared metadata, migrations, unit of work."""

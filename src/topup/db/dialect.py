@@ -1,0 +1,16 @@
+"""The few statements whose spelling differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from topup.db.uow import UnitOfWork
+
+
+def insert_ignore(uow: UnitOfWork, table: Table, values: dict[str, Any], index: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (index) DO NOTHING`` for the unit of work's dialect."""
+    mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
+    return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)

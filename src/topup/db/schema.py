@@ -1,0 +1,17 @@
+"""Imports every area's tables so that ``metadata`` describes the whole schema."""
+
+from __future__ import annotations
+
+from topup.audit import tables as audit_tables
+from topup.catalog import tables as catalog_tables
+from topup.charging import tables as charging_tables
+from topup.db.metadata import metadata
+from topup.ledger import tables as ledger_tables
+from topup.notifications import tables as notification_tables
+from topup.orders import tables as order_tables
+from topup.subscribers import tables as subscriber_tables
+
+AREAS = (audit_tables, catalog_tables, charging_tables, ledger_tables, notification_tables,
+         order_tables, subscriber_tables)
+
+__all__ = ["AREAS", "metadata"]

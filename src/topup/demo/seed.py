@@ -1,0 +1,83 @@
+"""Demo data beyond the catalogue: a traveller, an admin, a network login, and lines.
+
+Idempotent: running it again finds what exists and creates only what is missing. The demo
+passwords are published on purpose (they are printed by ``topup demo``); never use them live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from topup.db.uow import UnitOfWork
+from topup.demo.catalog import seed_catalog
+from topup.orders import service as orders
+from topup.orders.tables import orders as orders_table
+from topup.subscribers import auth
+from topup.subscribers import lines as line_svc
+from topup.subscribers.errors import LineNotFound
+
+CUSTOMER = ("traveller@example.com", "demo-traveller-pass")
+ADMIN = ("admin@example.com", "demo-admin-pass")
+NETWORK = ("network@example.com", "demo-network-pass")
+
+
+@dataclass(frozen=True)
+class DemoLine:
+    iccid: str
+    msisdn: str
+    secret: str
+    kind: str
+    currency: str
+    country: str
+    smdp: str | None = None
+    matching_id: str | None = None
+    bound: bool = False
+
+
+LINES = (
+    DemoLine("8986012345678901239", "+8613800138000", "4821", "sim", "CNY", "CN", bound=True),
+    DemoLine("8944501234567890124", "+447911123456", "7315", "esim", "EUR", "GB",
+             "smdp.example.com", "DEMO-ESIM-0001"),
+    DemoLine("8966012345678901231", "+66812345678", "2468", "sim", "THB", "TH"),
+)
+
+
+def _user(uow: UnitOfWork, login: tuple[str, str], role: str) -> auth.User:
+    row = auth.find_by_login(uow, login[0])
+    if row is not None:
+        return auth.User.of(row)
+    return auth.register(uow, email=login[0], phone=None, password=login[1], role=role)
+
+
+def _line(uow: UnitOfWork, spec: DemoLine) -> line_svc.Line:
+    try:
+        return line_svc.find_line(uow, spec.iccid)
+    except LineNotFound:
+        return line_svc.create_line(uow, line_svc.LineSpec(
+            iccid=spec.iccid, secret=spec.secret, currency=spec.currency, msisdn=spec.msisdn,
+            kind=spec.kind, smdp_address=spec.smdp, matching_id=spec.matching_id,
+            home_country=spec.country))
+
+
+def seed_demo(uow: UnitOfWork) -> dict[str, object]:
+    """Seed everything; returns the logins and lines to print."""
+    seed_catalog(uow)
+    customer = _user(uow, CUSTOMER, "customer")
+    admin = _user(uow, ADMIN, "admin")
+    _user(uow, NETWORK, "network")
+    made = []
+    for spec in LINES:
+        line = _line(uow, spec)
+        if spec.bound and line.customer_id is None:
+            line = line_svc.bind(uow, customer.id, spec.iccid, spec.secret) or line
+        made.append((spec, line))
+    first = made[0][1]
+    has_credit = uow.conn.execute(select(orders_table.c.id).where(
+        orders_table.c.line_id == first.id, orders_table.c.method == "manual")).first()
+    if not has_credit:
+        orders.create_order(uow, admin.id, first, orders.OrderRequest(
+            kind="topup", method="manual", channel="cli", amount=100_00, currency="CNY",
+            reason="demo opening balance"))
+    return {"customer": CUSTOMER, "admin": ADMIN, "network": NETWORK, "lines": made}

@@ -1,0 +1,73 @@
+"""Ledger errors.
+
+LedgerError (Conflict)              root of the ledger's refusals
+ ├─ InsufficientFunds               the debit account would go below zero
+ ├─ UnitMismatch                    the two accounts hold different units
+ ├─ TransferIdempotencyConflict     an idempotency id was reused for a different transfer
+ ├─ PendingNotFound                 post/void names no pending transfer
+ ├─ PendingAlreadyResolved          the pending transfer was already posted or voided
+ ├─ PendingExpired                  the pending transfer timed out before it was posted
+ └─ PostExceedsPending              a partial post asked for more than was reserved
+"""
+
+from __future__ import annotations
+
+from topup.errors import Conflict
+
+
+class LedgerError(Conflict):
+    """Root of ledger refusals; nothing was written when one is raised."""
+
+    code = "ledger_error"
+    title = "The ledger refused the transfer"
+
+
+class InsufficientFunds(LedgerError):
+    """Raised when a no-overdraft account lacks the available balance for a debit."""
+
+    code = "insufficient_funds"
+    status = 402
+    title = "Insufficient balance"
+
+
+class UnitMismatch(LedgerError):
+    """Raised when a transfer names accounts of different units."""
+
+    code = "unit_mismatch"
+    title = "Accounts hold different units"
+
+
+class TransferIdempotencyConflict(LedgerError):
+    """Raised when an idempotency id already names a different transfer."""
+
+    code = "transfer_idempotency_conflict"
+    title = "Idempotency id already used for a different transfer"
+
+
+class PendingNotFound(LedgerError):
+    """Raised when the pending transfer to post or void does not exist."""
+
+    code = "pending_not_found"
+    status = 404
+    title = "Pending transfer not found"
+
+
+class PendingAlreadyResolved(LedgerError):
+    """Raised when a pending transfer was already posted or voided."""
+
+    code = "pending_already_resolved"
+    title = "Pending transfer already resolved"
+
+
+class PendingExpired(LedgerError):
+    """Raised when posting a pending transfer whose timeout has passed."""
+
+    code = "pending_expired"
+    title = "Pending transfer expired"
+
+
+class PostExceedsPending(LedgerError):
+    """Raised when a post asks for more than the pending amount."""
+
+    code = "post_exceeds_pending"
+    title = "Post amount exceeds the pending amount"

@@ -1,0 +1,313 @@
+"""Ledger services: accounts, posted and two-phase transfers, balances.
+
+Every write takes the accounts' row locks in ascending id order (PostgreSQL) or runs under
+SQLite's single writer, validates, and only then writes: a refused transfer writes nothing, so a
+caller may catch the refusal and carry on in the same unit of work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.engine import Row
+
+from topup.db.dialect import insert_ignore
+from topup.db.uow import UnitOfWork
+from topup.ledger.errors import (
+    InsufficientFunds,
+    PendingAlreadyResolved,
+    PendingExpired,
+    PendingNotFound,
+    PostExceedsPending,
+    TransferIdempotencyConflict,
+    UnitMismatch,
+)
+from topup.ledger.tables import accounts, transfers
+
+DATA, VOICE, SMS, POINTS = "data", "voice", "sms", "points"
+NON_MONEY_UNITS = (DATA, VOICE, SMS, POINTS)
+
+
+def money_unit(currency: str) -> str:
+    """The ledger unit for a currency: ``money:CNY``."""
+    return f"money:{currency}"
+
+
+def currency_of(unit: str) -> str | None:
+    """The currency of a money unit, else None."""
+    return unit.split(":", 1)[1] if unit.startswith("money:") else None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's cached balance (credit-normal: credits minus debits)."""
+
+    account_id: int
+    unit: str
+    posted: int
+    pending_debits: int
+    pending_credits: int
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.pending_debits
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One immutable row of ``ledger_transfers``."""
+
+    id: int
+    idempotency_id: str
+    debit_account_id: int
+    credit_account_id: int
+    unit: str
+    amount: int
+    kind: str
+    pending_id: int | None
+    timeout_at: datetime | None
+    code: str
+    ref: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Row) -> Transfer:  # type: ignore[type-arg]
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+
+def open_account(
+    uow: UnitOfWork,
+    key: str,
+    unit: str,
+    kind: str,
+    *,
+    line_id: int | None = None,
+    no_overdraft: bool = False,
+) -> int:
+    """Return the id of the account named ``key``, creating it on first use (race-safe)."""
+    found = uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
+    if found is not None:
+        return int(found)
+    values = {
+        "key": key, "unit": unit, "kind": kind, "line_id": line_id,
+        "no_overdraft": no_overdraft, "debits_posted": 0, "credits_posted": 0,
+        "debits_pending": 0, "credits_pending": 0, "created_at": uow.now,
+    }
+    uow.conn.execute(insert_ignore(uow, accounts, values, ["key"]))
+    return int(uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar_one())
+
+
+def operator_account(uow: UnitOfWork, kind: str, unit: str) -> int:
+    """The operator's account of ``kind`` for ``unit`` (clearing, revenue, supply…); may go negative."""
+    return open_account(uow, f"op:{kind}:{unit}", unit, kind)
+
+
+def wallet(uow: UnitOfWork, line_id: int, currency: str) -> int:
+    """A line's money wallet in ``currency`` (a customer account: never below zero)."""
+    unit = money_unit(currency)
+    return open_account(uow, f"line:{line_id}:wallet:{unit}", unit, "wallet",
+                        line_id=line_id, no_overdraft=True)
+
+
+def wallets(uow: UnitOfWork, line_id: int) -> dict[str, Balance]:
+    """Every money wallet of a line, by currency."""
+    rows = uow.conn.execute(select(accounts).where(
+        accounts.c.line_id == line_id, accounts.c.kind == "wallet").order_by(accounts.c.unit))
+    return {
+        str(currency_of(r.unit)): Balance(r.id, r.unit, r.credits_posted - r.debits_posted,
+                                          r.debits_pending, r.credits_pending)
+        for r in rows
+    }
+
+
+def line_account_ids(uow: UnitOfWork, line_id: int) -> list[int]:
+    """Ids of every account a line owns (wallets and buckets)."""
+    return [int(i) for i in uow.conn.execute(
+        select(accounts.c.id).where(accounts.c.line_id == line_id)).scalars()]
+
+
+def balance(uow: UnitOfWork, account_id: int) -> Balance:
+    """The cached balance of one account."""
+    row = uow.conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
+    return Balance(
+        account_id=row.id, unit=row.unit, posted=row.credits_posted - row.debits_posted,
+        pending_debits=row.debits_pending, pending_credits=row.credits_pending,
+    )
+
+
+def _existing(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
+    row = uow.conn.execute(
+        select(transfers).where(transfers.c.idempotency_id == idempotency_id)
+    ).first()
+    return Transfer.of(row) if row else None
+
+
+def _same_or_conflict(found: Transfer, **want: object) -> Transfer:
+    for name, value in want.items():
+        if value is not None and getattr(found, name) != value:
+            raise TransferIdempotencyConflict(
+                f"idempotency id {found.idempotency_id!r} names a different transfer ({name})"
+            )
+    return found
+
+
+def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:  # type: ignore[type-arg]
+    query = select(accounts).where(accounts.c.id.in_(ids)).order_by(accounts.c.id)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    rows = {r.id: r for r in uow.conn.execute(query)}
+    missing = set(ids) - set(rows)
+    if missing:
+        raise PendingNotFound(f"no such account(s): {sorted(missing)}")
+    return rows
+
+
+def _bump(uow: UnitOfWork, account_id: int, **deltas: int) -> None:
+    values = {name: getattr(accounts.c, name) + delta for name, delta in deltas.items() if delta}
+    if values:
+        uow.conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def _record(uow: UnitOfWork, values: dict) -> Transfer | None:  # type: ignore[type-arg]
+    """Insert the transfer; None when a concurrent writer took the idempotency id first."""
+    values = {"created_at": uow.now, "pending_id": None, "timeout_at": None, "ref": None} | values
+    stmt = insert_ignore(uow, transfers, values, ["idempotency_id"]).returning(transfers.c.id)
+    new_id = uow.conn.execute(stmt).scalar()
+    if new_id is None:
+        return None
+    return Transfer(id=int(new_id), **values)
+
+
+def transfer(
+    uow: UnitOfWork,
+    idempotency_id: str,
+    debit: int,
+    credit: int,
+    amount: int,
+    *,
+    code: str,
+    ref: str | None = None,
+    pending: bool = False,
+    timeout: timedelta | None = None,
+) -> Transfer:
+    """Move ``amount`` from ``debit`` to ``credit``; posted now, or reserved when ``pending``.
+
+    A retry with the same idempotency id and the same accounts and amount returns the first
+    transfer and moves nothing; with anything else it raises ``TransferIdempotencyConflict``.
+    """
+    kind = "pending" if pending else "posted"
+    want = {"debit_account_id": debit, "credit_account_id": credit, "amount": amount, "kind": kind}
+    if amount <= 0 or debit == credit:
+        raise UnitMismatch("a transfer needs a positive amount between two accounts")
+    found = _existing(uow, idempotency_id)
+    if found:
+        return _same_or_conflict(found, **want)
+    rows = _lock(uow, sorted({debit, credit}))
+    d, c = rows[debit], rows[credit]
+    if d.unit != c.unit:
+        raise UnitMismatch(f"{d.unit} vs {c.unit}")
+    if d.no_overdraft and d.credits_posted - d.debits_posted - d.debits_pending < amount:
+        raise InsufficientFunds(
+            "balance too low", account_id=debit,
+            available=d.credits_posted - d.debits_posted - d.debits_pending, needed=amount,
+        )
+    timeout_at = uow.now + (
+        timeout or timedelta(seconds=uow.settings.pending_transfer_timeout_seconds)
+    ) if pending else None
+    made = _record(uow, want | {
+        "idempotency_id": idempotency_id, "unit": d.unit, "code": code, "ref": ref,
+        "timeout_at": timeout_at,
+    })
+    if made is None:
+        return _same_or_conflict(_existing(uow, idempotency_id), **want)  # type: ignore[arg-type]
+    side = "pending" if pending else "posted"
+    _bump(uow, debit, **{f"debits_{side}": amount})
+    _bump(uow, credit, **{f"credits_{side}": amount})
+    return made
+
+
+def _resolve(
+    uow: UnitOfWork, idempotency_id: str, pending_id: int, kind: str, amount: int | None,
+    code: str | None,
+) -> Transfer:
+    found = _existing(uow, idempotency_id)
+    if found:
+        return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
+    row = uow.conn.execute(select(transfers).where(transfers.c.id == pending_id)).first()
+    if row is None or row.kind != "pending":
+        raise PendingNotFound(f"no pending transfer {pending_id}")
+    p = Transfer.of(row)
+    _lock(uow, sorted({p.debit_account_id, p.credit_account_id}))
+    resolved = uow.conn.execute(
+        select(transfers.c.id).where(transfers.c.pending_id == pending_id)
+    ).first()
+    if resolved:
+        raise PendingAlreadyResolved(f"pending transfer {pending_id} is already resolved")
+    if kind == "post_pending":
+        if p.timeout_at is not None and uow.now >= p.timeout_at:
+            raise PendingExpired(f"pending transfer {pending_id} timed out")
+        amount = p.amount if amount is None else amount
+        if not 0 < amount <= p.amount:
+            raise PostExceedsPending(f"post {amount} of pending {p.amount}")
+    else:
+        amount = p.amount
+    made = _record(uow, {
+        "idempotency_id": idempotency_id, "debit_account_id": p.debit_account_id,
+        "credit_account_id": p.credit_account_id, "unit": p.unit, "amount": amount,
+        "kind": kind, "pending_id": pending_id, "code": code or p.code, "ref": p.ref,
+    })
+    if made is None:
+        return _same_or_conflict(_existing(uow, idempotency_id), pending_id=pending_id)  # type: ignore[arg-type]
+    posted = amount if kind == "post_pending" else 0
+    _bump(uow, p.debit_account_id, debits_pending=-p.amount, debits_posted=posted)
+    _bump(uow, p.credit_account_id, credits_pending=-p.amount, credits_posted=posted)
+    return made
+
+
+def post_pending(
+    uow: UnitOfWork, idempotency_id: str, pending_id: int, amount: int | None = None
+) -> Transfer:
+    """Commit all (``amount=None``) or part of a pending transfer; the rest is released."""
+    return _resolve(uow, idempotency_id, pending_id, "post_pending", amount, None)
+
+
+def void_pending(uow: UnitOfWork, idempotency_id: str, pending_id: int) -> Transfer:
+    """Release a pending transfer in full."""
+    return _resolve(uow, idempotency_id, pending_id, "void_pending", None, None)
+
+
+def void_expired(uow: UnitOfWork, limit: int = 1000) -> int:
+    """Void pending transfers whose timeout has passed; returns how many were voided."""
+    resolved = select(transfers.c.pending_id).where(transfers.c.pending_id.is_not(None))
+    rows = uow.conn.execute(
+        select(transfers.c.id)
+        .where(and_(transfers.c.kind == "pending", transfers.c.timeout_at <= uow.now,
+                    transfers.c.id.not_in(resolved)))
+        .order_by(transfers.c.id)
+        .limit(limit)
+    ).scalars().all()
+    for pid in rows:
+        _resolve(uow, f"expire:{pid}", int(pid), "void_pending", None, "expired")
+    return len(rows)
+
+
+def account_transfers(
+    uow: UnitOfWork, account_ids: list[int], *, limit: int, before: int | None = None
+) -> list[Transfer]:
+    """Transfers touching any of ``account_ids``, newest first, keyset-paged by id."""
+    cond = transfers.c.debit_account_id.in_(account_ids) | transfers.c.credit_account_id.in_(
+        account_ids
+    )
+    if before is not None:
+        cond = cond & (transfers.c.id < before)
+    rows = uow.conn.execute(
+        select(transfers).where(cond).order_by(transfers.c.id.desc()).limit(limit)
+    )
+    return [Transfer.of(r) for r in rows]
+
+
+def count_transfers(uow: UnitOfWork) -> int:
+    """How many transfers the ledger holds."""
+    return int(uow.conn.execute(select(func.count()).select_from(transfers)).scalar_one())

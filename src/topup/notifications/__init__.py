@@ -1,0 +1,1 @@
+"""Notifications: the outbox written in the same transaction as its cause (delivery: planned)."""

@@ -1,0 +1,64 @@
+"""Order errors.
+
+OrderError (Conflict)              root
+ ├─ OrderNotFound (NotFound)        no such order, or not the caller's
+ ├─ IllegalOrderTransition          a state change the order's state does not allow
+ ├─ DuplicateSuspected              an identical order for the line was made minutes ago;
+ │                                  resend with ``confirm_duplicate`` to really pay twice
+ ├─ PaymentMethodUnavailable        the method is unknown, not configured or not for this order
+ ├─ PaymentMismatch                 a provider reported an amount/currency other than the order's
+ └─ InvalidOrder (InvalidInput)     the request cannot become an order
+"""
+
+from __future__ import annotations
+
+from topup.errors import Conflict, InvalidInput, NotFound
+
+
+class OrderError(Conflict):
+    """Root of order errors."""
+
+    code = "order_error"
+
+
+class OrderNotFound(NotFound):
+    """Raised when an order does not exist or is not visible to the caller."""
+
+    code = "order_not_found"
+    title = "Order not found"
+
+
+class IllegalOrderTransition(OrderError):
+    """Raised when an order is asked to move to a state its state does not lead to."""
+
+    code = "illegal_order_transition"
+    title = "The order cannot change to that state"
+
+
+class DuplicateSuspected(OrderError):
+    """Raised when the same top-up or purchase for the same line was made minutes ago."""
+
+    code = "duplicate_suspected"
+    title = "An identical order was made a few minutes ago"
+
+
+class PaymentMethodUnavailable(OrderError):
+    """Raised when a payment method is unknown, not configured, or does not fit the order."""
+
+    code = "payment_method_unavailable"
+    status = 422
+    title = "Payment method not available"
+
+
+class PaymentMismatch(OrderError):
+    """Raised when a provider reports a different amount or currency than the order's."""
+
+    code = "payment_mismatch"
+    title = "The payment does not match the order"
+
+
+class InvalidOrder(InvalidInput):
+    """Raised when a request cannot become an order (no amount, no plan, bad currency)."""
+
+    code = "invalid_order"
+    title = "Invalid order"

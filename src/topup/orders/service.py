@@ -1,0 +1,253 @@
+"""Orders: create (immutable once submitted), pay, fulfil — the same path for every channel.
+
+Money always passes through the line's wallet: a payment or a manual credit lands in the
+wallet, and a plan is bought from the wallet. Every ledger transfer is keyed by the order, so
+repeating any step moves nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from topup.audit.service import record as audit
+from topup.catalog import service as catalog
+from topup.charging.buckets import issue_bucket
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.money import Money, check_currency
+from topup.orders.errors import (
+    DuplicateSuspected,
+    IllegalOrderTransition,
+    InvalidOrder,
+    OrderNotFound,
+    PaymentMethodUnavailable,
+    PaymentMismatch,
+)
+from topup.orders.tables import order_events, orders
+from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
+from topup.subscribers import lines as line_svc
+from topup.subscribers.lines import Line
+
+NEXT: dict[str, frozenset[str]] = {
+    "created": frozenset({"awaiting_payment", "paid", "failed", "cancelled"}),
+    "awaiting_payment": frozenset({"paid", "failed", "cancelled", "expired"}),
+    "paid": frozenset({"fulfilled", "refunded"}),
+    "fulfilled": frozenset({"refunded"}),
+    "failed": frozenset(), "cancelled": frozenset(), "expired": frozenset(),
+    "refunded": frozenset(),
+}
+LIVE_STATES = ("created", "awaiting_payment", "paid", "fulfilled")
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as callers see it."""
+
+    id: int
+    customer_id: int | None
+    line_id: int
+    kind: str
+    plan_id: int | None
+    amount: int
+    currency: str
+    method: str
+    channel: str
+    state: str
+    reason: str | None
+    payment_ref: str | None
+    next_action: dict[str, Any] | None
+    bucket_id: int | None
+    renewal: bool
+    created_at: datetime
+    paid_at: datetime | None
+    fulfilled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> Order:
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a channel asks for; becomes an immutable order."""
+
+    kind: str
+    method: str
+    channel: str
+    currency: str | None = None
+    amount: int | None = None
+    plan_id: int | None = None
+    confirm_duplicate: bool = False
+    reason: str | None = None
+
+
+def get_order(uow: UnitOfWork, order_id: int, *, owner: int | None = None) -> Order:
+    """The order; with ``owner``, only if it belongs to that customer."""
+    query = select(orders).where(orders.c.id == order_id)
+    if owner is not None:
+        query = query.where(orders.c.customer_id == owner)
+    row = uow.conn.execute(query).first()
+    if row is None:
+        raise OrderNotFound()
+    return Order.of(row)
+
+
+def line_orders(uow: UnitOfWork, line_id: int, *, limit: int, before: int | None = None
+                ) -> list[Order]:
+    """A line's orders, newest first, keyset-paged by id."""
+    cond = orders.c.line_id == line_id
+    if before is not None:
+        cond = cond & (orders.c.id < before)
+    rows = uow.conn.execute(select(orders).where(cond).order_by(orders.c.id.desc()).limit(limit))
+    return [Order.of(r) for r in rows]
+
+
+def _move(uow: UnitOfWork, order: Order, to: str, note: str | None = None, **values: Any
+          ) -> Order:
+    if to not in NEXT[order.state]:
+        raise IllegalOrderTransition(f"{order.state} -> {to}", state=order.state)
+    uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
+        state=to, updated_at=uow.now, **values))
+    uow.conn.execute(insert(order_events).values(
+        order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
+    return get_order(uow, order.id)
+
+
+def _price(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
+    currency = check_currency(req.currency or line.currency)
+    if req.kind == "topup":
+        if req.amount is None or req.amount <= 0:
+            raise InvalidOrder("a top-up needs a positive amount in minor units", field="amount")
+        money = Money(req.amount, currency)
+        catalog.check_topup_amount(uow, line.home_country, money)
+        return money, None
+    if req.kind != "plan" or req.plan_id is None:
+        raise InvalidOrder("kind is topup (with amount) or plan (with plan_id)", field="kind")
+    plan = catalog.get_plan(uow, req.plan_id)
+    catalog.ensure_on_sale(plan, uow.now)
+    return catalog.price_of(plan, currency), plan
+
+
+def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money) -> None:
+    since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
+    twin = uow.conn.execute(select(orders.c.id).where(
+        orders.c.line_id == line.id, orders.c.kind == req.kind, orders.c.amount == money.amount,
+        orders.c.currency == money.currency, orders.c.created_at >= since,
+        orders.c.state.in_(LIVE_STATES),
+        (orders.c.plan_id == req.plan_id) if req.plan_id else orders.c.plan_id.is_(None),
+    ).limit(1)).first()
+    if twin is not None:
+        raise DuplicateSuspected(
+            "the same order was made for this line a few minutes ago; check the balance, "
+            "and send confirm_duplicate=true to really pay again", order_id=int(twin.id))
+
+
+def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, *,
+                 provider: PaymentProvider | None = None) -> Order:
+    """Submit an order and carry it as far as it can go now.
+
+    ``wallet`` (plans) and ``manual`` (staff credit with a reason) complete at once;
+    a provider method leaves the order awaiting payment with the payer's next action.
+    """
+    line_svc.ensure_usable(line)
+    money, plan = _price(uow, line, req)
+    if req.method == "wallet" and req.kind != "plan":
+        raise PaymentMethodUnavailable("the wallet pays for plans; top up with another method")
+    if req.method == "manual" and not (req.reason or "").strip():
+        raise InvalidOrder("a manual credit needs a reason", field="reason")
+    if req.method not in ("wallet", "manual") and provider is None:
+        raise PaymentMethodUnavailable(f"payment method {req.method!r} is not available")
+    if not req.confirm_duplicate:
+        _check_duplicate(uow, line, req, money)
+    order_id = int(uow.conn.execute(insert(orders).values(
+        customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
+        amount=money.amount, currency=money.currency, method=req.method, channel=req.channel,
+        state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,
+        confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
+        updated_at=uow.now,
+    ).returning(orders.c.id)).scalar_one())
+    uow.conn.execute(insert(order_events).values(
+        order_id=order_id, at=uow.now, from_state=None, to_state="created"))
+    order = get_order(uow, order_id)
+    if req.method == "manual":
+        audit(uow, actor_id, "order.manual_credit", f"line:{line.id}", reason=order.reason,
+              order_id=order_id, amount=money.amount, currency=money.currency)
+        return _fund_and_fulfil(uow, order, "manual_credit", plan)
+    if req.method == "wallet":
+        return _fulfil(uow, _move(uow, order, "paid", paid_at=uow.now), plan)
+    assert provider is not None
+    return _start_payment(uow, order, provider, plan)
+
+
+def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, plan: Any
+                   ) -> Order:
+    desc = plan.name_en if plan is not None else f"Top-up {order.money}"
+    started = provider.start(PaymentRequest(order.id, order.amount, order.currency, desc,
+                                            f"order-{order.id}"))
+    return _move(uow, order, "awaiting_payment", provider.name,
+                 payment_ref=f"{provider.name}:{started.provider_ref}",
+                 next_action={"kind": started.next_action.kind,
+                              "value": started.next_action.value})
+
+
+def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> Order:
+    mu = ledger.money_unit(order.currency)
+    ledger.transfer(uow, f"order:{order.id}:fund", ledger.operator_account(uow, source, mu),
+                    ledger.wallet(uow, order.line_id, order.currency), order.amount,
+                    code="topup", ref=f"order:{order.id}")
+    return _fulfil(uow, _move(uow, order, "paid", source, paid_at=uow.now), plan)
+
+
+def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
+    line = line_svc.get_line(uow, order.line_id)
+    if order.kind == "topup":
+        until = uow.now + timedelta(days=uow.settings.topup_validity_days)
+        line_svc.activate_on_value(uow, line, until)
+        return _move(uow, order, "fulfilled", fulfilled_at=uow.now)
+    plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
+    mu = ledger.money_unit(order.currency)
+    ledger.transfer(uow, f"order:{order.id}:buy", ledger.wallet(uow, line.id, order.currency),
+                    ledger.operator_account(uow, "deferred_revenue", mu), order.amount,
+                    code="plan_purchase", ref=f"order:{order.id}")
+    bucket_id, renews = issue_bucket(uow, line.id, plan, order.id)
+    until = max((b.expires_at for b in _line_expiries(uow, line.id)), default=None)
+    line_svc.activate_on_value(uow, line, until)
+    return _move(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
+                 renewal=renews)
+
+
+def _line_expiries(uow: UnitOfWork, line_id: int) -> list[Any]:
+    from topup.charging.buckets import line_buckets
+
+    return [b for b in line_buckets(uow, line_id) if b.expires_at is not None]
+
+
+def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> Order:
+    """Apply a provider's verified report to its order, exactly once.
+
+    Duplicate, late and out-of-order reports are harmless: a paid or fulfilled order is
+    returned as it is; a report whose amount or currency differs raises PaymentMismatch.
+    """
+    row = uow.conn.execute(select(orders).where(orders.c.payment_ref == payment_ref)
+                           .with_for_update()).first()
+    if row is None:
+        raise OrderNotFound(f"no order for payment {payment_ref}")
+    order = Order.of(row)
+    if status.amount != order.amount or status.currency != order.currency:
+        raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {order.money}")
+    if order.state != "awaiting_payment":
+        return order
+    if status.state == "failed":
+        return _move(uow, order, "failed", "payment failed")
+    if status.state != "succeeded":
+        return order
+    source = f"clearing:{payment_ref.split(':', 1)[0]}"
+    return _fund_and_fulfil(uow, order, source, None)

@@ -1,0 +1,87 @@
+"""Orders, their state history, and the API's Idempotency-Key records.
+
+An order is immutable once submitted: triggers (see the migration) refuse any change to its
+line, kind, plan, amount, currency or method.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
+
+from topup.db.metadata import UTCDateTime, metadata
+from topup.ledger.tables import Id
+
+ORDER_STATES = ("created", "awaiting_payment", "paid", "fulfilled", "failed", "cancelled",
+                "expired", "refunded")
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("users.id"), nullable=True, index=True),
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("plan_id", Id, nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("created_by", Id, ForeignKey("users.id"), nullable=True),
+    Column("confirmed_duplicate", Boolean, nullable=False, default=False),
+    Column("payment_ref", String(120), nullable=True, unique=True),
+    Column("bucket_id", Id, nullable=True),
+    Column("next_action", JSON, nullable=True),
+    Column("renewal", Boolean, nullable=False, default=False),
+    Column("failure_code", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("fulfilled_at", UTCDateTime, nullable=True),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('topup', 'plan')", name="kind"),
+    CheckConstraint("(kind = 'plan') = (plan_id IS NOT NULL)", name="plan_link"),
+    CheckConstraint(f"state IN {ORDER_STATES!r}", name="state"),
+    CheckConstraint("method <> 'manual' OR reason IS NOT NULL", name="manual_reason"),
+    CheckConstraint("method <> 'wallet' OR kind = 'plan'", name="wallet_buys_plans"),
+    Index("ix_orders_line", "line_id", "id"),
+    Index("ix_orders_dup", "line_id", "kind", "amount", "created_at"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_state", String(20), nullable=True),
+    Column("to_state", String(20), nullable=False),
+    Column("note", String(200), nullable=True),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner_id", Id, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("owner_id", "key"),
+)

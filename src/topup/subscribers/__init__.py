@@ -1,0 +1,1 @@
+"""Customers and staff (users), authentication, and SIM/eSIM lines with their lifecycle."""

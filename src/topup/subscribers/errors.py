@@ -1,0 +1,108 @@
+"""Errors of customers, authentication and lines.
+
+SubscriberError                  root (Conflict)
+ ├─ EmailTaken / PhoneTaken      registration with a login another user already has
+ ├─ BadCredentials               wrong login or password (Unauthenticated; never says which)
+ ├─ AccountLocked                too many failed logins; locked for a while (RateLimited)
+ ├─ ResetCodeInvalid             a password-reset code is wrong, used, expired or spent
+ ├─ InvalidIccid / InvalidMsisdn a line identifier fails its format or check digit (InvalidInput)
+ ├─ LineNotFound                 no such line, or not the caller's (NotFound)
+ ├─ BindFailed                   ICCID/MSISDN and card secret do not match an unbound line
+ ├─ LineAlreadyBound             the line belongs to another customer
+ ├─ IllegalTransition            a lifecycle change the line's state does not allow
+ └─ LineNotUsable                the line is frozen or terminated: no top-ups, no usage
+"""
+
+from __future__ import annotations
+
+from topup.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
+
+
+class SubscriberError(Conflict):
+    """Root of customer and line errors."""
+
+    code = "subscriber_error"
+
+
+class EmailTaken(SubscriberError):
+    """Raised when registering an e-mail address that is already registered."""
+
+    code = "email_taken"
+    title = "This e-mail address is already registered"
+
+
+class PhoneTaken(SubscriberError):
+    """Raised when registering a phone number that is already registered."""
+
+    code = "phone_taken"
+    title = "This phone number is already registered"
+
+
+class BadCredentials(Unauthenticated):
+    """Raised on a wrong login or password, without saying which was wrong."""
+
+    code = "bad_credentials"
+    title = "Wrong login or password"
+
+
+class AccountLocked(RateLimited):
+    """Raised while a login is locked after repeated failures."""
+
+    code = "account_locked"
+    title = "Too many failed attempts; try again later"
+
+
+class ResetCodeInvalid(InvalidInput):
+    """Raised when a reset code is wrong, expired, used or out of attempts."""
+
+    code = "reset_code_invalid"
+    title = "The code is wrong or has expired"
+
+
+class InvalidIccid(InvalidInput):
+    """Raised when an ICCID is not 18-20 digits starting 89 with a valid Luhn digit."""
+
+    code = "invalid_iccid"
+    title = "Invalid ICCID"
+
+
+class InvalidMsisdn(InvalidInput):
+    """Raised when a phone number is not a valid E.164 number."""
+
+    code = "invalid_msisdn"
+    title = "Invalid phone number"
+
+
+class LineNotFound(NotFound):
+    """Raised when a line does not exist or is not visible to the caller."""
+
+    code = "line_not_found"
+    title = "Line not found"
+
+
+class BindFailed(SubscriberError):
+    """Raised when the identifier and card secret do not match a line."""
+
+    code = "bind_failed"
+    title = "The number and card secret do not match"
+
+
+class LineAlreadyBound(SubscriberError):
+    """Raised when binding a line that another customer already holds."""
+
+    code = "line_already_bound"
+    title = "This line is already bound to another account"
+
+
+class IllegalTransition(SubscriberError):
+    """Raised when a line lifecycle change is not allowed from its current state."""
+
+    code = "illegal_transition"
+    title = "This status change is not allowed"
+
+
+class LineNotUsable(SubscriberError):
+    """Raised when a frozen or terminated line is asked to take value or usage."""
+
+    code = "line_not_usable"
+    title = "This line cannot be topped up or used now"

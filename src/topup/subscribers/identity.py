@@ -1,0 +1,64 @@
+"""Normalising and validating logins and line identifiers (e-mail, E.164, ICCID)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import phonenumbers
+from stdnum import luhn
+
+from topup.errors import InvalidInput
+from topup.subscribers.errors import InvalidIccid, InvalidMsisdn
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def normalise_email(raw: str) -> str:
+    """Lower-cased, trimmed address; raises InvalidInput when it cannot be an address."""
+    email = raw.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput("not a valid e-mail address", field="email")
+    return email
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164 form (``+66812345678``); raises InvalidMsisdn unless valid with a country code."""
+    text = raw.strip()
+    if text.isdigit():
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidMsisdn(f"not an international phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidMsisdn(f"not a valid phone number: {raw!r}")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def msisdn_digits(raw: str) -> str:
+    """MSISDN as stored on lines: E.164 digits without the plus sign."""
+    return normalise_phone(raw).lstrip("+")
+
+
+def normalise_iccid(raw: str) -> str:
+    """ICCID digits; 18-20 digits, ``89`` prefix (telecom), valid Luhn check digit."""
+    iccid = re.sub(r"[\s-]", "", raw or "")
+    if not iccid.isdigit() or not 18 <= len(iccid) <= 20 or not iccid.startswith("89"):
+        raise InvalidIccid("an ICCID has 18 to 20 digits and starts with 89", field="iccid")
+    if not luhn.is_valid(iccid):
+        raise InvalidIccid("the ICCID check digit is wrong; please re-type it", field="iccid")
+    return iccid
+
+
+def looks_like_iccid(raw: str) -> bool:
+    """True when ``raw`` has the shape of an ICCID rather than a phone number."""
+    digits = re.sub(r"[\s-]", "", raw or "")
+    return digits.isdigit() and digits.startswith("89") and len(digits) >= 18
+
+
+def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` under the server key, separated by purpose (hex)."""
+    msg = f"{purpose}\x00{value}".encode()
+    return hmac.new(secret_key.encode(), msg, hashlib.sha256).hexdigest()

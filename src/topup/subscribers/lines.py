@@ -1,0 +1,271 @@
+"""SIM/eSIM lines: creation and CSV import, binding to a customer, lifecycle, lookups.
+
+Lifecycle: provisioned -> active -> grace -> suspended -> terminated, and frozen from any state
+but terminated (the state before freezing is remembered and restored when lifted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from topup.audit.service import record as audit
+from topup.db.uow import UnitOfWork
+from topup.errors import InvalidInput
+from topup.money import check_currency
+from topup.subscribers import attempts
+from topup.subscribers.errors import (
+    BindFailed,
+    IllegalTransition,
+    LineAlreadyBound,
+    LineNotFound,
+    LineNotUsable,
+)
+from topup.subscribers.identity import (
+    keyed_hash,
+    looks_like_iccid,
+    msisdn_digits,
+    normalise_iccid,
+)
+from topup.subscribers.tables import line_events, lines
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "provisioned": frozenset({"active", "terminated", "frozen"}),
+    "active": frozenset({"grace", "terminated", "frozen"}),
+    "grace": frozenset({"active", "suspended", "terminated", "frozen"}),
+    "suspended": frozenset({"active", "terminated", "frozen"}),
+    "frozen": frozenset(),  # left only through unfreeze()
+    "terminated": frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One SIM or eSIM line as the services see it."""
+
+    id: int
+    iccid: str
+    msisdn: str | None
+    imsi: str | None
+    kind: str
+    smdp_address: str | None
+    matching_id: str | None
+    status: str
+    customer_id: int | None
+    currency: str
+    home_country: str | None
+    auto_renew: bool
+    valid_until: datetime | None
+
+    @classmethod
+    def of(cls, row: Row) -> Line:  # type: ignore[type-arg]
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def activation_code(self) -> str | None:
+        """The SGP.22 activation code ``LPA:1$<SM-DP+>$<matching id>`` for an eSIM."""
+        if self.kind != "esim" or not self.smdp_address or not self.matching_id:
+            return None
+        return f"LPA:1${self.smdp_address}${self.matching_id}"
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """What the operator knows of a line before it is sold (one CSV row)."""
+
+    iccid: str
+    secret: str
+    currency: str
+    msisdn: str | None = None
+    imsi: str | None = None
+    kind: str = "sim"
+    smdp_address: str | None = None
+    matching_id: str | None = None
+    home_country: str | None = None
+
+
+def _values(uow: UnitOfWork, spec: LineSpec) -> dict[str, object]:
+    if spec.kind not in ("sim", "esim"):
+        raise InvalidInput("kind is sim or esim", field="kind")
+    if spec.kind == "esim" and not (spec.smdp_address and spec.matching_id):
+        raise InvalidInput("an eSIM needs an SM-DP+ address and a matching id", field="kind")
+    if not spec.secret or len(spec.secret.strip()) < 4:
+        raise InvalidInput("the card secret has at least 4 characters", field="secret")
+    imsi = (spec.imsi or "").strip() or None
+    if imsi and (not imsi.isdigit() or not 6 <= len(imsi) <= 15):
+        raise InvalidInput("an IMSI has up to 15 digits", field="imsi")
+    return {
+        "iccid": normalise_iccid(spec.iccid),
+        "msisdn": msisdn_digits(spec.msisdn) if spec.msisdn else None,
+        "imsi": imsi, "kind": spec.kind,
+        "smdp_address": spec.smdp_address or None, "matching_id": spec.matching_id or None,
+        "secret_hash": keyed_hash(uow.settings.secret_key, "line-secret", spec.secret.strip()),
+        "status": "provisioned", "currency": check_currency(spec.currency),
+        "home_country": (spec.home_country or "").upper() or None, "auto_renew": False,
+        "created_at": uow.now, "status_changed_at": uow.now,
+    }
+
+
+def create_line(uow: UnitOfWork, spec: LineSpec) -> Line:
+    """Add one line in state ``provisioned``; raises InvalidInput on a bad identifier."""
+    values = _values(uow, spec)
+    clash = uow.conn.execute(select(lines.c.iccid).where(or_(
+        lines.c.iccid == values["iccid"],
+        lines.c.msisdn == values["msisdn"] if values["msisdn"] else False,
+    ))).first()
+    if clash:
+        raise InvalidInput(f"line {clash.iccid} already exists", field="iccid")
+    new_id = uow.conn.execute(insert(lines).values(**values).returning(lines.c.id)).scalar_one()
+    return get_line(uow, int(new_id))
+
+
+def import_lines(uow: UnitOfWork, rows: Iterable[dict[str, str]]) -> Iterator[Line]:
+    """Create a line per CSV row (columns as LineSpec fields); a bad row names its number."""
+    for number, row in enumerate(rows, start=2):
+        fields = {k: (v or "").strip() for k, v in row.items() if k in LineSpec.__dataclass_fields__}
+        try:
+            yield create_line(uow, LineSpec(**fields))  # type: ignore[arg-type]
+        except (InvalidInput, TypeError) as exc:
+            raise InvalidInput(f"row {number}: {exc}", row=number) from exc
+
+
+def get_line(uow: UnitOfWork, line_id: int, *, owner: int | None = None) -> Line:
+    """The line; with ``owner``, only if that customer holds it (else LineNotFound)."""
+    query = select(lines).where(lines.c.id == line_id)
+    if owner is not None:
+        query = query.where(lines.c.customer_id == owner)
+    row = uow.conn.execute(query).first()
+    if row is None:
+        raise LineNotFound()
+    return Line.of(row)
+
+
+def find_line(uow: UnitOfWork, identifier: str) -> Line:
+    """The line whose ICCID, MSISDN or IMSI is ``identifier``."""
+    ident = identifier.strip().lstrip("+")
+    row = uow.conn.execute(select(lines).where(or_(
+        lines.c.iccid == ident, lines.c.msisdn == ident, lines.c.imsi == ident))).first()
+    if row is None:
+        raise LineNotFound()
+    return Line.of(row)
+
+
+def lines_of(uow: UnitOfWork, customer_id: int) -> list[Line]:
+    """A customer's lines, oldest first."""
+    rows = uow.conn.execute(
+        select(lines).where(lines.c.customer_id == customer_id).order_by(lines.c.id))
+    return [Line.of(r) for r in rows]
+
+
+def search_lines(uow: UnitOfWork, q: str, limit: int = 50) -> list[Line]:
+    """Lines whose ICCID or MSISDN contains ``q`` (admin search)."""
+    pattern = f"%{q.strip().lstrip('+')}%"
+    rows = uow.conn.execute(select(lines).where(or_(
+        lines.c.iccid.like(pattern), lines.c.msisdn.like(pattern))).order_by(lines.c.id).limit(limit))
+    return [Line.of(r) for r in rows]
+
+
+def bind(uow: UnitOfWork, customer_id: int, identifier: str, secret: str) -> Line | None:
+    """Bind a line to a customer by ICCID or MSISDN plus the card secret.
+
+    Returns None after counting a failure (the caller commits, then raises BindFailed);
+    raises AccountLocked after too many failures and LineAlreadyBound for another's line.
+    """
+    key = f"bind:{customer_id}"
+    attempts.ensure_open(uow, key)
+    try:
+        ident = (normalise_iccid(identifier) if looks_like_iccid(identifier)
+                 else msisdn_digits(identifier))
+        line: Line | None = find_line(uow, ident)
+    except (InvalidInput, LineNotFound):
+        line = None
+    row = uow.conn.execute(select(lines.c.secret_hash).where(lines.c.id == line.id)).first() \
+        if line else None
+    given = keyed_hash(uow.settings.secret_key, "line-secret", secret.strip())
+    if line is None or row is None or row.secret_hash != given:
+        attempts.fail(uow, key, uow.settings.bind_max_failures, uow.settings.login_lockout_seconds)
+        return None
+    attempts.clear(uow, key)
+    if line.customer_id == customer_id:
+        return line
+    if line.customer_id is not None:
+        raise LineAlreadyBound()
+    uow.conn.execute(update(lines).where(lines.c.id == line.id).values(
+        customer_id=customer_id, bound_at=uow.now))
+    return get_line(uow, line.id)
+
+
+def bind_refused() -> BindFailed:
+    """The one error for every failed bind: it does not say which part was wrong."""
+    return BindFailed()
+
+
+def _set_status(uow: UnitOfWork, line: Line, to: str, actor: int | None, reason: str | None,
+                **extra: object) -> Line:
+    uow.conn.execute(update(lines).where(lines.c.id == line.id).values(
+        status=to, status_changed_at=uow.now, **extra))
+    uow.conn.execute(insert(line_events).values(
+        line_id=line.id, at=uow.now, from_status=line.status, to_status=to, actor_id=actor,
+        reason=reason))
+    return get_line(uow, line.id)
+
+
+def transition(uow: UnitOfWork, line_id: int, to: str, *, actor: int | None = None,
+               reason: str | None = None) -> Line:
+    """Move a line to ``to`` if its lifecycle allows; raises IllegalTransition otherwise."""
+    line = get_line(uow, line_id)
+    if to == "frozen":
+        return freeze(uow, line_id, actor=actor, reason=reason or "")
+    if to not in TRANSITIONS[line.status]:
+        raise IllegalTransition(f"{line.status} -> {to} is not allowed", status=line.status)
+    return _set_status(uow, line, to, actor, reason)
+
+
+def freeze(uow: UnitOfWork, line_id: int, *, actor: int | None, reason: str) -> Line:
+    """Block top-ups and usage until lifted; a reason is required and audited."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required to freeze a line", field="reason")
+    line = get_line(uow, line_id)
+    if "frozen" not in TRANSITIONS[line.status]:
+        raise IllegalTransition(f"a {line.status} line cannot be frozen", status=line.status)
+    audit(uow, actor, "line.freeze", f"line:{line_id}", reason=reason)
+    return _set_status(uow, line, "frozen", actor, reason, status_before_freeze=line.status)
+
+
+def unfreeze(uow: UnitOfWork, line_id: int, *, actor: int | None, reason: str) -> Line:
+    """Lift a freeze, restoring the state the line had before it."""
+    if not reason.strip():
+        raise InvalidInput("a reason is required to unfreeze a line", field="reason")
+    line = get_line(uow, line_id)
+    if line.status != "frozen":
+        raise IllegalTransition("the line is not frozen", status=line.status)
+    before = uow.conn.execute(
+        select(lines.c.status_before_freeze).where(lines.c.id == line_id)).scalar_one()
+    audit(uow, actor, "line.unfreeze", f"line:{line_id}", reason=reason)
+    return _set_status(uow, line, before, actor, reason, status_before_freeze=None)
+
+
+def ensure_usable(line: Line) -> None:
+    """Raise LineNotUsable for a frozen or terminated line."""
+    if line.status in ("frozen", "terminated"):
+        raise LineNotUsable(f"the line is {line.status}", status=line.status)
+
+
+def activate_on_value(uow: UnitOfWork, line: Line, valid_until: datetime | None) -> Line:
+    """After value arrives: a provisioned, grace or suspended line becomes active; validity grows."""
+    if valid_until and (line.valid_until is None or valid_until > line.valid_until):
+        uow.conn.execute(update(lines).where(lines.c.id == line.id).values(valid_until=valid_until))
+        line = get_line(uow, line.id)
+    if line.status in ("provisioned", "grace", "suspended"):
+        line = _set_status(uow, line, "active", None, "value received")
+    return line
+
+
+def set_auto_renew(uow: UnitOfWork, line_id: int, on: bool) -> Line:
+    """Switch auto-renew for a line (the renewal job itself is planned)."""
+    uow.conn.execute(update(lines).where(lines.c.id == line_id).values(auto_renew=on))
+    return get_line(uow, line_id)

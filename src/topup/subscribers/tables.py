@@ -1,0 +1,116 @@
+"""Tables of users, auth tokens, attempt counters, reset codes, lines and line events."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from topup.db.metadata import UTCDateTime, metadata
+from topup.ledger.tables import Id
+
+ROLES = ("customer", "agent", "terminal", "network", "admin")
+LINE_STATES = ("provisioned", "active", "grace", "suspended", "terminated", "frozen")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=True, unique=True),
+    Column("phone", String(20), nullable=True, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("currency", String(3), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
+    CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    CheckConstraint("language IN ('en', 'zh-CN')", name="language"),
+)
+
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+attempts = Table(
+    "attempt_counters",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    CheckConstraint("failures >= 0", name="failures_non_negative"),
+)
+
+reset_codes = Table(
+    "password_reset_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("iccid", String(20), nullable=False, unique=True),
+    Column("msisdn", String(20), nullable=True, unique=True),
+    Column("imsi", String(15), nullable=True, unique=True),
+    Column("kind", String(4), nullable=False),
+    Column("smdp_address", String(255), nullable=True),
+    Column("matching_id", String(255), nullable=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("status_before_freeze", String(12), nullable=True),
+    Column("customer_id", Id, ForeignKey("users.id"), nullable=True, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("home_country", String(2), nullable=True),
+    Column("auto_renew", Boolean, nullable=False, default=False),
+    Column("valid_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("bound_at", UTCDateTime, nullable=True),
+    Column("status_changed_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('sim', 'esim')", name="kind"),
+    CheckConstraint(f"status IN {LINE_STATES!r}", name="status"),
+    CheckConstraint(
+        "(status = 'frozen') = (status_before_freeze IS NOT NULL)", name="freeze_memory"
+    ),
+    CheckConstraint(
+        "kind = 'sim' OR (smdp_address IS NOT NULL AND matching_id IS NOT NULL)",
+        name="esim_activation",
+    ),
+)
+
+line_events = Table(
+    "line_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(12), nullable=True),
+    Column("to_status", String(12), nullable=False),
+    Column("actor_id", Id, ForeignKey("users.id"), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Index("ix_line_events_line", "line_id", "id"),
+)

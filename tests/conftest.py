@@ -1,0 +1,116 @@
+"""Shared fixtures: a migrated database per test on SQLite and on PostgreSQL, an API client,
+and the books-balance check after every test that touched a database.
+
+PostgreSQL comes from ``TOPUP_TEST_PG_URL`` (``scripts/test`` starts a local server and sets
+it). Without it, PostgreSQL tests are skipped locally and fail on CI, never skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+os.environ.setdefault("TOPUP_ARGON2_MEMORY_KIB", "8192")
+os.environ.setdefault("TOPUP_ARGON2_TIME_COST", "1")
+
+from topup.clock import FrozenClock  # noqa: E402
+from topup.config import Settings, load_settings  # noqa: E402
+from topup.db.engine import make_engine  # noqa: E402
+from topup.db.migrate import upgrade  # noqa: E402
+from topup.db.schema import metadata  # noqa: E402
+from topup.db.uow import Database  # noqa: E402
+from topup.ledger.invariants import check_books  # noqa: E402
+
+START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+BACKENDS = ("sqlite", "postgres")
+
+
+def worker_id(config: pytest.Config) -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pg_base_url() -> str | None:
+    url = os.environ.get("TOPUP_TEST_PG_URL")
+    if not url and os.environ.get("CI"):
+        pytest.fail("CI needs PostgreSQL: TOPUP_TEST_PG_URL is not set (run scripts/test)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per worker; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated PostgreSQL database of this worker's own."""
+    base = pg_base_url()
+    if not base:
+        pytest.skip("PostgreSQL not configured (set TOPUP_TEST_PG_URL or run scripts/test)")
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"topup_test_{worker_id(request.config)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def settings_for(tmp_path: Path, url: str) -> Settings:
+    return load_settings(data_dir=tmp_path, database_url=url, secret_key="test-secret-key")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database this test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """The time every service sees; tests move it with ``clock.advance(days=1)``."""
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
+       ) -> Iterator[Database]:
+    """A fresh, migrated database; after the test, the books must balance."""
+    if backend == "sqlite":
+        path = tmp_path / "topup.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        _truncate(engine)
+        url = engine.url.render_as_string(hide_password=False)
+    database = Database(engine, settings_for(tmp_path, url), clock)
+    yield database
+    with engine.connect() as conn:
+        problems = check_books(conn)
+    assert problems == [], f"the books do not balance: {problems}"
+    if backend == "sqlite":
+        engine.dispose()
