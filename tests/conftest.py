@@ -60,16 +60,19 @@ def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     if not base:
         pytest.skip("PostgreSQL not configured (set TOPUP_TEST_PG_URL or run scripts/test)")
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"topup_test_{worker_id(request.config)}"
+    # One database per test process, so parallel runs never share or drop each other's.
+    name = f"topup_test_{worker_id(request.config)}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate(engine: Engine) -> None:

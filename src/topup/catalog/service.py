@@ -146,8 +146,9 @@ def validate_plan(uow: UnitOfWork, spec: PlanSpec) -> PlanSpec:
     code, zone_code = spec.code.strip().upper(), spec.zone_code.strip().upper()
     if not _CODE.match(code):
         raise InvalidPlan(f"plan code {spec.code!r} must be 1-40 of A-Z 0-9 . _ -", field="code")
-    if not spec.name_en.strip() or not spec.name_zh.strip():
-        raise InvalidPlan(f"plan {code} needs an English and a Chinese name", field="name")
+    if not all(0 < len(n.strip()) <= 120 for n in (spec.name_en, spec.name_zh)):
+        raise InvalidPlan(f"plan {code} needs an English and a Chinese name of 1-120 characters",
+                          field="name")
     if spec.kind not in PLAN_KINDS:
         raise InvalidPlan(f"kind must be one of {PLAN_KINDS}, not {spec.kind!r}", field="kind")
     if spec.validity_start not in VALIDITY_STARTS:

@@ -51,8 +51,10 @@ def zone_kind(uow: UnitOfWork, code: str) -> str:
 def _check_zone(code: str, kind: str, name_en: str, name_zh: str, countries: list[str]) -> set[str]:
     if kind not in ZONE_KINDS:
         raise InvalidCatalogEntry(f"zone kind must be one of {ZONE_KINDS}, not {kind!r}")
-    if not name_en.strip() or not name_zh.strip():
-        raise InvalidCatalogEntry(f"zone {code!r} needs an English and a Chinese name")
+    if not all(0 < len(n.strip()) <= 120 for n in (name_en, name_zh)):
+        raise InvalidCatalogEntry(
+            f"zone {code!r} needs an English and a Chinese name of 1-120 characters"
+        )
     covered = {check_country(c) for c in countries}
     if kind == "country":
         covered.add(check_country(code))

@@ -36,7 +36,7 @@ def _renewal_start(uow: UnitOfWork, line_id: int, plan_id: int) -> datetime | No
         buckets.c.line_id == line_id, buckets.c.plan_id == plan_id,
         buckets.c.state == "active", buckets.c.expires_at > uow.now,
     )).scalar()
-    return end  # type: ignore[no-any-return]
+    return end
 
 
 def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int) -> tuple[int, bool]:

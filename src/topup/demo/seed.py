@@ -80,4 +80,5 @@ def seed_demo(uow: UnitOfWork) -> dict[str, object]:
         orders.create_order(uow, admin.id, first, orders.OrderRequest(
             kind="topup", method="manual", channel="cli", amount=100_00, currency="CNY",
             reason="demo opening balance"))
+    made = [(spec, line_svc.get_line(uow, line.id)) for spec, line in made]
     return {"customer": CUSTOMER, "admin": ADMIN, "network": NETWORK, "lines": made}

@@ -1,1 +1,1 @@
-"""The double-entry ledger at the heart of topup (modelled on TigerBeetle's accounts and transfers)."""
+"""The double-entry ledger at the heart of topup (after TigerBeetle's accounts and transfers)."""

@@ -73,7 +73,7 @@ class Transfer:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Row) -> Transfer:  # type: ignore[type-arg]
+    def of(cls, row: Row) -> Transfer:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
 
 
@@ -100,7 +100,7 @@ def open_account(
 
 
 def operator_account(uow: UnitOfWork, kind: str, unit: str) -> int:
-    """The operator's account of ``kind`` for ``unit`` (clearing, revenue, supply…); may go negative."""
+    """The operator's ``kind`` account for ``unit`` (clearing, revenue…); may go negative."""
     return open_account(uow, f"op:{kind}:{unit}", unit, kind)
 
 
@@ -153,7 +153,7 @@ def _same_or_conflict(found: Transfer, **want: object) -> Transfer:
     return found
 
 
-def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:  # type: ignore[type-arg]
+def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:
     query = select(accounts).where(accounts.c.id.in_(ids)).order_by(accounts.c.id)
     if uow.dialect == "postgresql":
         query = query.with_for_update()
@@ -170,7 +170,7 @@ def _bump(uow: UnitOfWork, account_id: int, **deltas: int) -> None:
         uow.conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
-def _record(uow: UnitOfWork, values: dict) -> Transfer | None:  # type: ignore[type-arg]
+def _record(uow: UnitOfWork, values: dict) -> Transfer | None:
     """Insert the transfer; None when a concurrent writer took the idempotency id first."""
     values = {"created_at": uow.now, "pending_id": None, "timeout_at": None, "ref": None} | values
     stmt = insert_ignore(uow, transfers, values, ["idempotency_id"]).returning(transfers.c.id)

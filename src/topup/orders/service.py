@@ -113,7 +113,7 @@ def line_orders(uow: UnitOfWork, line_id: int, *, limit: int, before: int | None
 def _move(uow: UnitOfWork, order: Order, to: str, note: str | None = None, **values: Any
           ) -> Order:
     if to not in NEXT[order.state]:
-        raise IllegalOrderTransition(f"{order.state} -> {to}", state=order.state)
+        raise IllegalOrderTransition(f"{order.state} -> {to}", order_state=order.state)
     uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
         state=to, updated_at=uow.now, **values))
     uow.conn.execute(insert(order_events).values(
@@ -218,8 +218,9 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
                     ledger.operator_account(uow, "deferred_revenue", mu), order.amount,
                     code="plan_purchase", ref=f"order:{order.id}")
     bucket_id, renews = issue_bucket(uow, line.id, plan, order.id)
-    until = max((b.expires_at for b in _line_expiries(uow, line.id)), default=None)
-    line_svc.activate_on_value(uow, line, until)
+    latest: datetime | None = max(
+        (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
+    line_svc.activate_on_value(uow, line, latest)
     return _move(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
                  renewal=renews)
 

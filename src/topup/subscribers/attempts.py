@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from topup.db.uow import UnitOfWork
 from topup.db.dialect import insert_ignore
+from topup.db.uow import UnitOfWork
 from topup.subscribers.errors import AccountLocked
 from topup.subscribers.tables import attempts
 

@@ -47,7 +47,7 @@ class User:
     currency: str
 
     @classmethod
-    def of(cls, row: Row) -> User:  # type: ignore[type-arg]
+    def of(cls, row: Row) -> User:
         return cls(row.id, row.email, row.phone, row.role, row.language, row.currency)
 
 
@@ -92,7 +92,7 @@ def register(
     return User(int(new_id), mail, tel, role, language, cur)
 
 
-def find_by_login(uow: UnitOfWork, login: str) -> Row | None:  # type: ignore[type-arg]
+def find_by_login(uow: UnitOfWork, login: str) -> Row | None:
     """The user row whose e-mail or phone is ``login``, or None."""
     login = login.strip()
     if "@" in login:

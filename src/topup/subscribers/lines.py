@@ -62,7 +62,7 @@ class Line:
     valid_until: datetime | None
 
     @classmethod
-    def of(cls, row: Row) -> Line:  # type: ignore[type-arg]
+    def of(cls, row: Row) -> Line:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
 
     @property
@@ -113,10 +113,10 @@ def _values(uow: UnitOfWork, spec: LineSpec) -> dict[str, object]:
 def create_line(uow: UnitOfWork, spec: LineSpec) -> Line:
     """Add one line in state ``provisioned``; raises InvalidInput on a bad identifier."""
     values = _values(uow, spec)
-    clash = uow.conn.execute(select(lines.c.iccid).where(or_(
-        lines.c.iccid == values["iccid"],
-        lines.c.msisdn == values["msisdn"] if values["msisdn"] else False,
-    ))).first()
+    cond = lines.c.iccid == values["iccid"]
+    if values["msisdn"]:
+        cond = cond | (lines.c.msisdn == values["msisdn"])
+    clash = uow.conn.execute(select(lines.c.iccid).where(cond)).first()
     if clash:
         raise InvalidInput(f"line {clash.iccid} already exists", field="iccid")
     new_id = uow.conn.execute(insert(lines).values(**values).returning(lines.c.id)).scalar_one()
@@ -126,9 +126,10 @@ def create_line(uow: UnitOfWork, spec: LineSpec) -> Line:
 def import_lines(uow: UnitOfWork, rows: Iterable[dict[str, str]]) -> Iterator[Line]:
     """Create a line per CSV row (columns as LineSpec fields); a bad row names its number."""
     for number, row in enumerate(rows, start=2):
-        fields = {k: (v or "").strip() for k, v in row.items() if k in LineSpec.__dataclass_fields__}
+        known = LineSpec.__dataclass_fields__
+        fields = {k: (v or "").strip() for k, v in row.items() if k in known}
         try:
-            yield create_line(uow, LineSpec(**fields))  # type: ignore[arg-type]
+            yield create_line(uow, LineSpec(**fields))
         except (InvalidInput, TypeError) as exc:
             raise InvalidInput(f"row {number}: {exc}", row=number) from exc
 
@@ -164,8 +165,8 @@ def lines_of(uow: UnitOfWork, customer_id: int) -> list[Line]:
 def search_lines(uow: UnitOfWork, q: str, limit: int = 50) -> list[Line]:
     """Lines whose ICCID or MSISDN contains ``q`` (admin search)."""
     pattern = f"%{q.strip().lstrip('+')}%"
-    rows = uow.conn.execute(select(lines).where(or_(
-        lines.c.iccid.like(pattern), lines.c.msisdn.like(pattern))).order_by(lines.c.id).limit(limit))
+    cond = or_(lines.c.iccid.like(pattern), lines.c.msisdn.like(pattern))
+    rows = uow.conn.execute(select(lines).where(cond).order_by(lines.c.id).limit(limit))
     return [Line.of(r) for r in rows]
 
 
@@ -221,17 +222,17 @@ def transition(uow: UnitOfWork, line_id: int, to: str, *, actor: int | None = No
     if to == "frozen":
         return freeze(uow, line_id, actor=actor, reason=reason or "")
     if to not in TRANSITIONS[line.status]:
-        raise IllegalTransition(f"{line.status} -> {to} is not allowed", status=line.status)
+        raise IllegalTransition(f"{line.status} -> {to} is not allowed", line_status=line.status)
     return _set_status(uow, line, to, actor, reason)
 
 
 def freeze(uow: UnitOfWork, line_id: int, *, actor: int | None, reason: str) -> Line:
     """Block top-ups and usage until lifted; a reason is required and audited."""
-    if not reason.strip():
-        raise InvalidInput("a reason is required to freeze a line", field="reason")
     line = get_line(uow, line_id)
     if "frozen" not in TRANSITIONS[line.status]:
-        raise IllegalTransition(f"a {line.status} line cannot be frozen", status=line.status)
+        raise IllegalTransition(f"a {line.status} line cannot be frozen", line_status=line.status)
+    if not reason.strip():
+        raise InvalidInput("a reason is required to freeze a line", field="reason")
     audit(uow, actor, "line.freeze", f"line:{line_id}", reason=reason)
     return _set_status(uow, line, "frozen", actor, reason, status_before_freeze=line.status)
 
@@ -242,7 +243,7 @@ def unfreeze(uow: UnitOfWork, line_id: int, *, actor: int | None, reason: str) -
         raise InvalidInput("a reason is required to unfreeze a line", field="reason")
     line = get_line(uow, line_id)
     if line.status != "frozen":
-        raise IllegalTransition("the line is not frozen", status=line.status)
+        raise IllegalTransition("the line is not frozen", line_status=line.status)
     before = uow.conn.execute(
         select(lines.c.status_before_freeze).where(lines.c.id == line_id)).scalar_one()
     audit(uow, actor, "line.unfreeze", f"line:{line_id}", reason=reason)
@@ -252,11 +253,11 @@ def unfreeze(uow: UnitOfWork, line_id: int, *, actor: int | None, reason: str) -
 def ensure_usable(line: Line) -> None:
     """Raise LineNotUsable for a frozen or terminated line."""
     if line.status in ("frozen", "terminated"):
-        raise LineNotUsable(f"the line is {line.status}", status=line.status)
+        raise LineNotUsable(f"the line is {line.status}", line_status=line.status)
 
 
 def activate_on_value(uow: UnitOfWork, line: Line, valid_until: datetime | None) -> Line:
-    """After value arrives: a provisioned, grace or suspended line becomes active; validity grows."""
+    """Value arrived: a provisioned, grace or suspended line becomes active; validity grows."""
     if valid_until and (line.valid_until is None or valid_until > line.valid_until):
         uow.conn.execute(update(lines).where(lines.c.id == line.id).values(valid_until=valid_until))
         line = get_line(uow, line.id)

@@ -74,6 +74,7 @@ def test_name_follows_the_language(world: UnitOfWork, spec: Spec) -> None:
     [
         ({"code": "TH 7D"}, "plan code"),
         ({"name_zh": ""}, "Chinese name"),
+        ({"name_en": "x" * 121}, "1-120 characters"),
         ({"kind": "fortnight"}, "kind must be"),
         ({"validity_start": "activation"}, "validity_start"),
         ({"data_bytes": 0}, "grant some data"),

@@ -23,9 +23,14 @@ log = logging.getLogger("topup.api")
 PROBLEM = "application/problem+json"
 
 
+RESERVED = frozenset({"type", "title", "status", "code", "instance", "detail"})
+
+
 def problem(request: Request, status: int, code: str, title: str, detail: str | None = None,
-            **extra: Any) -> JSONResponse:
-    """A problem+json response in the caller's language."""
+            extra: dict[str, Any] | None = None) -> JSONResponse:
+    """A problem+json response in the caller's language; ``extra`` adds members (never
+    overriding the standard ones)."""
+    extra = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
     body = {
         "type": f"urn:topup:problem:{code}", "title": title_for(code, language_of(request), title),
         "status": status, "code": code, "instance": request.url.path,
@@ -44,13 +49,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TopupError)
     async def _topup(request: Request, exc: TopupError) -> JSONResponse:
-        return problem(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return problem(request, 422, "validation_failed", "Invalid request",
-                       "the request body or parameters are not valid", errors=errors)
+                       "the request body or parameters are not valid", {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

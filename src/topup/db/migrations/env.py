@@ -8,7 +8,8 @@ from sqlalchemy import create_engine
 from topup.db.schema import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(
+    str(config.get_main_option("sqlalchemy.url")))
 
 with engine.connect() as connection:
     if connection.dialect.name == "sqlite":

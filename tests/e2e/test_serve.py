@@ -1,0 +1,77 @@
+"""The contract, end to end: ``topup demo`` then ``topup serve`` as real processes on loopback,
+driven over HTTP like the acceptance tests outside this repository do."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+TOPUP = str(Path(sys.executable).parent / "topup")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
+    env.pop("TOPUP_DATABASE_URL", None)
+    demo = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    again = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout == demo.stdout, "demo is idempotent"
+    port = free_port()
+    proc = subprocess.Popen([TOPUP, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("topup serve did not come up")
+        yield base, demo.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_and_serve_speak_the_contract(served: tuple[str, str]) -> None:
+    base, printed = served
+    assert "traveller@example.com" in printed and "admin@example.com" in printed
+    assert "8966012345678901231" in printed, "demo lines are printed in full"
+    c = httpx.Client(base_url=base, timeout=10)
+    assert c.get("/openapi.json").json()["paths"]["/api/v1/orders"]["post"]
+    assert c.get("/docs").status_code == 200
+    r = c.post("/api/v1/auth/register", json={"email": "new@example.com",
+                                               "password": "travel-far-away"})
+    assert r.status_code == 201
+    tok = c.post("/api/v1/auth/token", data={"username": "new@example.com",
+                                             "password": "travel-far-away"}).json()
+    assert tok["token_type"] == "bearer"
+    me = {"Authorization": f"Bearer {tok['access_token']}"}
+    plans = c.get("/api/v1/plans", params={"country": "TH"}).json()
+    assert len(plans) >= 3
+    r = c.post("/api/v1/lines/bind", headers=me,
+               json={"identifier": "+66812345678", "secret": "2468"})
+    assert r.status_code == 200, r.text
+    line_id = r.json()["id"]
+    assert c.get(f"/api/v1/lines/{line_id}", headers=me).json()["status"] == "provisioned"
+    assert [x["id"] for x in c.get("/api/v1/lines", headers=me).json()] == [line_id]
+    assert "topup_http_requests_total" in c.get("/metrics").text
+    bad = c.post("/api/v1/orders", headers=me, json={"line_id": line_id})
+    assert bad.headers["content-type"].startswith("application/problem+json")
