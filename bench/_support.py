@@ -48,7 +48,8 @@ def topup_env(data_dir: Path, url: str) -> dict[str, str]:
     return os.environ | {"TOPUP_DATA_DIR": str(data_dir), "TOPUP_DATABASE_URL": url}
 
 
-def run_topup(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_topup(env: dict[str, str], *args: str, timeout: float = 300
+              ) -> subprocess.CompletedProcess[str]:
     """Run ``topup <args>``, captured, bounded by ``timeout`` seconds."""
     return subprocess.run([topup_exe(), *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
@@ -79,7 +80,7 @@ def server(env: dict[str, str], workers: int, log_path: Path, ready_timeout: flo
         stop(proc)
 
 
-def _wait_healthy(proc: subprocess.Popen, base: str, log_path: Path, timeout: float) -> None:
+def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -93,7 +94,7 @@ def _wait_healthy(proc: subprocess.Popen, base: str, log_path: Path, timeout: fl
     raise RuntimeError(f"topup serve not healthy after {timeout:.0f} s:\n{tail(log_path)}")
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     """Stop a server started by ``server`` (its own process group: master and workers)."""
     if proc.poll() is not None:
         return

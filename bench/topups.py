@@ -81,7 +81,7 @@ async def credit(client: httpx.AsyncClient, line_id: int, key: str) -> httpx.Res
 
 
 async def _topup_worker(client: httpx.AsyncClient, plan: Plan, load: Load,
-                        seq: itertools.count) -> None:
+                        seq: itertools.count[int]) -> None:
     while time.perf_counter() < plan.end:
         line_id = plan.lines[next(seq) % len(plan.lines)]
         key = f"bench-{uuid.uuid4().hex}"

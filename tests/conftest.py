@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine, make_url
 os.environ.setdefault("TOPUP_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("TOPUP_ARGON2_TIME_COST", "1")
 
-from topup.clock import FrozenClock  # noqa: E402
-from topup.config import Settings, load_settings  # noqa: E402
-from topup.db.engine import make_engine  # noqa: E402
-from topup.db.migrate import upgrade  # noqa: E402
-from topup.db.schema import metadata  # noqa: E402
-from topup.db.uow import Database  # noqa: E402
-from topup.ledger.invariants import check_books  # noqa: E402
+from topup.clock import FrozenClock
+from topup.config import Settings, load_settings
+from topup.db.engine import make_engine
+from topup.db.migrate import upgrade
+from topup.db.schema import metadata
+from topup.db.uow import Database
+from topup.ledger.invariants import check_books
 
 START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 BACKENDS = ("sqlite", "postgres")

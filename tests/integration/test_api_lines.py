@@ -6,8 +6,9 @@ import pytest
 
 from tests.factories import Api, iccid, make_line, make_user
 from topup.db.uow import Database
+from topup.errors import InvalidInput
 from topup.subscribers import lines as line_svc
-from topup.subscribers.errors import IllegalTransition, InvalidIccid
+from topup.subscribers.errors import IllegalTransition, InvalidIccid, LineNotFound
 
 
 def test_bind_by_iccid_and_only_the_owner_sees_the_line(api: Api) -> None:
@@ -106,7 +107,7 @@ def test_admin_freeze_refuses_topups_with_a_clear_error(api: Api, catalogue: Dat
 def test_lines_csv_import_is_all_or_nothing(db: Database) -> None:
     good = {"iccid": iccid(), "secret": "1111", "currency": "EUR", "msisdn": "+447911123400"}
     bad = {"iccid": "8986", "secret": "1111", "currency": "EUR"}
-    with pytest.raises(Exception, match="row 3"), db.unit() as uow:
+    with pytest.raises(InvalidInput, match="row 3"), db.unit() as uow:
         list(line_svc.import_lines(uow, [good, bad]))
-    with db.unit() as uow, pytest.raises(Exception):
+    with db.unit() as uow, pytest.raises(LineNotFound):
         line_svc.find_line(uow, good["iccid"])
