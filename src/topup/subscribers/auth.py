@@ -92,6 +92,21 @@ def register(
     return User(int(new_id), mail, tel, role, language, cur)
 
 
+def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None,
+                   currency: str | None = None) -> User:
+    """Change a user's language (en, zh-CN) and/or home currency."""
+    values: dict[str, str] = {}
+    if language is not None:
+        if language not in ("en", "zh-CN"):
+            raise InvalidInput("language is en or zh-CN", field="language")
+        values["language"] = language
+    if currency is not None:
+        values["currency"] = check_currency(currency)
+    if values:
+        uow.conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    return User.of(uow.conn.execute(select(users).where(users.c.id == user_id)).one())
+
+
 def find_by_login(uow: UnitOfWork, login: str) -> Row | None:
     """The user row whose e-mail or phone is ``login``, or None."""
     login = login.strip()

@@ -162,6 +162,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 else:
                     aid = ledger.operator_account(uow, name, unit)
                 self.accts.append(Acct(aid, unit, customer))
+        for c in CUSTOMERS:  # an opening balance, so that spending has something to spend
+            op = next(o for o in OPERATORS if self.accts[o].unit == self.accts[c].unit)
+            self.do_transfer(op, c, 1000, False, None)
 
     def do_transfer(self, d: int, c: int, amount: int, pending: bool,
                     timeout: int | None) -> None:
@@ -197,19 +200,28 @@ class LedgerMachine(RuleBasedStateMachine):
         same = [c for c in CUSTOMERS if self.accts[c].unit == self.accts[op].unit]
         self.do_transfer(op, same[i % len(same)], amount, pending, timeout)
 
-    @rule(c=st.sampled_from(CUSTOMERS), share=st.integers(1, 100), pending=st.booleans())
-    def spend(self, c: int, share: int, pending: bool) -> None:
-        """Customer -> operator of the same unit, often close to the whole available balance."""
+    @rule(c=st.sampled_from(CUSTOMERS), percent=st.integers(1, 110), pending=st.booleans())
+    def spend(self, c: int, percent: int, pending: bool) -> None:
+        """Customer -> operator of the same unit, up to a little more than what is available."""
         acct = self.accts[c]
         op = next(o for o in OPERATORS if self.accts[o].unit == acct.unit)
         available = acct.posted - acct.pending_debits
-        amount = max(1, available * share // 90)  # sometimes more than available
+        amount = max(1, available * percent // 100)
         self.do_transfer(c, op, amount, pending, None)
 
+    def choose_pending(self, i: int, stale: bool) -> Pending:
+        """Mostly an open pending transfer; sometimes any, resolved or not."""
+        open_ = [p for p in self.pendings if not p.resolved]
+        pool = self.pendings if stale or not open_ else open_
+        return pool[i % len(pool)]
+
     @precondition(lambda self: self.pendings)
-    @rule(i=pick, partial=st.none() | st.integers(0, 450))
-    def post(self, i: int, partial: int | None) -> None:
-        p = self.pendings[i % len(self.pendings)]
+    @rule(i=pick, stale=st.booleans(), percent=st.one_of(
+        st.none(), st.integers(1, 99), st.sampled_from([0, 100, 101, 150])))
+    def post(self, i: int, stale: bool, percent: int | None) -> None:
+        """Post in full (``percent`` None) or part; 0 or over 100 percent must be refused."""
+        p = self.choose_pending(i, stale)
+        partial = None if percent is None else p.amount * percent // 100
         idem = self.new_id("post")
         args = {"pending_id": p.id, "amount": partial}
         made, err = self.run(lambda uow: ledger.post_pending(uow, idem, **args))
@@ -228,9 +240,9 @@ class LedgerMachine(RuleBasedStateMachine):
             self.done.append(Done("post", idem, args, made, {"pending": p}))
 
     @precondition(lambda self: self.pendings)
-    @rule(i=pick)
-    def void(self, i: int) -> None:
-        p = self.pendings[i % len(self.pendings)]
+    @rule(i=pick, stale=st.booleans())
+    def void(self, i: int, stale: bool) -> None:
+        p = self.choose_pending(i, stale)
         idem = self.new_id("void")
         made, err = self.run(lambda uow: ledger.void_pending(uow, idem, p.id))
         if p.resolved:
@@ -270,9 +282,13 @@ class LedgerMachine(RuleBasedStateMachine):
             _, err = self.run(lambda uow: ledger.post_pending(uow, d.idem, **d.args))
         assert isinstance(err, TransferIdempotencyConflict), err
 
-    @rule(minutes=st.integers(1, 20))
-    def advance_and_void_expired(self, minutes: int) -> None:
+    @rule(minutes=st.integers(1, 10))
+    def advance_time(self, minutes: int) -> None:
+        """Time passes; timed-out pendings stay open (and unpostable) until voided."""
         self.clock.advance(minutes=minutes)
+
+    @rule()
+    def void_expired(self) -> None:
         now = self.clock()
         due = [p for p in self.pendings if not p.resolved and p.timeout_at <= now]
         voided, err = self.run(ledger.void_expired)

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from topup.audit.service import entries
 from topup.audit.service import record as audit
-from topup.catalog import service as catalog
 from topup.channels.api.deps import database, role
-from topup.channels.api.messages import language_of
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import (
     FreezeIn,
     LineOut,
     ManualCreditIn,
     OrderOut,
-    PlanOut,
     StaffIn,
     UserOut,
 )
-from topup.channels.api.views import line_out, order_out, plan_out
+from topup.channels.api.views import line_out, order_out
 from topup.db.uow import Database, UnitOfWork
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
@@ -45,22 +42,6 @@ class LineIn(BaseModel):
     smdp_address: str | None = None
     matching_id: str | None = None
     home_country: str | None = None
-
-
-class PlanIn(BaseModel):
-    code: str
-    name_en: str
-    name_zh: str
-    zone_code: str
-    kind: str
-    data_bytes: int = 0
-    voice_seconds: int = 0
-    sms_count: int = 0
-    validity_days: int
-    validity_start: str = "purchase"
-    priority: int = 100
-    active: bool = True
-    prices: dict[str, int]
 
 
 @router.post("/lines", status_code=201, response_model=LineOut)
@@ -112,16 +93,6 @@ def credit(line_id: int, body: ManualCreditIn,
 
     return respond(run_once(db, user.id, idempotency_key, "POST",
                             f"/api/v1/admin/lines/{line_id}/credit", body.model_dump(), work))
-
-
-@router.put("/plans", response_model=PlanOut)
-def put_plan(body: PlanIn, request: Request, user: User = Depends(admin),
-             db: Database = Depends(database)) -> PlanOut:
-    """Create or update a plan by code, with its prices (minor units per currency)."""
-    with db.unit() as uow:
-        plan = catalog.upsert_plan(uow, catalog.PlanSpec(**body.model_dump()))
-        audit(uow, user.id, "plan.upsert", f"plan:{plan.id}", **body.model_dump())
-    return plan_out(plan, language_of(request))
 
 
 @router.post("/staff", status_code=201, response_model=UserOut)

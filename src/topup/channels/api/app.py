@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from topup import __version__
-from topup.channels.api import admin, auth, lines, orders, plans, problems, system, usage
+from topup.channels.api import (
+    admin,
+    admin_catalog,
+    auth,
+    lines,
+    orders,
+    plans,
+    problems,
+    system,
+    usage,
+)
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
 
@@ -20,7 +30,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, plans, lines, orders, usage, admin):
+    for module in (auth, plans, lines, orders, usage, admin, admin_catalog):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

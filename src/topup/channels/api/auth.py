@@ -7,6 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from topup.channels.api.deps import client_ip, current_user, database, oauth2
 from topup.channels.api.schemas import (
+    ProfileIn,
     RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
@@ -78,3 +79,12 @@ def password_reset_confirm(body: ResetConfirmIn, db: Database = Depends(database
 def me(user: User = Depends(current_user)) -> UserOut:
     """Who the token belongs to."""
     return user_out(user)
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(body: ProfileIn, user: User = Depends(current_user),
+              db: Database = Depends(database)) -> UserOut:
+    """Change the language (en, zh-CN) and home currency."""
+    with db.unit() as uow:
+        return user_out(auth.update_profile(uow, user.id, language=body.language,
+                                            currency=body.currency))

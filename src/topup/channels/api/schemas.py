@@ -25,6 +25,11 @@ class UserOut(BaseModel):
     currency: str
 
 
+class ProfileIn(BaseModel):
+    language: Literal["en", "zh-CN"] | None = None
+    currency: str | None = Field(None, description="ISO 4217 home currency")
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

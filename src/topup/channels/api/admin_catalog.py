@@ -1,0 +1,95 @@
+"""/admin catalogue management: plans with prices, top-up limits, presets, out-of-bundle rates.
+Every change is audited."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from topup.audit.service import record as audit
+from topup.catalog import service as catalog
+from topup.channels.api.deps import database, role
+from topup.channels.api.messages import language_of
+from topup.channels.api.schemas import PlanOut
+from topup.channels.api.views import plan_out
+from topup.db.uow import Database
+from topup.subscribers.auth import User
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+admin = role("admin")
+
+
+class PlanIn(BaseModel):
+    code: str
+    name_en: str
+    name_zh: str
+    zone_code: str
+    kind: Literal["day", "week", "month", "quarter", "year", "addon"]
+    data_bytes: int = Field(0, ge=0)
+    voice_seconds: int = Field(0, ge=0)
+    sms_count: int = Field(0, ge=0)
+    validity_days: int = Field(..., gt=0)
+    validity_start: Literal["purchase", "first_use"] = "purchase"
+    priority: int = 100
+    active: bool = True
+    prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")
+
+
+class LimitIn(BaseModel):
+    zone_code: str
+    currency: str
+    min_amount: int = Field(..., gt=0)
+    max_amount: int = Field(..., gt=0)
+
+
+class PresetsIn(BaseModel):
+    amounts: list[int] = Field(..., description="Minor units, e.g. [5000, 10000, 20000]")
+
+
+class RateIn(BaseModel):
+    zone_code: str
+    currency: str
+    unit: Literal["data", "voice", "sms"]
+    rate: int = Field(..., gt=0, description="Minor units charged per per_quantity units")
+    per_quantity: int = Field(..., gt=0, description="e.g. 1048576 bytes, 60 seconds, 1 SMS")
+
+
+@router.put("/plans", response_model=PlanOut)
+def put_plan(body: PlanIn, request: Request, user: User = Depends(admin),
+             db: Database = Depends(database)) -> PlanOut:
+    """Create or update a plan by code, with its prices (minor units per currency)."""
+    with db.unit() as uow:
+        plan = catalog.upsert_plan(uow, catalog.PlanSpec(**body.model_dump()))
+        audit(uow, user.id, "plan.upsert", f"plan:{plan.id}", **body.model_dump())
+    return plan_out(plan, language_of(request))
+
+
+@router.put("/topup-limits", status_code=204)
+def put_limit(body: LimitIn, user: User = Depends(admin), db: Database = Depends(database)
+              ) -> None:
+    """Set the min/max of one top-up in a country or region."""
+    with db.unit() as uow:
+        catalog.set_topup_limit(uow, body.zone_code, body.currency, body.min_amount,
+                                body.max_amount)
+        audit(uow, user.id, "catalog.limit", f"zone:{body.zone_code}", **body.model_dump())
+
+
+@router.put("/presets/{currency}", status_code=204)
+def put_presets(currency: str, body: PresetsIn, user: User = Depends(admin),
+                db: Database = Depends(database)) -> None:
+    """Replace the preset top-up amounts offered in a currency."""
+    with db.unit() as uow:
+        catalog.set_presets(uow, currency, body.amounts)
+        audit(uow, user.id, "catalog.presets", f"currency:{currency}", amounts=body.amounts)
+
+
+@router.put("/oob-rates", status_code=204)
+def put_rate(body: RateIn, user: User = Depends(admin), db: Database = Depends(database)
+             ) -> None:
+    """Set an out-of-bundle rate for a zone, currency and unit."""
+    with db.unit() as uow:
+        catalog.set_oob_rate(uow, body.zone_code, body.currency, body.unit, body.rate,
+                             body.per_quantity)
+        audit(uow, user.id, "catalog.rate", f"zone:{body.zone_code}", **body.model_dump())
