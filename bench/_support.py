@@ -221,9 +221,20 @@ class Machine:
     postgres: str
     python: str
     date: str
+    load_before: str
+
+    def describe(self) -> str:
+        return (f"Machine: {self.cpus} CPUs ({self.cpu_model}), PostgreSQL {self.postgres}, "
+                f"Python {self.python}; load average before the run {self.load_before}; "
+                f"taken {self.date}.")
 
 
-def machine(pg_url: str | None) -> Machine:
+def load_average() -> str:
+    """The 1/5/15-minute load averages, as printed by uptime."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine(pg_url: str | None, load_before: str) -> Machine:
     """Facts about where the numbers were taken."""
     model = "?"
     cpuinfo = Path("/proc/cpuinfo")
@@ -235,7 +246,7 @@ def machine(pg_url: str | None) -> Machine:
     return Machine(cpus=len(os.sched_getaffinity(0)), cpu_model=model,
                    postgres=pg_version(pg_url) if pg_url else "not measured",
                    python=sys.version.split()[0],
-                   date=time.strftime("%Y-%m-%d %H:%M %Z"))
+                   date=time.strftime("%Y-%m-%d %H:%M %Z"), load_before=load_before)
 
 
 def sqlite_url(data_dir: Path) -> str:

@@ -259,8 +259,7 @@ as the yardstick for what that server commits per second.
 
 {tbl}
 
-Machine: {facts.cpus} CPUs ({facts.cpu_model}), PostgreSQL {facts.postgres},
-Python {facts.python}; client, server and database share the machine. Taken {facts.date}.
+{facts.describe()} Client, server and database share the machine, so its CPUs bound all rows.
 
 Problems seen during the run:
 
@@ -309,11 +308,14 @@ def run_all(args: argparse.Namespace, pg_url: str | None) -> tuple[list[Result],
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    load_before = sup.load_average()
+    if float(load_before.split()[0]) > 0.5:
+        print(f"bench: warning: the machine is busy (load {load_before})", file=sys.stderr)
     pg_url = None if args.skip_postgres else (args.pg_url or DEFAULT_PG)
     results, tps = run_all(args, pg_url)
     tbl = table(results, tps, args.concurrency, args.seconds)
-    facts, problems = sup.machine(pg_url), notes(results)
-    print(f"\n{tbl}\n\n{facts}\n\nProblems:\n{problems}")
+    facts, problems = sup.machine(pg_url, load_before), notes(results)
+    print(f"\n{tbl}\n\n{facts.describe()}\n\nProblems:\n{problems}")
     if args.out:
         args.out.write_text(document(tbl, facts, problems, args), encoding="utf-8")
         print(f"wrote {args.out}")

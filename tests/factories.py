@@ -11,6 +11,7 @@ from stdnum import luhn
 
 from topup.channels.api.app import create_app
 from topup.db.uow import Database
+from topup.payments.interfaces import PaymentProvider
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 
@@ -43,9 +44,10 @@ def make_user(db: Database, role: str = "customer", email: str | None = None,
 class Api:
     """A TestClient bound to one app, with login helpers."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, providers: dict[str, PaymentProvider] | None = None
+                 ) -> None:
         self.db = db
-        self.client = TestClient(create_app(db), raise_server_exceptions=False)
+        self.client = TestClient(create_app(db, providers), raise_server_exceptions=False)
 
     def login(self, login: str, password: str = "correct-horse-battery") -> dict[str, str]:
         resp = self.client.post("/api/v1/auth/token",

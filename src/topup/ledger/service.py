@@ -137,6 +137,11 @@ def balance(uow: UnitOfWork, account_id: int) -> Balance:
     )
 
 
+def find_transfer(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
+    """The transfer recorded under ``idempotency_id``, if any."""
+    return _existing(uow, idempotency_id)
+
+
 def _existing(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
     row = uow.conn.execute(
         select(transfers).where(transfers.c.idempotency_id == idempotency_id)

@@ -244,11 +244,28 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     order = Order.of(row)
     if status.amount != order.amount or status.currency != order.currency:
         raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {order.money}")
+    source = f"clearing:{payment_ref.split(':', 1)[0]}"
+    if order.state in ("failed", "cancelled", "expired") and status.state == "succeeded":
+        return _credit_late_payment(uow, order, source)
     if order.state != "awaiting_payment":
         return order
     if status.state == "failed":
         return _move(uow, order, "failed", "payment failed")
     if status.state != "succeeded":
         return order
-    source = f"clearing:{payment_ref.split(':', 1)[0]}"
     return _fund_and_fulfil(uow, order, source, None)
+
+
+def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
+    """Money that arrives for an order given up on is never lost: it lands in the wallet."""
+    key = f"order:{order.id}:late-fund"
+    if ledger.find_transfer(uow, key) is not None:
+        return order
+    mu = ledger.money_unit(order.currency)
+    ledger.transfer(uow, key, ledger.operator_account(uow, source, mu),
+                    ledger.wallet(uow, order.line_id, order.currency), order.amount,
+                    code="late_payment", ref=f"order:{order.id}")
+    uow.conn.execute(insert(order_events).values(
+        order_id=order.id, at=uow.now, from_state=order.state, to_state=order.state,
+        note="late payment credited to the wallet"))
+    return order
