@@ -18,7 +18,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from topup import bootstrap
-from topup.db.migrate import upgrade
+from topup.config import load_settings
+from topup.db.migrate import current, upgrade
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 
@@ -34,7 +35,7 @@ for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
     app.add_typer(sub, name=name)
 
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -194,9 +195,15 @@ def ledger_check() -> None:
     from topup.ledger.invariants import check_books
     from topup.ledger.service import count_transfers
 
-    with opened(migrate=False) as db, db.unit(readonly=True) as uow:
-        problems = check_books(uow.conn)
-        count = count_transfers(uow)
+    settings = load_settings()
+    if settings.is_sqlite and not Path(settings.database_url.removeprefix("sqlite:///")).exists():
+        raise fail(f"no database at {settings.database_url}; run 'topup db upgrade' first")
+    with opened(migrate=False) as db:
+        if current(db.engine) is None:
+            raise fail("the database has no schema; run 'topup db upgrade' first")
+        with db.unit(readonly=True) as uow:
+            problems = check_books(uow.conn)
+            count = count_transfers(uow)
     if problems:
         for p in problems:
             err.print(f"{p.what}: {p.detail}", markup=False)

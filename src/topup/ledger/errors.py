@@ -3,6 +3,8 @@
 LedgerError (Conflict)              root of the ledger's refusals
  ├─ InsufficientFunds               the debit account would go below zero
  ├─ UnitMismatch                    the two accounts hold different units
+ ├─ InvalidTransfer                 the amount is not positive or both sides are one account
+ ├─ AccountNotFound                 a transfer names an account that does not exist
  ├─ TransferIdempotencyConflict     an idempotency id was reused for a different transfer
  ├─ PendingNotFound                 post/void names no pending transfer
  ├─ PendingAlreadyResolved          the pending transfer was already posted or voided
@@ -35,6 +37,22 @@ class UnitMismatch(LedgerError):
 
     code = "unit_mismatch"
     title = "Accounts hold different units"
+
+
+class InvalidTransfer(LedgerError):
+    """Raised when a transfer's amount is not positive or it names one account twice."""
+
+    code = "invalid_transfer"
+    status = 422
+    title = "Invalid transfer"
+
+
+class AccountNotFound(LedgerError):
+    """Raised when a transfer names an account that does not exist."""
+
+    code = "account_not_found"
+    status = 404
+    title = "Ledger account not found"
 
 
 class TransferIdempotencyConflict(LedgerError):

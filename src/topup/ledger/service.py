@@ -16,7 +16,9 @@ from sqlalchemy.engine import Row
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
 from topup.ledger.errors import (
+    AccountNotFound,
     InsufficientFunds,
+    InvalidTransfer,
     PendingAlreadyResolved,
     PendingExpired,
     PendingNotFound,
@@ -165,7 +167,7 @@ def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:
     rows = {r.id: r for r in uow.conn.execute(query)}
     missing = set(ids) - set(rows)
     if missing:
-        raise PendingNotFound(f"no such account(s): {sorted(missing)}")
+        raise AccountNotFound(f"no such account(s): {sorted(missing)}")
     return rows
 
 
@@ -205,11 +207,15 @@ def transfer(
     kind = "pending" if pending else "posted"
     want = {"debit_account_id": debit, "credit_account_id": credit, "amount": amount, "kind": kind}
     if amount <= 0 or debit == credit:
-        raise UnitMismatch("a transfer needs a positive amount between two accounts")
+        raise InvalidTransfer("a transfer needs a positive amount between two accounts")
     found = _existing(uow, idempotency_id)
     if found:
         return _same_or_conflict(found, **want)
     rows = _lock(uow, sorted({debit, credit}))
+    # A racing retry may have committed while we waited for the locks: answer with its result.
+    found = _existing(uow, idempotency_id)
+    if found:
+        return _same_or_conflict(found, **want)
     d, c = rows[debit], rows[credit]
     if d.unit != c.unit:
         raise UnitMismatch(f"{d.unit} vs {c.unit}")
@@ -245,6 +251,9 @@ def _resolve(
         raise PendingNotFound(f"no pending transfer {pending_id}")
     p = Transfer.of(row)
     _lock(uow, sorted({p.debit_account_id, p.credit_account_id}))
+    found = _existing(uow, idempotency_id)
+    if found:  # a racing retry committed while we waited for the locks
+        return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
     resolved = uow.conn.execute(
         select(transfers.c.id).where(transfers.c.pending_id == pending_id)
     ).first()

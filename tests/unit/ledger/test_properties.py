@@ -34,6 +34,7 @@ from topup.db.uow import Database, UnitOfWork
 from topup.ledger import service as ledger
 from topup.ledger.errors import (
     InsufficientFunds,
+    InvalidTransfer,
     LedgerError,
     PendingAlreadyResolved,
     PendingExpired,
@@ -174,7 +175,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 "timeout": timedelta(minutes=timeout) if timeout else None}
         made, err = self.run(lambda uow: ledger.transfer(uow, idem, **args))
         dm, cm = self.accts[d], self.accts[c]
-        if d == c or dm.unit != cm.unit:
+        if d == c:
+            assert isinstance(err, InvalidTransfer), err
+        elif dm.unit != cm.unit:
             assert isinstance(err, UnitMismatch), err
         elif dm.customer and dm.posted - dm.pending_debits < amount:
             assert isinstance(err, InsufficientFunds), err

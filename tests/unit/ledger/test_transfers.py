@@ -14,8 +14,9 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database, UnitOfWork
 from topup.ledger import service as ledger
 from topup.ledger.errors import (
+    AccountNotFound,
     InsufficientFunds,
-    LedgerError,
+    InvalidTransfer,
     PendingAlreadyResolved,
     PendingExpired,
     PendingNotFound,
@@ -172,7 +173,7 @@ def test_unit_mismatch_is_refused_and_writes_nothing(db: Database) -> None:
             ledger.transfer(uow, "fx", books.alice, books.euro, 10, code="fx")
         with pytest.raises(UnitMismatch):
             ledger.transfer(uow, "fx2", books.clearing, books.euro, 10, code="fx", pending=True)
-        with pytest.raises(UnitMismatch):
+        with pytest.raises(InvalidTransfer):
             ledger.transfer(uow, "self", books.alice, books.alice, 10, code="noop")
         ledger.transfer(uow, "ok", books.alice, books.bob, 10, code="gift")
     with db.unit() as uow:
@@ -184,7 +185,7 @@ def test_unit_mismatch_is_refused_and_writes_nothing(db: Database) -> None:
 def test_non_positive_amounts_are_refused(db: Database, amount: int) -> None:
     books = open_books(db)
     with db.unit() as uow:
-        with pytest.raises(LedgerError):
+        with pytest.raises(InvalidTransfer):
             ledger.transfer(uow, "zero", books.clearing, books.alice, amount, code="topup")
         assert ledger.count_transfers(uow) == 0
 
@@ -192,7 +193,7 @@ def test_non_positive_amounts_are_refused(db: Database, amount: int) -> None:
 def test_unknown_account_is_refused(db: Database) -> None:
     books = open_books(db)
     with db.unit() as uow:
-        with pytest.raises(LedgerError):
+        with pytest.raises(AccountNotFound):
             ledger.transfer(uow, "ghost", books.clearing, 999_999, 5, code="topup")
         assert ledger.count_transfers(uow) == 0
 
