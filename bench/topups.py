@@ -265,8 +265,8 @@ Problems seen during the run:
 
 {problems}
 
-Rerun (PostgreSQL from `scripts/postgres`; the bench creates and drops `topup_bench` and
-`pgbench_bench` on it):
+Rerun (PostgreSQL from `scripts/postgres`; the bench recreates `topup_bench` for each
+PostgreSQL row and leaves the last one for inspection; `pgbench_bench` is dropped afterwards):
 
 ```
 bash scripts/postgres

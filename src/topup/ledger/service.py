@@ -187,6 +187,15 @@ def _record(uow: UnitOfWork, values: dict) -> Transfer | None:
     return Transfer(id=int(new_id), **values)
 
 
+def _check_debit(d: Row, c: Row, amount: int) -> None:
+    if d.unit != c.unit:
+        raise UnitMismatch(f"{d.unit} vs {c.unit}")
+    available = d.credits_posted - d.debits_posted - d.debits_pending
+    if d.no_overdraft and available < amount:
+        raise InsufficientFunds("balance too low", account_id=d.id, available=available,
+                                needed=amount)
+
+
 def transfer(
     uow: UnitOfWork,
     idempotency_id: str,
@@ -208,22 +217,13 @@ def transfer(
     want = {"debit_account_id": debit, "credit_account_id": credit, "amount": amount, "kind": kind}
     if amount <= 0 or debit == credit:
         raise InvalidTransfer("a transfer needs a positive amount between two accounts")
-    found = _existing(uow, idempotency_id)
-    if found:
-        return _same_or_conflict(found, **want)
     rows = _lock(uow, sorted({debit, credit}))
-    # A racing retry may have committed while we waited for the locks: answer with its result.
+    # Looked up under the locks, so a retry that queued behind its first attempt gets its result.
     found = _existing(uow, idempotency_id)
     if found:
         return _same_or_conflict(found, **want)
-    d, c = rows[debit], rows[credit]
-    if d.unit != c.unit:
-        raise UnitMismatch(f"{d.unit} vs {c.unit}")
-    if d.no_overdraft and d.credits_posted - d.debits_posted - d.debits_pending < amount:
-        raise InsufficientFunds(
-            "balance too low", account_id=debit,
-            available=d.credits_posted - d.debits_posted - d.debits_pending, needed=amount,
-        )
+    d = rows[debit]
+    _check_debit(d, rows[credit], amount)
     timeout_at = uow.now + (
         timeout or timedelta(seconds=uow.settings.pending_transfer_timeout_seconds)
     ) if pending else None
@@ -243,16 +243,13 @@ def _resolve(
     uow: UnitOfWork, idempotency_id: str, pending_id: int, kind: str, amount: int | None,
     code: str | None,
 ) -> Transfer:
-    found = _existing(uow, idempotency_id)
-    if found:
-        return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
     row = uow.conn.execute(select(transfers).where(transfers.c.id == pending_id)).first()
     if row is None or row.kind != "pending":
         raise PendingNotFound(f"no pending transfer {pending_id}")
     p = Transfer.of(row)
     _lock(uow, sorted({p.debit_account_id, p.credit_account_id}))
-    found = _existing(uow, idempotency_id)
-    if found:  # a racing retry committed while we waited for the locks
+    found = _existing(uow, idempotency_id)  # under the locks: a queued retry sees the first
+    if found:
         return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
     resolved = uow.conn.execute(
         select(transfers.c.id).where(transfers.c.pending_id == pending_id)
