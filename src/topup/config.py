@@ -35,6 +35,7 @@ class Settings:
     reset_code_max_attempts: int = 5
     bind_max_failures: int = 10
     pending_transfer_timeout_seconds: int = 900
+    ledger_shards: int = 16
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     currencies: tuple[str, ...] = field(

@@ -112,7 +112,7 @@ def test_ledger_check_reports_a_balanced_but_wrong_pair_of_accounts(data_dir: Pa
     corrupt(data_dir, "UPDATE ledger_accounts SET credits_posted = credits_posted + 7 "
                       "WHERE key = ?", WALLET_KEY)
     corrupt(data_dir, "UPDATE ledger_accounts SET debits_posted = debits_posted + 7 "
-                      "WHERE key = ?", "op:manual_credit:money:CNY")
+                      "WHERE key = ?", "op:manual_credit:money:CNY:1")
     done = topup(data_dir, "ledger", "check")
     assert done.returncode == 1
     assert [x for x in done.stderr.splitlines() if x.startswith("error:")] == [

@@ -68,7 +68,7 @@ def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int) -> tup
         uow.conn.execute(insert(bucket_units).values(
             bucket_id=bucket_id, unit=unit, account_id=acct, total=total))
         ledger.transfer(uow, f"order:{order_id}:issue:{unit}",
-                        ledger.operator_account(uow, "supply", unit), acct, total,
+                        ledger.operator_account(uow, "supply", unit, line_id=line_id), acct, total,
                         code="plan_issue", ref=f"order:{order_id}")
     return bucket_id, renews
 

@@ -83,7 +83,7 @@ def _draw_buckets(uow: UnitOfWork, rec_id: int, line_id: int, unit: str, quantit
             uow.conn.execute(update(buckets).where(buckets.c.id == b.id).values(
                 valid_from=at, expires_at=at + timedelta(days=b.validity_days)))
         ledger.transfer(uow, f"usage:{rec_id}:bucket:{b.id}", b.account_id,
-                        ledger.operator_account(uow, "consumed", unit), take,
+                        ledger.operator_account(uow, "consumed", unit, line_id=line_id), take,
                         code="usage", ref=f"usage:{rec_id}")
         left -= take
     return quantity - left
@@ -105,7 +105,7 @@ def _draw_money(uow: UnitOfWork, rec_id: int, line: Line, unit: str, left: int,
     charge = catalog.oob_charge(per_unit, per, covered) if covered else 0
     if charge:
         ledger.transfer(uow, f"usage:{rec_id}:money", wallet,
-                        ledger.operator_account(uow, "revenue_usage", mu), charge,
+                        ledger.operator_account(uow, "revenue_usage", mu, line_id=line.id), charge,
                         code="usage_oob", ref=f"usage:{rec_id}")
     return covered, charge
 

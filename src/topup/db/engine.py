@@ -29,7 +29,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("poolclass", NullPool)
+    if ":memory:" in url:
+        kwargs.setdefault("poolclass", NullPool)
     engine = create_engine(
         url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
     )

@@ -101,9 +101,17 @@ def open_account(
     return int(uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar_one())
 
 
-def operator_account(uow: UnitOfWork, kind: str, unit: str) -> int:
-    """The operator's ``kind`` account for ``unit`` (clearing, revenue…); may go negative."""
-    return open_account(uow, f"op:{kind}:{unit}", unit, kind)
+def operator_account(uow: UnitOfWork, kind: str, unit: str, *, line_id: int | None = None
+                     ) -> int:
+    """The operator's ``kind`` account for ``unit`` (clearing, revenue…); may go negative.
+
+    With ``line_id`` it is the sub-account of that line's shard: movements of different lines
+    then lock different rows, and reports sum the shards (``op:<kind>:<unit>:<shard>``).
+    """
+    if line_id is None:
+        return open_account(uow, f"op:{kind}:{unit}", unit, kind)
+    shard = line_id % uow.settings.ledger_shards
+    return open_account(uow, f"op:{kind}:{unit}:{shard}", unit, kind)
 
 
 def wallet(uow: UnitOfWork, line_id: int, currency: str) -> int:

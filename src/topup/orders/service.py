@@ -7,7 +7,7 @@ repeating any step moves nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,7 +118,7 @@ def _move(uow: UnitOfWork, order: Order, to: str, note: str | None = None, **val
         state=to, updated_at=uow.now, **values))
     uow.conn.execute(insert(order_events).values(
         order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
-    return get_order(uow, order.id)
+    return replace(order, state=to, **values)
 
 
 def _price(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
@@ -200,7 +200,8 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
 
 def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> Order:
     mu = ledger.money_unit(order.currency)
-    ledger.transfer(uow, f"order:{order.id}:fund", ledger.operator_account(uow, source, mu),
+    src = ledger.operator_account(uow, source, mu, line_id=order.line_id)
+    ledger.transfer(uow, f"order:{order.id}:fund", src,
                     ledger.wallet(uow, order.line_id, order.currency), order.amount,
                     code="topup", ref=f"order:{order.id}")
     return _fulfil(uow, _move(uow, order, "paid", source, paid_at=uow.now), plan)
@@ -214,9 +215,9 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
         return _move(uow, order, "fulfilled", fulfilled_at=uow.now)
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
+    deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
     ledger.transfer(uow, f"order:{order.id}:buy", ledger.wallet(uow, line.id, order.currency),
-                    ledger.operator_account(uow, "deferred_revenue", mu), order.amount,
-                    code="plan_purchase", ref=f"order:{order.id}")
+                    deferred, order.amount, code="plan_purchase", ref=f"order:{order.id}")
     bucket_id, renews = issue_bucket(uow, line.id, plan, order.id)
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
@@ -262,7 +263,7 @@ def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
     if ledger.find_transfer(uow, key) is not None:
         return order
     mu = ledger.money_unit(order.currency)
-    ledger.transfer(uow, key, ledger.operator_account(uow, source, mu),
+    ledger.transfer(uow, key, ledger.operator_account(uow, source, mu, line_id=order.line_id),
                     ledger.wallet(uow, order.line_id, order.currency), order.amount,
                     code="late_payment", ref=f"order:{order.id}")
     uow.conn.execute(insert(order_events).values(

@@ -7,7 +7,7 @@ but terminated (the state before freezing is remembered and restored when lifted
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import insert, or_, select, update
@@ -212,7 +212,7 @@ def _set_status(uow: UnitOfWork, line: Line, to: str, actor: int | None, reason:
     uow.conn.execute(insert(line_events).values(
         line_id=line.id, at=uow.now, from_status=line.status, to_status=to, actor_id=actor,
         reason=reason))
-    return get_line(uow, line.id)
+    return replace(line, status=to)
 
 
 def transition(uow: UnitOfWork, line_id: int, to: str, *, actor: int | None = None,
@@ -260,7 +260,7 @@ def activate_on_value(uow: UnitOfWork, line: Line, valid_until: datetime | None)
     """Value arrived: a provisioned, grace or suspended line becomes active; validity grows."""
     if valid_until and (line.valid_until is None or valid_until > line.valid_until):
         uow.conn.execute(update(lines).where(lines.c.id == line.id).values(valid_until=valid_until))
-        line = get_line(uow, line.id)
+        line = replace(line, valid_until=valid_until)
     if line.status in ("provisioned", "grace", "suspended"):
         line = _set_status(uow, line, "active", None, "value received")
     return line
