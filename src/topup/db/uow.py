@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from topup.clock import Clock, system_clock
 from topup.config import Settings
+from topup.db.writer import WriterQueue
 
 
 @dataclass
@@ -34,10 +35,13 @@ class UnitOfWork:
 class Database:
     """Owns the engine; hands out units of work."""
 
+    WRITE_WAIT_SECONDS = 30.0
+
     def __init__(self, engine: Engine, settings: Settings, clock: Clock = system_clock) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def unit(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
@@ -45,10 +49,17 @@ class Database:
 
         ``readonly`` units take no write lock on SQLite, so reads never queue behind writers.
         """
-        with self.engine.connect() as raw:
-            conn = raw.execution_options(topup_readonly=readonly)
-            with conn.begin():
-                yield UnitOfWork(conn=conn, now=self.clock(), settings=self.settings)
+        queue = None if readonly else self._writers
+        if queue is not None:
+            queue.acquire(self.WRITE_WAIT_SECONDS)
+        try:
+            with self.engine.connect() as raw:
+                conn = raw.execution_options(topup_readonly=readonly)
+                with conn.begin():
+                    yield UnitOfWork(conn=conn, now=self.clock(), settings=self.settings)
+        finally:
+            if queue is not None:
+                queue.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
