@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from topup.clock import Clock, system_clock
@@ -9,6 +11,7 @@ from topup.config import Settings, load_settings
 from topup.db.engine import make_engine
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
+from topup.payments.registry import ProviderContext, load
 
 
 def database(settings: Settings | None = None, clock: Clock = system_clock) -> Database:
@@ -17,10 +20,10 @@ def database(settings: Settings | None = None, clock: Clock = system_clock) -> D
     return Database(make_engine(settings.database_url), settings, clock)
 
 
-def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:
-    """Payment providers chosen by the settings. None are configured yet: card, PayPal, Alipay,
-    WeChat Pay, bank transfer and the sandbox arrive with the payments work (README: planned)."""
-    return {}
+def payment_providers(db: Database) -> dict[str, PaymentProvider]:
+    """The payment providers named by ``TOPUP_PAYMENT_PROVIDERS`` (default: the sandbox)."""
+    ctx = ProviderContext(env=os.environ, settings=db.settings, db=db)
+    return load(db.settings.payment_providers, ctx)
 
 
 def app(db: Database | None = None) -> FastAPI:
@@ -28,4 +31,4 @@ def app(db: Database | None = None) -> FastAPI:
     from topup.channels.api.app import create_app
 
     db = db or database()
-    return create_app(db, payment_providers(db.settings))
+    return create_app(db, payment_providers(db))

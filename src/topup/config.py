@@ -36,6 +36,8 @@ class Settings:
     bind_max_failures: int = 10
     pending_transfer_timeout_seconds: int = 900
     ledger_shards: int = 16
+    public_url: str = "http://127.0.0.1:8000"
+    payment_providers: tuple[str, ...] = ("sandbox",)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     currencies: tuple[str, ...] = field(
@@ -84,6 +86,11 @@ def load_settings(**overrides: object) -> Settings:
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
     }
+    if "TOPUP_PUBLIC_URL" in os.environ:
+        values["public_url"] = os.environ["TOPUP_PUBLIC_URL"].rstrip("/")
+    if "TOPUP_PAYMENT_PROVIDERS" in os.environ:
+        values["payment_providers"] = tuple(
+            n.strip() for n in os.environ["TOPUP_PAYMENT_PROVIDERS"].split(",") if n.strip())
     if "TOPUP_CURRENCIES" in os.environ:
         values["currencies"] = tuple(
             c.strip().upper() for c in os.environ["TOPUP_CURRENCIES"].split(",") if c.strip()

@@ -9,9 +9,10 @@ from topup.db.metadata import metadata
 from topup.ledger import tables as ledger_tables
 from topup.notifications import tables as notification_tables
 from topup.orders import tables as order_tables
+from topup.payments.providers.sandbox import tables as sandbox_tables
 from topup.subscribers import tables as subscriber_tables
 
 AREAS = (audit_tables, catalog_tables, charging_tables, ledger_tables, notification_tables,
-         order_tables, subscriber_tables)
+         order_tables, sandbox_tables, subscriber_tables)
 
 __all__ = ["AREAS", "metadata"]

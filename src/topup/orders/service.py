@@ -110,6 +110,22 @@ def line_orders(uow: UnitOfWork, line_id: int, *, limit: int, before: int | None
     return [Order.of(r) for r in rows]
 
 
+def order_by_payment_ref(uow: UnitOfWork, payment_ref: str) -> Order:
+    """The order a provider's payment belongs to (``<provider>:<ref>``)."""
+    row = uow.conn.execute(select(orders).where(orders.c.payment_ref == payment_ref)).first()
+    if row is None:
+        raise OrderNotFound()
+    return Order.of(row)
+
+
+def awaiting_payment(uow: UnitOfWork, created_before: datetime, limit: int) -> list[Order]:
+    """Orders still waiting for their payment that were created before ``created_before``."""
+    rows = uow.conn.execute(select(orders).where(
+        orders.c.state == "awaiting_payment", orders.c.created_at <= created_before,
+    ).order_by(orders.c.id).limit(limit))
+    return [Order.of(r) for r in rows]
+
+
 def _move(uow: UnitOfWork, order: Order, to: str, note: str | None = None, **values: Any
           ) -> Order:
     if to not in NEXT[order.state]:
@@ -190,8 +206,11 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
 def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, plan: Any
                    ) -> Order:
     desc = plan.name_en if plan is not None else f"Top-up {order.money}"
-    started = provider.start(PaymentRequest(order.id, order.amount, order.currency, desc,
-                                            f"order-{order.id}"))
+    base = uow.settings.public_url
+    started = provider.start(PaymentRequest(
+        order.id, order.amount, order.currency, desc, f"order-{order.id}",
+        return_url=f"{base}/api/v1/orders/{order.id}",
+        notify_url=f"{base}/api/v1/webhooks/{provider.name}"))
     return _move(uow, order, "awaiting_payment", provider.name,
                  payment_ref=f"{provider.name}:{started.provider_ref}",
                  next_action={"kind": started.next_action.kind,

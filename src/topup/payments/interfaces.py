@@ -1,12 +1,14 @@
-"""The payment port: what an order needs from any payment provider.
+"""The payment port: what topup needs from any payment provider.
 
-Notification verification, refunds and saved methods join this protocol with the real
-providers (planned); today the port starts a payment and queries its status.
+Each provider (sandbox, Stripe, PayPal, Alipay, WeChat Pay, bank transfer) implements
+``PaymentProvider`` in ``providers/<name>/`` with its vendor's own SDK or wire format, and
+translates vendor exceptions into ``payments.errors`` at that boundary.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 
@@ -16,6 +18,7 @@ class NextAction:
 
     kind: str  # "redirect" | "qr" | "client_secret" | "bank_reference" | "none"
     value: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -23,10 +26,13 @@ class PaymentRequest:
     """What the provider is asked to collect for one order."""
 
     order_id: int
-    amount: int
+    amount: int  # minor units of ``currency``
     currency: str
     description: str
     idempotency_key: str
+    return_url: str | None = None  # where the payer comes back to after paying
+    notify_url: str | None = None  # our webhook for this provider
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,42 @@ class PaymentStart:
 
 @dataclass(frozen=True)
 class PaymentStatus:
-    """Where a payment stands at the provider."""
+    """Where a payment stands at the provider, in minor units of the order's currency."""
 
     provider_ref: str
     state: str  # "pending" | "succeeded" | "failed"
     amount: int
     currency: str
+    method_detail: str | None = None  # e.g. "visa 4242" — never more of a card than that
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The HTTP answer a provider expects to a notification it sent."""
+
+    status_code: int = 200
+    body: str = ""
+    media_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification: ``status`` is None when the event is not about a payment."""
+
+    event_id: str
+    status: PaymentStatus | None
+    ack: Ack = Ack()
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A refund the provider accepted."""
+
+    provider_ref: str
+    refund_ref: str
+    amount: int
+    currency: str
+    state: str  # "succeeded" | "pending"
 
 
 @runtime_checkable
@@ -60,4 +96,16 @@ class PaymentProvider(Protocol):
 
     def query(self, provider_ref: str) -> PaymentStatus:
         """Ask the provider where the payment stands (the fallback when no notice comes)."""
+        ...
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        """Verify a notification's signature over the raw body, then parse it.
+
+        Raises ``InvalidNotification`` for a missing, forged or stale signature.
+        """
+        ...
+
+    def refund(self, provider_ref: str, amount: int, currency: str,
+               idempotency_key: str) -> Refund:
+        """Give back ``amount`` (all or part) of a succeeded payment."""
         ...

@@ -15,7 +15,9 @@ from topup.channels.api import (
     problems,
     system,
     usage,
+    webhooks,
 )
+from topup.channels.sandbox import pages as sandbox_pages
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
 
@@ -30,10 +32,11 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, plans, lines, orders, usage, admin, admin_catalog):
+    for module in (auth, plans, lines, orders, usage, admin, admin_catalog, webhooks):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)
+    app.include_router(sandbox_pages.router)
     app.middleware("http")(system.measure)
     problems.install(app)
     return app

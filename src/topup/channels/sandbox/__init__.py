@@ -1,0 +1,1 @@
+"""The sandbox provider's own payment pages (test mode)."""

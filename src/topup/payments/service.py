@@ -1,0 +1,52 @@
+"""Payment services: settling orders from status queries when notifications are late."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from topup.db.uow import Database
+from topup.orders.service import awaiting_payment, settle_payment
+from topup.payments.errors import PaymentError
+from topup.payments.interfaces import PaymentProvider
+
+log = logging.getLogger("topup.payments")
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What one reconciliation pass saw and did."""
+
+    checked: int
+    settled: int
+    failed: int
+    errors: int
+
+
+def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
+              older_than: timedelta = timedelta(minutes=3), limit: int = 500) -> ReconcileResult:
+    """Query the provider of every order still awaiting payment after ``older_than``.
+
+    Each order is settled in its own unit of work; a provider error is logged and counted,
+    and the next pass tries again.
+    """
+    with db.unit(readonly=True) as uow:
+        waiting = awaiting_payment(uow, uow.now - older_than, limit)
+    settled = failed = errors = 0
+    for order in waiting:
+        name, _, ref = (order.payment_ref or "").partition(":")
+        provider = providers.get(name)
+        if provider is None:
+            continue
+        try:
+            status = provider.query(ref)
+        except PaymentError as exc:
+            log.warning("query of %s for order %s failed: %s", name, order.id, exc)
+            errors += 1
+            continue
+        with db.unit() as uow:
+            after = settle_payment(uow, order.payment_ref or "", status)
+        settled += after.state == "fulfilled"
+        failed += after.state == "failed"
+    return ReconcileResult(len(waiting), settled, failed, errors)
