@@ -85,3 +85,23 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("owner_id", "key"),
 )
+
+refunds = Table(
+    "order_refunds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("actor_id", Id, ForeignKey("users.id"), nullable=True),
+    Column("pending_transfer_id", Id, nullable=True),
+    Column("provider_refund_ref", String(255), nullable=True),
+    Column("failure", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state"),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
@@ -22,8 +22,10 @@ from topup.channels.api.schemas import (
 )
 from topup.channels.api.views import line_out, order_out
 from topup.db.uow import Database, UnitOfWork
+from topup.orders import refunds
 from topup.orders import service as orders
-from topup.orders.idempotency import run_once
+from topup.orders.idempotency import IdempotencyKeyRequired, run_once
+from topup.orders.refunds import NotRefundable
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
@@ -112,3 +114,34 @@ def audit_log(target: str | None = None, _: User = Depends(admin),
     """The newest staff actions, optionally for one target such as ``line:7``."""
     with db.unit(readonly=True) as uow:
         return jsonable_encoder(entries(uow, target))
+
+
+class RefundIn(BaseModel):
+    amount: int | None = Field(None, gt=0, description="Minor units; omit for all refundable")
+    reason: str = Field(..., min_length=3, max_length=500)
+
+
+@router.post("/orders/{order_id}/refunds", status_code=201)
+def refund(order_id: int, body: RefundIn, request: Request,
+           idempotency_key: str | None = Header(None, description=KEY_DOC),
+           user: User = Depends(admin), db: Database = Depends(database)) -> dict[str, Any]:
+    """Refund a provider-paid top-up, in full or in part, through its provider."""
+    if not idempotency_key:
+        raise IdempotencyKeyRequired("send an Idempotency-Key header")
+    with db.unit(readonly=True) as uow:
+        order = orders.get_order(uow, order_id)
+    provider = request.app.state.payment_providers.get(
+        (order.payment_ref or "").split(":", 1)[0])
+    if provider is None:
+        raise NotRefundable("this order was not paid through a configured provider")
+    done = refunds.refund_order(db, provider, order_id, key=f"{user.id}:{idempotency_key}",
+                                reason=body.reason, actor_id=user.id, amount=body.amount)
+    return dict(jsonable_encoder(done))
+
+
+@router.get("/orders/{order_id}/refunds")
+def list_refunds(order_id: int, _: User = Depends(admin), db: Database = Depends(database)
+                 ) -> list[dict[str, Any]]:
+    """The refunds of an order and where each stands."""
+    with db.unit(readonly=True) as uow:
+        return [dict(jsonable_encoder(r)) for r in refunds.order_refunds(uow, order_id)]
