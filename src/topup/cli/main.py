@@ -30,8 +30,9 @@ lines_app = typer.Typer(help="SIM/eSIM lines", no_args_is_help=True)
 plans_app = typer.Typer(help="The plan catalogue", no_args_is_help=True)
 admin_app = typer.Typer(help="Staff and system logins", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
-                  (admin_app, "admin"), (ledger_app, "ledger")):
+                  (admin_app, "admin"), (ledger_app, "ledger"), (payments_app, "payments")):
     app.add_typer(sub, name=name)
 
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -209,3 +210,24 @@ def ledger_check() -> None:
             err.print(f"{p.what}: {p.detail}", markup=False)
         raise fail(f"the books do not balance ({len(problems)} problems)")
     out.print(f"the books balance: {count} transfers checked")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(minutes: int = typer.Option(3, help="Ask about orders older than this")
+                       ) -> None:
+    """Ask the providers about orders still awaiting payment, and settle what they report."""
+    from datetime import timedelta
+
+    from topup.payments.registry import ProviderConfigError
+    from topup.payments.service import reconcile
+
+    with opened() as db:
+        try:
+            providers = bootstrap.payment_providers(db)
+        except ProviderConfigError as exc:
+            raise fail(str(exc)) from None
+        result = reconcile(db, providers, older_than=timedelta(minutes=minutes))
+    out.print(f"checked {result.checked}, settled {result.settled}, failed {result.failed}, "
+              f"errors {result.errors}")
+    if result.errors:
+        raise typer.Exit(1)

@@ -44,9 +44,12 @@ def load(names: tuple[str, ...], ctx: ProviderContext) -> dict[str, PaymentProvi
     for name in names:
         if name not in KNOWN:
             raise ProviderConfigError(f"unknown payment provider {name!r}; known: {KNOWN}")
+        path = f"topup.payments.providers.{name}"
         try:
-            module = importlib.import_module(f"topup.payments.providers.{name}")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as exc:
+            if exc.name != path:
+                raise
             raise ProviderConfigError(f"payment provider {name!r} is not available yet") from exc
         providers[name] = module.from_settings(ctx)
     return providers
