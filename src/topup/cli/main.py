@@ -75,9 +75,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     """Serve the API (and, later, the portal) with uvicorn."""
     import uvicorn
 
-    if migrate:
-        with opened():
-            pass
+    from topup.payments.registry import ProviderConfigError
+
+    with opened(migrate=migrate) as db:
+        try:
+            bootstrap.payment_providers(db)  # refuse to start half-configured
+        except ProviderConfigError as exc:
+            raise fail(str(exc)) from None
     uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
 
