@@ -1,1 +1,1 @@
-"""Payment providers, one folder each; each exposes ``from_settings(env, settings)``."""
+"""Payment providers, one folder each; each exposes ``from_settings(ctx: ProviderContext)``."""
