@@ -262,7 +262,8 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     if row is None:
         raise OrderNotFound(f"no order for payment {payment_ref}")
     order = Order.of(row)
-    if status.amount != order.amount or status.currency != order.currency:
+    paid = status.state == "succeeded"
+    if paid and (status.amount != order.amount or status.currency != order.currency):
         raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {order.money}")
     source = f"clearing:{payment_ref.split(':', 1)[0]}"
     if order.state in ("failed", "cancelled", "expired") and status.state == "succeeded":

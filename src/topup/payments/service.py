@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from topup.db.uow import Database
+from topup.errors import TopupError
 from topup.orders.service import awaiting_payment, settle_payment
 from topup.payments.errors import PaymentError
 from topup.payments.interfaces import PaymentProvider
@@ -45,8 +46,13 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
             log.warning("query of %s for order %s failed: %s", name, order.id, exc)
             errors += 1
             continue
-        with db.unit() as uow:
-            after = settle_payment(uow, order.payment_ref or "", status)
+        try:
+            with db.unit() as uow:
+                after = settle_payment(uow, order.payment_ref or "", status)
+        except TopupError as exc:  # e.g. a mismatched amount: finance looks at it
+            log.error("order %s could not be settled from %s: %s", order.id, name, exc)
+            errors += 1
+            continue
         settled += after.state == "fulfilled"
         failed += after.state == "failed"
     return ReconcileResult(len(waiting), settled, failed, errors)
