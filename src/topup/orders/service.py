@@ -7,6 +7,8 @@ repeating any step moves nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,13 +205,20 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
     return _start_payment(uow, order, provider, plan)
 
 
+def return_token(secret_key: str, order_id: int) -> str:
+    """The key to an order's public return page: only the payer's return URL carries it."""
+    mac = hmac.new(secret_key.encode(), f"return:{order_id}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
 def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, plan: Any
                    ) -> Order:
     desc = plan.name_en if plan is not None else f"Top-up {order.money}"
     base = uow.settings.public_url
+    key = return_token(uow.settings.secret_key, order.id)
     started = provider.start(PaymentRequest(
         order.id, order.amount, order.currency, desc, f"order-{order.id}",
-        return_url=f"{base}/api/v1/orders/{order.id}",
+        return_url=f"{base}/pay/return/{order.id}?t={key}",
         notify_url=f"{base}/api/v1/webhooks/{provider.name}"))
     return _move(uow, order, "awaiting_payment", provider.name,
                  payment_ref=f"{provider.name}:{started.provider_ref}",

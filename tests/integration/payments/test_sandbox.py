@@ -136,3 +136,16 @@ def test_refund_once_per_key_and_never_beyond_the_payment(
     with pytest.raises(RefundFailed):
         sandbox.refund(ref_of(o), 60_00, "CNY", "refund-2")
     sandbox.refund(ref_of(o), 40_00, "CNY", "refund-3")
+
+
+def test_return_page_needs_its_key_and_settles_a_late_payment(
+        shop: tuple[Api, dict, int]) -> None:
+    api, me, line_id = shop
+    o = order(api, me, line_id, "sbx-9")
+    done = api.client.post(f"/sandbox/pay/{ref_of(o)}/delay")
+    back = re.search(r'href="([^"]+)"', done.text)
+    assert back is not None and back.group(1).startswith(f"/pay/return/{o['id']}?t=")
+    assert api.client.get(f"/pay/return/{o['id']}?t=nope").status_code == 404
+    page = api.client.get(back.group(1), headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and "支付成功" in page.text, "the visit asked the provider"
+    assert balance(api, me, line_id) == 100_00

@@ -17,6 +17,7 @@ from topup.channels.api import (
     usage,
     webhooks,
 )
+from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.sandbox import pages as sandbox_pages
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
@@ -37,6 +38,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.include_router(api)
     app.include_router(system.router)
     app.include_router(sandbox_pages.router)
+    app.include_router(payreturn_pages.router)
     app.middleware("http")(system.measure)
     problems.install(app)
     return app

@@ -15,7 +15,7 @@ from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
 from topup.db.uow import Database
 from topup.errors import NotFound
-from topup.orders.service import Order, order_by_payment_ref
+from topup.orders.service import Order, order_by_payment_ref, return_token
 from topup.payments import webhooks
 from topup.payments.providers.sandbox.provider import SandboxProvider
 
@@ -93,5 +93,5 @@ def decide(ref: str, action: str, request: Request, code: str = Form(""),
     if action != "delay":
         webhooks.receive(db, provider, provider.sign(body), body)
     result = t["pending"] if action == "delay" else t[state]
-    return _page(lang, f"<h1>{result}</h1><p><a href=\"/api/v1/orders/{order.id}\">"
-                       f"{t['back']}</a></p>")
+    back = f"/pay/return/{order.id}?t={return_token(db.settings.secret_key, order.id)}"
+    return _page(lang, f"<h1>{result}</h1><p><a href=\"{back}\">{t['back']}</a></p>")

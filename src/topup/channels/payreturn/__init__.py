@@ -1,0 +1,1 @@
+"""The page a payer comes back to from a payment provider."""
