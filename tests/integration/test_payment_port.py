@@ -57,7 +57,8 @@ def test_topup_waits_for_payment_then_settles_once(catalogue: Database,
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["state"] == "awaiting_payment"
-    assert order["next_action"] == {"kind": "redirect", "value": "https://pay.invalid/pay_1"}
+    assert order["next_action"] == {"kind": "redirect", "value": "https://pay.invalid/pay_1",
+                                    "extra": {}}
     assert provider.requests[0].idempotency_key == f"order-{order['id']}"
     paid = provider.query("pay_1")
     for _ in range(3):

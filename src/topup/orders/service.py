@@ -223,7 +223,8 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
     return _move(uow, order, "awaiting_payment", provider.name,
                  payment_ref=f"{provider.name}:{started.provider_ref}",
                  next_action={"kind": started.next_action.kind,
-                              "value": started.next_action.value})
+                              "value": started.next_action.value,
+                              "extra": dict(started.next_action.extra)})
 
 
 def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> Order:

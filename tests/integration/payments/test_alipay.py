@@ -120,7 +120,7 @@ def test_topup_paid_by_qr_code_end_to_end(catalogue: Database, alipay: AlipayPro
     o = order(api, me, line_id, "ali-1")
     ref = alipay.trade_no(o["id"])
     assert o["state"] == "awaiting_payment"
-    assert o["next_action"] == {"kind": "qr", "value": peer.trades[ref].qr_code}
+    assert o["next_action"] == {"kind": "qr", "value": peer.trades[ref].qr_code, "extra": {}}
     method, biz = peer.calls[-1]
     assert method == "alipay.trade.precreate" and biz["total_amount"] == "100.00"
     assert biz["out_trade_no"] == ref == f"topup_{o['id']}"

@@ -144,7 +144,8 @@ def test_a_topup_is_approved_captured_by_the_webhook_and_credited(traveller: Tra
     ref = traveller.ref(order)
     assert order["state"] == "awaiting_payment"
     assert order["next_action"] == {
-        "kind": "redirect", "value": f"https://www.sandbox.paypal.com/checkoutnow?token={ref}"}
+        "kind": "redirect", "value": f"https://www.sandbox.paypal.com/checkoutnow?token={ref}",
+        "extra": {}}
     sent = peer.state.created[-1]
     unit = sent["purchase_units"][0]
     assert sent["intent"] == "CAPTURE"
