@@ -38,6 +38,8 @@ class Settings:
     ledger_shards: int = 16
     public_url: str = "http://127.0.0.1:8000"
     payment_providers: tuple[str, ...] = ("sandbox",)
+    payment_ttl_minutes: int = 30
+    bank_payment_ttl_days: int = 14
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     currencies: tuple[str, ...] = field(
@@ -84,6 +86,8 @@ def load_settings(**overrides: object) -> Settings:
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
+        "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),
+        "bank_payment_ttl_days": _int("TOPUP_BANK_PAYMENT_TTL_DAYS", 14),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
     }
     if "TOPUP_PUBLIC_URL" in os.environ:

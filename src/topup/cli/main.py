@@ -232,6 +232,6 @@ def payments_reconcile(minutes: int = typer.Option(3, help="Ask about orders old
             raise fail(str(exc)) from None
         result = reconcile(db, providers, older_than=timedelta(minutes=minutes))
     out.print(f"checked {result.checked}, settled {result.settled}, failed {result.failed}, "
-              f"errors {result.errors}")
+              f"expired {result.expired}, errors {result.errors}")
     if result.errors:
         raise typer.Exit(1)

@@ -112,6 +112,15 @@ def line_orders(uow: UnitOfWork, line_id: int, *, limit: int, before: int | None
     return [Order.of(r) for r in rows]
 
 
+def expire_unpaid(uow: UnitOfWork, order_id: int) -> Order:
+    """Give up on an order still awaiting payment (a payment that comes later is credited
+    to the wallet by ``settle_payment``, never lost)."""
+    order = get_order(uow, order_id)
+    if order.state != "awaiting_payment":
+        return order
+    return _move(uow, order, "expired", "no payment in time")
+
+
 def order_by_payment_ref(uow: UnitOfWork, payment_ref: str) -> Order:
     """The order a provider's payment belongs to (``<provider>:<ref>``)."""
     row = uow.conn.execute(select(orders).where(orders.c.payment_ref == payment_ref)).first()

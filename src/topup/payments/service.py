@@ -6,9 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from topup.config import Settings
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import awaiting_payment, settle_payment
+from topup.orders.service import Order, awaiting_payment, expire_unpaid, settle_payment
 from topup.payments.errors import PaymentError
 from topup.payments.interfaces import PaymentProvider
 
@@ -23,6 +24,14 @@ class ReconcileResult:
     settled: int
     failed: int
     errors: int
+    expired: int = 0
+
+
+def payment_ttl(settings: Settings, provider: str) -> timedelta:
+    """How long an order may wait for its payment (bank transfers take days)."""
+    if provider == "bank":
+        return timedelta(days=settings.bank_payment_ttl_days)
+    return timedelta(minutes=settings.payment_ttl_minutes)
 
 
 def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
@@ -34,7 +43,7 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
     """
     with db.unit(readonly=True) as uow:
         waiting = awaiting_payment(uow, uow.now - older_than, limit)
-    settled = failed = errors = 0
+    settled = failed = errors = expired = 0
     for order in waiting:
         name, _, ref = (order.payment_ref or "").partition(":")
         provider = providers.get(name)
@@ -55,4 +64,11 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
             continue
         settled += after.state == "fulfilled"
         failed += after.state == "failed"
-    return ReconcileResult(len(waiting), settled, failed, errors)
+        if after.state == "awaiting_payment" and _overdue(db, order, name):
+            with db.unit() as uow:
+                expired += expire_unpaid(uow, order.id).state == "expired"
+    return ReconcileResult(len(waiting), settled, failed, errors, expired)
+
+
+def _overdue(db: Database, order: Order, provider: str) -> bool:
+    return order.created_at + payment_ttl(db.settings, provider) <= db.clock()

@@ -149,3 +149,17 @@ def test_return_page_needs_its_key_and_settles_a_late_payment(
     page = api.client.get(back.group(1), headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200 and "支付成功" in page.text, "the visit asked the provider"
     assert balance(api, me, line_id) == 100_00
+
+
+def test_unpaid_order_expires_and_a_later_payment_is_still_credited(
+        shop: tuple[Api, dict, int], sandbox: SandboxProvider, catalogue: Database,
+        clock) -> None:
+    api, me, line_id = shop
+    o = order(api, me, line_id, "sbx-10")
+    clock.advance(minutes=10)
+    assert reconcile(catalogue, {"sandbox": sandbox}).expired == 0
+    clock.advance(minutes=25)
+    assert reconcile(catalogue, {"sandbox": sandbox}).expired == 1
+    assert api.client.get(f"/api/v1/orders/{o['id']}", headers=me).json()["state"] == "expired"
+    api.client.post(f"/sandbox/pay/{ref_of(o)}/approve")
+    assert balance(api, me, line_id) == 100_00, "money that comes late is not lost"
