@@ -1,4 +1,5 @@
-"""``topup``: serve, demo, db upgrade, lines import, plans import/list, admin create, ledger check.
+"""``topup``: serve, demo, db upgrade, lines import, plans import/list, admin create, ledger check,
+payments reconcile, payments bank import/review/resolve.
 
 Every command exits non-zero with one line on stderr when its input is refused.
 """
@@ -235,3 +236,96 @@ def payments_reconcile(minutes: int = typer.Option(3, help="Ask about orders old
               f"expired {result.expired}, errors {result.errors}")
     if result.errors:
         raise typer.Exit(1)
+
+
+bank_app = typer.Typer(help="Bank transfers: statements and the review queue",
+                       no_args_is_help=True)
+payments_app.add_typer(bank_app, name="bank")
+
+
+def _bank_provider(db: Database) -> Any:  # a BankProvider
+    """The configured bank provider, or exit 1 saying how to configure it."""
+    from topup.payments.providers.bank import BankProvider
+    from topup.payments.registry import ProviderConfigError
+
+    try:
+        found = bootstrap.payment_providers(db).get("bank")
+    except ProviderConfigError as exc:
+        raise fail(str(exc)) from None
+    if not isinstance(found, BankProvider):
+        raise fail("bank transfer is not configured: add bank to TOPUP_PAYMENT_PROVIDERS "
+                   "and set TOPUP_BANK_ACCOUNT_NAME and TOPUP_BANK_IBAN")
+    return found
+
+
+def _admin_id(db: Database, login: str) -> int:
+    """The id of the admin acting (recorded in the audit log and on resolved items)."""
+    from topup.subscribers.auth import find_by_login
+
+    with db.unit(readonly=True) as uow:
+        row = find_by_login(uow, login)
+    if row is None or row.role != "admin":
+        raise fail(f"{login} is not an admin login")
+    return int(row.id)
+
+
+@bank_app.command("import")
+def bank_import(path: Path = typer.Argument(..., help="The statement file"),
+                fmt: str = typer.Option(None, "--format",
+                                        help="camt053 or csv (default: by the file name)"),
+                staff: str = typer.Option(..., "--as", help="Admin e-mail, for the audit log")
+                ) -> None:
+    """Import a bank statement: exact payments settle their orders, the rest goes to review."""
+    from topup.payments.providers.bank import import_statement
+
+    if not path.exists():
+        raise fail(f"no such file: {path}")
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "camt053")
+    with opened() as db:
+        provider, actor = _bank_provider(db), _admin_id(db, staff)
+        try:
+            result = import_statement(db, provider, path.read_bytes(), fmt, actor_id=actor)
+        except TopupError as exc:
+            raise fail(exc.detail) from None
+    out.print(f"{result.payments} payments: {result.credited} credited, {result.review} to "
+              f"review, {result.already_imported} imported before; {result.skipped} other "
+              "entries skipped")
+    for ref in result.conflicts:
+        err.print(f"warning: entry {ref} was imported before with another amount", markup=False)
+
+
+@bank_app.command("review")
+def bank_review(state: str = typer.Option("open", help="open, credited or dismissed")) -> None:
+    """List the bank payments that wait for (or were resolved by) finance."""
+    from topup.payments.providers.bank import review_queue
+
+    with opened() as db:
+        items = review_queue(db, state=state)
+    table = Table(title=f"{len(items)} {state} bank review items")
+    for col in ("id", "reason", "booked", "amount", "payer", "remittance", "order", "detail"):
+        table.add_column(col)
+    for i in items:
+        table.add_row(str(i.id), i.reason, str(i.booking_date or "-"), str(i.money),
+                      i.payer_name or "-", i.remittance or "-", str(i.order_id or "-"),
+                      i.detail)
+    out.print(table)
+
+
+@bank_app.command("resolve")
+def bank_resolve(item_id: int = typer.Argument(..., help="The review item"),
+                 action: str = typer.Option(..., help="credit_order or dismiss"),
+                 note: str = typer.Option(..., help="What finance did, and why"),
+                 order: int = typer.Option(None, help="credit_order: the order to settle"),
+                 staff: str = typer.Option(..., "--as", help="Admin e-mail, for the record")
+                 ) -> None:
+    """Resolve a review item: credit it to an order awaiting exactly that amount, or dismiss."""
+    from topup.payments.providers.bank import resolve_review
+
+    with opened() as db:
+        actor = _admin_id(db, staff)
+        try:
+            item = resolve_review(db, item_id, action, actor, note, order_id=order)
+        except TopupError as exc:
+            raise fail(exc.detail) from None
+    out.print(f"review item {item.id} {item.state}"
+              + (f" (order {item.order_id})" if item.order_id else ""))

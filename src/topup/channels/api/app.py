@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from topup import __version__
 from topup.channels.api import (
     admin,
+    admin_bank,
     admin_catalog,
     auth,
     lines,
@@ -33,7 +34,8 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, plans, lines, orders, usage, admin, admin_catalog, webhooks):
+    for module in (auth, plans, lines, orders, usage, admin, admin_bank, admin_catalog,
+                   webhooks):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

@@ -39,6 +39,10 @@ ZH: dict[str, str] = {
     "usage_record_conflict": "用量记录编号已被其他记录使用",
     "invalid_usage": "用量记录无效",
     "internal_error": "服务器内部错误",
+    "bank_statement_rejected": "银行对账单被拒绝",
+    "bank_review_item_not_found": "未找到待审核的银行款项",
+    "bank_review_not_resolvable": "无法以此方式处理该银行款项",
+    "bank_transfer_error": "银行转账处理失败",
 }
 
 
