@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, insert, or_, select, update
 
 from topup.catalog.errors import InvalidPlan, PlanNotFound, PlanNotOnSale, PriceNotAvailable
+from topup.catalog.fees import fee_for, fee_rules_list, remove_fee_rule, set_fee_rule
 from topup.catalog.pricing import (
     GLOBAL_ZONE,
     check_topup_amount,
@@ -41,10 +42,32 @@ from topup.errors import InvalidInput
 from topup.money import Money, check_currency
 
 __all__ = [
-    "GLOBAL_ZONE", "Plan", "PlanSpec", "check_topup_amount", "ensure_on_sale", "get_plan",
-    "get_plan_by_code", "list_plans", "list_zones", "oob_charge", "oob_rate", "presets",
-    "price_of", "set_oob_rate", "set_presets", "set_topup_limit", "topup_limit",
-    "upsert_plan", "upsert_zone", "validate_plan", "zone_covers", "zones_covering",
+    "GLOBAL_ZONE",
+    "Plan",
+    "PlanSpec",
+    "check_topup_amount",
+    "ensure_on_sale",
+    "fee_for",
+    "fee_rules_list",
+    "get_plan",
+    "get_plan_by_code",
+    "list_plans",
+    "list_zones",
+    "oob_charge",
+    "oob_rate",
+    "presets",
+    "price_of",
+    "remove_fee_rule",
+    "set_fee_rule",
+    "set_oob_rate",
+    "set_presets",
+    "set_topup_limit",
+    "topup_limit",
+    "upsert_plan",
+    "upsert_zone",
+    "validate_plan",
+    "zone_covers",
+    "zones_covering",
 ]
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,39}$")

@@ -129,3 +129,19 @@ oob_rates = Table(
     CheckConstraint("per_quantity > 0", name="per_quantity_positive"),
     CheckConstraint("length(currency) = 3", name="currency_length"),
 )
+
+# Fees the payer pays on top of an order, per channel and payment method ('*' = any):
+# fixed minor units plus rate_bp basis points of the amount, rounded up.
+fee_rules = Table(
+    "fee_rules",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("method", String(16), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("fixed", BigInteger, nullable=False),
+    Column("rate_bp", Integer, nullable=False),
+    CheckConstraint("fixed >= 0", name="fixed_non_negative"),
+    CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_bp_range"),
+    CheckConstraint("fixed > 0 OR rate_bp > 0", name="charges_something"),
+    CheckConstraint("length(currency) = 3", name="currency_length"),
+)

@@ -12,7 +12,13 @@ import io
 from importlib import resources
 
 from topup.catalog.importer import import_plans_csv
-from topup.catalog.service import set_oob_rate, set_presets, set_topup_limit, upsert_zone
+from topup.catalog.service import (
+    set_fee_rule,
+    set_oob_rate,
+    set_presets,
+    set_topup_limit,
+    upsert_zone,
+)
 from topup.db.uow import UnitOfWork
 
 COUNTRIES: dict[str, tuple[str, str]] = {
@@ -69,6 +75,14 @@ _LOCAL_RATES = {  # (zone, currency): (data, voice, sms)
 }
 
 
+# (channel, method, currency, fixed minor units, basis points): a hotline fee, shown to the
+# caller before confirming, and a card surcharge in one currency as an example.
+FEES: list[tuple[str, str, str, int, int]] = [
+    ("ivr", "*", "CNY", 2_00, 0), ("ivr", "*", "USD", 30, 0), ("ivr", "*", "EUR", 30, 0),
+    ("*", "stripe", "GBP", 0, 150),
+]
+
+
 def _plans_csv() -> list[dict[str, str]]:
     text = resources.files("topup.demo").joinpath("plans.csv").read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
@@ -95,3 +109,5 @@ def seed_catalog(uow: UnitOfWork) -> None:
     for zone, currency, low, high in LIMITS:
         set_topup_limit(uow, zone, currency, low, high)
     _seed_rates(uow)
+    for channel, method, currency, fixed, rate_bp in FEES:
+        set_fee_rule(uow, channel, method, currency, fixed, rate_bp)

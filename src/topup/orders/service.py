@@ -55,6 +55,7 @@ class Order:
     kind: str
     plan_id: int | None
     amount: int
+    fee: int
     currency: str
     method: str
     channel: str
@@ -75,6 +76,11 @@ class Order:
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+    @property
+    def total(self) -> Money:
+        """What the payer pays: the amount plus the fee."""
+        return Money(self.amount + self.fee, self.currency)
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,37 @@ def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Mone
             "and send confirm_duplicate=true to really pay again", order_id=int(twin.id))
 
 
+@dataclass(frozen=True)
+class Quote:
+    """What an order would cost, shown before the payer confirms."""
+
+    amount: Money
+    fee: Money
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.fee
+
+
+def quote(uow: UnitOfWork, line: Line, req: OrderRequest) -> Quote:
+    """Price and fee of a prospective order; nothing is written."""
+    line_svc.ensure_usable(line)
+    money, _ = _price(uow, line, req)
+    return Quote(money, Money(_fee(uow, req, money), money.currency))
+
+
+def _fee(uow: UnitOfWork, req: OrderRequest, money: Money) -> int:
+    return 0 if req.method == "manual" else catalog.fee_for(uow, req.channel, req.method, money)
+
+
+def _collect_fee(uow: UnitOfWork, order: Order, payer_account: int) -> None:
+    if order.fee:
+        mu = ledger.money_unit(order.currency)
+        ledger.transfer(uow, f"order:{order.id}:fee", payer_account,
+                        ledger.operator_account(uow, "fee_revenue", mu, line_id=order.line_id),
+                        order.fee, code="fee", ref=f"order:{order.id}")
+
+
 def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, *,
                  provider: PaymentProvider | None = None) -> Order:
     """Submit an order and carry it as far as it can go now.
@@ -196,7 +233,8 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
         _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
-        amount=money.amount, currency=money.currency, method=req.method, channel=req.channel,
+        amount=money.amount, fee=_fee(uow, req, money), currency=money.currency,
+        method=req.method, channel=req.channel,
         state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,
         confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
         updated_at=uow.now,
@@ -209,6 +247,7 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
               order_id=order_id, amount=money.amount, currency=money.currency)
         return _fund_and_fulfil(uow, order, "manual_credit", plan)
     if req.method == "wallet":
+        _collect_fee(uow, order, ledger.wallet(uow, line.id, order.currency))
         return _fulfil(uow, _move(uow, order, "paid", paid_at=uow.now), plan)
     assert provider is not None
     return _start_payment(uow, order, provider, plan)
@@ -226,7 +265,7 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
     base = uow.settings.public_url
     key = return_token(uow.settings.secret_key, order.id)
     started = provider.start(PaymentRequest(
-        order.id, order.amount, order.currency, desc, f"order-{order.id}",
+        order.id, order.amount + order.fee, order.currency, desc, f"order-{order.id}",
         return_url=f"{base}/pay/return/{order.id}?t={key}",
         notify_url=f"{base}/api/v1/webhooks/{provider.name}"))
     return _move(uow, order, "awaiting_payment", provider.name,
@@ -242,6 +281,7 @@ def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> O
     ledger.transfer(uow, f"order:{order.id}:fund", src,
                     ledger.wallet(uow, order.line_id, order.currency), order.amount,
                     code="topup", ref=f"order:{order.id}")
+    _collect_fee(uow, order, src)
     return _fulfil(uow, _move(uow, order, "paid", source, paid_at=uow.now), plan)
 
 
@@ -282,8 +322,9 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
         raise OrderNotFound(f"no order for payment {payment_ref}")
     order = Order.of(row)
     paid = status.state == "succeeded"
-    if paid and (status.amount != order.amount or status.currency != order.currency):
-        raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {order.money}")
+    total = order.total
+    if paid and (status.amount != total.amount or status.currency != total.currency):
+        raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {total}")
     source = f"clearing:{payment_ref.split(':', 1)[0]}"
     if order.state in ("failed", "cancelled", "expired") and status.state == "succeeded":
         return _credit_late_payment(uow, order, source)
@@ -297,13 +338,14 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
 
 
 def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
-    """Money that arrives for an order given up on is never lost: it lands in the wallet."""
+    """Money that arrives for an order given up on is never lost: all of it, fee included
+    (the order was not served), lands in the wallet."""
     key = f"order:{order.id}:late-fund"
     if ledger.find_transfer(uow, key) is not None:
         return order
     mu = ledger.money_unit(order.currency)
     ledger.transfer(uow, key, ledger.operator_account(uow, source, mu, line_id=order.line_id),
-                    ledger.wallet(uow, order.line_id, order.currency), order.amount,
+                    ledger.wallet(uow, order.line_id, order.currency), order.total.amount,
                     code="late_payment", ref=f"order:{order.id}")
     uow.conn.execute(insert(order_events).values(
         order_id=order.id, at=uow.now, from_state=order.state, to_state=order.state,

@@ -93,3 +93,29 @@ def put_rate(body: RateIn, user: User = Depends(admin), db: Database = Depends(d
         catalog.set_oob_rate(uow, body.zone_code, body.currency, body.unit, body.rate,
                              body.per_quantity)
         audit(uow, user.id, "catalog.rate", f"zone:{body.zone_code}", **body.model_dump())
+
+
+class FeeIn(BaseModel):
+    channel: str = Field("*", description="api, ivr, ussd, sms, pos, admin… or * for any")
+    method: str = Field("*", description="wallet, stripe, alipay, wechatpay… or * for any")
+    currency: str
+    fixed: int = Field(0, ge=0, description="Minor units")
+    rate_bp: int = Field(0, ge=0, le=10000, description="Basis points of the amount")
+
+
+@router.put("/fees", status_code=204)
+def put_fee(body: FeeIn, user: User = Depends(admin), db: Database = Depends(database)) -> None:
+    """Set the fee for a channel and payment method (shown to payers before they confirm)."""
+    with db.unit() as uow:
+        catalog.set_fee_rule(uow, body.channel, body.method, body.currency, body.fixed,
+                             body.rate_bp)
+        audit(uow, user.id, "catalog.fee", f"fee:{body.channel}:{body.method}",
+              **body.model_dump())
+
+
+@router.get("/fees")
+def get_fees(_: User = Depends(admin), db: Database = Depends(database)
+             ) -> list[dict[str, object]]:
+    """Every fee rule."""
+    with db.unit(readonly=True) as uow:
+        return catalog.fee_rules_list(uow)

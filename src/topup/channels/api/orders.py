@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from topup.channels.api.deps import current_user, database
 from topup.channels.api.lines import visible_line
-from topup.channels.api.schemas import OrderIn, OrderOut
+from topup.channels.api.schemas import OrderIn, OrderOut, QuoteOut
 from topup.channels.api.views import order_out
 from topup.db.uow import Database, UnitOfWork
 from topup.orders import service as orders
@@ -48,6 +48,21 @@ def create(body: OrderIn, request: Request,
 
     return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/orders",
                             body.model_dump(), work))
+
+
+@router.post("/quote", response_model=QuoteOut)
+def make_quote(body: OrderIn, user: User = Depends(current_user),
+               db: Database = Depends(database)) -> QuoteOut:
+    """What the order would cost, fee included, before the payer confirms (nothing moves)."""
+    with db.unit(readonly=True) as uow:
+        line = visible_line(uow, user, body.line_id)
+        q = orders.quote(uow, line, OrderRequest(
+            kind=body.kind, method=body.method, channel="api", currency=body.currency,
+            amount=body.amount, plan_id=body.plan_id))
+    return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
+                    currency=q.total.currency,
+                    display={"amount": q.amount.text(), "fee": q.fee.text(),
+                             "total": q.total.text()})
 
 
 @router.get("/{order_id}", response_model=OrderOut)

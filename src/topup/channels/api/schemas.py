@@ -130,6 +130,14 @@ class OrderIn(BaseModel):
         False, description="Set after a duplicate_suspected answer to really order again")
 
 
+class QuoteOut(BaseModel):
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    display: dict[str, str] = Field(..., description="amount, fee and total as text")
+
+
 class ManualCreditIn(BaseModel):
     amount: int = Field(..., gt=0, description="Integer minor units")
     currency: str | None = None
@@ -143,6 +151,8 @@ class OrderOut(BaseModel):
     kind: str
     plan_id: int | None
     amount: int
+    fee: int = Field(..., description="Charged on top of the amount by the channel or method")
+    total: int = Field(..., description="What the payer pays: amount + fee")
     currency: str
     display: str
     method: str

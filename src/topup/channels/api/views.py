@@ -63,7 +63,8 @@ def plan_out(plan: Any, lang: str) -> PlanOut:
 def order_out(order: Order) -> OrderOut:
     return OrderOut(
         id=order.id, line_id=order.line_id, kind=order.kind, plan_id=order.plan_id,
-        amount=order.amount, currency=order.currency, display=order.money.text(),
+        amount=order.amount, fee=order.fee, total=order.total.amount, currency=order.currency,
+        display=order.money.text(),
         method=order.method, channel=order.channel, state=order.state, renewal=order.renewal,
         next_action=order.next_action, created_at=order.created_at, paid_at=order.paid_at,
         fulfilled_at=order.fulfilled_at)

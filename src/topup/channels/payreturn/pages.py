@@ -68,4 +68,4 @@ def payment_return(order_id: int, request: Request, t: str = "",
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{words['title']}</title></head><body style=\"font-family:sans-serif;"
         f'max-width:30em;margin:auto;padding:1em"><h1>{words[order.state]}</h1>'
-        f"<p>{words['order']} #{order.id}: {escape(str(order.money))}</p></body></html>")
+        f"<p>{words['order']} #{order.id}: {escape(str(order.total))}</p></body></html>")

@@ -70,7 +70,7 @@ def pay_page(ref: str, request: Request, db: Database = Depends(database)) -> HT
     t = TEXT[lang]
     buttons = "".join(_button(ref, a, t[a]) for a in ("approve", "3ds", "delay", "decline"))
     return _page(lang, f"<h1>{t['title']}</h1><p>{t['amount']}: "
-                       f"<strong>{escape(str(order.money))}</strong></p>{buttons}")
+                       f"<strong>{escape(str(order.total))}</strong></p>{buttons}")
 
 
 @router.post("/pay/{ref}/{action}", response_class=HTMLResponse)
@@ -89,7 +89,7 @@ def decide(ref: str, action: str, request: Request, code: str = Form(""),
     if action not in ("approve", "decline", "delay"):
         raise NotFound(f"no sandbox action {action!r}")
     state = "failed" if action == "decline" else "succeeded"
-    body = provider.decide(ref, state, order.amount, order.currency)
+    body = provider.decide(ref, state, order.total.amount, order.currency)
     if action != "delay":
         webhooks.receive(db, provider, provider.sign(body), body)
     result = t["pending"] if action == "delay" else t[state]

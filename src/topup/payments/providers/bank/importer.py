@@ -173,8 +173,9 @@ def mismatch_reason(order: Order | None, money: Money) -> str | None:
         return "order_not_awaiting"
     if money.currency != order.currency:
         return "currency_mismatch"
-    if money.amount != order.amount:
-        return "partial" if money.amount < order.amount else "overpaid"
+    due = order.total.amount  # the amount plus any fee
+    if money.amount != due:
+        return "partial" if money.amount < due else "overpaid"
     return None
 
 
@@ -184,10 +185,10 @@ def describe(reason: str | None, money: Money, match: Match) -> str:
     if order is None:
         return match.why_not[:300]
     texts = {
-        "partial": f"paid {money} of {order.money} for order {order.id}",
-        "overpaid": f"paid {money} for order {order.id} of {order.money}",
+        "partial": f"paid {money} of {order.total} for order {order.id}",
+        "overpaid": f"paid {money} for order {order.id} of {order.total}",
         "duplicate": f"order {order.id} is already {order.state}; {money} paid again",
-        "currency_mismatch": f"paid {money} for order {order.id} of {order.money}",
+        "currency_mismatch": f"paid {money} for order {order.id} of {order.total}",
         "order_not_awaiting": f"order {order.id} is {order.state}; {money} paid for it",
     }
     return texts.get(reason or "", f"paid {money} for order {order.id}")[:300]

@@ -75,7 +75,7 @@ class BankProvider:
                 order = order_by_payment_ref(uow, f"{self.name}:{provider_ref}")
             except OrderNotFound:
                 return PaymentStatus(provider_ref, "pending", 0, "")
-        return PaymentStatus(provider_ref, "pending", order.amount, order.currency)
+        return PaymentStatus(provider_ref, "pending", order.total.amount, order.currency)
 
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         """Banks send us nothing: every "notification" is refused and credits nothing."""

@@ -145,6 +145,6 @@ def _creditable(uow: UnitOfWork, item: ReviewItem, order_id: int | None) -> Orde
     if reason is not None:
         raise ReviewNotResolvable(
             f"only a payment of exactly the amount of an order awaiting payment can be "
-            f"credited: order {order_id} is {order.state} for {order.money}, the payment is "
+            f"credited: order {order_id} is {order.state} for {order.total}, the payment is "
             f"{item.money} ({reason}); dismiss the item and settle the money by hand")
     return order
