@@ -39,6 +39,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     payment_providers: tuple[str, ...] = ("sandbox",)
     payment_ttl_minutes: int = 30
+    late_payment_policy: str = "credit"  # or "refund": send money for a dead order back
     bank_payment_ttl_days: int = 14
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -87,6 +88,7 @@ def load_settings(**overrides: object) -> Settings:
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),
+        "late_payment_policy": os.environ.get("TOPUP_LATE_PAYMENT_POLICY", "credit"),
         "bank_payment_ttl_days": _int("TOPUP_BANK_PAYMENT_TTL_DAYS", 14),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
     }

@@ -19,7 +19,7 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.orders.errors import OrderError
-from topup.orders.service import Order, _move, get_order
+from topup.orders.service import Order, _move, get_order, late_payment_key
 from topup.orders.tables import refunds
 from topup.payments.errors import PaymentError, RefundFailed
 from topup.payments.interfaces import PaymentProvider
@@ -55,15 +55,25 @@ class RefundView:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
 
 
+def _refund_base(uow: UnitOfWork, order: Order) -> int:
+    if order.method in ("wallet", "manual"):
+        return 0
+    if ledger.find_transfer(uow, late_payment_key(order.id)) is not None:
+        return order.total.amount  # paid after we gave up: all of it may go back
+    if order.kind == "topup" and order.state in ("fulfilled", "paid"):
+        return order.amount  # the fee stays earned
+    return 0
+
+
 def refundable(uow: UnitOfWork, order: Order) -> int:
     """Minor units of ``order`` that may still go back to the payer."""
-    if order.kind != "topup" or order.method in ("wallet", "manual") or order.state not in (
-            "fulfilled", "paid"):
+    base = _refund_base(uow, order)
+    if base == 0:
         return 0
     taken = uow.conn.execute(select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
         refunds.c.order_id == order.id, refunds.c.state != "failed")).scalar_one()
     available = ledger.wallets(uow, order.line_id).get(order.currency)
-    return max(0, min(order.amount - int(taken), available.available if available else 0))
+    return max(0, min(base - int(taken), available.available if available else 0))
 
 
 def _existing(uow: UnitOfWork, key: str) -> RefundView | None:
@@ -104,7 +114,8 @@ def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str |
         state="succeeded" if ok else "failed", provider_refund_ref=ref, failure=failure,
         updated_at=uow.now))
     order = get_order(uow, int(row.order_id))
-    if ok and refundable(uow, order) == 0 and _all_refunded(uow, order):
+    if (ok and order.state in ("paid", "fulfilled") and refundable(uow, order) == 0
+            and _all_refunded(uow, order)):
         _move(uow, order, "refunded", "refunded in full")
 
 

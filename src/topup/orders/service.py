@@ -337,10 +337,15 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     return _fund_and_fulfil(uow, order, source, None)
 
 
+def late_payment_key(order_id: int) -> str:
+    """The ledger transfer that credits a payment which came after its order gave up."""
+    return f"order:{order_id}:late-fund"
+
+
 def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
     """Money that arrives for an order given up on is never lost: all of it, fee included
     (the order was not served), lands in the wallet."""
-    key = f"order:{order.id}:late-fund"
+    key = late_payment_key(order.id)
     if ledger.find_transfer(uow, key) is not None:
         return order
     mu = ledger.money_unit(order.currency)

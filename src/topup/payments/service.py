@@ -12,6 +12,7 @@ from topup.errors import TopupError
 from topup.orders.service import Order, awaiting_payment, expire_unpaid, settle_payment
 from topup.payments.errors import PaymentError
 from topup.payments.interfaces import PaymentProvider
+from topup.payments.late import apply_policy
 
 log = logging.getLogger("topup.payments")
 
@@ -62,6 +63,7 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
             log.error("order %s could not be settled from %s: %s", order.id, name, exc)
             errors += 1
             continue
+        apply_policy(db, provider, after)
         settled += after.state == "fulfilled"
         failed += after.state == "failed"
         if after.state == "awaiting_payment" and _overdue(db, order, name):

@@ -13,6 +13,7 @@ from topup.db.uow import Database
 from topup.orders.errors import OrderNotFound
 from topup.orders.service import settle_payment
 from topup.payments.interfaces import Ack, PaymentProvider
+from topup.payments.late import apply_policy
 
 log = logging.getLogger("topup.payments")
 
@@ -25,7 +26,10 @@ def receive(db: Database, provider: PaymentProvider, headers: Mapping[str, str],
         return note.ack
     try:
         with db.unit() as uow:
-            settle_payment(uow, f"{provider.name}:{note.status.provider_ref}", note.status)
+            order = settle_payment(uow, f"{provider.name}:{note.status.provider_ref}",
+                                   note.status)
     except OrderNotFound:
         log.warning("%s notification %s names no order of ours", provider.name, note.event_id)
+        return note.ack
+    apply_policy(db, provider, order)
     return note.ack

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -163,3 +164,24 @@ def test_unpaid_order_expires_and_a_later_payment_is_still_credited(
     assert api.client.get(f"/api/v1/orders/{o['id']}", headers=me).json()["state"] == "expired"
     api.client.post(f"/sandbox/pay/{ref_of(o)}/approve")
     assert balance(api, me, line_id) == 100_00, "money that comes late is not lost"
+
+
+def test_late_payment_refunded_when_the_operator_says_so(catalogue: Database, clock) -> None:
+    refunding = Database(catalogue.engine,
+                         replace(catalogue.settings, late_payment_policy="refund"), clock)
+    sandbox = SandboxProvider(refunding, refunding.settings.secret_key, "http://testserver")
+    api = Api(refunding, {"sandbox": sandbox})
+    line = make_line(refunding, secret="9999")
+    _, me = api.as_new()
+    api.client.post("/api/v1/lines/bind", headers=me,
+                    json={"identifier": line.iccid, "secret": "9999"})
+    o = order(api, me, line.id, "late-1")
+    clock.advance(minutes=31)
+    assert reconcile(refunding, {"sandbox": sandbox}).expired == 1
+    api.client.post(f"/sandbox/pay/{ref_of(o)}/approve")
+    assert balance(api, me, line.id) == 0, "credited, then sent back through the provider"
+    with refunding.unit() as uow:
+        from topup.orders.refunds import order_refunds
+
+        (back,) = order_refunds(uow, o["id"])
+    assert (back.state, back.amount) == ("succeeded", 100_00)

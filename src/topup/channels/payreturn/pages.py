@@ -20,6 +20,7 @@ from topup.channels.api.messages import language_of
 from topup.db.uow import Database
 from topup.errors import NotFound, TopupError
 from topup.orders.service import Order, get_order, return_token, settle_payment
+from topup.payments.late import apply_policy
 
 router = APIRouter(prefix="/pay", include_in_schema=False)
 log = logging.getLogger("topup.payments")
@@ -45,7 +46,9 @@ def _refresh(request: Request, db: Database, order: Order) -> Order:
     try:
         status = provider.query(ref)
         with db.unit() as uow:
-            return settle_payment(uow, order.payment_ref or "", status)
+            order = settle_payment(uow, order.payment_ref or "", status)
+        apply_policy(db, provider, order)
+        return order
     except TopupError as exc:  # the provider is slow or down: the page simply waits
         log.warning("return page: %s query for order %s failed: %s", name, order.id, exc)
         return order
