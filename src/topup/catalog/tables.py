@@ -145,3 +145,17 @@ fee_rules = Table(
     CheckConstraint("fixed > 0 OR rate_bp > 0", name="charges_something"),
     CheckConstraint("length(currency) = 3", name="currency_length"),
 )
+
+# Exchange rates for wallet top-ups paid in another currency: ``quote`` major units per one
+# ``base`` major unit, kept as an exact fraction (rate_num / rate_den).
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("base", String(3), primary_key=True),
+    Column("quote", String(3), primary_key=True),
+    Column("rate_num", BigInteger, nullable=False),
+    Column("rate_den", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("rate_num > 0 AND rate_den > 0", name="rate_positive"),
+    CheckConstraint("base <> quote", name="distinct_currencies"),
+)

@@ -11,6 +11,7 @@ import csv
 import io
 from importlib import resources
 
+from topup.catalog.fx import set_fx_rate
 from topup.catalog.importer import import_plans_csv
 from topup.catalog.service import (
     set_fee_rule,
@@ -83,6 +84,13 @@ FEES: list[tuple[str, str, str, int, int]] = [
 ]
 
 
+# Rates for topping up a wallet while paying in another currency (illustrative, not live).
+FX_RATES: list[tuple[str, str, str]] = [
+    ("USD", "CNY", "7.10"), ("EUR", "CNY", "7.70"), ("GBP", "CNY", "9.00"),
+    ("HKD", "CNY", "0.91"), ("CNY", "THB", "4.90"), ("USD", "EUR", "0.92"),
+]
+
+
 def _plans_csv() -> list[dict[str, str]]:
     text = resources.files("topup.demo").joinpath("plans.csv").read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
@@ -111,3 +119,5 @@ def seed_catalog(uow: UnitOfWork) -> None:
     _seed_rates(uow)
     for channel, method, currency, fixed, rate_bp in FEES:
         set_fee_rule(uow, channel, method, currency, fixed, rate_bp)
+    for base, quote, rate in FX_RATES:
+        set_fx_rate(uow, base, quote, rate)

@@ -56,8 +56,8 @@ class RefundView:
 
 
 def _refund_base(uow: UnitOfWork, order: Order) -> int:
-    if order.method in ("wallet", "manual"):
-        return 0
+    if order.method in ("wallet", "manual") or order.credit_currency:
+        return 0  # converted top-ups are refunded by finance by hand
     if ledger.find_transfer(uow, late_payment_key(order.id)) is not None:
         return order.total.amount  # paid after we gave up: all of it may go back
     if order.kind == "topup" and order.state in ("fulfilled", "paid"):

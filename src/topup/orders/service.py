@@ -21,6 +21,7 @@ from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money, check_currency
+from topup.orders import fx
 from topup.orders.errors import (
     DuplicateSuspected,
     IllegalOrderTransition,
@@ -57,6 +58,9 @@ class Order:
     amount: int
     fee: int
     currency: str
+    credit_currency: str | None
+    credit_amount: int | None
+    fx_rate: str | None
     method: str
     channel: str
     state: str
@@ -95,6 +99,7 @@ class OrderRequest:
     plan_id: int | None = None
     confirm_duplicate: bool = False
     reason: str | None = None
+    credit_currency: str | None = None  # top up this wallet, paying in ``currency``
 
 
 def get_order(uow: UnitOfWork, order_id: int, *, owner: int | None = None) -> Order:
@@ -189,6 +194,8 @@ class Quote:
 
     amount: Money
     fee: Money
+    credit: Money | None = None  # what the wallet receives, when converted
+    fx_rate: str | None = None
 
     @property
     def total(self) -> Money:
@@ -199,7 +206,9 @@ def quote(uow: UnitOfWork, line: Line, req: OrderRequest) -> Quote:
     """Price and fee of a prospective order; nothing is written."""
     line_svc.ensure_usable(line)
     money, _ = _price(uow, line, req)
-    return Quote(money, Money(_fee(uow, req, money), money.currency))
+    conv = fx.terms(uow, req, money)
+    credit = Money(conv["credit_amount"], conv["credit_currency"]) if conv["fx_rate"] else None
+    return Quote(money, Money(_fee(uow, req, money), money.currency), credit, conv["fx_rate"])
 
 
 def _fee(uow: UnitOfWork, req: OrderRequest, money: Money) -> int:
@@ -234,7 +243,7 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
         amount=money.amount, fee=_fee(uow, req, money), currency=money.currency,
-        method=req.method, channel=req.channel,
+        method=req.method, channel=req.channel, **fx.terms(uow, req, money),
         state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,
         confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
         updated_at=uow.now,
@@ -278,9 +287,12 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
 def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> Order:
     mu = ledger.money_unit(order.currency)
     src = ledger.operator_account(uow, source, mu, line_id=order.line_id)
-    ledger.transfer(uow, f"order:{order.id}:fund", src,
-                    ledger.wallet(uow, order.line_id, order.currency), order.amount,
-                    code="topup", ref=f"order:{order.id}")
+    if order.credit_currency:
+        fx.fund_converted(uow, order, src)
+    else:
+        ledger.transfer(uow, f"order:{order.id}:fund", src,
+                        ledger.wallet(uow, order.line_id, order.currency), order.amount,
+                        code="topup", ref=f"order:{order.id}")
     _collect_fee(uow, order, src)
     return _fulfil(uow, _move(uow, order, "paid", source, paid_at=uow.now), plan)
 

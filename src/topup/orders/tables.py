@@ -36,6 +36,9 @@ orders = Table(
     Column("plan_id", Id, nullable=True),
     Column("amount", BigInteger, nullable=False),
     Column("fee", BigInteger, nullable=False, server_default="0"),
+    Column("credit_currency", String(3), nullable=True),
+    Column("credit_amount", BigInteger, nullable=True),
+    Column("fx_rate", String(40), nullable=True),
     Column("currency", String(3), nullable=False),
     Column("method", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
@@ -54,6 +57,9 @@ orders = Table(
     Column("fulfilled_at", UTCDateTime, nullable=True),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("fee >= 0", name="fee_non_negative"),
+    CheckConstraint("(credit_currency IS NULL) = (credit_amount IS NULL) AND "
+                    "(credit_currency IS NULL) = (fx_rate IS NULL) AND "
+                    "(credit_amount IS NULL OR credit_amount > 0)", name="fx_terms"),
     CheckConstraint("kind IN ('topup', 'plan')", name="kind"),
     CheckConstraint("(kind = 'plan') = (plan_id IS NOT NULL)", name="plan_link"),
     CheckConstraint(f"state IN {ORDER_STATES!r}", name="state"),

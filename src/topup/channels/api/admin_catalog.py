@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
+from topup.catalog.fx import set_fx_rate
 from topup.channels.api.deps import database, role
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import PlanOut
@@ -119,3 +120,19 @@ def get_fees(_: User = Depends(admin), db: Database = Depends(database)
     """Every fee rule."""
     with db.unit(readonly=True) as uow:
         return catalog.fee_rules_list(uow)
+
+
+class FxRateIn(BaseModel):
+    base: str = Field(..., description="The currency paid, e.g. USD")
+    quote: str = Field(..., description="The wallet currency credited, e.g. CNY")
+    rate: str = Field(..., description="Quote units per one base unit, decimal text: 7.1234")
+
+
+@router.put("/fx-rates", status_code=204)
+def put_fx_rate(body: FxRateIn, user: User = Depends(admin), db: Database = Depends(database)
+                ) -> None:
+    """Set the rate for top-ups paid in ``base`` into a ``quote`` wallet (new orders only)."""
+    with db.unit() as uow:
+        set_fx_rate(uow, body.base, body.quote, body.rate)
+        audit(uow, user.id, "catalog.fx_rate", f"fx:{body.base}:{body.quote}",
+              **body.model_dump())

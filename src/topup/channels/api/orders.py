@@ -41,7 +41,8 @@ def create(body: OrderIn, request: Request,
         line = visible_line(uow, user, body.line_id)
         req = OrderRequest(kind=body.kind, method=body.method, channel="api",
                            currency=body.currency, amount=body.amount, plan_id=body.plan_id,
-                           confirm_duplicate=body.confirm_duplicate)
+                           confirm_duplicate=body.confirm_duplicate,
+                           credit_currency=body.credit_currency)
         order = orders.create_order(uow, user.id, line, req,
                                     provider=providers.get(body.method))
         return 201, jsonable_encoder(order_out(order))
@@ -58,9 +59,11 @@ def make_quote(body: OrderIn, user: User = Depends(current_user),
         line = visible_line(uow, user, body.line_id)
         q = orders.quote(uow, line, OrderRequest(
             kind=body.kind, method=body.method, channel="api", currency=body.currency,
-            amount=body.amount, plan_id=body.plan_id))
+            amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency))
     return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
-                    currency=q.total.currency,
+                    currency=q.total.currency, fx_rate=q.fx_rate,
+                    credit_currency=q.credit.currency if q.credit else None,
+                    credit_amount=q.credit.amount if q.credit else None,
                     display={"amount": q.amount.text(), "fee": q.fee.text(),
                              "total": q.total.text()})
 

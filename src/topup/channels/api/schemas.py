@@ -128,6 +128,9 @@ class OrderIn(BaseModel):
     plan_id: int | None = Field(None, description="Plans: the plan to buy or renew")
     confirm_duplicate: bool = Field(
         False, description="Set after a duplicate_suspected answer to really order again")
+    credit_currency: str | None = Field(
+        None, description="Top-ups: credit this wallet currency, paying in `currency` at the "
+                          "operator's rate, fixed on the order")
 
 
 class QuoteOut(BaseModel):
@@ -135,6 +138,9 @@ class QuoteOut(BaseModel):
     fee: int
     total: int
     currency: str
+    credit_currency: str | None = None
+    credit_amount: int | None = None
+    fx_rate: str | None = None
     display: dict[str, str] = Field(..., description="amount, fee and total as text")
 
 
@@ -155,6 +161,9 @@ class OrderOut(BaseModel):
     total: int = Field(..., description="What the payer pays: amount + fee")
     currency: str
     display: str
+    credit_currency: str | None = None
+    credit_amount: int | None = Field(None, description="What the wallet receives, converted")
+    fx_rate: str | None = None
     method: str
     channel: str
     state: str

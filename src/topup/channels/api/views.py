@@ -64,7 +64,8 @@ def order_out(order: Order) -> OrderOut:
     return OrderOut(
         id=order.id, line_id=order.line_id, kind=order.kind, plan_id=order.plan_id,
         amount=order.amount, fee=order.fee, total=order.total.amount, currency=order.currency,
-        display=order.money.text(),
+        display=order.money.text(), credit_currency=order.credit_currency,
+        credit_amount=order.credit_amount, fx_rate=order.fx_rate,
         method=order.method, channel=order.channel, state=order.state, renewal=order.renewal,
         next_action=order.next_action, created_at=order.created_at, paid_at=order.paid_at,
         fulfilled_at=order.fulfilled_at)
