@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -65,3 +66,33 @@ class Api:
         if key:
             hdrs["Idempotency-Key"] = key
         return self.client.post(path, headers=hdrs, **kw)
+
+
+@dataclass
+class SandboxShop:
+    """A traveller with a bound line, an admin, and an API that pays through the sandbox."""
+
+    api: Api
+    me: dict[str, str]
+    staff: dict[str, str]
+    line_id: int
+    sandbox: Any
+
+    def pay(self, order: dict[str, Any]) -> None:
+        """Approve the order on the sandbox's page, as the payer would."""
+        ref = str(order["next_action"]["value"]).rsplit("/", 1)[1]
+        self.api.client.post(f"/sandbox/pay/{ref}/approve")
+
+
+def sandbox_shop(db: Database, secret: str = "2718", **line: Any) -> SandboxShop:
+    """Everything a payment test needs, on the sandbox provider."""
+    from topup.payments.providers.sandbox import SandboxProvider
+
+    sandbox = SandboxProvider(db, db.settings.secret_key, "http://testserver")
+    api = Api(db, {"sandbox": sandbox})
+    made = make_line(db, secret=secret, **line)
+    _, me = api.as_new()
+    api.client.post("/api/v1/lines/bind", headers=me,
+                    json={"identifier": made.iccid, "secret": secret})
+    staff = api.login(str(make_user(db, "admin").email))
+    return SandboxShop(api, me, staff, made.id, sandbox)

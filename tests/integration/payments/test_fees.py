@@ -7,24 +7,17 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from tests.factories import Api, make_line, make_user
+from tests.factories import Api, sandbox_shop
 from topup.catalog import service as catalog
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.money import Money
-from topup.payments.providers.sandbox import SandboxProvider
 
 
 @pytest.fixture
 def shop(catalogue: Database) -> tuple[Api, dict, dict, int]:
-    sandbox = SandboxProvider(catalogue, catalogue.settings.secret_key, "http://testserver")
-    api = Api(catalogue, {"sandbox": sandbox})
-    line = make_line(catalogue, secret="4040")
-    _, me = api.as_new()
-    api.client.post("/api/v1/lines/bind", headers=me,
-                    json={"identifier": line.iccid, "secret": "4040"})
-    staff = api.login(str(make_user(catalogue, "admin").email))
-    return api, me, staff, line.id
+    s = sandbox_shop(catalogue)
+    return s.api, s.me, s.staff, s.line_id
 
 
 def test_most_specific_rule_wins_and_rounds_up(db: Database) -> None:

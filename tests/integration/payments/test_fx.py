@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import Api, make_line, make_user
+from tests.factories import Api, sandbox_shop
 from topup.db.uow import Database
 from topup.ledger import service as ledger
-from topup.payments.providers.sandbox import SandboxProvider
 
 
 @pytest.fixture
 def shop(catalogue: Database) -> tuple[Api, dict, dict, int]:
-    sandbox = SandboxProvider(catalogue, catalogue.settings.secret_key, "http://testserver")
-    api = Api(catalogue, {"sandbox": sandbox})
-    line = make_line(catalogue, secret="8181", currency="CNY", country="TH")
-    _, me = api.as_new()
-    api.client.post("/api/v1/lines/bind", headers=me,
-                    json={"identifier": line.iccid, "secret": "8181"})
-    staff = api.login(str(make_user(catalogue, "admin").email))
-    return api, me, staff, line.id
+    s = sandbox_shop(catalogue, currency="CNY", country="TH")
+    return s.api, s.me, s.staff, s.line_id
 
 
 def test_usd_payment_credits_the_cny_wallet_at_the_fixed_rate(

@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import Api, make_line, make_user
+from tests.factories import Api, sandbox_shop
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.orders.service import settle_payment
 from topup.payments.interfaces import PaymentStatus
-from topup.payments.providers.sandbox import SandboxProvider
 
 
 @pytest.fixture
 def paid(catalogue: Database) -> tuple[Api, dict, dict, int]:
-    sandbox = SandboxProvider(catalogue, catalogue.settings.secret_key, "http://testserver")
-    api = Api(catalogue, {"sandbox": sandbox})
-    line = make_line(catalogue, secret="2718")
-    _, me = api.as_new()
-    api.client.post("/api/v1/lines/bind", headers=me,
-                    json={"identifier": line.iccid, "secret": "2718"})
-    staff = api.login(str(make_user(catalogue, "admin").email))
-    order = api.post("/api/v1/orders", me, key="o1", json={
-        "line_id": line.id, "kind": "topup", "amount": 100_00, "method": "sandbox"}).json()
-    ref = order["next_action"]["value"].rsplit("/", 1)[1]
-    api.client.post(f"/sandbox/pay/{ref}/approve")
-    return api, staff, order, line.id
+    s = sandbox_shop(catalogue)
+    order = s.api.post("/api/v1/orders", s.me, key="o1", json={
+        "line_id": s.line_id, "kind": "topup", "amount": 100_00, "method": "sandbox"}).json()
+    s.pay(order)
+    return s.api, s.staff, order, s.line_id
 
 
 def wallet(db: Database, line_id: int) -> tuple[int, int]:
@@ -68,21 +60,16 @@ def test_spent_money_is_not_refundable(paid: tuple[Api, dict, dict, int]) -> Non
 
 
 def test_provider_refusal_releases_the_reserved_money(catalogue: Database) -> None:
-    sandbox = SandboxProvider(catalogue, catalogue.settings.secret_key, "http://testserver")
-    api = Api(catalogue, {"sandbox": sandbox})
-    line = make_line(catalogue, secret="1618")
-    _, me = api.as_new()
-    api.client.post("/api/v1/lines/bind", headers=me,
-                    json={"identifier": line.iccid, "secret": "1618"})
-    staff = api.login(str(make_user(catalogue, "admin").email))
+    s = sandbox_shop(catalogue, secret="1618")
+    api, me, staff = s.api, s.me, s.staff
     order = api.post("/api/v1/orders", me, key="o2", json={
-        "line_id": line.id, "kind": "topup", "amount": 50_00, "method": "sandbox"}).json()
+        "line_id": s.line_id, "kind": "topup", "amount": 50_00, "method": "sandbox"}).json()
     with catalogue.unit() as uow:  # paid by a status the sandbox itself never recorded
         ref = order["next_action"]["value"].rsplit("/", 1)[1]
         settle_payment(uow, f"sandbox:{ref}", PaymentStatus(ref, "succeeded", 50_00, "CNY"))
     r = refund(api, staff, order["id"], "r5", amount=10_00)
     assert r.status_code == 502 and r.json()["code"] == "refund_failed"
-    assert wallet(catalogue, line.id) == (50_00, 50_00)
+    assert wallet(catalogue, s.line_id) == (50_00, 50_00)
     states = api.client.get(f"/api/v1/admin/orders/{order['id']}/refunds", headers=staff).json()
     assert [x["state"] for x in states] == ["failed"]
 
