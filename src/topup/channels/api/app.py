@@ -22,9 +22,12 @@ from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.sandbox import pages as sandbox_pages
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
+from topup.payments.saved import api as saved_methods_api
+from topup.payments.saved.interfaces import SavesMethods
 
 
-def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None) -> FastAPI:
+def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None,
+               saved_methods: dict[str, SavesMethods] | None = None) -> FastAPI:
     """Build the app around a Database (and the configured payment providers)."""
     app = FastAPI(
         title=f"{db.settings.operator_name} top-up API", version=__version__,
@@ -33,10 +36,12 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     )
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
+    app.state.saved_methods = dict(saved_methods or {})
     api = APIRouter(prefix="/api/v1")
     for module in (auth, plans, lines, orders, usage, admin, admin_bank, admin_catalog,
                    webhooks):
         api.include_router(module.router)
+    api.include_router(saved_methods_api.router)
     app.include_router(api)
     app.include_router(system.router)
     app.include_router(sandbox_pages.router)
