@@ -32,6 +32,7 @@ from topup.orders.errors import (
 )
 from topup.orders.tables import order_events, orders
 from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
+from topup.receipts.service import issue_receipt
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
 
@@ -346,7 +347,9 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
         return _move(uow, order, "failed", "payment failed")
     if status.state != "succeeded":
         return order
-    return _fund_and_fulfil(uow, order, source, None)
+    order = _fund_and_fulfil(uow, order, source, None)
+    issue_receipt(uow, order, status.method_detail)
+    return order
 
 
 def late_payment_key(order_id: int) -> str:

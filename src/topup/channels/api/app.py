@@ -14,6 +14,7 @@ from topup.channels.api import (
     orders,
     plans,
     problems,
+    receipts,
     system,
     usage,
     webhooks,
@@ -38,8 +39,8 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.state.payment_providers = dict(providers or {})
     app.state.saved_methods = dict(saved_methods or {})
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, plans, lines, orders, usage, admin, admin_bank, admin_catalog,
-                   webhooks):
+    for module in (auth, plans, lines, orders, receipts, usage, admin, admin_bank,
+                   admin_catalog, webhooks):
         api.include_router(module.router)
     api.include_router(saved_methods_api.router)
     app.include_router(api)

@@ -43,6 +43,8 @@ ZH: dict[str, str] = {
     "bank_review_item_not_found": "未找到待审核的银行款项",
     "bank_review_not_resolvable": "无法以此方式处理该银行款项",
     "bank_transfer_error": "银行转账处理失败",
+    "receipt_not_found": "未找到收据",
+    "receipt_not_issuable": "订单尚未支付，无法开具收据",
 }
 
 
