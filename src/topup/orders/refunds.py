@@ -151,6 +151,23 @@ def refund_order(db: Database, provider: PaymentProvider, order_id: int, *, key:
         return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == view.id)).one())
 
 
+def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,
+                    actor_id: int, amount: int | None = None) -> RefundView:
+    """Record a refund that finance paid by hand (a bank transfer back to the payer): the
+    value leaves the wallet for the provider's clearing account exactly as a provider refund
+    would, so the books match the bank account. Same limits and idempotency as ``refund_order``.
+    """
+    if not reason.strip():
+        raise InvalidInput("a refund needs a reason", field="reason")
+    with db.unit() as uow:
+        found = _existing(uow, key)
+        if found is not None:
+            return found
+        view = _reserve(uow, get_order(uow, order_id), amount, key, reason.strip(), actor_id)
+        _finish(uow, view.id, True, f"paid-out-by:{actor_id}", None)
+        return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == view.id)).one())
+
+
 def order_refunds(uow: UnitOfWork, order_id: int) -> list[RefundView]:
     """Every refund of an order, oldest first."""
     rows = uow.conn.execute(select(refunds).where(refunds.c.order_id == order_id)

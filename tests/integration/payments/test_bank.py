@@ -289,3 +289,21 @@ def test_an_unpaid_bank_order_expires_and_its_late_money_waits_for_finance(
     with shop.db.unit(readonly=True) as uow:
         assert get_order(uow, o["id"]).state == "expired"
         assert ledger.wallets(uow, shop.line_id) == {}
+
+
+def test_finance_records_a_refund_paid_by_hand(shop: Shop) -> None:
+    o = shop.order(25_00)
+    with shop.db.unit() as uow:
+        settle_payment(uow, f"bank:{REF[o['id']]}", PaymentStatus(REF[o["id"]], "succeeded",
+                                                                  25_00, "EUR"))
+    staff = shop.api.login(str(make_user(shop.db, "admin").email))
+    url = f"/api/v1/admin/orders/{o['id']}/refunds/paid-out"
+    body = {"amount": 10_00, "reason": "trip cancelled; transferred back by finance"}
+    first = shop.api.post(url, staff, key="payout-1", json=body)
+    again = shop.api.post(url, staff, key="payout-1", json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["state"] == "succeeded" and again.json()["id"] == first.json()["id"]
+    with shop.db.unit() as uow:
+        assert ledger.wallets(uow, shop.line_id)["EUR"].posted == 15_00
+    too_much = shop.api.post(url, staff, key="payout-2", json={**body, "amount": 20_00})
+    assert too_much.status_code == 422

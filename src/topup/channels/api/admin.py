@@ -145,3 +145,16 @@ def list_refunds(order_id: int, _: User = Depends(admin), db: Database = Depends
     """The refunds of an order and where each stands."""
     with db.unit(readonly=True) as uow:
         return [dict(jsonable_encoder(r)) for r in refunds.order_refunds(uow, order_id)]
+
+
+@router.post("/orders/{order_id}/refunds/paid-out", status_code=201)
+def refund_paid_out(order_id: int, body: RefundIn,
+                    idempotency_key: str | None = Header(None, description=KEY_DOC),
+                    user: User = Depends(admin), db: Database = Depends(database)
+                    ) -> dict[str, Any]:
+    """Record a refund finance already paid by hand (e.g. a bank transfer back to the payer)."""
+    if not idempotency_key:
+        raise IdempotencyKeyRequired("send an Idempotency-Key header")
+    done = refunds.record_paid_out(db, order_id, key=f"{user.id}:{idempotency_key}",
+                                   reason=body.reason, actor_id=user.id, amount=body.amount)
+    return dict(jsonable_encoder(done))
