@@ -89,14 +89,11 @@ class Shop:
     """A traveller with a bound line, on an app with the payment-methods router mounted."""
 
     def __init__(self, db: Database, peer: StripePeer) -> None:
-        from topup.payments.saved.api import router
-
         self.db, self.peer = db, peer
         self.provider: StripeProvider = provider_from_settings(ctx(env_for(peer)))
         self.saver: StripeSavedMethods = from_settings(ctx(env_for(peer)))
         self.api = Api(db, {"stripe": self.provider})
         app: Any = self.api.client.app
-        app.include_router(router, prefix="/api/v1")
         app.state.saved_methods = {"stripe": self.saver}
         self.user, self.me = self.api.as_new()
         self.line_id = self.bind(self.me)
@@ -258,3 +255,18 @@ def _method_ref(db: Database, method_id: int) -> str:
 
     with db.engine.connect() as conn:
         return str(conn.execute(spm.select().where(spm.c.id == method_id)).one().method_ref)
+
+
+def test_pay_an_order_with_a_saved_card_over_the_api(shop: Shop) -> None:
+    card = shop.save_card(shop.me)
+    o = shop.order(shop.me, shop.line_id, "api-pay-1")
+    url = f"/api/v1/orders/{o.id}/pay-with-saved"
+    r = shop.api.client.post(url, headers=shop.me, json={"method_id": card["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "fulfilled"
+    assert shop.balance(shop.me, shop.line_id) == 100_00
+    again = shop.api.client.post(url, headers=shop.me, json={"method_id": card["id"]})
+    assert again.status_code == 422, "a paid order is not charged again"
+    _, other = shop.api.as_new()
+    assert shop.api.client.post(url, headers=other,
+                                json={"method_id": card["id"]}).status_code == 404

@@ -12,6 +12,7 @@ from topup.channels.api import (
     auth,
     lines,
     orders,
+    payment_methods,
     plans,
     problems,
     receipts,
@@ -23,7 +24,6 @@ from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.sandbox import pages as sandbox_pages
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
-from topup.payments.saved import api as saved_methods_api
 from topup.payments.saved.interfaces import SavesMethods
 
 
@@ -42,7 +42,8 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     for module in (auth, plans, lines, orders, receipts, usage, admin, admin_bank,
                    admin_catalog, webhooks):
         api.include_router(module.router)
-    api.include_router(saved_methods_api.router)
+    api.include_router(payment_methods.router)
+    api.include_router(payment_methods.pay_router)
     app.include_router(api)
     app.include_router(system.router)
     app.include_router(sandbox_pages.router)

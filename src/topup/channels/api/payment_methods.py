@@ -1,7 +1,8 @@
 """``/api/v1/payment-methods``: save a card for auto-renew, list, remove — own methods only.
 
 The savers come from ``app.state.saved_methods`` (provider name → ``SavesMethods``), set up
-next to ``app.state.payment_providers``. The lead mounts ``router`` under ``/api/v1``.
+next to ``app.state.payment_providers``. ``POST /orders/{id}/pay-with-saved`` pays an order
+awaiting payment with one of the caller's saved methods.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from topup.channels.api.deps import current_user, database
+from topup.channels.api.schemas import OrderOut
+from topup.channels.api.views import order_out
 from topup.db.uow import Database
+from topup.orders.errors import PaymentMethodUnavailable
+from topup.orders.service import get_order
 from topup.payments.saved import service
 from topup.payments.saved.interfaces import SavesMethods
 from topup.payments.saved.service import MethodNotFound, StoredMethod
@@ -104,3 +109,27 @@ def remove(method_id: int, request: Request, user: User = Depends(current_user),
         raise MethodNotFound("no such saved payment method")
     service.remove_method(db, saver_for(request, mine[method_id].provider), user.id, method_id)
     return Response(status_code=204)
+
+
+class PayWithSavedIn(BaseModel):
+    """Which of the caller's saved methods pays the order."""
+
+    method_id: int
+
+
+pay_router = APIRouter(tags=["payment-methods"])
+
+
+@pay_router.post("/orders/{order_id}/pay-with-saved", response_model=OrderOut)
+def pay_with_saved(order_id: int, body: PayWithSavedIn, request: Request,
+                   user: User = Depends(current_user), db: Database = Depends(database)
+                   ) -> OrderOut:
+    """Pay one's own order that awaits a card payment with a saved card (off-session)."""
+    with db.unit(readonly=True) as uow:
+        order = get_order(uow, order_id, owner=user.id)
+    name = (order.payment_ref or "").split(":", 1)[0]
+    provider = request.app.state.payment_providers.get(name)
+    if order.state != "awaiting_payment" or provider is None:
+        raise PaymentMethodUnavailable("this order is not waiting for a card payment")
+    done = service.pay_with_saved(db, saver_for(request, name), provider, order, body.method_id)
+    return order_out(done)
