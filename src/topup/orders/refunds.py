@@ -101,7 +101,7 @@ def _reserve(uow: UnitOfWork, order: Order, amount: int | None, key: str, reason
     uow.conn.execute(update(refunds).where(refunds.c.id == rid).values(
         pending_transfer_id=hold.id))
     audit(uow, actor_id, "order.refund", f"order:{order.id}", reason=reason, amount=amount)
-    return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == rid)).one())
+    return _view(uow, rid)
 
 
 def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str | None) -> None:
@@ -125,6 +125,21 @@ def _all_refunded(uow: UnitOfWork, order: Order) -> bool:
     return int(done) >= order.amount
 
 
+def _view(uow: UnitOfWork, rid: int) -> RefundView:
+    return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == rid)).one())
+
+
+def _open(uow: UnitOfWork, order: Order, amount: int | None, key: str, reason: str,
+          actor_id: int | None) -> tuple[RefundView, bool]:
+    """The refund under ``key``: the earlier one (True), or a new reservation (False)."""
+    if not reason.strip():
+        raise InvalidInput("a refund needs a reason", field="reason")
+    found = _existing(uow, key)
+    if found is not None:
+        return found, True
+    return _reserve(uow, order, amount, key, reason.strip(), actor_id), False
+
+
 def refund_order(db: Database, provider: PaymentProvider, order_id: int, *, key: str,
                  reason: str, actor_id: int | None, amount: int | None = None) -> RefundView:
     """Refund all that is refundable (``amount=None``) or part of a provider-paid top-up.
@@ -132,23 +147,21 @@ def refund_order(db: Database, provider: PaymentProvider, order_id: int, *, key:
     The wallet money is reserved first (so it cannot be spent meanwhile), the provider pays
     back outside any transaction, and the reservation is then posted or released.
     """
-    if not reason.strip():
-        raise InvalidInput("a refund needs a reason", field="reason")
     with db.unit() as uow:
-        found = _existing(uow, key)
-        if found is not None:
-            return found
-        view = _reserve(uow, get_order(uow, order_id), amount, key, reason.strip(), actor_id)
-        payment_ref = get_order(uow, order_id).payment_ref or ""
+        order = get_order(uow, order_id)
+        view, earlier = _open(uow, order, amount, key, reason, actor_id)
+    if earlier:
+        return view
     try:
-        done = provider.refund(payment_ref.split(":", 1)[1], view.amount, view.currency, key)
+        done = provider.refund((order.payment_ref or "").split(":", 1)[1], view.amount,
+                               view.currency, key)
     except PaymentError as exc:
         with db.unit() as uow:
             _finish(uow, view.id, False, None, str(exc)[:300])
         raise RefundFailed(str(exc)) from exc
     with db.unit() as uow:
         _finish(uow, view.id, True, done.refund_ref, None)
-        return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == view.id)).one())
+        return _view(uow, view.id)
 
 
 def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,
@@ -157,15 +170,12 @@ def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,
     value leaves the wallet for the provider's clearing account exactly as a provider refund
     would, so the books match the bank account. Same limits and idempotency as ``refund_order``.
     """
-    if not reason.strip():
-        raise InvalidInput("a refund needs a reason", field="reason")
     with db.unit() as uow:
-        found = _existing(uow, key)
-        if found is not None:
-            return found
-        view = _reserve(uow, get_order(uow, order_id), amount, key, reason.strip(), actor_id)
+        view, earlier = _open(uow, get_order(uow, order_id), amount, key, reason, actor_id)
+        if earlier:
+            return view
         _finish(uow, view.id, True, f"paid-out-by:{actor_id}", None)
-        return RefundView.of(uow.conn.execute(select(refunds).where(refunds.c.id == view.id)).one())
+        return _view(uow, view.id)
 
 
 def order_refunds(uow: UnitOfWork, order_id: int) -> list[RefundView]:
