@@ -103,6 +103,16 @@ class OrderRequest:
     credit_currency: str | None = None  # top up this wallet, paying in ``currency``
 
 
+@dataclass(frozen=True)
+class Prepaid:
+    """Value collected before the order exists that pays it at once: a scratch-card voucher,
+    an agent's float. No provider is involved and no duplicate check applies (the source
+    itself is spent once)."""
+
+    account_id: int  # the ledger account the value comes from
+    note: str  # on the order's "paid" event: what paid, e.g. "voucher 1000-0001"
+
+
 def get_order(uow: UnitOfWork, order_id: int, *, owner: int | None = None) -> Order:
     """The order; with ``owner``, only if it belongs to that customer."""
     query = select(orders).where(orders.c.id == order_id)
@@ -224,12 +234,14 @@ def _collect_fee(uow: UnitOfWork, order: Order, payer_account: int) -> None:
                         order.fee, code="fee", ref=f"order:{order.id}")
 
 
-def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, *,
-                 provider: PaymentProvider | None = None) -> Order:
+def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRequest, *,
+                 provider: PaymentProvider | None = None, prepaid: Prepaid | None = None
+                 ) -> Order:
     """Submit an order and carry it as far as it can go now.
 
-    ``wallet`` (plans) and ``manual`` (staff credit with a reason) complete at once;
-    a provider method leaves the order awaiting payment with the payer's next action.
+    ``wallet`` (plans), ``manual`` (staff credit with a reason) and ``prepaid`` (a voucher, an
+    agent's float) complete at once; a provider method leaves the order awaiting payment with
+    the payer's next action.
     """
     line_svc.ensure_usable(line)
     money, plan = _price(uow, line, req)
@@ -237,9 +249,11 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
         raise PaymentMethodUnavailable("the wallet pays for plans; top up with another method")
     if req.method == "manual" and not (req.reason or "").strip():
         raise InvalidOrder("a manual credit needs a reason", field="reason")
-    if req.method not in ("wallet", "manual") and provider is None:
+    if req.method not in ("wallet", "manual") and provider is None and prepaid is None:
         raise PaymentMethodUnavailable(f"payment method {req.method!r} is not available")
-    if not req.confirm_duplicate:
+    if prepaid is not None and (provider is not None or req.method in ("wallet", "manual")):
+        raise PaymentMethodUnavailable(f"{req.method!r} is not paid from a prepaid source")
+    if not req.confirm_duplicate and prepaid is None:
         _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
@@ -255,7 +269,10 @@ def create_order(uow: UnitOfWork, actor_id: int, line: Line, req: OrderRequest, 
     if req.method == "manual":
         audit(uow, actor_id, "order.manual_credit", f"line:{line.id}", reason=order.reason,
               order_id=order_id, amount=money.amount, currency=money.currency)
-        return _fund_and_fulfil(uow, order, "manual_credit", plan)
+        return _fund_and_fulfil(uow, order, _operator(uow, order, "manual_credit"), "manual_credit",
+                                plan)
+    if prepaid is not None:
+        return _fund_and_fulfil(uow, order, prepaid.account_id, prepaid.note, plan)
     if req.method == "wallet":
         _collect_fee(uow, order, ledger.wallet(uow, line.id, order.currency))
         return _fulfil(uow, _move(uow, order, "paid", paid_at=uow.now), plan)
@@ -285,9 +302,13 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
                               "extra": dict(started.next_action.extra)})
 
 
-def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> Order:
-    mu = ledger.money_unit(order.currency)
-    src = ledger.operator_account(uow, source, mu, line_id=order.line_id)
+def _operator(uow: UnitOfWork, order: Order, kind: str) -> int:
+    """The operator's ``kind`` account in the order's currency, on the line's shard."""
+    return ledger.operator_account(uow, kind, ledger.money_unit(order.currency),
+                                   line_id=order.line_id)
+
+
+def _fund_and_fulfil(uow: UnitOfWork, order: Order, src: int, note: str, plan: Any) -> Order:
     if order.credit_currency:
         fx.fund_converted(uow, order, src)
     else:
@@ -295,7 +316,7 @@ def _fund_and_fulfil(uow: UnitOfWork, order: Order, source: str, plan: Any) -> O
                         ledger.wallet(uow, order.line_id, order.currency), order.amount,
                         code="topup", ref=f"order:{order.id}")
     _collect_fee(uow, order, src)
-    return _fulfil(uow, _move(uow, order, "paid", source, paid_at=uow.now), plan)
+    return _fulfil(uow, _move(uow, order, "paid", note, paid_at=uow.now), plan)
 
 
 def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
@@ -347,7 +368,7 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
         return _move(uow, order, "failed", "payment failed")
     if status.state != "succeeded":
         return order
-    order = _fund_and_fulfil(uow, order, source, None)
+    order = _fund_and_fulfil(uow, order, _operator(uow, order, source), source, None)
     issue_receipt(uow, order, status.method_detail)
     return order
 
