@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from topup.charging.tables import bucket_units, buckets
 from topup.db.uow import UnitOfWork
@@ -94,3 +94,51 @@ def line_buckets(uow: UnitOfWork, line_id: int, *, include_expired: bool = False
             r.id, r.plan_id, r.zone_code, r.state, r.valid_from, r.expires_at, {}))
         view.units[r.unit] = {"total": int(r.total), "remaining": int(r.remaining)}
     return list(views.values())
+
+
+def _units_of(uow: UnitOfWork, bucket_id: int) -> list[Any]:
+    return list(uow.conn.execute(
+        select(bucket_units.c.unit, bucket_units.c.total, bucket_units.c.account_id,
+               accounts.c.debits_posted, accounts.c.debits_pending, accounts.c.credits_posted)
+        .join(accounts, accounts.c.id == bucket_units.c.account_id)
+        .where(bucket_units.c.bucket_id == bucket_id).order_by(bucket_units.c.unit)))
+
+
+def untouched(uow: UnitOfWork, bucket_id: int) -> bool:
+    """Whether the bucket is live and nothing of it was used or reserved: the condition for
+    taking a plan back (a bucket past its end is not live even before the sweep marks it)."""
+    row = uow.conn.execute(select(buckets).where(buckets.c.id == bucket_id)).first()
+    if row is None or row.state != "active":
+        return False
+    if row.expires_at is not None and row.expires_at <= uow.now:
+        return False
+    return all(u.debits_posted == 0 and u.debits_pending == 0 and u.credits_posted == u.total
+               for u in _units_of(uow, bucket_id))
+
+
+def taken_back(uow: UnitOfWork, bucket_id: int) -> bool:
+    """Whether the bucket was taken back (its plan refunded)."""
+    return uow.conn.execute(select(buckets.c.state).where(
+        buckets.c.id == bucket_id)).scalar() == "refunded"
+
+
+def take_back(uow: UnitOfWork, bucket_id: int, key: str) -> bool:
+    """Return an untouched bucket's allowances to supply and mark it ``refunded``.
+
+    Idempotent under ``key`` (a prefix for the per-unit transfers): a bucket already taken
+    back returns True again; a used, expired or unknown one returns False and moves nothing.
+    The row lock keeps usage from drawing on the bucket meanwhile.
+    """
+    uow.conn.execute(select(buckets.c.id).where(buckets.c.id == bucket_id).with_for_update())
+    if taken_back(uow, bucket_id):
+        return True
+    if not untouched(uow, bucket_id):
+        return False
+    line_id = int(uow.conn.execute(select(buckets.c.line_id)
+                                   .where(buckets.c.id == bucket_id)).scalar_one())
+    for u in _units_of(uow, bucket_id):
+        ledger.transfer(uow, f"{key}:{u.unit}", int(u.account_id),
+                        ledger.operator_account(uow, "supply", u.unit, line_id=line_id),
+                        int(u.total), code="plan_take_back", ref=f"bucket:{bucket_id}")
+    uow.conn.execute(update(buckets).where(buckets.c.id == bucket_id).values(state="refunded"))
+    return True

@@ -33,7 +33,7 @@ buckets = Table(
     Column("state", String(10), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("validity_start IN ('purchase', 'first_use')", name="validity_start"),
-    CheckConstraint("state IN ('active', 'expired')", name="state"),
+    CheckConstraint("state IN ('active', 'expired', 'refunded')", name="state"),
     CheckConstraint("(valid_from IS NULL) = (expires_at IS NULL)", name="window"),
     CheckConstraint("validity_start = 'first_use' OR valid_from IS NOT NULL", name="started"),
     CheckConstraint("expires_at IS NULL OR expires_at > valid_from", name="window_order"),

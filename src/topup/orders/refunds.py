@@ -1,9 +1,20 @@
-"""Refunds of top-ups paid through a provider: reserved in the ledger, paid back by the
+"""Refunds of orders paid through a provider: reserved in the ledger, paid back by the
 provider, then posted — or released if the provider refuses.
 
-Only money still in the wallet can go back: value already used (plans bought, usage charged)
-is not refundable. Each refund is keyed by the caller's idempotency key: a retry returns the
-first refund and never pays twice.
+What may go back (the operator's rule, in one place — ``_refund_base``):
+
+- a top-up: its amount, as far as the money is still in the wallet (value already spent on
+  plans or usage is not refundable; the fee stays earned);
+- a plan: its price, only while the bucket is untouched — nothing used, not expired. The
+  plan is taken back first (allowances to supply, the price from deferred revenue back to
+  the wallet), then refunded like a top-up. Should the provider refuse, the plan stays
+  cancelled and its price stays in the wallet for the traveller to use or to refund again;
+- a top-up converted into another currency: in the paid currency, at the rate fixed on the
+  order, as far as the converted money is still in the wallet;
+- a payment that came after its order gave up: all of it, fee included.
+
+Each refund is keyed by the caller's idempotency key: a retry returns the first refund and
+never pays twice.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from topup.audit.service import record as audit
+from topup.charging import buckets
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
@@ -48,6 +60,7 @@ class RefundView:
     reason: str
     provider_refund_ref: str | None
     failure: str | None
+    wallet_amount: int | None  # taken from a wallet in another currency (converted top-ups)
     created_at: datetime
 
     @classmethod
@@ -56,24 +69,80 @@ class RefundView:
 
 
 def _refund_base(uow: UnitOfWork, order: Order) -> int:
-    if order.method in ("wallet", "manual") or order.credit_currency:
-        return 0  # converted top-ups are refunded by finance by hand
+    """Minor units of the paid currency that the operator's rule allows back at most."""
+    if order.method in ("wallet", "manual") or not order.payment_ref:
+        return 0  # no payer outside topup to pay back
     if ledger.find_transfer(uow, late_payment_key(order.id)) is not None:
         return order.total.amount  # paid after we gave up: all of it may go back
-    if order.kind == "topup" and order.state in ("fulfilled", "paid"):
-        return order.amount  # the fee stays earned
-    return 0
+    if order.state not in ("fulfilled", "paid"):
+        return 0
+    if order.kind == "plan" and not _plan_returnable(uow, order):
+        return 0
+    return order.amount  # the fee stays earned
+
+
+def _plan_returnable(uow: UnitOfWork, order: Order) -> bool:
+    if order.bucket_id is None:
+        return False
+    return (buckets.taken_back(uow, order.bucket_id)
+            or buckets.untouched(uow, order.bucket_id))
+
+
+def _converted(uow: UnitOfWork, order: Order) -> tuple[str, int] | None:
+    """(wallet currency, units credited) when the payment was converted into the wallet's
+    currency; a late payment is credited as paid, so it never was."""
+    if not (order.credit_currency and order.credit_amount):
+        return None
+    if ledger.find_transfer(uow, late_payment_key(order.id)) is not None:
+        return None
+    return order.credit_currency, order.credit_amount
+
+
+def _wallet_available(uow: UnitOfWork, order: Order, conv: tuple[str, int] | None) -> int:
+    """What the wallet the order credited can give now, in that wallet's currency."""
+    balance = ledger.wallets(uow, order.line_id).get(conv[0] if conv else order.currency)
+    available = balance.available if balance else 0
+    if order.kind == "plan" and order.bucket_id is not None and buckets.untouched(
+            uow, order.bucket_id):
+        available += order.amount  # taking the plan back returns its price first
+    return available
+
+
+def _cost(order: Order, conv: tuple[str, int], paid_back: int) -> int:
+    """Wallet units that paying ``paid_back`` (in all) back costs a converted top-up, at the
+    order's rate, rounded up; cumulative, so refunding everything costs exactly the credit."""
+    return -(-paid_back * conv[1] // order.amount)
+
+
+def _taken(uow: UnitOfWork, order: Order) -> int:
+    return int(uow.conn.execute(select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
+        refunds.c.order_id == order.id, refunds.c.state != "failed")).scalar_one())
 
 
 def refundable(uow: UnitOfWork, order: Order) -> int:
-    """Minor units of ``order`` that may still go back to the payer."""
+    """Minor units of ``order`` (its paid currency) that may still go back to the payer."""
     base = _refund_base(uow, order)
     if base == 0:
         return 0
-    taken = uow.conn.execute(select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
-        refunds.c.order_id == order.id, refunds.c.state != "failed")).scalar_one()
-    available = ledger.wallets(uow, order.line_id).get(order.currency)
-    return max(0, min(base - int(taken), available.available if available else 0))
+    taken = _taken(uow, order)
+    conv = _converted(uow, order)
+    room = _wallet_available(uow, order, conv)
+    if conv is not None:  # the most paid back in all whose cost the wallet still covers
+        room = (room + _cost(order, conv, taken)) * order.amount // conv[1] - taken
+    return max(0, min(base - taken, room))
+
+
+def _wallet_side(uow: UnitOfWork, order: Order, amount: int) -> tuple[str, int | None]:
+    """The wallet's currency and, for a converted top-up, what paying ``amount`` back
+    costs it (see ``_cost``)."""
+    conv = _converted(uow, order)
+    if conv is None:
+        return order.currency, None
+    taken = _taken(uow, order)
+    cost = _cost(order, conv, taken + amount) - _cost(order, conv, taken)
+    if cost <= 0:
+        raise NotRefundable("the amount is too small to convert back", refundable=0)
+    return conv[0], cost
 
 
 def _existing(uow: UnitOfWork, key: str) -> RefundView | None:
@@ -88,32 +157,64 @@ def _reserve(uow: UnitOfWork, order: Order, amount: int | None, key: str, reason
     if amount <= 0 or amount > left:
         raise NotRefundable(f"refundable now: {left} minor units of {order.currency}",
                             refundable=left)
+    wallet_currency, wallet_amount = _wallet_side(uow, order, amount)
     rid = int(uow.conn.execute(insert(refunds).values(
         order_id=order.id, idempotency_key=key, amount=amount, currency=order.currency,
-        state="pending", reason=reason, actor_id=actor_id, created_at=uow.now,
-        updated_at=uow.now).returning(refunds.c.id)).scalar_one())
-    mu = ledger.money_unit(order.currency)
-    source = (order.payment_ref or "").split(":", 1)[0]
+        wallet_amount=wallet_amount, state="pending", reason=reason, actor_id=actor_id,
+        created_at=uow.now, updated_at=uow.now).returning(refunds.c.id)).scalar_one())
+    if order.kind == "plan":
+        _take_plan_back(uow, order, rid)
+    # A converted top-up's wallet money goes back through the FX position it came from.
+    towards = "fx" if wallet_amount else f"clearing:{_source(order)}"
     hold = ledger.transfer(
-        uow, f"refund:{rid}:hold", ledger.wallet(uow, order.line_id, order.currency),
-        ledger.operator_account(uow, f"clearing:{source}", mu, line_id=order.line_id), amount,
-        code="refund", ref=f"order:{order.id}", pending=True, timeout=IN_FLIGHT)
+        uow, f"refund:{rid}:hold", ledger.wallet(uow, order.line_id, wallet_currency),
+        ledger.operator_account(uow, towards, ledger.money_unit(wallet_currency),
+                                line_id=order.line_id),
+        wallet_amount or amount, code="refund", ref=f"order:{order.id}", pending=True,
+        timeout=IN_FLIGHT)
     uow.conn.execute(update(refunds).where(refunds.c.id == rid).values(
         pending_transfer_id=hold.id))
     audit(uow, actor_id, "order.refund", f"order:{order.id}", reason=reason, amount=amount)
     return _view(uow, rid)
 
 
+def _source(order: Order) -> str:
+    return (order.payment_ref or "").split(":", 1)[0]
+
+
+def _take_plan_back(uow: UnitOfWork, order: Order, rid: int) -> None:
+    """Un-issue the plan's allowances and return its price from deferred revenue to the
+    wallet (once per order, whichever refund gets here first)."""
+    assert order.bucket_id is not None
+    if not buckets.take_back(uow, order.bucket_id, f"order:{order.id}:take-back"):
+        raise NotRefundable("the plan was used or has ended; it cannot be refunded",
+                            refundable=0)
+    mu = ledger.money_unit(order.currency)
+    ledger.transfer(
+        uow, f"order:{order.id}:unbuy",
+        ledger.operator_account(uow, "deferred_revenue", mu, line_id=order.line_id),
+        ledger.wallet(uow, order.line_id, order.currency), order.amount,
+        code="plan_refund", ref=f"order:{order.id}:refund:{rid}")
+
+
 def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str | None) -> None:
     row = uow.conn.execute(select(refunds).where(refunds.c.id == rid)).one()
+    order = get_order(uow, int(row.order_id))
     if ok:
         ledger.post_pending(uow, f"refund:{rid}:post", int(row.pending_transfer_id))
+        if row.wallet_amount:
+            mu = ledger.money_unit(order.currency)
+            ledger.transfer(
+                uow, f"refund:{rid}:fx-out",
+                ledger.operator_account(uow, "fx", mu, line_id=order.line_id),
+                ledger.operator_account(uow, f"clearing:{_source(order)}", mu,
+                                        line_id=order.line_id),
+                int(row.amount), code="refund", ref=f"order:{order.id}")
     else:
         ledger.void_pending(uow, f"refund:{rid}:void", int(row.pending_transfer_id))
     uow.conn.execute(update(refunds).where(refunds.c.id == rid).values(
         state="succeeded" if ok else "failed", provider_refund_ref=ref, failure=failure,
         updated_at=uow.now))
-    order = get_order(uow, int(row.order_id))
     if (ok and order.state in ("paid", "fulfilled") and refundable(uow, order) == 0
             and _all_refunded(uow, order)):
         _move(uow, order, "refunded", "refunded in full")

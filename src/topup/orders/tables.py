@@ -108,8 +108,11 @@ refunds = Table(
     Column("pending_transfer_id", Id, nullable=True),
     Column("provider_refund_ref", String(255), nullable=True),
     Column("failure", String(300), nullable=True),
+    # Minor units taken from the wallet, when it is in another currency than the payment.
+    Column("wallet_amount", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("wallet_amount IS NULL OR wallet_amount > 0", name="wallet_amount_positive"),
     CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state"),
 )

@@ -125,7 +125,8 @@ class RefundIn(BaseModel):
 def refund(order_id: int, body: RefundIn, request: Request,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
            user: User = Depends(admin), db: Database = Depends(database)) -> dict[str, Any]:
-    """Refund a provider-paid top-up, in full or in part, through its provider."""
+    """Refund a provider-paid order (a top-up, a converted top-up, an untouched plan), in full
+    or in part, through its provider; the amount is in the currency the payer paid."""
     if not idempotency_key:
         raise IdempotencyKeyRequired("send an Idempotency-Key header")
     with db.unit(readonly=True) as uow:
