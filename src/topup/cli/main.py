@@ -313,18 +313,20 @@ def bank_review(state: str = typer.Option("open", help="open, credited or dismis
 
 @bank_app.command("resolve")
 def bank_resolve(item_id: int = typer.Argument(..., help="The review item"),
-                 action: str = typer.Option(..., help="credit_order or dismiss"),
+                 action: str = typer.Option(..., help="credit_order, credit_wallet or dismiss"),
                  note: str = typer.Option(..., help="What finance did, and why"),
                  order: int = typer.Option(None, help="credit_order: the order to settle"),
+                 line: str = typer.Option(None, help="credit_wallet: ICCID or MSISDN to top up"),
                  staff: str = typer.Option(..., "--as", help="Admin e-mail, for the record")
                  ) -> None:
-    """Resolve a review item: credit it to an order awaiting exactly that amount, or dismiss."""
+    """Resolve a review item: credit it to an order awaiting exactly that amount, top up a
+    line's wallet with it, or dismiss it."""
     from topup.payments.providers.bank import resolve_review
 
     with opened() as db:
         actor = _admin_id(db, staff)
         try:
-            item = resolve_review(db, item_id, action, actor, note, order_id=order)
+            item = resolve_review(db, item_id, action, actor, note, order_id=order, line=line)
         except TopupError as exc:
             raise fail(exc.detail) from None
     out.print(f"review item {item.id} {item.state}"

@@ -106,8 +106,8 @@ class OrderRequest:
 @dataclass(frozen=True)
 class Prepaid:
     """Value collected before the order exists that pays it at once: a scratch-card voucher,
-    an agent's float. No provider is involved and no duplicate check applies (the source
-    itself is spent once)."""
+    an agent's float. No provider is involved, no duplicate check applies (the source itself
+    is spent once) and no fee is charged (the source holds the amount, nothing on top)."""
 
     account_id: int  # the ledger account the value comes from
     note: str  # on the order's "paid" event: what paid, e.g. "voucher 1000-0001"
@@ -257,8 +257,9 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
-        amount=money.amount, fee=_fee(uow, req, money), currency=money.currency,
-        method=req.method, channel=req.channel, **fx.terms(uow, req, money),
+        amount=money.amount, fee=0 if prepaid else _fee(uow, req, money),
+        currency=money.currency, method=req.method, channel=req.channel,
+        **fx.terms(uow, req, money),
         state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,
         confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
         updated_at=uow.now,

@@ -29,6 +29,7 @@ from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentSt
 from topup.payments.providers import bank as bank_package
 from topup.payments.registry import ProviderConfigError, ProviderContext
 from topup.payments.service import reconcile
+from topup.subscribers.lines import get_line
 
 SAMPLES = Path(__file__).parent / "bank_samples"
 ENV = {"TOPUP_BANK_ACCOUNT_NAME": "Wanderlust Mobile GmbH",
@@ -307,3 +308,30 @@ def test_finance_records_a_refund_paid_by_hand(shop: Shop) -> None:
         assert ledger.wallets(uow, shop.line_id)["EUR"].posted == 15_00
     too_much = shop.api.post(url, staff, key="payout-2", json={**body, "amount": 20_00})
     assert too_much.status_code == 422
+
+
+def test_finance_tops_up_a_wallet_with_a_payment_that_fits_no_order(shop: Shop) -> None:
+    made = _review_day(shop)
+    shop.import_("camt053_001_08_review.xml")
+    finance = make_user(shop.db, "admin")
+    by_reason = {i.reason: i for i in shop.bank.review_queue(shop.db)}
+    partial, unmatched = by_reason["partial"], by_reason["unmatched"]
+    with pytest.raises(shop.bank.ReviewNotResolvable, match="name the line"):
+        shop.bank.resolve_review(shop.db, unmatched.id, "credit_wallet", finance.id, "who?")
+    done = shop.bank.resolve_review(shop.db, partial.id, "credit_wallet", finance.id,
+                                    "payer asked to keep the 30.00 EUR as credit")
+    assert done.state == "credited" and done.order_id not in (None, made[0]["id"])
+    assert shop.balance() == 10_00 + 30_00
+    assert shop.state(made[0]["id"]) == "awaiting_payment", "the short order stays unpaid"
+    topup = shop.api.client.get(f"/api/v1/orders/{done.order_id}", headers=shop.me).json()
+    assert (topup["kind"], topup["method"], topup["amount"], topup["fee"], topup["state"]) == (
+        "topup", "bank", 30_00, 0, "fulfilled")
+    with pytest.raises(shop.bank.ReviewNotResolvable, match="already credited"):
+        shop.bank.resolve_review(shop.db, partial.id, "credit_wallet", finance.id, "again")
+    with shop.db.unit() as uow:
+        iccid = get_line(uow, shop.line_id).iccid
+    shop.bank.resolve_review(shop.db, unmatched.id, "credit_wallet", finance.id,
+                             "remittance named this SIM", line=iccid)
+    assert shop.balance() == 10_00 + 30_00 + unmatched.amount
+    assert shop.reasons() == ["currency_mismatch", "duplicate", "order_not_awaiting",
+                              "overpaid"]

@@ -26,10 +26,12 @@ admin = role("admin")
 
 
 class ResolveIn(BaseModel):
-    action: Literal["credit_order", "dismiss"]
+    action: Literal["credit_order", "credit_wallet", "dismiss"]
     note: str = Field(..., min_length=3, max_length=500, description="What finance did, and why")
     order_id: int | None = Field(None, description="credit_order: the order to settle, when "
                                                    "the item names none (or the wrong one)")
+    line: str | None = Field(None, max_length=20, description="credit_wallet: ICCID or MSISDN "
+                             "of the line to top up, when not the line of the item's order")
 
 
 def _bank(request: Request) -> BankProvider:
@@ -68,6 +70,8 @@ def list_review(state: Literal["open", "credited", "dismissed"] = "open",
 @router.post("/review/{item_id}/resolve")
 def resolve(item_id: int, body: ResolveIn, user: User = Depends(admin),
             db: Database = Depends(database)) -> dict[str, Any]:
-    """Credit the payment to an order awaiting exactly that amount, or dismiss it with a note."""
-    item = resolve_review(db, item_id, body.action, user.id, body.note, order_id=body.order_id)
+    """Credit the payment to an order awaiting exactly that amount, top up a line's wallet
+    with it, or dismiss it with a note."""
+    item = resolve_review(db, item_id, body.action, user.id, body.note, order_id=body.order_id,
+                          line=body.line)
     return dict(jsonable_encoder(item))

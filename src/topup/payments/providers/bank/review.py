@@ -7,6 +7,10 @@ paid already), ``currency_mismatch``, ``unmatched`` (no order found), ``order_no
 - ``credit_order`` settles an order with the payment — only when the payment is exactly the
   amount and currency of a bank order that still awaits payment (finance may name that order,
   e.g. for an unmatched payment whose reference had a typo);
+- ``credit_wallet`` tops up a line's wallet with the whole payment, in its currency (the line
+  of the item's order, or one finance names — the payer wrote a phone number instead of the
+  reference, paid twice, paid more…). It is a top-up order paid from ``clearing:bank``, so it
+  shows in the line's history and extends its validity like any top-up; limits apply;
 - ``dismiss`` closes the item after finance handled the money outside topup (paid it back,
   asked for the rest, credited a wallet by a manual order…); the note says what was done.
 """
@@ -22,16 +26,18 @@ from sqlalchemy import select, update
 from topup.audit.service import record as audit
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
+from topup.ledger import service as ledger
 from topup.money import Money
 from topup.orders.errors import OrderNotFound
-from topup.orders.service import Order, get_order
+from topup.orders.service import Order, OrderRequest, Prepaid, create_order, get_order
 from topup.orders.tables import orders
 from topup.payments.providers.bank.errors import ReviewItemNotFound, ReviewNotResolvable
 from topup.payments.providers.bank.importer import credit, mismatch_reason, provider_ref
 from topup.payments.providers.bank.tables import bank_review_items as items
 from topup.payments.providers.bank.tables import bank_statement_entries as entries
+from topup.subscribers import lines
 
-ACTIONS = ("credit_order", "dismiss")
+ACTIONS = ("credit_order", "credit_wallet", "dismiss")
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,13 @@ def get_review_item(uow: UnitOfWork, item_id: int) -> ReviewItem:
 
 
 def resolve_review(db: Database, item_id: int, action: str, actor_id: int, note: str, *,
-                   order_id: int | None = None) -> ReviewItem:
-    """Close an open item by ``credit_order`` or ``dismiss``; records who did it and why.
+                   order_id: int | None = None, line: str | None = None) -> ReviewItem:
+    """Close an open item by ``credit_order``, ``credit_wallet`` or ``dismiss``; records who
+    did it and why.
 
-    ``order_id`` names the order to credit when the item has none (or another one). Raises
-    ReviewNotResolvable when the item is resolved already or credit_order does not fit it.
+    ``order_id`` names the order to credit when the item has none (or another one); ``line``
+    (ICCID or MSISDN) the line whose wallet to credit. Raises ReviewNotResolvable when the
+    item is resolved already or the action does not fit it.
     """
     if action not in ACTIONS:
         raise InvalidInput(f"action is one of {', '.join(ACTIONS)}", field="action")
@@ -107,9 +115,13 @@ def resolve_review(db: Database, item_id: int, action: str, actor_id: int, note:
         if action == "credit_order":
             target = _creditable(uow, item, order_id or item.order_id)
             credit(uow, target, item.money)
+            ref = provider_ref(target)
+        elif action == "credit_wallet":
+            target = _credit_wallet(uow, item, actor_id, note.strip(), line)
+            ref = f"order:{target.id}"
+        if target is not None:
             uow.conn.execute(update(entries).where(entries.c.id == item.entry_id).values(
-                outcome="credited", matched_by="finance", order_id=target.id,
-                order_ref=provider_ref(target)))
+                outcome="credited", matched_by="finance", order_id=target.id, order_ref=ref))
         uow.conn.execute(update(items).where(items.c.id == item.id).values(
             state="credited" if target else "dismissed", resolved_by=actor_id,
             resolved_at=uow.now, note=note.strip()[:500],
@@ -118,6 +130,23 @@ def resolve_review(db: Database, item_id: int, action: str, actor_id: int, note:
               reason=note.strip()[:500], entry_ref=item.entry_ref,
               order_id=target.id if target else item.order_id)
         return get_review_item(uow, item.id)
+
+
+def _credit_wallet(uow: UnitOfWork, item: ReviewItem, actor_id: int, note: str,
+                   line: str | None) -> Order:
+    """A top-up of the whole payment, paid from the bank clearing account."""
+    if line:
+        target = lines.find_line(uow, line)
+    elif item.order_id is not None:
+        target = lines.get_line(uow, get_order(uow, item.order_id).line_id)
+    else:
+        raise ReviewNotResolvable("no line is known for this payment; name the line to credit")
+    clearing = ledger.operator_account(uow, "clearing:bank", ledger.money_unit(item.currency),
+                                       line_id=target.id)
+    return create_order(uow, actor_id, target, OrderRequest(
+        kind="topup", method="bank", channel="finance", currency=item.currency,
+        amount=item.amount, reason=note[:500]),
+        prepaid=Prepaid(clearing, f"bank entry {item.entry_ref}"))
 
 
 def _lock_open(uow: UnitOfWork, item_id: int) -> ReviewItem:
