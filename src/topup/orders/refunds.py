@@ -31,7 +31,7 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.orders.errors import OrderError
-from topup.orders.service import Order, _move, get_order, late_payment_key
+from topup.orders.service import Order, get_order, late_payment_key, move_order
 from topup.orders.tables import refunds
 from topup.payments.errors import PaymentError, RefundFailed
 from topup.payments.interfaces import PaymentProvider
@@ -217,7 +217,7 @@ def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str |
         updated_at=uow.now))
     if (ok and order.state in ("paid", "fulfilled") and refundable(uow, order) == 0
             and _all_refunded(uow, order)):
-        _move(uow, order, "refunded", "refunded in full")
+        move_order(uow, order, "refunded", "refunded in full")
 
 
 def _all_refunded(uow: UnitOfWork, order: Order) -> bool:

@@ -140,7 +140,7 @@ def expire_unpaid(uow: UnitOfWork, order_id: int) -> Order:
     order = get_order(uow, order_id)
     if order.state != "awaiting_payment":
         return order
-    return _move(uow, order, "expired", "no payment in time")
+    return move_order(uow, order, "expired", "no payment in time")
 
 
 def order_by_payment_ref(uow: UnitOfWork, payment_ref: str) -> Order:
@@ -159,8 +159,10 @@ def awaiting_payment(uow: UnitOfWork, created_before: datetime, limit: int) -> l
     return [Order.of(r) for r in rows]
 
 
-def _move(uow: UnitOfWork, order: Order, to: str, note: str | None = None, **values: Any
-          ) -> Order:
+def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
+               **values: Any) -> Order:
+    """Move ``order`` to state ``to`` along ``NEXT`` (else IllegalOrderTransition), setting
+    ``values`` and recording the event with ``note``."""
     if to not in NEXT[order.state]:
         raise IllegalOrderTransition(f"{order.state} -> {to}", order_state=order.state)
     uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
@@ -276,7 +278,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         return _fund_and_fulfil(uow, order, prepaid.account_id, prepaid.note, plan)
     if req.method == "wallet":
         _collect_fee(uow, order, ledger.wallet(uow, line.id, order.currency))
-        return _fulfil(uow, _move(uow, order, "paid", paid_at=uow.now), plan)
+        return _fulfil(uow, move_order(uow, order, "paid", paid_at=uow.now), plan)
     assert provider is not None
     return _start_payment(uow, order, provider, plan)
 
@@ -296,7 +298,7 @@ def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, pla
         order.id, order.amount + order.fee, order.currency, desc, f"order-{order.id}",
         return_url=f"{base}/pay/return/{order.id}?t={key}",
         notify_url=f"{base}/api/v1/webhooks/{provider.name}"))
-    return _move(uow, order, "awaiting_payment", provider.name,
+    return move_order(uow, order, "awaiting_payment", provider.name,
                  payment_ref=f"{provider.name}:{started.provider_ref}",
                  next_action={"kind": started.next_action.kind,
                               "value": started.next_action.value,
@@ -317,7 +319,7 @@ def _fund_and_fulfil(uow: UnitOfWork, order: Order, src: int, note: str, plan: A
                         ledger.wallet(uow, order.line_id, order.currency), order.amount,
                         code="topup", ref=f"order:{order.id}")
     _collect_fee(uow, order, src)
-    return _fulfil(uow, _move(uow, order, "paid", note, paid_at=uow.now), plan)
+    return _fulfil(uow, move_order(uow, order, "paid", note, paid_at=uow.now), plan)
 
 
 def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
@@ -325,7 +327,7 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     if order.kind == "topup":
         until = uow.now + timedelta(days=uow.settings.topup_validity_days)
         line_svc.activate_on_value(uow, line, until)
-        return _move(uow, order, "fulfilled", fulfilled_at=uow.now)
+        return move_order(uow, order, "fulfilled", fulfilled_at=uow.now)
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
     deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
@@ -335,7 +337,7 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
     line_svc.activate_on_value(uow, line, latest)
-    return _move(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
+    return move_order(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
                  renewal=renews)
 
 
@@ -366,7 +368,7 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     if order.state != "awaiting_payment":
         return order
     if status.state == "failed":
-        return _move(uow, order, "failed", "payment failed")
+        return move_order(uow, order, "failed", "payment failed")
     if status.state != "succeeded":
         return order
     order = _fund_and_fulfil(uow, order, _operator(uow, order, source), source, None)

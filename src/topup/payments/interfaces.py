@@ -45,7 +45,11 @@ class PaymentStart:
 
 @dataclass(frozen=True)
 class PaymentStatus:
-    """Where a payment stands at the provider, in minor units of the order's currency."""
+    """Where a payment stands at the provider, in minor units of the order's currency.
+
+    A pending payment's amount may be 0 when the provider knows no amount yet (an Alipay QR
+    code nobody scanned); only a succeeded payment's amount is checked against the order.
+    """
 
     provider_ref: str
     state: str  # "pending" | "succeeded" | "failed"

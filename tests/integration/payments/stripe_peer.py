@@ -140,6 +140,9 @@ class StripePeer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(START_TIMEOUT)
         self._loop.close()
+        # localstripe serves one global app, which remembers the loop of the last peer that
+        # served it; a later peer (its own loop) could not serve it again without this.
+        ls_server.app._loop = None
         ls_resources.Store.dump_to_disk = self._saved["dump"]  # type: ignore[method-assign]
         ls_resources.PaymentIntent._api_create = self._saved["create"]
         ls_webhooks.asyncio = self._saved["asyncio"]

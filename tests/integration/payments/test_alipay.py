@@ -26,7 +26,9 @@ from tests.integration.payments.alipay_peer import (
     public_pem,
 )
 from topup.catalog import service as catalog
+from topup.clock import FrozenClock
 from topup.db.uow import Database
+from topup.orders.service import get_order
 from topup.payments.errors import PaymentDeclined, ProviderUnavailable, RefundFailed
 from topup.payments.interfaces import PaymentProvider, PaymentRequest
 from topup.payments.providers.alipay import AlipayProvider
@@ -217,7 +219,7 @@ def test_lost_notification_is_settled_by_the_status_query(
     ref = alipay.trade_no(o["id"])
     providers: dict[str, PaymentProvider] = {"alipay": alipay}
     unscanned = reconcile(catalogue, providers, older_than=timedelta(0))
-    assert (unscanned.checked, unscanned.settled, unscanned.errors) == (1, 0, 1)
+    assert (unscanned.checked, unscanned.settled, unscanned.errors) == (1, 0, 0)
     peer.scan(ref)
     waiting = reconcile(catalogue, providers, older_than=timedelta(0))
     assert (waiting.checked, waiting.settled, waiting.errors) == (1, 0, 0)
@@ -227,6 +229,19 @@ def test_lost_notification_is_settled_by_the_status_query(
     assert state_of(api, me, o["id"]) == "fulfilled"
     assert balance(api, me, line_id) == 100_00
     assert reconcile(catalogue, providers, older_than=timedelta(0)).checked == 0
+
+
+def test_a_code_nobody_scanned_expires_on_time(
+        catalogue: Database, alipay: AlipayProvider, clock: FrozenClock) -> None:
+    api, me, line_id = shop(catalogue, alipay)
+    o = order(api, me, line_id, "ali-6")
+    providers: dict[str, PaymentProvider] = {"alipay": alipay}
+    assert reconcile(catalogue, providers, older_than=timedelta(0)).expired == 0
+    clock.advance(minutes=catalogue.settings.payment_ttl_minutes + 1)
+    late = reconcile(catalogue, providers, older_than=timedelta(0))
+    assert (late.checked, late.errors, late.expired) == (1, 0, 1)
+    with catalogue.unit() as uow:
+        assert get_order(uow, o["id"]).state == "expired"
 
 
 def paid_trade(alipay: AlipayProvider, peer: AlipayPeer, order_id: int = 7,

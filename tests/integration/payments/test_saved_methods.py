@@ -4,7 +4,6 @@ off-session for an order and settles it through the normal ledger path."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -51,28 +50,10 @@ def peer() -> Iterator[StripePeer]:
 
     original = ls_server.get_post_data
     ls_server.get_post_data = _adapted(original)
-    _free_app(ls_server.app)
     running = StripePeer().start()
     yield running
     running.stop()
     ls_server.get_post_data = original
-    _free_app(ls_server.app)
-
-
-def _free_app(app: web.Application) -> None:
-    """localstripe's one global app remembers the loop of the last peer that served it; a
-    peer in another test module (its own loop) could not serve it again without this."""
-    app._loop = None
-
-
-@pytest.fixture
-def saved_table(db: Database, request: pytest.FixtureRequest) -> None:
-    """Create the new table (not yet migrated) here and in this worker's PostgreSQL."""
-    from topup.payments.saved.tables import saved_payment_methods
-
-    saved_payment_methods.create(db.engine, checkfirst=True)
-    if os.environ.get("TOPUP_TEST_PG_URL"):
-        saved_payment_methods.create(request.getfixturevalue("pg_engine"), checkfirst=True)
 
 
 def env_for(peer: StripePeer) -> dict[str, str]:
@@ -151,7 +132,7 @@ class Shop:
 
 
 @pytest.fixture
-def shop(catalogue: Database, saved_table: None, peer: StripePeer) -> Shop:
+def shop(catalogue: Database, peer: StripePeer) -> Shop:
     peer.reset(WEBHOOK_SECRET)
     return Shop(catalogue, peer)
 

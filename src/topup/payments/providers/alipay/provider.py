@@ -110,13 +110,13 @@ class AlipayProvider:
     def query(self, provider_ref: str) -> PaymentStatus:
         """Where the trade stands (``alipay.trade.query``).
 
-        Before the payer scans the QR code Alipay knows no trade (``ACQ.TRADE_NOT_EXIST``)
-        and so no amount: that is reported as ``ProviderUnavailable`` and asked again later.
+        Before the payer scans the QR code Alipay knows no trade (``ACQ.TRADE_NOT_EXIST``):
+        nothing is paid yet, so the payment is pending (its amount unknown, reported as 0) and
+        the order may expire at its time like any other.
         """
         answer = call("query", self._sdk.api_alipay_trade_query, out_trade_no=provider_ref)
         if answer.sub_code == NOT_CREATED:
-            raise ProviderUnavailable(f"Alipay has no trade {provider_ref} yet (not scanned)",
-                                      sub_code=NOT_CREATED)
+            return PaymentStatus(provider_ref, "pending", 0, "CNY")
         if not answer.ok:
             raise _unavailable("query", answer)
         state = notify.TRADE_STATES.get(answer.text("trade_status"))
