@@ -279,6 +279,35 @@ def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,
         return _view(uow, view.id)
 
 
+def return_plan_to_wallet(db: Database, order_id: int, *, key: str, reason: str,
+                          actor_id: int | None) -> RefundView:
+    """Cancel an untouched plan bought from the wallet: its allowances go back to supply and
+    its price back to the wallet (the fee, if any, stays earned). Nothing leaves topup; the
+    money may then be spent again or refunded with the top-up that brought it in."""
+    with db.unit() as uow:
+        if not reason.strip():
+            raise InvalidInput("a refund needs a reason", field="reason")
+        found = _existing(uow, key)
+        if found is not None:
+            return found
+        order = get_order(uow, order_id)
+        if not (order.method == "wallet" and order.kind == "plan"
+                and order.state == "fulfilled" and order.bucket_id is not None
+                and buckets.untouched(uow, order.bucket_id)):
+            raise NotRefundable("only an untouched plan bought from the wallet goes back to "
+                                "the wallet", refundable=0)
+        rid = int(uow.conn.execute(insert(refunds).values(
+            order_id=order.id, idempotency_key=key, amount=order.amount,
+            currency=order.currency, state="succeeded", reason=reason.strip(),
+            actor_id=actor_id, provider_refund_ref="wallet", created_at=uow.now,
+            updated_at=uow.now).returning(refunds.c.id)).scalar_one())
+        _take_plan_back(uow, order, rid)
+        move_order(uow, order, "refunded", "plan returned to the wallet")
+        audit(uow, actor_id, "order.refund", f"order:{order.id}", reason=reason.strip(),
+              amount=order.amount, to="wallet")
+        return _view(uow, rid)
+
+
 def order_refunds(uow: UnitOfWork, order_id: int) -> list[RefundView]:
     """Every refund of an order, oldest first."""
     rows = uow.conn.execute(select(refunds).where(refunds.c.order_id == order_id)

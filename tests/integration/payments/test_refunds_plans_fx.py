@@ -152,3 +152,24 @@ def test_converted_refund_is_limited_by_what_is_left_in_the_wallet(catalogue: Da
 def _plan_id(db: Database, code: str) -> int:
     with db.unit() as uow:
         return catalog.get_plan_by_code(uow, code).id
+
+
+def test_an_untouched_wallet_plan_goes_back_to_the_wallet(shop: SandboxShop) -> None:
+    top = shop.api.post("/api/v1/orders", shop.me, key="t", json={
+        "line_id": shop.line_id, "kind": "topup", "amount": 100_00, "method": "sandbox"}).json()
+    shop.pay(top)
+    bought = shop.api.post("/api/v1/orders", shop.me, key="w", json={
+        "line_id": shop.line_id, "kind": "plan", "method": "wallet",
+        "plan_id": _plan_id(shop.api.db, "TH-7D-10GB")}).json()
+    assert wallet(shop.api.db, shop.line_id) == (51_00, 51_00)
+    part = refund(shop, bought["id"], "w0", amount=10_00)
+    assert part.status_code == 422, "in full or not at all"
+    back = refund(shop, bought["id"], "w1")
+    assert back.status_code == 201, back.text
+    assert (back.json()["amount"], back.json()["provider_refund_ref"]) == (49_00, "wallet")
+    assert wallet(shop.api.db, shop.line_id) == (100_00, 100_00)
+    assert detail(shop)["buckets"] == [] and order_of(shop, bought["id"])["state"] == "refunded"
+    assert refund(shop, bought["id"], "w1").json()["id"] == back.json()["id"]
+    assert refund(shop, bought["id"], "w2").status_code == 422
+    whole = refund(shop, top["id"], "t1")
+    assert whole.json()["amount"] == 100_00, "now the top-up can go back whole"

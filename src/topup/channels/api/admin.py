@@ -126,11 +126,18 @@ def refund(order_id: int, body: RefundIn, request: Request,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
            user: User = Depends(admin), db: Database = Depends(database)) -> dict[str, Any]:
     """Refund a provider-paid order (a top-up, a converted top-up, an untouched plan), in full
-    or in part, through its provider; the amount is in the currency the payer paid."""
+    or in part, through its provider; the amount is in the currency the payer paid. An
+    untouched plan bought from the wallet goes back to the wallet, in full."""
     if not idempotency_key:
         raise IdempotencyKeyRequired("send an Idempotency-Key header")
     with db.unit(readonly=True) as uow:
         order = orders.get_order(uow, order_id)
+    if order.method == "wallet":
+        if body.amount not in (None, order.amount):
+            raise NotRefundable("a plan goes back to the wallet in full", refundable=order.amount)
+        back = refunds.return_plan_to_wallet(db, order_id, key=f"{user.id}:{idempotency_key}",
+                                             reason=body.reason, actor_id=user.id)
+        return dict(jsonable_encoder(back))
     provider = request.app.state.payment_providers.get(
         (order.payment_ref or "").split(":", 1)[0])
     if provider is None:
