@@ -41,8 +41,30 @@ class Settings:
     payment_ttl_minutes: int = 30
     late_payment_policy: str = "credit"  # or "refund": send money for a dead order back
     bank_payment_ttl_days: int = 14
+    # Line lifecycle: days in grace before suspension, days suspended before termination.
+    grace_days: int = 7
+    suspended_days: int = 30
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # Countries whose rules require the buyer's ID for agent sales (see agents/kyc.py).
+    kyc_countries: tuple[str, ...] = ()
+    # Vouchers: failed PINs per line/session and per IP/terminal before a lockout of
+    # voucher_lockout_seconds; public serial checks per IP in that window; how long a voucher
+    # stays reserved while its redemption completes; where lockout alerts are e-mailed.
+    voucher_max_failures: int = 5
+    voucher_max_failures_shared: int = 20
+    voucher_lockout_seconds: int = 900
+    voucher_checks_per_ip: int = 30
+    voucher_hold_seconds: int = 300
+    alert_email: str = ""
+    # Offline channels: the language of callers without an account (en or zh-CN); the shared
+    # secret each operator-side gateway sends (X-Gateway-Token; empty refuses every call) and the
+    # addresses it may call from (IPs or CIDR ranges; empty allows any).
+    default_language: str = "en"
+    ussd_gateway_token: str = ""
+    ussd_gateway_ips: tuple[str, ...] = ()
+    sms_gateway_token: str = ""
+    sms_gateway_ips: tuple[str, ...] = ()
     currencies: tuple[str, ...] = field(
         default=("CNY", "USD", "EUR", "GBP", "HKD", "THB", "JPY", "SGD")
     )
@@ -90,7 +112,15 @@ def load_settings(**overrides: object) -> Settings:
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),
         "late_payment_policy": os.environ.get("TOPUP_LATE_PAYMENT_POLICY", "credit"),
         "bank_payment_ttl_days": _int("TOPUP_BANK_PAYMENT_TTL_DAYS", 14),
+        "grace_days": _int("TOPUP_GRACE_DAYS", 7),
+        "suspended_days": _int("TOPUP_SUSPENDED_DAYS", 30),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
+        "voucher_max_failures": _int("TOPUP_VOUCHER_MAX_FAILURES", 5),
+        "voucher_max_failures_shared": _int("TOPUP_VOUCHER_MAX_FAILURES_SHARED", 20),
+        "voucher_lockout_seconds": _int("TOPUP_VOUCHER_LOCKOUT_SECONDS", 900),
+        "voucher_checks_per_ip": _int("TOPUP_VOUCHER_CHECKS_PER_IP", 30),
+        "voucher_hold_seconds": _int("TOPUP_VOUCHER_HOLD_SECONDS", 300),
+        "alert_email": os.environ.get("TOPUP_ALERT_EMAIL", ""),
     }
     if "TOPUP_PUBLIC_URL" in os.environ:
         values["public_url"] = os.environ["TOPUP_PUBLIC_URL"].rstrip("/")
@@ -101,6 +131,15 @@ def load_settings(**overrides: object) -> Settings:
         values["currencies"] = tuple(
             c.strip().upper() for c in os.environ["TOPUP_CURRENCIES"].split(",") if c.strip()
         )
+    if "TOPUP_KYC_COUNTRIES" in os.environ:
+        values["kyc_countries"] = tuple(
+            c.strip().upper() for c in os.environ["TOPUP_KYC_COUNTRIES"].split(",") if c.strip())
+    values["default_language"] = os.environ.get("TOPUP_DEFAULT_LANGUAGE", "en")
+    for gateway in ("ussd", "sms"):
+        env = f"TOPUP_{gateway.upper()}_GATEWAY"
+        values[f"{gateway}_gateway_token"] = os.environ.get(f"{env}_TOKEN", "")
+        values[f"{gateway}_gateway_ips"] = tuple(
+            a.strip() for a in os.environ.get(f"{env}_IPS", "").split(",") if a.strip())
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from topup.charging.tables import bucket_units, buckets
 from topup.db.uow import UnitOfWork
@@ -142,3 +142,41 @@ def take_back(uow: UnitOfWork, bucket_id: int, key: str) -> bool:
                         int(u.total), code="plan_take_back", ref=f"bucket:{bucket_id}")
     uow.conn.execute(update(buckets).where(buckets.c.id == bucket_id).values(state="refunded"))
     return True
+
+
+def due_to_expire(uow: UnitOfWork, limit: int) -> list[int]:
+    """Active buckets whose end has passed, oldest end first (on PostgreSQL rows another
+    worker holds are skipped, so sweeps in parallel share the work)."""
+    query = (select(buckets.c.id).where(buckets.c.state == "active",
+                                        buckets.c.expires_at <= uow.now)
+             .order_by(buckets.c.expires_at, buckets.c.id).limit(limit))
+    if uow.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [int(r) for r in uow.conn.execute(query).scalars()]
+
+
+def expire_bucket(uow: UnitOfWork, bucket_id: int) -> int | None:
+    """End a bucket past its end: what is left of each unit moves to the operator's breakage
+    account, and the bucket becomes ``expired``. Returns the plan order's id (its revenue is
+    now earned), or None when the bucket was not due (already handled, or not ended)."""
+    row = uow.conn.execute(select(buckets).where(buckets.c.id == bucket_id)
+                           .with_for_update()).first()
+    if row is None or row.state != "active" or row.expires_at is None \
+            or row.expires_at > uow.now:
+        return None
+    for u in _units_of(uow, bucket_id):
+        left = ledger.balance(uow, int(u.account_id)).available
+        if left > 0:
+            ledger.transfer(uow, f"bucket:{bucket_id}:expire:{u.unit}", int(u.account_id),
+                            ledger.operator_account(uow, "breakage", u.unit,
+                                                    line_id=row.line_id),
+                            left, code="breakage", ref=f"bucket:{bucket_id}")
+    uow.conn.execute(update(buckets).where(buckets.c.id == bucket_id).values(state="expired"))
+    return int(row.order_id)
+
+
+def lines_with_live_buckets(uow: UnitOfWork) -> Select[Any]:
+    """Ids of lines holding a bucket not yet ended (unstarted first-use buckets count)."""
+    return select(buckets.c.line_id).where(
+        buckets.c.state == "active",
+        buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now))

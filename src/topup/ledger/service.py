@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.engine import Row
 
 from topup.db.dialect import insert_ignore
@@ -119,6 +120,13 @@ def wallet(uow: UnitOfWork, line_id: int, currency: str) -> int:
     unit = money_unit(currency)
     return open_account(uow, f"line:{line_id}:wallet:{unit}", unit, "wallet",
                         line_id=line_id, no_overdraft=True)
+
+
+def lines_with_money() -> Select[Any]:
+    """Ids of lines with money available in any wallet."""
+    return select(accounts.c.line_id).where(
+        accounts.c.kind == "wallet",
+        accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending > 0)
 
 
 def wallets(uow: UnitOfWork, line_id: int) -> dict[str, Balance]:

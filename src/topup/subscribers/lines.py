@@ -270,3 +270,11 @@ def set_auto_renew(uow: UnitOfWork, line_id: int, on: bool) -> Line:
     """Switch auto-renew for a line (the renewal job itself is planned)."""
     uow.conn.execute(update(lines).where(lines.c.id == line_id).values(auto_renew=on))
     return get_line(uow, line_id)
+
+
+def line_history(uow: UnitOfWork, line_id: int, limit: int = 100) -> list[dict[str, object]]:
+    """The line's status changes, oldest first: when, from, to, by whom and why."""
+    rows = uow.conn.execute(select(line_events).where(line_events.c.line_id == line_id)
+                            .order_by(line_events.c.id.desc()).limit(limit)).all()
+    return [{"at": r.at, "from_status": r.from_status, "to_status": r.to_status,
+             "actor_id": r.actor_id, "reason": r.reason} for r in reversed(rows)]

@@ -1,0 +1,48 @@
+"""Sweeps that make time pass: ended buckets to breakage (their price earned), and lines left
+with nothing through grace, suspension and termination.
+
+Each batch is one unit of work, so a sweep interrupted half-way leaves every line and bucket
+either moved or untouched, and the next sweep goes on. Sweeps are safe to run in parallel:
+every move is conditional on the state it starts from, and on PostgreSQL claimed rows are
+skipped by the other sweeper.
+"""
+
+from __future__ import annotations
+
+from topup.charging import buckets
+from topup.db.uow import Database
+from topup.ledger import service as ledger
+from topup.orders import revenue
+from topup.subscribers import lifecycle
+
+
+def expire_buckets(db: Database, *, batch: int = 200) -> int:
+    """End every bucket past its end; returns how many ended."""
+    ended = 0
+    while True:
+        with db.unit() as uow:
+            due = buckets.due_to_expire(uow, batch)
+            for bucket_id in due:
+                order_id = buckets.expire_bucket(uow, bucket_id)
+                if order_id is not None:
+                    revenue.earn(uow, order_id)
+                    ended += 1
+        if len(due) < batch:
+            return ended
+
+
+def advance_lines(db: Database, *, batch: int = 2000) -> dict[str, int]:
+    """Move due lines along the lifecycle; returns how many reached each state."""
+    moved = {"grace": 0, "suspended": 0, "terminated": 0}
+    for index in range(3):
+        while True:
+            with db.unit() as uow:
+                step = lifecycle.steps(
+                    uow, [buckets.lines_with_live_buckets(uow), ledger.lines_with_money()],
+                    grace_days=uow.settings.grace_days,
+                    suspended_days=uow.settings.suspended_days)[index]
+                ids = lifecycle.advance(uow, step, batch)
+            moved[step.target] += len(ids)
+            if len(ids) < batch:
+                break
+    return moved

@@ -1,0 +1,26 @@
+"""Revenue of plans: deferred when a plan is bought, earned when its bucket ends.
+
+A plan's price waits in ``deferred_revenue`` while the traveller may still use (or, untouched,
+return) the plan; when the bucket ends the price moves to ``revenue``, whatever was used. A
+plan taken back never reaches revenue: its price went back to the wallet.
+"""
+
+from __future__ import annotations
+
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.orders.service import get_order
+
+
+def earn(uow: UnitOfWork, order_id: int) -> int:
+    """Recognise the plan order's price as revenue (once); returns the minor units earned."""
+    order = get_order(uow, order_id)
+    if order.kind != "plan" or order.state != "fulfilled":
+        return 0
+    mu = ledger.money_unit(order.currency)
+    ledger.transfer(
+        uow, f"order:{order.id}:earned",
+        ledger.operator_account(uow, "deferred_revenue", mu, line_id=order.line_id),
+        ledger.operator_account(uow, "revenue", mu, line_id=order.line_id), order.amount,
+        code="revenue", ref=f"order:{order.id}")
+    return order.amount
