@@ -17,6 +17,10 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+LOW_BALANCE = {"CNY": 10_00, "USD": 2_00, "EUR": 2_00, "GBP": 2_00, "HKD": 15_00,
+               "THB": 50_00, "JPY": 300, "SGD": 3_00}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that an operator may configure; one instance per process."""
@@ -44,6 +48,13 @@ class Settings:
     # Line lifecycle: days in grace before suspension, days suspended before termination.
     grace_days: int = 7
     suspended_days: int = 30
+    # Auto-renew: how long before a plan ends it is bought again, at most how many renewals a
+    # line gets in 24 hours, and the waits between failed attempts (then it is given up).
+    renew_lead_minutes: int = 60
+    max_renewals_per_day: int = 3
+    renewal_retry_minutes: tuple[int, ...] = (60, 240, 720)
+    # Reminders: a wallet below this many minor units of its currency gets a low-balance note.
+    low_balance: dict[str, int] = field(default_factory=lambda: dict(LOW_BALANCE))
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     # Countries whose rules require the buyer's ID for agent sales (see agents/kyc.py).
@@ -65,6 +76,31 @@ class Settings:
     ussd_gateway_ips: tuple[str, ...] = ()
     sms_gateway_token: str = ""
     sms_gateway_ips: tuple[str, ...] = ()
+    # Notification delivery (docs/notifications.md): backends by name (smtp|console,
+    # smpp|console), their servers, and the outbox worker's lease, batch, polling and retries.
+    email_backend: str = "console"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "topup@localhost"
+    smtp_timeout_seconds: int = 30
+    sms_backend: str = "console"
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_system_type: str = ""
+    smpp_source_addr: str = ""
+    smpp_enquire_link_seconds: int = 30
+    smpp_timeout_seconds: int = 10
+    notify_lease_seconds: int = 120
+    notify_batch_size: int = 20
+    notify_max_attempts: int = 8
+    notify_retry_base_seconds: int = 30
+    notify_retry_max_seconds: int = 3600
+    worker_poll_seconds: int = 2
     currencies: tuple[str, ...] = field(
         default=("CNY", "USD", "EUR", "GBP", "HKD", "THB", "JPY", "SGD")
     )
@@ -72,6 +108,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _floors(text: str | None) -> dict[str, int]:
+    """``CNY=1000,USD=200`` (minor units) into a map; unset gives the defaults."""
+    if text is None:
+        return dict(LOW_BALANCE)
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {cur.strip().upper(): int(amount) for cur, amount in pairs}
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -87,6 +131,28 @@ def _secret_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _notification_settings() -> dict[str, object]:
+    """``TOPUP_EMAIL_BACKEND``, ``TOPUP_SMTP_*``, ``TOPUP_SMS_BACKEND``, ``TOPUP_SMPP_*``,
+    ``TOPUP_NOTIFY_*`` and ``TOPUP_WORKER_POLL_SECONDS``."""
+    env = os.environ.get
+    found: dict[str, object] = {
+        "email_backend": env("TOPUP_EMAIL_BACKEND", "console").strip().lower(),
+        "sms_backend": env("TOPUP_SMS_BACKEND", "console").strip().lower(),
+        "smtp_starttls": env("TOPUP_SMTP_STARTTLS", "").strip().lower() in ("1", "true", "yes"),
+    }
+    for name in ("smtp_host", "smtp_user", "smtp_password", "smtp_from", "smpp_host",
+                 "smpp_system_id", "smpp_password", "smpp_system_type", "smpp_source_addr"):
+        if f"TOPUP_{name.upper()}" in os.environ:
+            found[name] = os.environ[f"TOPUP_{name.upper()}"]
+    for name, default in (("smtp_port", 25), ("smtp_timeout_seconds", 30), ("smpp_port", 2775),
+                          ("smpp_enquire_link_seconds", 30), ("smpp_timeout_seconds", 10),
+                          ("notify_lease_seconds", 120), ("notify_batch_size", 20),
+                          ("notify_max_attempts", 8), ("notify_retry_base_seconds", 30),
+                          ("notify_retry_max_seconds", 3600), ("worker_poll_seconds", 2)):
+        found[name] = _int(f"TOPUP_{name.upper()}", default)
+    return found
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -114,6 +180,11 @@ def load_settings(**overrides: object) -> Settings:
         "bank_payment_ttl_days": _int("TOPUP_BANK_PAYMENT_TTL_DAYS", 14),
         "grace_days": _int("TOPUP_GRACE_DAYS", 7),
         "suspended_days": _int("TOPUP_SUSPENDED_DAYS", 30),
+        "renew_lead_minutes": _int("TOPUP_RENEW_LEAD_MINUTES", 60),
+        "max_renewals_per_day": _int("TOPUP_MAX_RENEWALS_PER_DAY", 3),
+        "low_balance": _floors(os.environ.get("TOPUP_LOW_BALANCE")),
+        "renewal_retry_minutes": tuple(int(m) for m in os.environ.get(
+            "TOPUP_RENEWAL_RETRY_MINUTES", "60,240,720").split(",") if m.strip()),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),
         "voucher_max_failures": _int("TOPUP_VOUCHER_MAX_FAILURES", 5),
         "voucher_max_failures_shared": _int("TOPUP_VOUCHER_MAX_FAILURES_SHARED", 20),
@@ -140,6 +211,7 @@ def load_settings(**overrides: object) -> Settings:
         values[f"{gateway}_gateway_token"] = os.environ.get(f"{env}_TOKEN", "")
         values[f"{gateway}_gateway_ips"] = tuple(
             a.strip() for a in os.environ.get(f"{env}_IPS", "").split(",") if a.strip())
+    values.update(_notification_settings())
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)

@@ -180,3 +180,40 @@ def lines_with_live_buckets(uow: UnitOfWork) -> Select[Any]:
     return select(buckets.c.line_id).where(
         buckets.c.state == "active",
         buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now))
+
+
+def ending_by(uow: UnitOfWork, until: datetime, lines_in: Select[Any], skip: Select[Any],
+              limit: int) -> list[tuple[int, int, int, datetime]]:
+    """(bucket, line, plan, end) of active buckets of ``lines_in`` that end by ``until`` and are the
+    last of their plan on the line (no renewal stacked after them), except ``skip`` ids."""
+    later = buckets.alias("later")
+    stacked = select(later.c.id).where(
+        later.c.line_id == buckets.c.line_id, later.c.plan_id == buckets.c.plan_id,
+        later.c.state == "active", later.c.id != buckets.c.id,
+        later.c.expires_at > buckets.c.expires_at).exists()
+    rows = uow.conn.execute(
+        select(buckets.c.id, buckets.c.line_id, buckets.c.plan_id, buckets.c.expires_at).where(
+            buckets.c.state == "active", buckets.c.expires_at <= until,
+            buckets.c.expires_at > uow.now, buckets.c.line_id.in_(lines_in),
+            buckets.c.id.not_in(skip), ~stacked)
+        .order_by(buckets.c.expires_at, buckets.c.id).limit(limit))
+    return [(int(r.id), int(r.line_id), int(r.plan_id), r.expires_at) for r in rows]
+
+
+def data_used(uow: UnitOfWork, percent: int, skip: Select[Any], limit: int
+              ) -> list[tuple[int, int, int, int]]:
+    """(bucket, line, total, remaining) of live data buckets of which at least ``percent`` %
+    is used, except ``skip`` ids."""
+    remaining = (accounts.c.credits_posted - accounts.c.debits_posted
+                 - accounts.c.debits_pending)
+    rows = uow.conn.execute(
+        select(buckets.c.id, buckets.c.line_id, bucket_units.c.total,
+               remaining.label("remaining"))
+        .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
+        .join(accounts, accounts.c.id == bucket_units.c.account_id)
+        .where(buckets.c.state == "active", bucket_units.c.unit == "data",
+               buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now),
+               remaining * 100 <= bucket_units.c.total * (100 - percent),
+               buckets.c.id.not_in(skip))
+        .order_by(buckets.c.id).limit(limit))
+    return [(int(r.id), int(r.line_id), int(r.total), int(r.remaining)) for r in rows]

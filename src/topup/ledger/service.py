@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 
 from topup.db.dialect import insert_ignore
@@ -127,6 +127,24 @@ def lines_with_money() -> Select[Any]:
     return select(accounts.c.line_id).where(
         accounts.c.kind == "wallet",
         accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending > 0)
+
+
+def wallets_below(uow: UnitOfWork, floors: dict[str, int], skip: Select[Any], limit: int
+                  ) -> list[tuple[int, int, str, int, int]]:
+    """(account, line, unit, available, credits) of wallets that were ever credited and now
+    hold less than their unit's floor, except ``skip`` (account id, credits) pairs."""
+    available = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
+    cond = [and_(accounts.c.unit == unit, available < floor) for unit, floor in floors.items()]
+    if not cond:
+        return []
+    rows = uow.conn.execute(
+        select(accounts.c.id, accounts.c.line_id, accounts.c.unit,
+               available.label("available"), accounts.c.credits_posted)
+        .where(accounts.c.kind == "wallet", accounts.c.credits_posted > 0, or_(*cond),
+               tuple_(accounts.c.id, accounts.c.credits_posted).not_in(skip))
+        .order_by(accounts.c.id).limit(limit))
+    return [(int(r.id), int(r.line_id), str(r.unit), int(r.available), int(r.credits_posted))
+            for r in rows]
 
 
 def wallets(uow: UnitOfWork, line_id: int) -> dict[str, Balance]:

@@ -116,3 +116,28 @@ refunds = Table(
     CheckConstraint("wallet_amount IS NULL OR wallet_amount > 0", name="wallet_amount_positive"),
     CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state"),
 )
+
+RENEWAL_STATES = ("retry", "running", "renewed", "given_up")
+
+# One row per bucket that auto-renew took up: a lease while a worker renews it, the attempts
+# and the next one after a failure, and the renewal order once there is one.
+auto_renewals = Table(
+    "auto_renewals",
+    metadata,
+    Column("bucket_id", Id, primary_key=True, autoincrement=False),
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("plan_id", Id, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"state IN {RENEWAL_STATES!r}", name="state"),
+    CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    CheckConstraint("state <> 'running' OR lease_until IS NOT NULL", name="leased"),
+    CheckConstraint("state <> 'renewed' OR order_id IS NOT NULL", name="renewed_names_order"),
+    Index("ix_auto_renewals_due", "state", "next_attempt_at"),
+)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from topup.audit.service import record as audit
@@ -267,7 +268,7 @@ def activate_on_value(uow: UnitOfWork, line: Line, valid_until: datetime | None)
 
 
 def set_auto_renew(uow: UnitOfWork, line_id: int, on: bool) -> Line:
-    """Switch auto-renew for a line (the renewal job itself is planned)."""
+    """Switch auto-renew for a line (``orders.renewals`` renews its ending plans)."""
     uow.conn.execute(update(lines).where(lines.c.id == line_id).values(auto_renew=on))
     return get_line(uow, line_id)
 
@@ -278,3 +279,9 @@ def line_history(uow: UnitOfWork, line_id: int, limit: int = 100) -> list[dict[s
                             .order_by(line_events.c.id.desc()).limit(limit)).all()
     return [{"at": r.at, "from_status": r.from_status, "to_status": r.to_status,
              "actor_id": r.actor_id, "reason": r.reason} for r in reversed(rows)]
+
+
+def auto_renew_lines(on: bool = True) -> Select[Any]:
+    """Ids of lines that may still buy and want their plans renewed (``on``) or not."""
+    return select(lines.c.id).where(lines.c.auto_renew.is_(on),
+                                    lines.c.status.in_(("active", "grace", "suspended")))

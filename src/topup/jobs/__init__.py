@@ -1,0 +1,1 @@
+"""Background work run by ``topup worker``: the loop (``worker``) and its jobs."""

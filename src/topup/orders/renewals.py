@@ -1,0 +1,216 @@
+"""Auto-renew: a line that opted in gets each ending plan bought again, from the wallet when
+it holds the price, else with the customer's saved payment method.
+
+Which plan: the one ending (the last bucket of its plan on the line, nothing stacked after it),
+taken up ``renew_lead_minutes`` before it ends so the new bucket follows on without a gap. At
+most ``max_renewals_per_day`` renewal orders per line in 24 hours. A failed attempt (no money,
+no saved method, a decline, the plan off sale) notifies the customer and is retried after
+each delay of ``renewal_retry_minutes``, then given up (the customer is told).
+
+Exactly once: each bucket's row is claimed with a lease by a conditional update, so two
+workers never renew the same bucket; the wallet path writes the order and the outcome in one
+unit of work; a card charge is keyed by its order, and a worker that dies mid-charge leaves
+the order for the next claim (or reconciliation) to finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from topup.catalog import service as catalog
+from topup.charging import buckets
+from topup.db.dialect import insert_ignore
+from topup.db.uow import Database, UnitOfWork
+from topup.errors import TopupError
+from topup.ledger import service as ledger
+from topup.notifications.recipients import notify_line
+from topup.orders.service import LIVE_STATES, Order, OrderRequest, create_order, get_order
+from topup.orders.tables import auto_renewals as renewals
+from topup.orders.tables import orders
+from topup.payments.interfaces import PaymentProvider
+from topup.payments.saved.interfaces import SavesMethods
+from topup.payments.saved.service import StoredMethod, list_methods, pay_with_saved
+from topup.subscribers import lines
+
+CHANNEL = "autorenew"
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Payers:
+    """What a renewal may charge besides the wallet (from the composition root)."""
+
+    providers: Mapping[str, PaymentProvider]
+    savers: Mapping[str, SavesMethods]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one renewal attempt ended: renewed, retry (later), given_up, or skipped."""
+
+    bucket_id: int
+    state: str
+    order_id: int | None = None
+    error: str | None = None
+
+
+def take_up(db: Database, limit: int = 200) -> int:
+    """Record the buckets now due for renewal (idempotent); returns how many were new."""
+    with db.unit() as uow:
+        due = buckets.ending_by(
+            uow, uow.now + timedelta(minutes=uow.settings.renew_lead_minutes),
+            lines.auto_renew_lines(), select(renewals.c.bucket_id), limit)
+        for bucket_id, line_id, plan_id, _ in due:
+            uow.conn.execute(insert_ignore(uow, renewals, {
+                "bucket_id": bucket_id, "line_id": line_id, "plan_id": plan_id,
+                "state": "retry", "attempts": 0, "next_attempt_at": uow.now,
+                "created_at": uow.now, "updated_at": uow.now}, ["bucket_id"]))
+        return len(due)
+
+
+def due(db: Database, limit: int = 200) -> list[int]:
+    """Buckets whose renewal may be attempted now (waiting, or a lapsed lease)."""
+    with db.unit(readonly=True) as uow:
+        return [int(i) for i in uow.conn.execute(select(renewals.c.bucket_id).where(
+            ((renewals.c.state == "retry") & (renewals.c.next_attempt_at <= uow.now))
+            | ((renewals.c.state == "running") & (renewals.c.lease_until <= uow.now)))
+            .order_by(renewals.c.next_attempt_at).limit(limit)).scalars()]
+
+
+def _claim(uow: UnitOfWork, bucket_id: int) -> Any:
+    claimed = uow.conn.execute(update(renewals).where(
+        renewals.c.bucket_id == bucket_id,
+        ((renewals.c.state == "retry") & (renewals.c.next_attempt_at <= uow.now))
+        | ((renewals.c.state == "running") & (renewals.c.lease_until <= uow.now)),
+    ).values(state="running", lease_until=uow.now + LEASE, updated_at=uow.now))
+    if claimed.rowcount != 1:
+        return None
+    return uow.conn.execute(select(renewals).where(renewals.c.bucket_id == bucket_id)).one()
+
+
+def renew(db: Database, bucket_id: int, payers: Payers) -> Outcome:
+    """One attempt at renewing one bucket; another worker's claim makes it ``skipped``."""
+    with db.unit() as uow:
+        row = _claim(uow, bucket_id)
+        if row is None:
+            return Outcome(bucket_id, "skipped")
+        if row.order_id is not None:  # an earlier attempt died after making its order
+            return _settle(uow, row, get_order(uow, int(row.order_id)))
+        try:
+            order, method = _order(uow, row, payers)
+        except _Stop as stop:
+            return _failed(uow, row, stop)
+        except TopupError as exc:  # the plan is off sale, the line frozen…
+            return _failed(uow, row, _Stop(exc.detail))
+        if method is None:
+            return _settle(uow, row, order)
+        uow.conn.execute(update(renewals).where(renewals.c.bucket_id == bucket_id)
+                         .values(order_id=order.id))
+    return _charge(db, row, order, method, payers)
+
+
+def _order(uow: UnitOfWork, row: Any, payers: Payers) -> tuple[Order, StoredMethod | None]:
+    """The renewal order: paid from the wallet at once, or awaiting a saved-card charge."""
+    line = lines.get_line(uow, int(row.line_id))
+    if not line.auto_renew:
+        raise _Stop("auto-renew was switched off", retry=False, tell=False)
+    recent = uow.conn.execute(select(func.count()).select_from(orders).where(
+        orders.c.line_id == line.id, orders.c.channel == CHANNEL,
+        orders.c.created_at > uow.now - timedelta(hours=24),
+        orders.c.state.in_(LIVE_STATES))).scalar_one()
+    if recent >= uow.settings.max_renewals_per_day:
+        raise _Stop(f"at most {uow.settings.max_renewals_per_day} renewals a day", count=False)
+    plan = catalog.get_plan(uow, int(row.plan_id))
+    price = catalog.price_of(plan, line.currency)
+    wallet = ledger.wallets(uow, line.id).get(price.currency)
+    req = OrderRequest(kind="plan", method="wallet", channel=CHANNEL, plan_id=plan.id,
+                       currency=price.currency, confirm_duplicate=True)
+    if wallet is not None and wallet.available >= price.amount:
+        return create_order(uow, None, line, req), None
+    method = _saved_method(uow, line.customer_id, payers)
+    if method is None:
+        raise _Stop(f"{price} is not in the wallet and no card is saved")
+    return create_order(uow, None, line, OrderRequest(
+        kind="plan", method=method.provider, channel=CHANNEL, plan_id=plan.id,
+        currency=price.currency, confirm_duplicate=True),
+        provider=payers.providers[method.provider]), method
+
+
+def _saved_method(uow: UnitOfWork, customer_id: int | None, payers: Payers
+                  ) -> StoredMethod | None:
+    """The customer's newest saved method that a configured provider can charge."""
+    if customer_id is None:
+        return None
+    usable = [m for m in list_methods(uow, customer_id)
+              if m.provider in payers.savers and m.provider in payers.providers]
+    return max(usable, key=lambda m: (m.created_at, m.id), default=None)
+
+
+def _charge(db: Database, row: Any, order: Order, method: StoredMethod, payers: Payers
+            ) -> Outcome:
+    """Charge the saved method outside any transaction, then record how it went."""
+    try:
+        order = pay_with_saved(db, payers.savers[method.provider],
+                               payers.providers[method.provider], order, method.id)
+    except TopupError as exc:  # unreachable provider: the order waits for the next claim
+        with db.unit() as uow:
+            return _later(uow, row, exc.detail)
+    with db.unit() as uow:
+        return _settle(uow, row, get_order(uow, order.id))
+
+
+def _settle(uow: UnitOfWork, row: Any, order: Order) -> Outcome:
+    if order.state == "fulfilled":
+        uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
+            state="renewed", order_id=order.id, lease_until=None, last_error=None,
+            updated_at=uow.now))
+        return Outcome(int(row.bucket_id), "renewed", order.id)
+    if order.state in ("created", "awaiting_payment"):
+        return _later(uow, row, "the card payment has not completed yet")
+    uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id)
+                     .values(order_id=None))
+    return _failed(uow, row, _Stop("the saved card was declined"))
+
+
+def _later(uow: UnitOfWork, row: Any, error: str) -> Outcome:
+    """Look again soon, without counting an attempt (the outcome is not known yet)."""
+    uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
+        state="retry", next_attempt_at=uow.now + timedelta(minutes=10), lease_until=None,
+        last_error=error[:300], updated_at=uow.now))
+    return Outcome(int(row.bucket_id), "retry", row.order_id, error)
+
+
+def _failed(uow: UnitOfWork, row: Any, stop: _Stop) -> Outcome:
+    """Count a failed attempt: retry after the next delay, or give up; tell the customer."""
+    delays = uow.settings.renewal_retry_minutes
+    attempts = int(row.attempts) + (1 if stop.count else 0)
+    retry = stop.retry and attempts <= len(delays)
+    wait = timedelta(minutes=delays[attempts - 1] if stop.count else 60) if retry else None
+    uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
+        state="retry" if retry else "given_up", attempts=attempts, lease_until=None,
+        next_attempt_at=uow.now + wait if wait else None, last_error=stop.detail[:300],
+        updated_at=uow.now))
+    if stop.tell and stop.count:
+        plan = catalog.get_plan(uow, int(row.plan_id))
+        notify_line(uow, int(row.line_id), "renewal_failed" if retry else "renewal_given_up",
+                    {"plan_en": plan.name_en, "plan_zh": plan.name_zh, "reason": stop.detail,
+                     "next_attempt_at": (uow.now + wait).isoformat() if wait else None})
+    return Outcome(int(row.bucket_id), "retry" if retry else "given_up", None, stop.detail)
+
+
+class _Stop(TopupError):
+    """An attempt that cannot go on: whether to retry it, count it, and tell the customer."""
+
+    code = "renewal_not_possible"
+    status = 409
+    title = "The plan could not be renewed"
+
+    def __init__(self, detail: str, *, retry: bool = True, count: bool = True,
+                 tell: bool = True) -> None:
+        super().__init__(detail)
+        self.retry, self.count, self.tell = retry, count, tell
