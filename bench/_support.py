@@ -252,3 +252,21 @@ def machine(pg_url: str | None, load_before: str) -> Machine:
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'topup.db'}"
 
+
+
+# --- docs/benchmarks.md -----------------------------------------------------------------------
+
+def write_section(path: Path, section: str) -> None:
+    """Put ``section`` (starting ``## Title``) into the benchmarks page: replace the section of
+    that title, or append it; the other benchmarks' sections stay as they were."""
+    title = section.splitlines()[0]
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    parts = re.split(r"(?m)^(?=## )", text)
+    body = section.rstrip() + "\n\n"
+    for i, part in enumerate(parts):
+        if part.splitlines()[:1] == [title]:
+            parts[i] = body
+            break
+    else:
+        parts.append(body)
+    path.write_text("".join(parts).rstrip() + "\n", encoding="utf-8")

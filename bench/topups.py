@@ -241,9 +241,7 @@ def notes(results: list[Result]) -> str:
 
 def document(tbl: str, facts: sup.Machine, problems: str, args: argparse.Namespace) -> str:
     here = Path(__file__).resolve().parent.name
-    return f"""# Benchmarks
-
-## Durable top-ups per second through the HTTP API
+    return f"""## Durable top-ups per second through the HTTP API
 
 What is measured: `POST /api/v1/admin/lines/{{id}}/credit` (a manual credit of 10.00 CNY, a
 fresh `Idempotency-Key` each) through `topup serve` on the loopback, with {args.concurrency}
@@ -323,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     facts, problems = sup.machine(pg_url, load_before), notes(results)
     print(f"\n{tbl}\n\n{facts.describe()}\n\nProblems:\n{problems}")
     if args.out:
-        args.out.write_text(document(tbl, facts, problems, args), encoding="utf-8")
+        sup.write_section(args.out, document(tbl, facts, problems, args))
         print(f"wrote {args.out}")
     return 0 if all(r.ok for r in results) else 1
 
