@@ -11,6 +11,10 @@ from topup.db.uow import UnitOfWork
 
 
 def insert_ignore(uow: UnitOfWork, table: Table, values: dict[str, Any], index: list[str]) -> Any:
-    """``INSERT … ON CONFLICT (index) DO NOTHING`` for the unit of work's dialect."""
+    """``INSERT … ON CONFLICT (index) DO NOTHING`` for the unit of work's dialect.
+
+    To learn whether the row went in, add ``.returning(<a column>)`` and check ``.first()``
+    for None: ``rowcount`` does not tell on PostgreSQL.
+    """
     mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
     return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)

@@ -38,8 +38,8 @@ def _remember(uow: UnitOfWork, kind: str, subject: int, line_id: int, mark: int 
     """Record the reminder; False when it was sent already (another sweep got there)."""
     done = uow.conn.execute(insert_ignore(uow, sent, {
         "kind": kind, "subject_id": subject, "mark": mark, "line_id": line_id,
-        "sent_at": uow.now}, ["kind", "subject_id", "mark"]))
-    return bool(done.rowcount)
+        "sent_at": uow.now}, ["kind", "subject_id", "mark"]).returning(sent.c.mark)).first()
+    return done is not None
 
 
 def _expiry(uow: UnitOfWork, limit: int) -> int:

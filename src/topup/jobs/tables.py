@@ -20,3 +20,19 @@ reminders_sent = Table(
     Column("sent_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("kind", "subject_id", "mark"),
 )
+
+# One row per scheduled run: the job's name and the start of its time slot (its interval
+# since the epoch). Whoever inserts the row runs the job for that slot; every other worker
+# finds it there and skips: across any number of workers a job runs once per slot.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(40), nullable=False),
+    Column("slot", BigInteger, nullable=False),
+    Column("worker", String(80), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("handled", BigInteger, nullable=True),
+    Column("error", String(300), nullable=True),
+    PrimaryKeyConstraint("job", "slot"),
+)

@@ -1,5 +1,5 @@
-"""auto-renewals and reminders: one row per bucket that auto-renew took up (lease, attempts,
-order), and one per reminder sent
+"""auto-renewals, reminders and job runs: one row per bucket that auto-renew took up (lease,
+attempts, order), one per reminder sent, one per scheduled job run (job, slot)
 
 Revision ID: 0014
 Revises: 0013
@@ -60,9 +60,21 @@ def upgrade() -> None:
                                 name=op.f('fk_reminders_sent_line_id_lines')),
         sa.PrimaryKeyConstraint('kind', 'subject_id', 'mark', name=op.f('pk_reminders_sent')),
     )
+    op.create_table(
+        'job_runs',
+        sa.Column('job', sa.String(length=40), nullable=False),
+        sa.Column('slot', sa.BigInteger(), nullable=False),
+        sa.Column('worker', sa.String(length=80), nullable=False),
+        sa.Column('started_at', topup.db.metadata.UTCDateTime(), nullable=False),
+        sa.Column('finished_at', topup.db.metadata.UTCDateTime(), nullable=True),
+        sa.Column('handled', sa.BigInteger(), nullable=True),
+        sa.Column('error', sa.String(length=300), nullable=True),
+        sa.PrimaryKeyConstraint('job', 'slot', name=op.f('pk_job_runs')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('job_runs')
     op.drop_table('reminders_sent')
     op.drop_index('ix_auto_renewals_due', table_name='auto_renewals')
     op.drop_table('auto_renewals')

@@ -1,0 +1,74 @@
+"""Once per slot: a scheduled job runs at most once per interval across every worker.
+
+The worker loop runs each job when it is due; wrapped in ``Claimed``, a job first inserts its
+(name, slot) row in ``job_runs`` — the primary key lets exactly one worker succeed — and only
+that worker runs it, then records when it finished, what it handled, or its error. Slots are
+counted from the database clock, so a frozen clock in tests moves them too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from topup.db.dialect import insert_ignore
+from topup.db.uow import Database
+from topup.jobs.tables import job_runs
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def worker_name() -> str:
+    """This process, as job_runs records it."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:80]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job that runs only in the worker that claims its current slot."""
+
+    name: str
+    interval: timedelta
+    work: Callable[[Database], int]
+    worker: str = ""
+
+    def slot(self, now: datetime) -> int:
+        return int((now - EPOCH) / self.interval)
+
+    def run(self, db: Database) -> int:
+        """Claim this slot and run the job; 0 (and nothing done) when another worker has it."""
+        with db.unit() as uow:
+            slot = self.slot(uow.now)
+            won = uow.conn.execute(insert_ignore(uow, job_runs, {
+                "job": self.name, "slot": slot, "worker": self.worker or worker_name(),
+                "started_at": uow.now}, ["job", "slot"]).returning(job_runs.c.slot)).first()
+        if won is None:
+            return 0
+        try:
+            handled = self.work(db)
+        except Exception as exc:
+            self._finish(db, slot, None, f"{type(exc).__name__}: {exc}"[:300])
+            raise
+        self._finish(db, slot, handled, None)
+        return handled
+
+    def _finish(self, db: Database, slot: int, handled: int | None, error: str | None) -> None:
+        with db.unit() as uow:
+            uow.conn.execute(update(job_runs).where(
+                job_runs.c.job == self.name, job_runs.c.slot == slot).values(
+                finished_at=uow.now, handled=handled, error=error))
+
+
+def runs(db: Database, job: str | None = None) -> list[tuple[str, int, str]]:
+    """(job, slot, worker) of recorded runs, oldest first."""
+    with db.unit(readonly=True) as uow:
+        query = select(job_runs.c.job, job_runs.c.slot, job_runs.c.worker)
+        if job is not None:
+            query = query.where(job_runs.c.job == job)
+        rows = uow.conn.execute(query.order_by(job_runs.c.started_at, job_runs.c.job))
+        return [(str(r.job), int(r.slot), str(r.worker)) for r in rows]
