@@ -1,24 +1,42 @@
-"""Writing to the outbox. Delivery by ``topup worker`` over SMTP/SMPP is planned (issue 6)."""
+"""Writing to the outbox, and what operators do with it: list, inspect, retry dead letters.
+
+``enqueue`` runs in the caller's unit of work, so a message exists exactly when its cause
+committed. ``topup worker`` delivers it later (``delivery.py``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from topup.db.uow import UnitOfWork
-from topup.notifications.tables import outbox
+from topup.notifications.errors import NotificationNotFound, NotRetryable
+from topup.notifications.preferences import get_preferences
+from topup.notifications.tables import STATES, outbox
 
 
 def enqueue(
     uow: UnitOfWork, channel: str, recipient: str, template: str, language: str,
-    params: dict[str, Any],
+    params: dict[str, Any], *, user_id: int | None = None, quiet: bool = False,
+    not_before: datetime | None = None,
 ) -> int:
-    """Queue one message in the caller's transaction; it goes out only if that commits."""
+    """Queue one message in the caller's transaction; it goes out only if that commits.
+
+    ``user_id`` names the customer it is for; with ``quiet`` an SMS respects that customer's
+    quiet hours (deferred to their end). ``not_before`` delays it further.
+    """
+    due = max(not_before or uow.now, uow.now)
+    if quiet and user_id is not None and channel == "sms":
+        until = get_preferences(uow, user_id).quiet_until(due)
+        due = until or due
     return int(uow.conn.execute(
         insert(outbox).values(
             channel=channel, recipient=recipient, template=template, language=language,
             params=params, state="queued", attempts=0, created_at=uow.now,
+            next_attempt_at=due, user_id=user_id, quiet=quiet,
         ).returning(outbox.c.id)
     ).scalar_one())
 
@@ -29,3 +47,60 @@ def queued_for(uow: UnitOfWork, recipient: str) -> list[dict[str, Any]]:
         select(outbox).where(outbox.c.recipient == recipient).order_by(outbox.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One outbox row as operators see it."""
+
+    id: int
+    channel: str
+    recipient: str
+    template: str
+    language: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    provider_message_id: str | None
+    delivery_state: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> OutboxMessage:
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+
+def get_message(uow: UnitOfWork, message_id: int) -> OutboxMessage:
+    """One outbox message; NotificationNotFound when there is none."""
+    row = uow.conn.execute(select(outbox).where(outbox.c.id == message_id)).first()
+    if row is None:
+        raise NotificationNotFound(f"no notification {message_id}")
+    return OutboxMessage.of(row)
+
+
+def list_messages(uow: UnitOfWork, *, state: str | None = None, limit: int = 50
+                  ) -> list[OutboxMessage]:
+    """The newest messages, optionally only those in ``state`` (``dead`` for dead letters)."""
+    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if state is not None:
+        if state not in STATES:
+            raise NotificationNotFound(f"no state {state!r}; states are {', '.join(STATES)}")
+        query = query.where(outbox.c.state == state)
+    return [OutboxMessage.of(r) for r in uow.conn.execute(query)]
+
+
+def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
+    """Send a dead (or waiting) message again now, with a fresh count of attempts.
+
+    A message being sent or already sent is refused (NotRetryable): retrying it would send
+    it twice.
+    """
+    found = get_message(uow, message_id)
+    if found.state not in ("dead", "queued"):
+        raise NotRetryable(f"notification {message_id} is {found.state}")
+    uow.conn.execute(update(outbox).where(
+        outbox.c.id == message_id, outbox.c.state.in_(("dead", "queued"))
+    ).values(state="queued", attempts=0, next_attempt_at=uow.now))
+    return get_message(uow, message_id)

@@ -21,6 +21,7 @@ from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money, check_currency
+from topup.notifications.confirmations import order_fulfilled
 from topup.orders import fx
 from topup.orders.errors import (
     DuplicateSuspected,
@@ -327,7 +328,7 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     if order.kind == "topup":
         until = uow.now + timedelta(days=uow.settings.topup_validity_days)
         line_svc.activate_on_value(uow, line, until)
-        return move_order(uow, order, "fulfilled", fulfilled_at=uow.now)
+        return order_fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now))
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
     deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
@@ -337,8 +338,8 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
     line_svc.activate_on_value(uow, line, latest)
-    return move_order(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
-                 renewal=renews)
+    return order_fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now,
+                                           bucket_id=bucket_id, renewal=renews))
 
 
 def _line_expiries(uow: UnitOfWork, line_id: int) -> list[Any]:

@@ -1,0 +1,81 @@
+"""Every template in use exists in en and zh-CN for each of its channels and renders with the
+params its callers send; amounts and dates follow the reader's locale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from topup.notifications.errors import PermanentFailure
+from topup.notifications.rendering import LANGUAGES, TEMPLATES, render
+from topup.notifications.senders.sms_encoding import gsm_char
+
+FULFILLED = {"order_id": 7, "kind": "topup", "renewal": False, "amount": 100_00,
+             "currency": "CNY", "credited_amount": 100_00, "credited_currency": "CNY",
+             "balance": 250_00, "balance_currency": "CNY", "plan_name": None,
+             "valid_until": "2027-05-21T08:00:00+00:00", "number": "+66891234567"}
+PLAN = {"plan_en": "Thailand 7 days 10 GB", "plan_zh": "泰国 7天 10GB",
+        "expires_at": "2026-11-25T08:00:00+00:00"}
+# The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
+PARAMS: dict[str, dict[str, Any]] = {
+    "password_reset": {"code": "493817", "minutes": 10},
+    "order_fulfilled": FULFILLED,
+    "voucher_redeemed": FULFILLED,
+    "selfservice_reply": {"text": "Balance: CN¥88.00", "keyword": "BAL"},
+    "voucher_lockout": {"key": "voucher:line:3", "channel": "ussd", "line_id": 3, "ip": None,
+                        "terminal_id": None, "actor_id": None, "locked_seconds": 900},
+    "plan_expiring": PLAN,
+    "renewal_upcoming": PLAN,
+    "renewal_failed": {**PLAN, "reason": "insufficient funds",
+                       "next_attempt_at": "2026-11-22T09:00:00+00:00"},
+    "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
+    "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
+    "low_balance": {"amount": 5_00, "currency": "CNY"},
+}
+CASES = [(name, channel, lang) for name, channels in TEMPLATES.items()
+         for channel in channels for lang in LANGUAGES]
+
+
+@pytest.mark.parametrize(("name", "channel", "lang"), CASES)
+def test_every_template_renders_in_both_languages(name: str, channel: str, lang: str) -> None:
+    out = render(name, channel, lang, PARAMS[name], operator="TravelSIM",
+                 timezone="Asia/Shanghai")
+    assert out.text.strip() and "{{" not in out.text and "None" not in out.text
+    if channel == "email":
+        assert out.subject and "\n" not in out.subject
+        assert f'<html lang="{lang}">' in out.html and "TravelSIM" in out.html
+    if name != "selfservice_reply":  # its text arrives written in the caller's language
+        chinese = any("\u4e00" <= c <= "\u9fff" for c in out.text + out.subject)
+        assert chinese == (lang == "zh-CN")
+
+
+@pytest.mark.parametrize("name", [n for n, ch in TEMPLATES.items() if "sms" in ch
+                                  and n != "selfservice_reply"])
+def test_english_sms_keep_to_the_gsm_alphabet(name: str) -> None:
+    text = render(name, "sms", "en", PARAMS[name], operator="TravelSIM").text
+    assert all(gsm_char(c) is not None for c in text), text
+
+
+def test_amounts_and_dates_follow_the_locale() -> None:
+    en = render("order_fulfilled", "sms", "en", FULFILLED, operator="T").text
+    zh = render("order_fulfilled", "sms", "zh-CN", FULFILLED, operator="T").text
+    assert "CN¥100.00 added to +66891234567. Balance CN¥250.00. Valid until May 21, 2027." in en
+    assert "已充值¥100.00，余额¥250.00。有效期至2027年5月21日。" in zh
+    used = render("data_used", "sms", "zh-CN", PARAMS["data_used"], operator="T").text
+    assert "10 GB" in used and "2 GB" in used
+
+
+def test_a_converted_top_up_shows_what_was_paid() -> None:
+    params = {**FULFILLED, "currency": "USD", "amount": 14_00}
+    text = render("order_fulfilled", "email", "en", params, operator="T").text
+    assert "CN¥100.00 has been added" in text and "You paid $14.00." in text
+
+
+def test_unknown_language_falls_back_to_english_and_bad_input_is_permanent() -> None:
+    assert "reset code" in render("password_reset", "sms", "fr", PARAMS["password_reset"],
+                                  operator="T").text
+    with pytest.raises(PermanentFailure, match="no sms template"):
+        render("voucher_lockout", "sms", "en", PARAMS["voucher_lockout"], operator="T")
+    with pytest.raises(PermanentFailure, match="undefined"):
+        render("password_reset", "email", "en", {"code": "1"}, operator="T")
