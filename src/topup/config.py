@@ -51,6 +51,8 @@ class Settings:
     # Auto-renew: how long before a plan ends it is bought again, at most how many renewals a
     # line gets in 24 hours, and the waits between failed attempts (then it is given up).
     renew_lead_minutes: int = 60
+    # Run the worker loop (outbox and schedules) inside ``topup serve`` as well.
+    embedded_worker: bool = True
     max_renewals_per_day: int = 3
     renewal_retry_minutes: tuple[int, ...] = (60, 240, 720)
     # Reminders: a wallet below this many minor units of its currency gets a low-balance note.
@@ -181,6 +183,8 @@ def load_settings(**overrides: object) -> Settings:
         "grace_days": _int("TOPUP_GRACE_DAYS", 7),
         "suspended_days": _int("TOPUP_SUSPENDED_DAYS", 30),
         "renew_lead_minutes": _int("TOPUP_RENEW_LEAD_MINUTES", 60),
+        "embedded_worker": os.environ.get("TOPUP_EMBEDDED_WORKER", "1").lower()
+        not in ("0", "false", "no", "off"),
         "max_renewals_per_day": _int("TOPUP_MAX_RENEWALS_PER_DAY", 3),
         "low_balance": _floors(os.environ.get("TOPUP_LOW_BALANCE")),
         "renewal_retry_minutes": tuple(int(m) for m in os.environ.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``topup demo`` and ``topup serve`` on a fresh SQLite data folder (``tmp_path/var``)."""
     env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
     env.pop("TOPUP_DATABASE_URL", None)
     demo = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
@@ -75,3 +77,24 @@ def test_demo_and_serve_speak_the_contract(served: tuple[str, str]) -> None:
     assert "topup_http_requests_total" in c.get("/metrics").text
     bad = c.post("/api/v1/orders", headers=me, json={"line_id": line_id})
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_serve_runs_the_worker_in_its_embedded_mode(served: tuple[str, str],
+                                                   tmp_path: Path) -> None:
+    base, _ = served
+    c = httpx.Client(base_url=base, timeout=10)
+    assert c.post("/api/v1/auth/password-reset",
+                  json={"login": "traveller@example.com"}).status_code == 202
+    db = sqlite3.connect(tmp_path / "var" / "topup.db")
+    try:
+        for _ in range(100):
+            state = db.execute("SELECT state FROM notification_outbox WHERE template = "
+                               "'password_reset' ORDER BY id DESC").fetchone()
+            if state and state[0] == "sent":
+                break
+            time.sleep(0.1)
+        assert state == ("sent",), "the console sender delivered the reset code"
+        jobs = {j for (j,) in db.execute("SELECT job FROM job_runs")}
+        assert {"auto_renew", "expire_buckets", "line_lifecycle"} <= jobs
+    finally:
+        db.close()

@@ -1,0 +1,70 @@
+"""The scheduled jobs, in the order one sweep runs them, and how often each is due.
+
+Renewals come before expiry (a plan is bought again before its bucket ends), expiry before
+the line lifecycle (a line whose last plan just ended is then seen empty), and voucher holds
+are released before the ledger voids what is left of pending transfers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from topup.db.uow import Database
+from topup.jobs.claims import Claimed
+from topup.jobs.lifecycle import advance_lines, expire_buckets
+from topup.jobs.reminders import send_reminders
+from topup.ledger import service as ledger
+from topup.orders import renewals
+from topup.payments.interfaces import PaymentProvider
+from topup.payments.service import reconcile
+from topup.vouchers.redemption import release_stale
+from topup.vouchers.sales import expire_vouchers
+
+
+def _renew(payers: renewals.Payers) -> Callable[[Database], int]:
+    def run(db: Database) -> int:
+        renewals.take_up(db)
+        return sum(renewals.renew(db, b, payers).state == "renewed"
+                   for b in renewals.due(db))
+    return run
+
+
+def _until_done(work: Callable[..., int]) -> Callable[[Database], int]:
+    def run(db: Database) -> int:
+        total = 0
+        while True:
+            with db.unit() as uow:
+                done = work(uow, 500)
+            total += done
+            if done < 500:
+                return total
+    return run
+
+
+def _reconcile(providers: Mapping[str, PaymentProvider]) -> Callable[[Database], int]:
+    def run(db: Database) -> int:
+        result = reconcile(db, dict(providers))
+        return result.settled + result.failed + result.expired
+    return run
+
+
+def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Payers
+                   ) -> list[Claimed]:
+    """Every scheduled job of the platform, in sweep order, each once per slot."""
+    return [
+        Claimed("auto_renew", timedelta(minutes=5), _renew(payers)),
+        Claimed("reminders", timedelta(minutes=15), send_reminders),
+        Claimed("expire_buckets", timedelta(minutes=5), expire_buckets),
+        Claimed("line_lifecycle", timedelta(hours=1),
+                lambda db: sum(advance_lines(db).values())),
+        Claimed("voucher_holds", timedelta(minutes=1), _until_done(release_stale)),
+        Claimed("voucher_expiry", timedelta(hours=1), _until_done(expire_vouchers)),
+        Claimed("pending_transfers", timedelta(minutes=1), _until_done(ledger.void_expired)),
+        Claimed("reconcile_payments", timedelta(minutes=2), _reconcile(providers)),
+    ]
+
+
+def sweep(db: Database, jobs: list[Claimed]) -> dict[str, int]:
+    """Run every job once, in order (tests, ``topup worker --once``); returns what each did."""
+    return {job.name: job.run(db) for job in jobs}
