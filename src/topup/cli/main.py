@@ -19,6 +19,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from topup import bootstrap
+from topup.cli.agents import agents_app
+from topup.cli.ivr import ivr
+from topup.cli.vouchers import vouchers_app
+from topup.cli.worker import notifications_app, worker
 from topup.config import load_settings
 from topup.db.migrate import current, upgrade
 from topup.db.uow import Database, UnitOfWork
@@ -35,6 +39,11 @@ payments_app = typer.Typer(help="Payments", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
                   (admin_app, "admin"), (ledger_app, "ledger"), (payments_app, "payments")):
     app.add_typer(sub, name=name)
+app.add_typer(agents_app, name="agents")
+app.command("ivr")(ivr)
+app.add_typer(vouchers_app, name="vouchers")
+app.command("worker")(worker)
+app.add_typer(notifications_app, name="notifications")
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
@@ -331,3 +340,7 @@ def bank_resolve(item_id: int = typer.Argument(..., help="The review item"),
             raise fail(exc.detail) from None
     out.print(f"review item {item.id} {item.state}"
               + (f" (order {item.order_id})" if item.order_id else ""))
+
+
+if __name__ == "__main__":
+    app()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from topup.agents import tables as agent_tables
 from topup.audit import tables as audit_tables
 from topup.catalog import tables as catalog_tables
 from topup.charging import tables as charging_tables
 from topup.db.metadata import metadata
+from topup.jobs import tables as job_tables
 from topup.ledger import tables as ledger_tables
 from topup.notifications import tables as notification_tables
 from topup.orders import tables as order_tables
@@ -14,9 +16,10 @@ from topup.payments.providers.sandbox import tables as sandbox_tables
 from topup.payments.saved import tables as saved_method_tables
 from topup.receipts import tables as receipt_tables
 from topup.subscribers import tables as subscriber_tables
+from topup.vouchers import tables as voucher_tables
 
-AREAS = (audit_tables, bank_tables, catalog_tables, charging_tables, ledger_tables,
-         notification_tables, order_tables, receipt_tables, sandbox_tables,
-         saved_method_tables, subscriber_tables)
+AREAS = (agent_tables, audit_tables, bank_tables, catalog_tables, charging_tables, job_tables,
+         ledger_tables, notification_tables, order_tables, receipt_tables, sandbox_tables,
+         saved_method_tables, subscriber_tables, voucher_tables)
 
 __all__ = ["AREAS", "metadata"]

@@ -7,21 +7,28 @@ from fastapi import APIRouter, FastAPI
 from topup import __version__
 from topup.channels.api import (
     admin,
+    admin_agents,
     admin_bank,
     admin_catalog,
+    admin_vouchers,
     auth,
     lines,
     orders,
     payment_methods,
     plans,
+    pos,
     problems,
     receipts,
     system,
+    terminals,
     usage,
+    vouchers,
     webhooks,
 )
 from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.sandbox import pages as sandbox_pages
+from topup.channels.sms import inbound as sms_inbound
+from topup.channels.ussd import callback as ussd_callback
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.saved.interfaces import SavesMethods
@@ -44,6 +51,12 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
         api.include_router(module.router)
     api.include_router(payment_methods.router)
     api.include_router(payment_methods.pay_router)
+    api.include_router(ussd_callback.router)  # the operator's USSD gateway
+    api.include_router(sms_inbound.router)  # the operator's SMS gateway
+    for agent_module in (admin_agents, pos, terminals):
+        api.include_router(agent_module.router)
+    api.include_router(vouchers.router)
+    api.include_router(admin_vouchers.router)
     app.include_router(api)
     app.include_router(system.router)
     app.include_router(sandbox_pages.router)
