@@ -4,6 +4,8 @@ Header: ``code,name_en,name_zh,zone,kind,data_mb,voice_min,sms,validity_days,val
 priority,price_CNY,price_USD,...``: any number of ``price_XXX`` columns holding decimal text in
 major units (``99.9`` CNY is 9990 fen), an empty cell meaning "not sold in XXX". ``data_mb`` is
 MiB (decimals allowed when they make whole bytes), ``voice_min`` minutes; empty counts are 0.
+An optional ``renew_on`` column says when auto-renew buys the plan again: ``expiry`` (default)
+or ``data_out`` (as soon as its data is used up).
 
 Every row is checked before any is written, so a bad file writes nothing; the error names the
 row as a spreadsheet does (the header is row 1, the first plan row 2).
@@ -21,7 +23,7 @@ from topup.errors import TopupError
 from topup.money import Money
 
 REQUIRED = ("code", "name_en", "name_zh", "zone", "kind", "validity_days")
-OPTIONAL = ("data_mb", "voice_min", "sms", "validity_start", "priority")
+OPTIONAL = ("data_mb", "voice_min", "sms", "validity_start", "priority", "renew_on")
 MIB = 1024 * 1024
 
 
@@ -70,6 +72,7 @@ def _spec(row: dict[str, str]) -> PlanSpec:
         validity_days=_scaled(row["validity_days"], 1, "validity_days"),
         validity_start=(row.get("validity_start") or "").strip() or "purchase",
         priority=_scaled(row.get("priority") or "100", 1, "priority"),
+        renew_on=(row.get("renew_on") or "").strip() or "expiry",
         prices=_prices(row),
     )
 

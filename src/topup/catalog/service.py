@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import Select, case, delete, func, insert, or_, select, update
 
 from topup.catalog.errors import InvalidPlan, PlanNotFound, PlanNotOnSale, PriceNotAvailable
 from topup.catalog.fees import fee_for, fee_rules_list, remove_fee_rule, set_fee_rule
@@ -27,7 +27,7 @@ from topup.catalog.pricing import (
     set_topup_limit,
     topup_limit,
 )
-from topup.catalog.tables import PLAN_KINDS, VALIDITY_STARTS, plan_prices, plans, zones
+from topup.catalog.tables import PLAN_KINDS, RENEW_ON, VALIDITY_STARTS, plan_prices, plans, zones
 from topup.catalog.tables import zone_countries as zc
 from topup.catalog.zones import (
     countries_of,
@@ -88,6 +88,7 @@ class PlanSpec:
     validity_days: int
     validity_start: str = "purchase"
     priority: int = 100
+    renew_on: str = "expiry"
     sale_from: datetime | None = None
     sale_until: datetime | None = None
     active: bool = True
@@ -109,6 +110,7 @@ class Plan:
     sms_count: int
     validity_days: int
     validity_start: str
+    renew_on: str
     priority: int
     sale_from: datetime | None
     sale_until: datetime | None
@@ -176,6 +178,9 @@ def validate_plan(uow: UnitOfWork, spec: PlanSpec) -> PlanSpec:
         raise InvalidPlan(f"kind must be one of {PLAN_KINDS}, not {spec.kind!r}", field="kind")
     if spec.validity_start not in VALIDITY_STARTS:
         raise InvalidPlan(f"validity_start must be one of {VALIDITY_STARTS}")
+    if spec.renew_on not in RENEW_ON or (spec.renew_on == "data_out" and not spec.data_bytes):
+        raise InvalidPlan(f"renew_on must be one of {RENEW_ON} (data_out needs data)",
+                          field="renew_on")
     _check_numbers(spec)
     _check_window(spec)
     prices = _check_prices(spec.prices)
@@ -223,6 +228,11 @@ def _load(uow: UnitOfWork, rows: Iterable[Any]) -> list[Plan]:
              countries=covered[r.zone_code])
         for r in rows
     ]
+
+
+def plans_renewing_on_data_out() -> Select[Any]:
+    """Ids of plans that auto-renew buys again as soon as their data is used up."""
+    return select(plans.c.id).where(plans.c.renew_on == "data_out")
 
 
 def get_plan(uow: UnitOfWork, plan_id: int) -> Plan:

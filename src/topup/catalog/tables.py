@@ -27,6 +27,7 @@ from topup.ledger.tables import Id
 ZONE_KINDS = ("country", "region")
 PLAN_KINDS = ("day", "week", "month", "quarter", "year", "addon")
 VALIDITY_STARTS = ("purchase", "first_use")
+RENEW_ON = ("expiry", "data_out")
 OOB_UNITS = ("data", "voice", "sms")
 
 zones = Table(
@@ -65,6 +66,8 @@ plans = Table(
     Column("sms_count", Integer, nullable=False, default=0),
     Column("validity_days", Integer, nullable=False),
     Column("validity_start", String(10), nullable=False, default="purchase"),
+    # When auto-renew buys the plan again: at its end, or as soon as its data is used up.
+    Column("renew_on", String(10), nullable=False, default="expiry", server_default="expiry"),
     Column("priority", Integer, nullable=False, default=100),
     Column("sale_from", UTCDateTime, nullable=True),
     Column("sale_until", UTCDateTime, nullable=True),
@@ -77,6 +80,7 @@ plans = Table(
     CheckConstraint("data_bytes > 0 OR voice_seconds > 0 OR sms_count > 0", name="grants"),
     CheckConstraint("validity_days > 0", name="validity_positive"),
     CheckConstraint(f"validity_start IN {VALIDITY_STARTS!r}", name="validity_start"),
+    CheckConstraint(f"renew_on IN {RENEW_ON!r}", name="renew_on"),
     CheckConstraint("priority >= 0", name="priority_non_negative"),
     CheckConstraint(
         "sale_from IS NULL OR sale_until IS NULL OR sale_from < sale_until", name="sale_window"

@@ -30,11 +30,25 @@ class BucketView:
     units: dict[str, dict[str, int]]  # unit -> {"total": …, "remaining": …}
 
 
+def _data_left() -> Any:
+    """Data still available in a bucket's data account, as a SQL expression."""
+    return accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
+
+
+def _used_up() -> Any:
+    """Bucket ids whose data is all used (buckets without data are never used up)."""
+    return (select(bucket_units.c.bucket_id)
+            .join(accounts, accounts.c.id == bucket_units.c.account_id)
+            .where(bucket_units.c.unit == "data", _data_left() <= 0))
+
+
 def _renewal_start(uow: UnitOfWork, line_id: int, plan_id: int) -> datetime | None:
-    """When a running bucket of the same plan ends (a purchase then renews it), else None."""
+    """When a running bucket of the same plan ends (a purchase then renews it), else None.
+    A bucket whose data is used up is not waited for: the new one starts at once."""
     end = uow.conn.execute(select(func.max(buckets.c.expires_at)).where(
         buckets.c.line_id == line_id, buckets.c.plan_id == plan_id,
         buckets.c.state == "active", buckets.c.expires_at > uow.now,
+        buckets.c.id.not_in(_used_up()),
     )).scalar()
     return end
 
@@ -217,3 +231,17 @@ def data_used(uow: UnitOfWork, percent: int, skip: Select[Any], limit: int
                buckets.c.id.not_in(skip))
         .order_by(buckets.c.id).limit(limit))
     return [(int(r.id), int(r.line_id), int(r.total), int(r.remaining)) for r in rows]
+
+
+def data_used_up(uow: UnitOfWork, lines_in: Select[Any], plans_in: Select[Any],
+                 skip: Select[Any], limit: int) -> list[tuple[int, int, int, datetime | None]]:
+    """(bucket, line, plan, end) of live buckets of ``lines_in`` and ``plans_in`` whose data is
+    all used, except ``skip`` ids."""
+    rows = uow.conn.execute(
+        select(buckets.c.id, buckets.c.line_id, buckets.c.plan_id, buckets.c.expires_at).where(
+            buckets.c.state == "active",
+            buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now),
+            buckets.c.id.in_(_used_up()), buckets.c.line_id.in_(lines_in),
+            buckets.c.plan_id.in_(plans_in), buckets.c.id.not_in(skip))
+        .order_by(buckets.c.id).limit(limit))
+    return [(int(r.id), int(r.line_id), int(r.plan_id), r.expires_at) for r in rows]

@@ -2,7 +2,9 @@
 it holds the price, else with the customer's saved payment method.
 
 Which plan: the one ending (the last bucket of its plan on the line, nothing stacked after it),
-taken up ``renew_lead_minutes`` before it ends so the new bucket follows on without a gap. At
+taken up ``renew_lead_minutes`` before it ends so the new bucket follows on without a gap; and
+a plan whose ``renew_on`` is ``data_out`` as soon as its data is used up (the new bucket then
+starts at once). At
 most ``max_renewals_per_day`` renewal orders per line in 24 hours. A failed attempt (no money,
 no saved method, a decline, the plan off sale) notifies the customer and is retried after
 each delay of ``renewal_retry_minutes``, then given up (the customer is told).
@@ -60,12 +62,17 @@ class Outcome:
 
 
 def take_up(db: Database, limit: int = 200) -> int:
-    """Record the buckets now due for renewal (idempotent); returns how many were new."""
+    """Record the buckets now due for renewal (idempotent): those ending soon, and those of
+    ``renew_on = data_out`` plans whose data is used up; returns how many were new."""
     with db.unit() as uow:
-        due = buckets.ending_by(
+        taken = select(renewals.c.bucket_id)
+        ending = buckets.ending_by(
             uow, uow.now + timedelta(minutes=uow.settings.renew_lead_minutes),
-            lines.auto_renew_lines(), select(renewals.c.bucket_id), limit)
-        for bucket_id, line_id, plan_id, _ in due:
+            lines.auto_renew_lines(), taken, limit)
+        used_up = buckets.data_used_up(uow, lines.auto_renew_lines(),
+                                       catalog.plans_renewing_on_data_out(), taken, limit)
+        due = [(b, ln, p) for b, ln, p, _ in ending] + [(b, ln, p) for b, ln, p, _ in used_up]
+        for bucket_id, line_id, plan_id in due:
             uow.conn.execute(insert_ignore(uow, renewals, {
                 "bucket_id": bucket_id, "line_id": line_id, "plan_id": plan_id,
                 "state": "retry", "attempts": 0, "next_attempt_at": uow.now,

@@ -12,6 +12,7 @@ import pytest
 from tests.factories import make_line
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
+from topup.charging.service import record_usage
 from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.notifications.service import queued_for
@@ -21,6 +22,7 @@ from topup.subscribers import lines
 
 NO_CARDS = renewals.Payers({}, {})
 MSISDN = "66812345678"
+GB = 1024**3
 
 
 class Line:
@@ -156,3 +158,36 @@ def test_two_workers_renew_a_bucket_once(line: Line, clock: FrozenClock,
         t.join(30)
     assert sorted(results) == ["renewed", "skipped", "skipped", "skipped"]
     assert len(line.buckets()) == 2
+
+
+def test_a_data_out_plan_is_renewed_when_its_data_is_used_up(
+        line: Line, clock: FrozenClock, catalogue: Database) -> None:
+    with catalogue.unit() as uow:
+        spec = catalog.PlanSpec(code="TH-7D-1GB-TOPUP", name_en="Thailand 1 GB, renewed when "
+                                "used up", name_zh="泰国 1GB 用完自动续订", zone_code="TH",
+                                kind="week", data_bytes=GB, validity_days=7,
+                                renew_on="data_out", prices={"CNY": 10_00})
+        catalog.upsert_plan(uow, spec)
+    line.credit(30_00)
+    line.buy("TH-7D-1GB-TOPUP")
+    clock.advance(days=1)
+    assert sweep(catalogue) == [], "data left"
+    with catalogue.unit() as uow:
+        record_usage(uow, "all", lines.get_line(uow, line.line.id), "data", GB, "TH", clock.now)
+    [done] = sweep(catalogue)
+    assert done.state == "renewed"
+    fresh = [b for b in line.buckets() if b.units["data"]["remaining"] == GB]
+    assert len(fresh) == 1 and fresh[0].valid_from == clock.now, "starts at once, not in 6 days"
+
+
+def test_a_plan_bought_again_after_its_data_ran_out_starts_at_once(
+        line: Line, clock: FrozenClock, catalogue: Database) -> None:
+    line.credit(98_00)
+    line.buy()
+    with catalogue.unit() as uow:
+        record_usage(uow, "all", lines.get_line(uow, line.line.id), "data", 10 * GB, "TH",
+                     clock.now)
+    clock.advance(hours=2)
+    line.buy()
+    starts = sorted(b.valid_from for b in line.buckets())
+    assert starts[1] == clock.now, "no waiting for the used-up bucket to end"

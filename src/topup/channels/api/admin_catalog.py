@@ -33,6 +33,9 @@ class PlanIn(BaseModel):
     sms_count: int = Field(0, ge=0)
     validity_days: int = Field(..., gt=0)
     validity_start: Literal["purchase", "first_use"] = "purchase"
+    renew_on: Literal["expiry", "data_out"] = Field(
+        "expiry", description="Auto-renew buys the plan again at its end, or once its data "
+                              "is used up")
     priority: int = 100
     active: bool = True
     prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")

@@ -116,6 +116,7 @@ class PlanOut(BaseModel):
     sms_count: int
     validity_days: int
     validity_start: Literal["purchase", "first_use"]
+    renew_on: Literal["expiry", "data_out"]
     prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")
 
 

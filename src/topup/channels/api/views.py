@@ -57,7 +57,7 @@ def plan_out(plan: Any, lang: str) -> PlanOut:
         name_zh=plan.name_zh, zone=plan.zone_code, countries=list(plan.countries),
         kind=plan.kind, data_bytes=plan.data_bytes, voice_seconds=plan.voice_seconds,
         sms_count=plan.sms_count, validity_days=plan.validity_days,
-        validity_start=plan.validity_start, prices=dict(plan.prices))
+        validity_start=plan.validity_start, renew_on=plan.renew_on, prices=dict(plan.prices))
 
 
 def order_out(order: Order) -> OrderOut:
