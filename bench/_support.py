@@ -166,18 +166,26 @@ def recreate_database(url: str, name: str) -> str:
     u = make_url(url)
     if u.host not in (LOOPBACK, "localhost"):
         raise SystemExit(f"bench: refusing a non-loopback PostgreSQL host {u.host!r}")
+    drop_database(url, name)
     with pg_connect(u) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
             sql.Identifier(name), sql.Identifier(str(u.username))))
     return u.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(url: str, name: str) -> None:
-    with pg_connect(url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+    """Drop ``name``; an autovacuum worker busy in it (after a bulk load) is a superuser process
+    that WITH (FORCE) may not end for us, so wait for it a while."""
+    for attempt in range(120):
+        try:
+            with pg_connect(url) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 119:
+                raise
+            time.sleep(1)
 
 
 def pg_version(url: str) -> str:

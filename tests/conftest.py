@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 os.environ.setdefault("TOPUP_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("TOPUP_ARGON2_TIME_COST", "1")
@@ -63,16 +65,29 @@ def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     # One database per test process, so parallel runs never share or drop each other's.
     name = f"topup_test_{worker_id(request.config)}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    _drop(admin, name)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
     yield engine
     engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop(admin, name)
     admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop a test database; an autovacuum worker in it (a superuser process that WITH (FORCE)
+    may not end for us) finishes within seconds, so try again for a while."""
+    for attempt in range(30):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:  # InsufficientPrivilege while autovacuum works there
+            if attempt == 29:
+                raise
+            time.sleep(1)
 
 
 def _truncate(engine: Engine) -> None:
