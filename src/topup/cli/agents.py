@@ -6,56 +6,16 @@ Every command exits non-zero with one line on stderr when its input is refused.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
-from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from topup import bootstrap
-from topup.db.migrate import upgrade
-from topup.db.uow import Database, UnitOfWork
-from topup.errors import TopupError
+from topup.cli.common import AS_HELP, err, fail, out, run
+from topup.db.uow import UnitOfWork
 from topup.money import Money
 
 agents_app = typer.Typer(help="Retail agents, their floats and terminals", no_args_is_help=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-AS_HELP = "Admin e-mail, for the audit log"
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned Exit(1)."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    return typer.Exit(1)
-
-
-@contextmanager
-def opened() -> Iterator[Database]:
-    """The Database from the environment, migrated to the newest schema."""
-    db = bootstrap.database()
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-
-
-def run(work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work on the configured database; refusals exit 1."""
-    with opened() as db:
-        try:
-            with db.unit() as uow:
-                return work(uow)
-        except TopupError as exc:
-            raise fail(exc.detail) from None
-
-
 def actor(uow: UnitOfWork, login: str | None) -> int | None:
     """The id of the admin acting (None when not given)."""
     from topup.subscribers.auth import find_by_login

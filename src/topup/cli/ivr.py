@@ -12,12 +12,8 @@ import logging
 import typer
 
 from topup import bootstrap
+from topup.cli.common import fail
 from topup.db.migrate import upgrade
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
 
 
 def ivr(host: str = typer.Option("127.0.0.1", help="Address to listen on (Asterisk connects)"),
@@ -38,13 +34,13 @@ def ivr(host: str = typer.Option("127.0.0.1", help="Address to listen on (Asteri
             providers = bootstrap.payment_providers(db)
             savers = bootstrap.saved_methods(db, providers)
         except ProviderConfigError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         hotline = Hotline(db, providers, savers)
         ready = lambda address: typer.echo(f"IVR hotline listening on {address}")  # noqa: E731
         try:
             asyncio.run(serve(hotline, host, port, call_seconds=call_seconds, ready=ready))
         except OSError as exc:
-            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         except KeyboardInterrupt:
             typer.echo("IVR hotline stopped")
     finally:

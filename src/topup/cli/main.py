@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from topup import bootstrap
 from topup.cli.agents import agents_app
+from topup.cli.common import admin_id, err, fail, in_unit, opened, out
 from topup.cli.ivr import ivr
 from topup.cli.vouchers import vouchers_app
 from topup.cli.worker import notifications_app, worker
 from topup.config import load_settings
-from topup.db.migrate import current, upgrade
+from topup.db.migrate import current
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 
@@ -44,38 +42,6 @@ app.command("ivr")(ivr)
 app.add_typer(vouchers_app, name="vouchers")
 app.command("worker")(worker)
 app.add_typer(notifications_app, name="notifications")
-
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned Exit(1)."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    return typer.Exit(1)
-
-
-@contextmanager
-def opened(migrate: bool = True) -> Iterator[Database]:
-    """The Database from the environment, migrated to the newest schema."""
-    db = bootstrap.database()
-    try:
-        if migrate:
-            upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-
-
-def in_unit(db: Database, work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal becomes one line and exit 1."""
-    try:
-        with db.unit() as uow:
-            return work(uow)
-    except TopupError as exc:
-        raise fail(exc.detail) from None
-
 
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -267,17 +233,6 @@ def _bank_provider(db: Database) -> Any:  # a BankProvider
     return found
 
 
-def _admin_id(db: Database, login: str) -> int:
-    """The id of the admin acting (recorded in the audit log and on resolved items)."""
-    from topup.subscribers.auth import find_by_login
-
-    with db.unit(readonly=True) as uow:
-        row = find_by_login(uow, login)
-    if row is None or row.role != "admin":
-        raise fail(f"{login} is not an admin login")
-    return int(row.id)
-
-
 @bank_app.command("import")
 def bank_import(path: Path = typer.Argument(..., help="The statement file"),
                 fmt: str = typer.Option(None, "--format",
@@ -291,7 +246,7 @@ def bank_import(path: Path = typer.Argument(..., help="The statement file"),
         raise fail(f"no such file: {path}")
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "camt053")
     with opened() as db:
-        provider, actor = _bank_provider(db), _admin_id(db, staff)
+        provider, actor = _bank_provider(db), admin_id(db, staff)
         try:
             result = import_statement(db, provider, path.read_bytes(), fmt, actor_id=actor)
         except TopupError as exc:
@@ -333,7 +288,7 @@ def bank_resolve(item_id: int = typer.Argument(..., help="The review item"),
     from topup.payments.providers.bank import resolve_review
 
     with opened() as db:
-        actor = _admin_id(db, staff)
+        actor = admin_id(db, staff)
         try:
             item = resolve_review(db, item_id, action, actor, note, order_id=order, line=line)
         except TopupError as exc:

@@ -7,20 +7,15 @@ Every command exits non-zero with one line on stderr when its input is refused.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from topup import bootstrap
-from topup.db.migrate import upgrade
-from topup.db.uow import Database, UnitOfWork
+from topup.cli.common import AS_HELP, admin_id, err, fail, in_unit, opened, out
+from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.money import Money
 from topup.vouchers import service as vouchers
@@ -31,48 +26,7 @@ from topup.vouchers.service import BatchSpec, BatchView
 
 vouchers_app = typer.Typer(help="Scratch-card vouchers: batches, printer export, blocking",
                            no_args_is_help=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-AS_HELP = "Admin e-mail, for the audit log"
 FORMATS = ("csv", "pdf")
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned Exit(1)."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    return typer.Exit(1)
-
-
-@contextmanager
-def opened() -> Iterator[Database]:
-    """The Database from the environment, migrated to the newest schema."""
-    db = bootstrap.database()
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-
-
-def in_unit(db: Database, work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal becomes one line and exit 1."""
-    try:
-        with db.unit() as uow:
-            return work(uow)
-    except TopupError as exc:
-        raise fail(exc.detail) from None
-
-
-def admin_id(db: Database, login: str) -> int:
-    """The id of the admin acting; exit 1 when ``login`` is not an admin."""
-    from topup.subscribers.auth import find_by_login
-
-    with db.unit(readonly=True) as uow:
-        row = find_by_login(uow, login)
-    if row is None or row.role != "admin":
-        raise fail(f"{login} is not an admin login")
-    return int(row.id)
 
 
 def _expiry(text: str | None) -> datetime:

@@ -9,43 +9,17 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from topup import bootstrap
-from topup.db.migrate import upgrade
-from topup.db.uow import Database
+from topup.cli.common import err, fail, opened, out
 from topup.errors import TopupError
 
 notifications_app = typer.Typer(help="The notification outbox: dead letters, preferences",
                                 no_args_is_help=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned Exit(1)."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    return typer.Exit(1)
-
-
-@contextmanager
-def opened() -> Iterator[Database]:
-    """The Database from the environment, migrated to the newest schema."""
-    db = bootstrap.database()
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-
-
 def worker(once: bool = typer.Option(False, "--once",
                                      help="Run every job once, then exit"),
            verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each step")
