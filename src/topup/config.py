@@ -31,6 +31,10 @@ class Settings:
     operator_name: str = "topup"
     default_currency: str = "CNY"
     token_ttl_seconds: int = 7 * 24 * 3600
+    # Portal sign-ins: a web session ends after this long without a request (idle) and this
+    # long after the sign-in whatever happens (absolute).
+    web_session_idle_seconds: int = 3600
+    web_session_max_seconds: int = 24 * 3600
     duplicate_topup_window_seconds: int = 300
     topup_validity_days: int = 180
     login_max_failures: int = 5
@@ -174,6 +178,8 @@ def load_settings(**overrides: object) -> Settings:
         "operator_name": os.environ.get("TOPUP_OPERATOR_NAME", "topup"),
         "default_currency": os.environ.get("TOPUP_DEFAULT_CURRENCY", "CNY"),
         "token_ttl_seconds": _int("TOPUP_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "web_session_idle_seconds": _int("TOPUP_WEB_SESSION_IDLE_SECONDS", 3600),
+        "web_session_max_seconds": _int("TOPUP_WEB_SESSION_MAX_SECONDS", 24 * 3600),
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -154,4 +154,18 @@ def usage_history(uow: UnitOfWork, line_id: int, *, limit: int, before: int | No
     return [(int(r.id), UsageRecord.of(r)) for r in rows]
 
 
-__all__ = ["UsageRecord", "line_buckets", "record_usage", "usage_history"]
+def daily_totals(uow: UnitOfWork, line_id: int, unit: str, since: datetime, zone: tzinfo
+                 ) -> dict[date, int]:
+    """A line's use of ``unit`` per local day (in ``zone``) from ``since`` until now, for
+    charts; days without use are absent."""
+    rows = uow.conn.execute(select(usage_records.c.occurred_at, usage_records.c.quantity).where(
+        usage_records.c.line_id == line_id, usage_records.c.unit == unit,
+        usage_records.c.occurred_at >= since))
+    totals: dict[date, int] = {}
+    for at, quantity in rows:
+        day = at.astimezone(zone).date()
+        totals[day] = totals.get(day, 0) + int(quantity)
+    return totals
+
+
+__all__ = ["UsageRecord", "daily_totals", "line_buckets", "record_usage", "usage_history"]

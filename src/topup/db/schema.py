@@ -5,6 +5,7 @@ from __future__ import annotations
 from topup.agents import tables as agent_tables
 from topup.audit import tables as audit_tables
 from topup.catalog import tables as catalog_tables
+from topup.channels.portal import tables as portal_tables
 from topup.charging import tables as charging_tables
 from topup.db.metadata import metadata
 from topup.jobs import tables as job_tables
@@ -19,7 +20,7 @@ from topup.subscribers import tables as subscriber_tables
 from topup.vouchers import tables as voucher_tables
 
 AREAS = (agent_tables, audit_tables, bank_tables, catalog_tables, charging_tables, job_tables,
-         ledger_tables, notification_tables, order_tables, receipt_tables, sandbox_tables,
-         saved_method_tables, subscriber_tables, voucher_tables)
+         ledger_tables, notification_tables, order_tables, portal_tables, receipt_tables,
+         sandbox_tables, saved_method_tables, subscriber_tables, voucher_tables)
 
 __all__ = ["AREAS", "metadata"]

@@ -43,14 +43,14 @@ from topup.vouchers.tables import vouchers
 from topup.vouchers.views import effective_state, serial_text
 
 NO_SUCH_PIN = "no voucher has this PIN; check the digits, or ask the seller"
-CHANNELS = ("api", "ussd", "ivr", "sms", "pos", "kiosk")
+CHANNELS = ("api", "ussd", "ivr", "sms", "pos", "kiosk", "web")
 
 
 @dataclass(frozen=True)
 class RedeemContext:
     """Who is asking, and through what: every key the attempt limits are charged to."""
 
-    channel: str  # "api", "ussd", "ivr", "sms", "pos", "kiosk"
+    channel: str  # "api", "ussd", "ivr", "sms", "pos", "kiosk", "web" (the portal)
     ip: str | None = None
     terminal_id: int | None = None
     session: str | None = None

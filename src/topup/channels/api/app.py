@@ -26,6 +26,7 @@ from topup.channels.api import (
     webhooks,
 )
 from topup.channels.payreturn import pages as payreturn_pages
+from topup.channels.portal import routes as portal
 from topup.channels.sandbox import pages as sandbox_pages
 from topup.channels.sms import inbound as sms_inbound
 from topup.channels.ussd import callback as ussd_callback
@@ -61,6 +62,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.include_router(system.router)
     app.include_router(sandbox_pages.router)
     app.include_router(payreturn_pages.router)
+    app.include_router(portal.router)  # the traveller portal: /, its pages, /static
     app.middleware("http")(system.measure)
     problems.install(app)
     return app

@@ -3,7 +3,8 @@
 It needs no login (the payer may be in another browser or app): the key in the URL, which
 only the provider's return link carries, opens it. While the order still waits, each visit
 asks the provider where the payment stands — so a PayPal payment is captured the moment the
-payer returns — and the page refreshes itself until the order is settled.
+payer returns — and the page refreshes itself until the order is settled. A payer signed in
+to the portal as the order's customer goes on to the portal's order page instead.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import logging
 from html import escape
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
+from topup.channels.portal import sessions as portal_sessions
 from topup.db.uow import Database
 from topup.errors import NotFound, TopupError
 from topup.orders.service import Order, get_order, return_token, settle_payment
@@ -56,13 +58,16 @@ def _refresh(request: Request, db: Database, order: Order) -> Order:
 
 @router.get("/return/{order_id}", response_class=HTMLResponse)
 def payment_return(order_id: int, request: Request, t: str = "",
-                   db: Database = Depends(database)) -> HTMLResponse:
+                   db: Database = Depends(database)) -> Response:
     """Where the order stands, in the payer's language."""
     if not hmac.compare_digest(t, return_token(db.settings.secret_key, order_id)):
         raise NotFound()
     with db.unit(readonly=True) as uow:
         order = get_order(uow, order_id)
     order = _refresh(request, db, order)
+    session = portal_sessions.from_request(db, request)
+    if session is not None and session.user.id == order.customer_id:
+        return RedirectResponse(f"/orders/{order.id}", status_code=303)
     lang = language_of(request)
     words = TEXT[lang]
     wait = '<meta http-equiv="refresh" content="3">' if order.state == "awaiting_payment" else ""

@@ -1,0 +1,1 @@
+"""The traveller web portal: server-rendered pages (Jinja2), zh-CN and en, mobile-first."""

@@ -1,0 +1,151 @@
+"""Register, log in, log out, and forgotten passwords (a one-time code by SMS or e-mail)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from topup.channels.api.deps import client_ip
+from topup.channels.portal import sessions
+from topup.channels.portal.i18n import N_
+from topup.channels.portal.web import Form, PortalRoute, Web, posted, safe_next, web
+from topup.errors import TopupError
+from topup.subscribers import auth
+from topup.subscribers.auth import MIN_PASSWORD
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+REQUIRED = N_("Please fill in this field.")
+
+
+def _signed_in_response(w: Web, user: auth.User, target: str) -> Response:
+    with w.db.unit() as uow:
+        token = sessions.start(uow, user)
+    response = w.redirect(target)
+    sessions.set_cookie(response, w.db, token)
+    return response
+
+
+@router.get("/login")
+def login_page(next: str = "/", w: Web = Depends(web)) -> Response:
+    """The login form (signed-in visitors go straight on)."""
+    if w.user:
+        return w.redirect(safe_next(next))
+    return w.page("login.html", form=Form({"next": safe_next(next)}),
+                  expired=w.request.query_params.get("expired") == "1")
+
+
+@router.post("/login")
+def login(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
+    """Check the password; on success start a web session and go on to ``next``."""
+    login_name, password = form.get("login"), form.raw("password")
+    for name, value in (("login", login_name), ("password", password)):
+        if not value:
+            form.fail(name, w.t.gettext(REQUIRED))
+    user = None
+    if form.ok:
+        try:
+            with w.db.unit() as uow:
+                user = auth.authenticate(uow, login_name, password, client_ip(w.request))
+        except TopupError as exc:  # locked: the failure count is already committed
+            form.refuse(w.t, exc)
+        if user is None and form.ok:
+            form.fail("", w.t.gettext("Wrong login or password."))
+    if user is None:
+        return w.page("login.html", status=422, form=form)
+    return _signed_in_response(w, user, safe_next(form.get("next")))
+
+
+@router.post("/logout")
+def logout(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
+    """End the session and forget the cookie."""
+    token = w.request.cookies.get(sessions.COOKIE)
+    if token:
+        with w.db.unit() as uow:
+            sessions.end(uow, token)
+    response = w.redirect("/login", notice="logged_out")
+    sessions.clear_cookie(response, w.db)
+    return response
+
+
+@router.get("/register")
+def register_page(w: Web = Depends(web)) -> Response:
+    """The registration form."""
+    if w.user:
+        return w.redirect("/")
+    return w.page("register.html", form=Form({}))
+
+
+def _check_registration(w: Web, form: Form) -> None:
+    if not form.get("email") and not form.get("phone"):
+        form.fail("email", w.t.gettext("Give an e-mail address or a phone number."))
+    password = form.raw("password")
+    if len(password) < MIN_PASSWORD:
+        form.fail("password", w.t.gettext("A password has at least %(n)s characters.",
+                                          n=MIN_PASSWORD))
+    if password != form.raw("password_confirm"):
+        form.fail("password_confirm", w.t.gettext("The two passwords do not match."))
+
+
+@router.post("/register")
+def register(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
+    """Create the account in the page's language and sign in; next: bind a line."""
+    _check_registration(w, form)
+    user = None
+    if form.ok:
+        try:
+            with w.db.unit() as uow:
+                user = auth.register(uow, email=form.get("email") or None,
+                                     phone=form.get("phone") or None,
+                                     password=form.raw("password"), language=w.t.lang)
+        except TopupError as exc:
+            target = {"phone_taken": "phone", "invalid_msisdn": "phone"}.get(exc.code, "email")
+            form.refuse(w.t, exc, target)
+    if user is None:
+        return w.page("register.html", status=422, form=form)
+    return _signed_in_response(w, user, "/lines/bind?notice=registered")
+
+
+@router.get("/password/forgot")
+def forgot_page(w: Web = Depends(web)) -> Response:
+    """Ask for a reset code."""
+    return w.page("forgot.html", form=Form({}))
+
+
+@router.post("/password/forgot")
+def forgot(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
+    """Send a code to the login's phone or e-mail (the answer is the same for unknown logins)."""
+    if not form.get("login"):
+        form.fail("login", w.t.gettext(REQUIRED))
+        return w.page("forgot.html", status=422, form=form)
+    with w.db.unit() as uow:
+        auth.request_reset(uow, form.get("login"))
+    return w.redirect("/password/reset", login=form.get("login"), notice="code_sent")
+
+
+@router.get("/password/reset")
+def reset_page(login: str = "", w: Web = Depends(web)) -> Response:
+    """Enter the code and a new password."""
+    return w.page("reset.html", form=Form({"login": login}))
+
+
+@router.post("/password/reset")
+def reset(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
+    """Set the new password; every session and token of the account ends."""
+    for name in ("login", "code"):
+        if not form.get(name):
+            form.fail(name, w.t.gettext(REQUIRED))
+    if len(form.raw("new_password")) < MIN_PASSWORD:
+        form.fail("new_password", w.t.gettext("A password has at least %(n)s characters.",
+                                              n=MIN_PASSWORD))
+    if form.ok:
+        with w.db.unit() as uow:
+            done = auth.confirm_reset(uow, form.get("login"), form.get("code"),
+                                      form.raw("new_password"))
+            row = auth.find_by_login(uow, form.get("login")) if done else None
+            if row is not None:
+                sessions.end_all(uow, int(row.id))
+        if not done:
+            form.refuse(w.t, auth.reset_refused(), "code")
+    if not form.ok:
+        return w.page("reset.html", status=422, form=form)
+    return w.redirect("/login", notice="password_reset")

@@ -1,0 +1,123 @@
+"""The home page (my lines), binding a line, a line's dashboard, its auto-renew switch, the
+eSIM activation QR code, and the pages that first ask which line."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from fastapi import APIRouter, Depends, Response
+
+from topup.channels.portal.i18n import N_
+from topup.channels.portal.views import line_view, owned_line, usage_bars
+from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
+from topup.errors import NotFound, TopupError
+from topup.subscribers import lines as line_svc
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+PICKS = {  # /<what> asks which line, then goes to /lines/<id>/<what>
+    "topup": N_("Top up which line?"),
+    "voucher": N_("Redeem a voucher onto which line?"),
+    "history": N_("Show the history of which line?"),
+}
+
+
+@router.get("/")
+def home(w: Web = Depends(web)) -> Response:
+    """Signed out: the login page. Signed in: every line with its balance and data left."""
+    if w.user is None:
+        return w.redirect("/login")
+    with w.db.unit(readonly=True) as uow:
+        views = [line_view(uow, x, w.t.lang) for x in line_svc.lines_of(uow, w.user.id)]
+    return w.page("home.html", views=views)
+
+
+@router.get("/lines/bind")
+def bind_page(w: Web = Depends(signed_in)) -> Response:
+    """Bind a SIM or eSIM with its ICCID or number and the card secret."""
+    return w.page("bind.html", form=Form({}))
+
+
+@router.post("/lines/bind")
+def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
+    """A wrong pair is refused without saying which half was wrong (and counted)."""
+    user = w.me()
+    for name in ("identifier", "secret"):
+        if not form.get(name):
+            form.fail(name, w.t.gettext("Please fill in this field."))
+    line = None
+    if form.ok:
+        try:
+            with w.db.unit() as uow:
+                line = line_svc.bind(uow, user.id, form.get("identifier"), form.get("secret"))
+            if line is None:
+                raise line_svc.bind_refused()
+        except TopupError as exc:
+            form.refuse(w.t, exc)
+    if line is None:
+        return w.page("bind.html", status=422, form=form)
+    return w.redirect(f"/lines/{line.id}", notice="bound")
+
+
+@router.get("/lines/{line_id}")
+def dashboard(line_id: int, w: Web = Depends(signed_in)) -> Response:
+    """Balance, data gauge, plans and their countdowns, status, auto-renew, 30-day chart."""
+    with w.db.unit(readonly=True) as uow:
+        view = line_view(uow, owned_line(uow, w.me(), line_id), w.t.lang)
+        chart = usage_bars(uow, view.line, w.now, w.tz)
+    peak = max((b.value for b in chart), default=0)
+    return w.page("line.html", view=view, line=view.line, chart=chart, peak=peak)
+
+
+@router.post("/lines/{line_id}/auto-renew")
+def auto_renew(line_id: int, form: Form = Depends(posted), w: Web = Depends(signed_in)
+               ) -> Response:
+    """Switch auto-renew on (box ticked) or off."""
+    on = form.get("auto_renew") in ("on", "1", "true")
+    with w.db.unit() as uow:
+        line = owned_line(uow, w.me(), line_id)
+        line_svc.set_auto_renew(uow, line.id, on)
+    return w.redirect(f"/lines/{line_id}", notice="auto_renew_on" if on else "auto_renew_off")
+
+
+@router.get("/lines/{line_id}/esim.svg")
+def esim_qr(line_id: int, w: Web = Depends(signed_in)) -> Response:
+    """The eSIM's activation code as a QR code to scan with the phone's camera."""
+    with w.db.unit(readonly=True) as uow:
+        code = owned_line(uow, w.me(), line_id).activation_code
+    if code is None:
+        raise NotFound("this line has no eSIM activation code")
+    out = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(out, kind="svg", scale=6, border=4,
+                                                  title=w.t.gettext("eSIM activation code"))
+    return Response(out.getvalue(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, no-store"})
+
+
+def _pick(what: str, w: Web) -> Response:
+    with w.db.unit(readonly=True) as uow:
+        mine = line_svc.lines_of(uow, w.me().id)
+    if not mine:
+        return w.redirect("/lines/bind", notice="bind_first")
+    if len(mine) == 1:
+        return w.redirect(f"/lines/{mine[0].id}/{what}")
+    return w.page("pick.html", lines=mine, what=what, question=w.t.gettext(PICKS[what]))
+
+
+@router.get("/topup")
+def pick_topup(w: Web = Depends(signed_in)) -> Response:
+    """Top up: straight to the only line, else a choice."""
+    return _pick("topup", w)
+
+
+@router.get("/voucher")
+def pick_voucher(w: Web = Depends(signed_in)) -> Response:
+    """Redeem a voucher: straight to the only line, else a choice."""
+    return _pick("voucher", w)
+
+
+@router.get("/history")
+def pick_history(w: Web = Depends(signed_in)) -> Response:
+    """History: straight to the only line, else a choice."""
+    return _pick("history", w)

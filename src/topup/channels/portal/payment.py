@@ -1,0 +1,66 @@
+"""Ways to pay in the portal, the payer's next step (a provider's page, a QR code to scan,
+bank details), and asking the provider about an order that still waits.
+
+Card payments through Stripe need Stripe.js from Stripe's servers, which the portal does not
+load (no third-party scripts); travellers pay by card in the app, or through the others here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import segno
+from fastapi import Request
+from markupsafe import Markup
+
+from topup.channels.portal.web import Web
+from topup.db.uow import Database
+from topup.errors import TopupError
+from topup.orders.service import Order, settle_payment
+from topup.payments.late import apply_policy
+from topup.receipts.view import METHODS
+
+log = logging.getLogger("topup.portal")
+PORTAL_PROVIDERS = ("sandbox", "paypal", "alipay", "wechatpay", "bank")
+
+
+def method_label(lang: str, name: str) -> str:
+    """A payment method's name in ``lang``."""
+    en, zh = METHODS.get(name, (name, name))
+    return zh if lang == "zh-CN" else en
+
+
+def method_choices(w: Web, kind: str) -> list[tuple[str, str]]:
+    """(name, label) of the methods offered for a ``kind`` order: the wallet for plans, then
+    each configured provider whose payment step the portal can show."""
+    providers = w.request.app.state.payment_providers
+    names = [n for n in PORTAL_PROVIDERS if n in providers]
+    if kind == "plan":
+        names.insert(0, "wallet")
+    return [(n, method_label(w.t.lang, n)) for n in names]
+
+
+def qr_svg(payload: str, title: str) -> Markup:
+    """``payload`` as an inline SVG QR code (its text is escaped by segno)."""
+    svg = segno.make(payload, error="m", micro=False).svg_inline(
+        scale=5, border=4, title=title, dark="#000", light="#fff")
+    return Markup(svg)  # noqa: S704 - segno writes the SVG and escapes the title
+
+
+def refresh(request: Request, db: Database, order: Order) -> Order:
+    """While an order waits for its payment, ask the provider (a PayPal payment is captured
+    the moment its payer returns); a slow or absent provider just leaves it waiting."""
+    name, _, ref = (order.payment_ref or "").partition(":")
+    provider = request.app.state.payment_providers.get(name)
+    if provider is None or order.state != "awaiting_payment":
+        return order
+    try:
+        status = provider.query(ref)
+        if status.state == "pending":  # nothing to write: polling stays read-only
+            return order
+        with db.unit() as uow:
+            order = settle_payment(uow, order.payment_ref or "", status)
+        apply_policy(db, provider, order)
+    except TopupError as exc:
+        log.warning("portal: %s query for order %s failed: %s", name, order.id, exc)
+    return order

@@ -1,0 +1,92 @@
+"""Plans by country or region with search, and choosing how to pay for one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+
+from topup.catalog import service as catalog
+from topup.channels.portal.payment import method_choices
+from topup.channels.portal.views import balances, owned_line
+from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
+from topup.errors import TopupError
+from topup.subscribers import lines as line_svc
+from topup.subscribers.lines import Line
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+
+def _zones(w: Web) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with w.db.unit(readonly=True) as uow:
+        every = catalog.list_zones(uow)
+    key = "name_zh" if w.t.lang == "zh-CN" else "name_en"
+    named = [{"code": z["code"], "kind": z["kind"], "name": z[key]} for z in every]
+    countries = sorted((z for z in named if z["kind"] == "country"), key=lambda z: z["name"])
+    return countries, [z for z in named if z["kind"] != "country"]
+
+
+def _buyer_line(w: Web, wanted: int | None) -> tuple[list[Line], Line | None]:
+    """The signed-in traveller's lines and the one they shop for (the only one, or chosen)."""
+    if w.user is None:
+        return [], None
+    with w.db.unit(readonly=True) as uow:
+        mine = line_svc.lines_of(uow, w.user.id)
+    chosen = next((x for x in mine if x.id == wanted), None)
+    if chosen is None and len(mine) == 1:
+        chosen = mine[0]
+    return mine, chosen
+
+
+@router.get("/plans")
+def plans(country: str = "", zone: str = "", q: str = "", line: int | None = None,
+          w: Web = Depends(web)) -> Response:
+    """Plans on sale, filtered by country (which includes the regions covering it), region
+    or a search; prices in the chosen line's currency."""
+    mine, chosen = _buyer_line(w, line)
+    country = country.strip().upper()[:2]
+    zone = zone.strip().upper()[:20]
+    with w.db.unit(readonly=True) as uow:
+        found = catalog.list_plans(
+            uow, country=country or None, zone=zone or None, q=q.strip()[:60] or None,
+            currency=chosen.currency if chosen else None, on_sale_at=uow.now)
+    countries, regions = _zones(w)
+    currency = chosen.currency if chosen else (
+        w.user.currency if w.user else w.db.settings.default_currency)
+    return w.page("plans.html", plans=found, countries=countries, regions=regions,
+                  lines=mine, chosen=chosen, currency=currency,
+                  filters={"country": country, "zone": zone, "q": q.strip()[:60]})
+
+
+def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200) -> Response:
+    with w.db.unit(readonly=True) as uow:
+        plan = catalog.get_plan(uow, plan_id)
+        wallet = balances(uow, line)[0]
+    price = None
+    try:
+        price = catalog.price_of(plan, line.currency)
+    except TopupError as exc:
+        form.refuse(w.t, exc)
+    return w.page("plan.html", status=status, line=line, plan=plan, price=price,
+                  wallet=wallet, methods=method_choices(w, "plan"), form=form)
+
+
+@router.get("/lines/{line_id}/plans/{plan_id}")
+def plan_page(line_id: int, plan_id: int, w: Web = Depends(signed_in)) -> Response:
+    """One plan for one line: what it gives, its price, and the ways to pay."""
+    with w.db.unit(readonly=True) as uow:
+        line = owned_line(uow, w.me(), line_id)
+    return _plan_page(w, line, plan_id, Form({"method": "wallet"}))
+
+
+@router.post("/lines/{line_id}/plans/{plan_id}")
+def choose_plan(line_id: int, plan_id: int, form: Form = Depends(posted),
+                w: Web = Depends(signed_in)) -> Response:
+    """Check the choice, then show the order summary to confirm."""
+    with w.db.unit(readonly=True) as uow:
+        line = owned_line(uow, w.me(), line_id)
+    if form.get("method") not in {name for name, _ in method_choices(w, "plan")}:
+        form.fail("method", w.t.gettext("Choose a payment method."))
+        return _plan_page(w, line, plan_id, form, 422)
+    return w.redirect(f"/lines/{line.id}/checkout", kind="plan", plan_id=str(plan_id),
+                      method=form.get("method"))

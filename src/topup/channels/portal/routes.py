@@ -1,0 +1,40 @@
+"""Every page of the portal in one router (``app.include_router(portal.router)``), plus its
+two static files under /static. Later sections (the admin console under /admin, the agent POS
+under /pos) add their own routers and menu entries (``rendering.add_menu_item``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from topup.channels.portal import (
+    auth,
+    history,
+    lines,
+    orders,
+    plans,
+    settings,
+    topup,
+    vouchers,
+)
+from topup.errors import NotFound
+
+STATIC = Path(__file__).parent / "static"
+TYPES = {"portal.css": "text/css; charset=utf-8",
+         "portal.js": "text/javascript; charset=utf-8"}
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, lines, plans, topup, orders, vouchers, history, settings):
+    router.include_router(module.router)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    """The portal's stylesheet and script (cached for a day)."""
+    if name not in TYPES:
+        raise NotFound()
+    return FileResponse(STATIC / name, media_type=TYPES[name],
+                        headers={"Cache-Control": "public, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff"})

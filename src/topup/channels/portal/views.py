@@ -1,0 +1,81 @@
+"""What a line's pages show, gathered from the services in one read: balances, live plans
+with what is left, the data gauge, the expiry, and the usage chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from topup.catalog import service as catalog
+from topup.channels.portal.charts import DAYS, Bar, Gauge, bars, gauge
+from topup.charging.buckets import line_buckets
+from topup.charging.service import daily_totals
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.money import Money
+from topup.subscribers import lines as line_svc
+from topup.subscribers.auth import User
+from topup.subscribers.lines import Line
+
+
+@dataclass(frozen=True)
+class PlanLeft:
+    """One live plan on a line and what remains of it."""
+
+    name: str
+    zone: str
+    valid_from: datetime | None
+    expires_at: datetime | None
+    units: dict[str, dict[str, int]]  # unit -> {"total", "remaining"}
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A line as its owner's pages show it."""
+
+    line: Line
+    balances: list[Money]
+    plans: list[PlanLeft]
+    data: Gauge
+    ends_at: datetime | None  # when the soonest plan ends, else the line's validity
+
+    @property
+    def title(self) -> str:
+        """The number when the line has one, else the ICCID."""
+        return f"+{self.line.msisdn}" if self.line.msisdn else self.line.iccid
+
+
+def balances(uow: UnitOfWork, line: Line) -> list[Money]:
+    """Every wallet of the line; the line's own currency first, shown even when empty."""
+    found = {cur: Money(b.available, cur) for cur, b in ledger.wallets(uow, line.id).items()}
+    found.setdefault(line.currency, Money(0, line.currency))
+    return [found[line.currency]] + [m for cur, m in sorted(found.items()) if cur != line.currency]
+
+
+def line_view(uow: UnitOfWork, line: Line, lang: str) -> LineView:
+    """Balances, live plans, the data gauge and the soonest end of the line."""
+    plans, names = [], {}
+    left = total = 0
+    for b in line_buckets(uow, line.id):
+        if b.plan_id not in names:
+            names[b.plan_id] = catalog.get_plan(uow, b.plan_id).name(lang)
+        plans.append(PlanLeft(names[b.plan_id], b.zone_code, b.valid_from, b.expires_at,
+                              b.units))
+        if "data" in b.units:
+            left += b.units["data"]["remaining"]
+            total += b.units["data"]["total"]
+    ends = min((p.expires_at for p in plans if p.expires_at), default=line.valid_until)
+    return LineView(line, balances(uow, line), plans, gauge(left, total), ends)
+
+
+def usage_bars(uow: UnitOfWork, line: Line, now: datetime, zone: tzinfo) -> list[Bar]:
+    """Daily data use of the last 30 days (today included) in the viewer's zone."""
+    today = now.astimezone(zone).date()
+    since = now - timedelta(days=DAYS + 1)
+    return bars(daily_totals(uow, line.id, "data", since, zone), today)
+
+
+def owned_line(uow: UnitOfWork, user: User, line_id: int) -> Line:
+    """The line if ``user`` holds it; LineNotFound (404) otherwise — also for staff, whose
+    tools live in the admin console, not here."""
+    return line_svc.get_line(uow, line_id, owner=user.id)
