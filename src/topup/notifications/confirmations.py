@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING, Any
 from topup.catalog import service as catalog
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
-from topup.notifications.preferences import get_preferences
-from topup.notifications.rendering import LANGUAGES
-from topup.notifications.service import enqueue
-from topup.subscribers import auth
+from topup.notifications.recipients import notify_line, recipients_of
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
 
@@ -47,21 +44,7 @@ def order_fulfilled(uow: UnitOfWork, order: Order) -> Order:
     """Queue the confirmations of a fulfilled order; returns ``order`` unchanged."""
     line = line_svc.get_line(uow, order.line_id)
     template = "voucher_redeemed" if order.method == "voucher" else "order_fulfilled"
-    by_sms = order.channel != "sms"
-    if line.customer_id is None:
-        lang = uow.settings.default_language
-        lang = lang if lang in LANGUAGES else "en"
-        if line.msisdn and by_sms:
-            enqueue(uow, "sms", f"+{line.msisdn}", template, lang,
-                    _params(uow, order, line, lang))
-        return order
-    user = auth.update_profile(uow, line.customer_id)  # the subscribers area's read of a user
-    prefs = get_preferences(uow, user.id)
-    params = _params(uow, order, line, user.language)
-    if prefs.email and user.email:
-        enqueue(uow, "email", user.email, template, user.language, params, user_id=user.id)
-    number = f"+{line.msisdn}" if line.msisdn else user.phone
-    if prefs.sms and number and by_sms:
-        enqueue(uow, "sms", number, template, user.language, params, user_id=user.id,
-                quiet=True)
+    to = recipients_of(uow, line.id)
+    notify_line(uow, line.id, template, _params(uow, order, line, to.language),
+                sms=order.channel != "sms", to=to)
     return order

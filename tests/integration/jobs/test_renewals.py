@@ -52,8 +52,10 @@ class Line:
             return line_buckets(uow, self.line.id)
 
     def sms(self) -> list[str]:
+        """Renewal notices sent to the line (order confirmations left aside)."""
         with self.db.unit() as uow:
-            return [m["template"] for m in queued_for(uow, MSISDN)]
+            return [m["template"] for m in queued_for(uow, f"+{MSISDN}")
+                    if m["template"] != "order_fulfilled"]
 
 
 def sweep(db: Database) -> list[renewals.Outcome]:
