@@ -207,3 +207,12 @@ class Shooter:
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
             self.taken.append(path)
         page.set_viewport_size(before)
+
+
+def sign_in(page: Page, login: tuple[str, str]) -> None:
+    """Log in through the form (English labels) and wait for the menu's "Log out"."""
+    page.goto("/login")
+    page.get_by_label("E-mail or phone number").fill(login[0])
+    page.get_by_label("Password").fill(login[1])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()

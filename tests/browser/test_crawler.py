@@ -29,8 +29,8 @@ from tests.browser.support import (
     TRAVELLER,
     Live,
     Watched,
-    expect,
     open_page,
+    sign_in,
 )
 
 if TYPE_CHECKING:
@@ -41,9 +41,14 @@ MAX_SECONDS = 60.0
 PER_SHAPE = 2
 NEVER = re.compile(r"log-?out|sign-?out|delete|remove|cancel|unbind|freeze|revoke|destroy",
                    re.IGNORECASE)
-ROLES = {"anonymous": None, "customer": TRAVELLER, "admin": ADMIN, "network": NETWORK}
+SUPPORT = ("support@example.com", "crawl-support-pass")
+FINANCE = ("finance@example.com", "crawl-finance-pass")
+AGENT = ("agent@example.com", "demo-agent-pass")  # the demo's kiosk assistant
+ROLES = {"anonymous": None, "customer": TRAVELLER, "admin": ADMIN, "support": SUPPORT,
+         "finance": FINANCE, "agent": AGENT}
 ESIM = ("8944501234567890124", "7315")  # the demo eSIM line, unbound
-MIN_PAGES = {"anonymous": 4, "customer": 20, "admin": 5, "network": 1}
+MIN_PAGES = {"anonymous": 4, "customer": 20, "admin": 25, "support": 8, "finance": 12,
+             "agent": 4}
 
 
 @dataclass
@@ -111,18 +116,11 @@ def crawl(page: Page, live: Live) -> Crawl:
     return found
 
 
-def sign_in(page: Page, login: tuple[str, str]) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail or phone number").fill(login[0])
-    page.get_by_label("Password").fill(login[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 @pytest.fixture(scope="session")
 def history(live: Live) -> None:
     """Once per server: the demo traveller gets the eSIM line too, and on the SIM line a paid
-    top-up (with a receipt), a plan and usage, so that their pages and links are there."""
+    top-up (with a receipt), a plan and usage, so that their pages and links are there; and
+    a support and a finance login."""
     with live.api(TRAVELLER) as me:
         r = me.post("/api/v1/lines/bind", json={"identifier": ESIM[0], "secret": ESIM[1]})
         assert r.status_code == 200, r.text
@@ -139,6 +137,11 @@ def history(live: Live) -> None:
             "line_id": line["id"], "kind": "plan", "plan_id": plan["id"], "method": "wallet",
             "confirm_duplicate": True})
         assert r.status_code == 201, r.text
+    with live.api(ADMIN) as admin:
+        for email, password in (SUPPORT, FINANCE):
+            r = admin.post("/api/v1/admin/staff", json={
+                "email": email, "password": password, "role": email.split("@")[0]})
+            assert r.status_code == 201, r.text
     with live.api(NETWORK) as net:
         r = net.post("/api/v1/usage", json={
             "record_id": f"crawl-{uuid.uuid4().hex}", "line": line["iccid"], "unit": "data",

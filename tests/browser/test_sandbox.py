@@ -82,11 +82,7 @@ def test_api_docs_load_and_nothing_leaves_this_machine(page: Page, watched: Watc
     assert response is not None and response.status == 200
     expect(page).to_have_title("topup top-up API - Swagger UI")
     assert page.request.get("/openapi.json").json()["paths"]["/api/v1/orders"]
-    # FastAPI's /docs loads Swagger UI from a CDN. The test browser is refused anything off
-    # loopback, so here the page stays a shell: the refusals and the script that misses the
-    # bundle are on record (and this test says so when the UI is served locally one day).
-    assert watched.external and all("cdn.jsdelivr.net" in url or "fastapi.tiangolo.com" in url
-                                    for url in watched.external), watched.external
-    assert [e.split(": ", 1)[1] for e in watched.js_errors] == [
-        "SwaggerUIBundle is not defined"]
-    watched.js_errors.clear()
+    # Swagger UI comes from this server, so the browser (refused anything off loopback)
+    # renders the operations: the orders endpoint is on the page.
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/orders").first).to_be_visible()
+    assert watched.external == [], watched.external

@@ -2,7 +2,8 @@
 
 A new traveller registers, binds a line, buys a plan with the sandbox provider, sees the data
 gauge fall after the network reports usage, redeems a voucher, switches to Chinese; then an
-admin freezes the line and the traveller's next top-up is refused with a clear message.
+admin freezes the line in the console (found by its ICCID, with a reason) and the
+traveller's next top-up is refused with a clear message.
 Screenshots of the pages on the way are taken at phone and desktop width.
 """
 
@@ -15,10 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.browser.support import ADMIN, NETWORK, Live, Shooter, expect
+from tests.browser.support import (
+    ADMIN,
+    NETWORK,
+    Live,
+    Shooter,
+    Watched,
+    expect,
+    open_page,
+    sign_in,
+)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 GIB = 1024**3
 PLAN = "Thailand 7 days 10 GB"  # TH-7D-10GB: 49.00 CNY, 10 GB for 7 days from purchase
@@ -122,12 +132,30 @@ def redeem(page: Page, pin: str, shoot: Shooter) -> None:
     page.get_by_role("link", name="Back to the line").click()
 
 
-def freeze(live: Live, line: dict[str, Any]) -> None:
-    with live.api(ADMIN) as admin:
-        r = admin.post(f"/api/v1/admin/lines/{line['id']}/freeze",
-                       json={"reason": "card reported stolen"})
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "frozen"
+def freeze_in_the_console(browser: Browser, live: Live, line: dict[str, Any],
+                          shoot: Shooter) -> None:
+    """An admin, in a browser of their own, finds the line by its ICCID and freezes it."""
+    watched = Watched()
+    admin = open_page(browser, live, watched)
+    try:
+        sign_in(admin, ADMIN)
+        expect(admin).to_have_url(re.compile(r"/admin$"))
+        expect(admin.locator("#line-figures")).to_be_visible()
+        shoot(admin, "admin-dashboard")
+        admin.get_by_role("navigation", name="Console").get_by_role("link", name="Lines").click()
+        admin.get_by_label("Number, ICCID or e-mail").fill(line["iccid"])
+        admin.get_by_role("button", name="Search").click()
+        admin.locator(f"[data-line='{line['id']}']").click()
+        admin.get_by_label("Reason", exact=True).fill("card reported stolen")
+        admin.get_by_role("button", name="Freeze the line").click()
+        expect(admin.get_by_text("The line is frozen.")).to_be_visible()
+        expect(admin.locator("#line-status")).to_have_text("Frozen")
+        expect(admin.locator("#line-audit")).to_contain_text("card reported stolen")
+        shoot(admin, "admin-line")
+    finally:
+        admin.context.close()
+    assert watched.js_errors == [], watched.js_errors
+    assert watched.external == [], watched.external
 
 
 def orders_of(live: Live, line: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,13 +186,14 @@ def choose_top_up(page: Page) -> None:
     page.get_by_role("button", name="继续").click()
 
 
-def top_up_refused(page: Page, live: Live, line: dict[str, Any], shoot: Shooter) -> None:
+def top_up_refused(page: Page, browser: Browser, live: Live, line: dict[str, Any],
+                   shoot: Shooter) -> None:
     """The summary was on screen before the freeze: submitting it is refused, and so is a
     top-up started afresh; no order is made, the provider's page never opens."""
     before = orders_of(live, line)
     choose_top_up(page)
     expect(page.get_by_role("heading", name="确认订单")).to_be_visible()
-    freeze(live, line)
+    freeze_in_the_console(browser, live, line, shoot)
     page.get_by_role("button", name="提交并支付").click()
     expect(page.get_by_role("alert").filter(has_text=FROZEN_ZH).first).to_be_visible()
     choose_top_up(page)
@@ -175,9 +204,9 @@ def top_up_refused(page: Page, live: Live, line: dict[str, Any], shoot: Shooter)
     assert "/sandbox/" not in page.url, "the provider's page never opened"
 
 
-def test_a_traveller_from_registration_to_a_frozen_line(page: Page, live: Live,
-                                                        shoot: Shooter, tmp_path: Path
-                                                        ) -> None:
+def test_a_traveller_from_registration_to_a_frozen_line(page: Page, browser: Browser,
+                                                        live: Live, shoot: Shooter,
+                                                        tmp_path: Path) -> None:
     line = live.new_line(currency="CNY", country="CN")
     register(page, shoot)
     bind(page, line, shoot)
@@ -203,6 +232,6 @@ def test_a_traveller_from_registration_to_a_frozen_line(page: Page, live: Live,
     page.get_by_role("link", name="Open").click()
 
     switch_to_chinese(page, shoot)
-    top_up_refused(page, live, line, shoot)
+    top_up_refused(page, browser, live, line, shoot)
     page.goto(f"/lines/{line['id']}")
     expect(page.locator("[data-status=frozen]").first).to_be_visible()

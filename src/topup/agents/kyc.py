@@ -138,6 +138,13 @@ def records(uow: UnitOfWork, agent_id: int, *, limit: int = 100) -> list[KycReco
     return [KycRecord.of(r) for r in rows]
 
 
+def record_of_sale(uow: UnitOfWork, sale_id: int) -> KycRecord | None:
+    """The masked document recorded with one sale, or None (no rule asked for it)."""
+    row = uow.conn.execute(select(agent_kyc_records).where(
+        agent_kyc_records.c.sale_id == sale_id)).first()
+    return KycRecord.of(row) if row is not None else None
+
+
 def find_document(uow: UnitOfWork, id_type: str, id_number: str) -> list[KycRecord]:
     """Every record of one document (compliance look-up by the number, never stored)."""
     digest = id_hash(uow.settings.secret_key, id_type, normalise_number(id_number))

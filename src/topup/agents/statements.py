@@ -23,6 +23,7 @@ from topup.agents.terminals import get_terminal
 from topup.agents.topups import Sale, sales_of
 from topup.db.uow import UnitOfWork
 from topup.ledger.tables import transfers
+from topup.money import Money
 
 FUNDING_CODE = "agent_float_fund"
 TOPUP_CODES = ("topup", "fx")  # fx: the float's side of a top-up into another currency
@@ -106,6 +107,24 @@ def movements(uow: UnitOfWork, acct: int, start: datetime, end: datetime,
     rows = uow.conn.execute(select(transfers.c.code, transfers.c.ref, _signed(acct).label("s"))
                             .where(cond).order_by(transfers.c.id))
     return [Movement(r.code, r.ref, int(r.s)) for r in rows]
+
+
+def float_after(uow: UnitOfWork, sale: Sale) -> Money:
+    """What the seller's float held right after ``sale`` (its debit and its commission), as a
+    receipt shows it: the posted transfers on the float up to the sale's last one (a later
+    movement with the same ref, a refund say, is not the sale's). Every movement of one float
+    happens with the agent's row locked, so ids follow their order."""
+    agent = get_agent(uow, sale.agent_id)
+    acct = float_account(uow, agent)
+    mine = _touches(acct) & transfers.c.kind.in_(POSTED)
+    last = uow.conn.execute(select(func.max(transfers.c.id)).where(
+        mine, transfers.c.ref == sale.ledger_ref,
+        transfers.c.created_at <= sale.created_at)).scalar()
+    if last is None:  # nothing of the sale reached the ledger: the balance at the sale's time
+        return Money(posted_balance_at(uow, acct, sale.created_at), agent.currency)
+    total = uow.conn.execute(select(func.coalesce(func.sum(_signed(acct)), 0)).where(
+        mine, transfers.c.id <= last)).scalar()
+    return Money(int(total or 0), agent.currency)
 
 
 def _classify(st: Statement, moves: list[Movement]) -> None:

@@ -110,6 +110,12 @@ def get_sale(uow: UnitOfWork, sale_id: int) -> Sale:
     return Sale.of(uow.conn.execute(select(agent_sales).where(agent_sales.c.id == sale_id)).one())
 
 
+def find_sale(uow: UnitOfWork, sale_id: int) -> Sale | None:
+    """One sale by id, or None when there is none."""
+    row = uow.conn.execute(select(agent_sales).where(agent_sales.c.id == sale_id)).first()
+    return Sale.of(row) if row is not None else None
+
+
 def sell_topup(uow: UnitOfWork, seller: Seller, identifier: str, amount: int, *,
                kyc_given: kyc.KycInput | None = None, msisdn_only: bool = False) -> TopupSale:
     """Top up the line named by ICCID or MSISDN with ``amount`` minor units of the agent's

@@ -72,7 +72,7 @@ def demo() -> None:
     table = Table(title="Demo logins")
     for col in ("role", "login", "password"):
         table.add_column(col)
-    for role in ("customer", "admin", "network"):
+    for role in ("customer", "admin", "network", "agent"):
         table.add_row(role, *seeded[role])
     out.print(table)
     lines = Table(title="Demo lines (bind with the ICCID or number and the card secret)")
@@ -159,7 +159,8 @@ def plans_list(country: str = typer.Option(None, help="ISO 3166 alpha-2"),
 @admin_app.command("create")
 def admin_create(email: str, password: str = typer.Option(..., prompt=True, hide_input=True,
                                                           confirmation_prompt=True),
-                 role: str = typer.Option("admin", help="admin, network, agent or terminal")
+                 role: str = typer.Option("admin", help="admin, support, finance, network, agent "
+                                                       "or terminal")
                  ) -> None:
     """Create a staff or system login."""
     from topup.subscribers import auth

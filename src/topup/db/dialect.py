@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from topup.db.uow import UnitOfWork
@@ -18,3 +18,10 @@ def insert_ignore(uow: UnitOfWork, table: Table, values: dict[str, Any], index: 
     """
     mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
     return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
+
+
+def utc_day(uow: UnitOfWork, column: Any) -> Any:
+    """``YYYY-MM-DD`` of a UTCDateTime column (stored as naive UTC), for GROUP BY day."""
+    if uow.dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return func.date(column)

@@ -1,4 +1,5 @@
-"""Demo data beyond the catalogue: a traveller, an admin, a network login, and lines.
+"""Demo data beyond the catalogue: a traveller, an admin, a network login, lines, and a retail
+agent (an airport kiosk with a funded float) with its point-of-sale login.
 
 Idempotent: running it again finds what exists and creates only what is missing. The demo
 passwords are published on purpose (they are printed by ``topup demo``); never use them live.
@@ -10,8 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from topup.agents import agents as agent_svc
+from topup.agents.errors import TierNotFound
+from topup.agents.floats import fund_float
 from topup.db.uow import UnitOfWork
 from topup.demo.catalog import seed_catalog
+from topup.notifications.preferences import set_preferences
 from topup.orders import service as orders
 from topup.orders.tables import orders as orders_table
 from topup.subscribers import auth
@@ -21,6 +26,9 @@ from topup.subscribers.errors import LineNotFound
 CUSTOMER = ("traveller@example.com", "demo-traveller-pass")
 ADMIN = ("admin@example.com", "demo-admin-pass")
 NETWORK = ("network@example.com", "demo-network-pass")
+AGENT = ("agent@example.com", "demo-agent-pass")  # staff of DEMO_AGENT, for /pos
+DEMO_AGENT = "Demo Airport Kiosk"
+DEMO_FLOAT = 5000_00  # CN¥5,000.00, funded once (a stable funding key)
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,24 @@ def _line(uow: UnitOfWork, spec: DemoLine) -> line_svc.Line:
             home_country=spec.country))
 
 
+def _agent(uow: UnitOfWork, admin: auth.User) -> None:
+    """The demo kiosk, its tier, its float and its staff login (each only if missing)."""
+    try:
+        tier = agent_svc.get_tier(uow, "standard")
+    except TierNotFound:
+        tier = agent_svc.set_tier(uow, "standard", "Standard", 150, 300, actor_id=admin.id)
+    found = [a for a in agent_svc.list_agents(uow) if a.name == DEMO_AGENT]
+    agent = found[0] if found else agent_svc.create_agent(uow, agent_svc.AgentSpec(
+        kind="store", name=DEMO_AGENT, tier=tier.code, country="CN", currency="CNY"),
+        actor_id=admin.id)
+    fund_float(uow, agent.id, DEMO_FLOAT, key="demo-opening-float", actor_id=admin.id,
+               reason="demo: the kiosk paid its opening float")  # a replay moves nothing
+    if auth.find_by_login(uow, AGENT[0]) is None:
+        staff = agent_svc.add_staff(uow, agent.id, email=AGENT[0], password=AGENT[1],
+                                    actor_id=admin.id)
+        set_preferences(uow, staff.id, timezone="Asia/Shanghai")
+
+
 def seed_demo(uow: UnitOfWork) -> dict[str, object]:
     """Seed everything; returns the logins and lines to print."""
     seed_catalog(uow)
@@ -81,4 +107,6 @@ def seed_demo(uow: UnitOfWork) -> dict[str, object]:
             kind="topup", method="manual", channel="cli", amount=100_00, currency="CNY",
             reason="demo opening balance"))
     made = [(spec, line_svc.get_line(uow, line.id)) for spec, line in made]
-    return {"customer": CUSTOMER, "admin": ADMIN, "network": NETWORK, "lines": made}
+    _agent(uow, admin)
+    return {"customer": CUSTOMER, "admin": ADMIN, "network": NETWORK, "agent": AGENT,
+            "lines": made}

@@ -1,4 +1,5 @@
-"""Writing to the outbox, and what operators do with it: list, inspect, retry dead letters.
+"""Writing to the outbox, and what operators do with it: list, inspect, retry dead letters,
+send a message again.
 
 ``enqueue`` runs in the caller's unit of work, so a message exists exactly when its cause
 committed. ``topup worker`` delivers it later (``delivery.py``).
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
+from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.notifications.errors import NotificationNotFound, NotRetryable
 from topup.notifications.preferences import get_preferences
@@ -104,3 +106,32 @@ def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
         outbox.c.id == message_id, outbox.c.state.in_(("dead", "queued"))
     ).values(state="queued", attempts=0, next_attempt_at=uow.now))
     return get_message(uow, message_id)
+
+
+NOT_AGAIN = frozenset({"password_reset"})  # a one-time code is asked for anew, never re-sent
+
+
+def messages_to(uow: UnitOfWork, recipients: list[str], user_id: int | None, *,
+                limit: int = 20) -> list[OutboxMessage]:
+    """The newest messages to any of ``recipients`` or for the customer ``user_id``."""
+    cond: Any = outbox.c.recipient.in_(recipients)
+    if user_id is not None:
+        cond = or_(cond, outbox.c.user_id == user_id)
+    rows = uow.conn.execute(select(outbox).where(cond).order_by(outbox.c.id.desc())
+                            .limit(limit))
+    return [OutboxMessage.of(r) for r in rows]
+
+
+def resend(uow: UnitOfWork, message_id: int, *, actor_id: int | None) -> int:
+    """Queue a new copy of a message (same recipient, template, language and values) for a
+    customer who lost it; audited. Password-reset codes are refused (NotRetryable): the
+    customer asks for a new one."""
+    row = uow.conn.execute(select(outbox).where(outbox.c.id == message_id)).first()
+    if row is None:
+        raise NotificationNotFound(f"no notification {message_id}")
+    if row.template in NOT_AGAIN:
+        raise NotRetryable(f"a {row.template} message is never sent again")
+    new_id = enqueue(uow, row.channel, row.recipient, row.template, row.language,
+                     dict(row.params), user_id=row.user_id, quiet=bool(row.quiet))
+    audit(uow, actor_id, "notification.resend", f"notification:{message_id}", copy=new_id)
+    return new_id

@@ -313,3 +313,9 @@ def order_refunds(uow: UnitOfWork, order_id: int) -> list[RefundView]:
     rows = uow.conn.execute(select(refunds).where(refunds.c.order_id == order_id)
                             .order_by(refunds.c.id))
     return [RefundView.of(r) for r in rows]
+
+
+def recent_refunds(uow: UnitOfWork, limit: int = 50) -> list[RefundView]:
+    """The latest refunds across every order, newest first (the console's refunds page)."""
+    rows = uow.conn.execute(select(refunds).order_by(refunds.c.id.desc()).limit(limit))
+    return [RefundView.of(r) for r in rows]

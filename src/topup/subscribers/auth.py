@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -17,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
+from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
 from topup.money import check_currency
@@ -28,6 +30,7 @@ from topup.subscribers.errors import (
     PhoneTaken,
     ResetCodeInvalid,
     Unauthenticated,
+    UserNotFound,
 )
 from topup.subscribers.identity import keyed_hash, normalise_email, normalise_phone
 from topup.subscribers.tables import ROLES, auth_tokens, reset_codes, users
@@ -105,6 +108,53 @@ def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None
     if values:
         uow.conn.execute(update(users).where(users.c.id == user_id).values(**values))
     return User.of(uow.conn.execute(select(users).where(users.c.id == user_id)).one())
+
+
+def get_user(uow: UnitOfWork, user_id: int) -> User:
+    """One login; UserNotFound when there is none."""
+    row = uow.conn.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise UserNotFound(f"no login {user_id}")
+    return User.of(row)
+
+
+def login_names(uow: UnitOfWork, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """The e-mail (else the phone) of each of ``user_ids`` that exists."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = uow.conn.execute(select(users.c.id, users.c.email, users.c.phone)
+                            .where(users.c.id.in_(wanted)))
+    return {int(r.id): str(r.email or r.phone) for r in rows}
+
+
+@dataclass(frozen=True)
+class Login:
+    """A login as the staff page lists it."""
+
+    user: User
+    disabled: bool
+    created_at: datetime
+
+
+def logins_with_roles(uow: UnitOfWork, roles: Iterable[str], limit: int = 500) -> list[Login]:
+    """Logins with any of ``roles``, oldest first."""
+    rows = uow.conn.execute(select(users).where(users.c.role.in_(list(roles)))
+                            .order_by(users.c.id).limit(limit))
+    return [Login(User.of(r), bool(r.disabled), r.created_at) for r in rows]
+
+
+def set_disabled(uow: UnitOfWork, user_id: int, disabled: bool, *, actor_id: int | None,
+                 reason: str) -> User:
+    """Disable a login (its tokens and web sessions stop working at once: every lookup
+    checks the flag) or enable it again; audited. Nobody disables their own login."""
+    if actor_id == user_id and disabled:
+        raise InvalidInput("you cannot disable your own login", field="user_id")
+    user = get_user(uow, user_id)
+    uow.conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+    audit(uow, actor_id, "user.disable" if disabled else "user.enable", f"user:{user_id}",
+          reason=reason, role=user.role)
+    return user
 
 
 def find_by_login(uow: UnitOfWork, login: str) -> Row | None:

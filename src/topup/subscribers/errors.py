@@ -7,6 +7,7 @@ SubscriberError                  root (Conflict)
  ├─ ResetCodeInvalid             a password-reset code is wrong, used, expired or spent
  ├─ InvalidIccid / InvalidMsisdn a line identifier fails its format or check digit (InvalidInput)
  ├─ LineNotFound                 no such line, or not the caller's (NotFound)
+ ├─ UserNotFound                 no such login (NotFound)
  ├─ BindFailed                   ICCID/MSISDN and card secret do not match an unbound line
  ├─ LineAlreadyBound             the line belongs to another customer
  ├─ IllegalTransition            a lifecycle change the line's state does not allow
@@ -78,6 +79,13 @@ class LineNotFound(NotFound):
 
     code = "line_not_found"
     title = "Line not found"
+
+
+class UserNotFound(NotFound):
+    """Raised when staff name a login that does not exist."""
+
+    code = "user_not_found"
+    title = "Login not found"
 
 
 class BindFailed(SubscriberError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from topup.audit.service import record as audit
@@ -32,7 +32,7 @@ from topup.subscribers.identity import (
     msisdn_digits,
     normalise_iccid,
 )
-from topup.subscribers.tables import line_events, lines
+from topup.subscribers.tables import line_events, lines, users
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "provisioned": frozenset({"active", "terminated", "frozen"}),
@@ -164,11 +164,28 @@ def lines_of(uow: UnitOfWork, customer_id: int) -> list[Line]:
 
 
 def search_lines(uow: UnitOfWork, q: str, limit: int = 50) -> list[Line]:
-    """Lines whose ICCID or MSISDN contains ``q`` (admin search)."""
-    pattern = f"%{q.strip().lstrip('+')}%"
-    cond = or_(lines.c.iccid.like(pattern), lines.c.msisdn.like(pattern))
+    """Lines whose ICCID or MSISDN contains ``q``, or whose customer's e-mail does (staff
+    search; a ``+`` and spaces in a number are ignored, e-mail case too)."""
+    text = q.strip()
+    digits = text.lstrip("+").replace(" ", "")
+    cond = or_(lines.c.iccid.like(f"%{digits}%"), lines.c.msisdn.like(f"%{digits}%"))
+    if "@" in text or not digits.isdigit():
+        owners = select(users.c.id).where(func.lower(users.c.email).like(f"%{text.lower()}%"))
+        cond = or_(cond, lines.c.customer_id.in_(owners))
     rows = uow.conn.execute(select(lines).where(cond).order_by(lines.c.id).limit(limit))
     return [Line.of(r) for r in rows]
+
+
+def newest_lines(uow: UnitOfWork, limit: int = 20) -> list[Line]:
+    """The lines added last, newest first."""
+    rows = uow.conn.execute(select(lines).order_by(lines.c.id.desc()).limit(limit))
+    return [Line.of(r) for r in rows]
+
+
+def count_by_status(uow: UnitOfWork) -> dict[str, int]:
+    """How many lines are in each status (statuses with none are absent)."""
+    rows = uow.conn.execute(select(lines.c.status, func.count()).group_by(lines.c.status))
+    return {str(status): int(n) for status, n in rows}
 
 
 def bind(uow: UnitOfWork, customer_id: int, identifier: str, secret: str) -> Line | None:

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from topup.db.metadata import UTCDateTime, metadata
 from topup.ledger.tables import Id
 
-ROLES = ("customer", "agent", "terminal", "network", "admin")
+ROLES = ("customer", "agent", "terminal", "network", "admin", "support", "finance")
 LINE_STATES = ("provisioned", "active", "grace", "suspended", "terminated", "frozen")
 
 users = Table(

@@ -68,6 +68,9 @@ def test_visitors_and_staff_meet_no_error_either(shop: Shop) -> None:
     assert set(menu_links(anon)) == {"/plans", "/login", "/register"}
     admin = make_user(shop.db, "admin")
     staff = Browser(shop.db)
-    assert staff.login(str(admin.email), PASSWORD).url.path == "/"
-    assert {p: s for p, s in crawl(staff).items() if s >= 400} == {}
-    assert staff.get(f"/lines/{shop.line.id}").status_code == 404  # not a staff console
+    assert staff.login(str(admin.email), PASSWORD).url.path == "/admin"  # the console
+    visited = crawl(staff)
+    assert {p: s for p, s in visited.items() if s >= 400} == {}
+    assert f"/admin/lines/{shop.line.id}" in visited  # from the newest lines
+    assert set(menu_links(staff)) == {"/admin", "/settings"}
+    assert staff.get(f"/lines/{shop.line.id}").status_code == 404  # the traveller's page

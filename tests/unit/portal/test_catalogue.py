@@ -1,4 +1,5 @@
-"""Every text the portal shows has a Chinese translation, with the same placeholders."""
+"""Every text the web pages show (the portal, the console, the point of sale) has a Chinese
+translation, with the same placeholders."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
-import topup.channels.portal as portal
-from topup.channels.portal.i18n import catalogue_path, translator
+import topup.channels as channels
+from topup.channels.portal.i18n import catalogue, catalogue_path, translator
 
-ROOT = Path(portal.__file__).parent
+SECTIONS = ("portal", "admin", "pos")
+ROOTS = [Path(channels.__file__).parent / name for name in SECTIONS]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def used_messages() -> set[str | tuple[str, ...]]:
-    """Every msgid in the portal's code (``N_``, ``gettext``) and templates (``_``)."""
+    """Every msgid in the sections' code (``N_``, ``gettext``) and templates (``_``)."""
     found: set[str | tuple[str, ...]] = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map=[
-            ("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]):
-        found.add(message if isinstance(message, str) else tuple(message))
+    for root in ROOTS:
+        if not root.is_dir():
+            continue
+        for _, _, message, _, _ in extract_from_dir(str(root), method_map=[
+                ("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]):
+            found.add(message if isinstance(message, str) else tuple(message))
     return found
 
 
@@ -33,12 +37,11 @@ def test_the_extraction_sees_code_and_templates() -> None:
 
 
 def test_every_message_has_a_chinese_translation() -> None:
-    with catalogue_path("zh-CN").open("rb") as fh:
-        catalogue = read_po(fh)
+    merged = catalogue("zh-CN")
     missing, broken = [], []
     for message in used_messages():
         key = message[0] if isinstance(message, tuple) else message
-        entry = catalogue.get(key)
+        entry = merged.get(key)
         strings = entry.string if entry else None
         texts = list(strings) if isinstance(strings, tuple) else [strings]
         if not entry or not all(texts):
@@ -47,7 +50,7 @@ def test_every_message_has_a_chinese_translation() -> None:
         wanted = set(PLACEHOLDER.findall(key))
         if any(set(PLACEHOLDER.findall(t or "")) != wanted for t in texts):
             broken.append(key)
-    assert missing == [], f"add these to {catalogue_path('zh-CN')}: {missing}"
+    assert missing == [], f"add these to a .po file in {catalogue_path('zh-CN').parent}: {missing}"
     assert broken == [], f"placeholders differ from the English: {broken}"
 
 

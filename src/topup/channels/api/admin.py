@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from topup.audit.service import entries
 from topup.audit.service import record as audit
-from topup.channels.api.deps import database, role
+from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import (
     FreezeIn,
@@ -31,7 +31,14 @@ from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-admin = role("admin")
+audit_read = allowed("audit.read")
+lines_create = allowed("lines.create")
+lines_credit = allowed("lines.credit")
+lines_freeze = allowed("lines.freeze")
+lines_read = allowed("lines.read")
+orders_read = allowed("orders.read")
+refunds_write = allowed("refunds.write")
+staff_manage = allowed("staff.manage")
 
 
 class LineIn(BaseModel):
@@ -47,7 +54,7 @@ class LineIn(BaseModel):
 
 
 @router.post("/lines", status_code=201, response_model=LineOut)
-def create_line(body: LineIn, user: User = Depends(admin), db: Database = Depends(database)
+def create_line(body: LineIn, user: User = Depends(lines_create), db: Database = Depends(database)
                 ) -> LineOut:
     """Add one SIM/eSIM line (bulk: ``topup lines import``)."""
     with db.unit() as uow:
@@ -58,14 +65,14 @@ def create_line(body: LineIn, user: User = Depends(admin), db: Database = Depend
 
 @router.get("/lines", response_model=list[LineOut])
 def search(q: str = Query(..., min_length=3, description="Part of an ICCID or MSISDN"),
-           _: User = Depends(admin), db: Database = Depends(database)) -> list[LineOut]:
+           _: User = Depends(lines_read), db: Database = Depends(database)) -> list[LineOut]:
     """Find lines by ICCID or MSISDN."""
     with db.unit(readonly=True) as uow:
         return [line_out(x) for x in line_svc.search_lines(uow, q)]
 
 
 @router.post("/lines/{line_id}/freeze", response_model=LineOut)
-def freeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
+def freeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
            db: Database = Depends(database)) -> LineOut:
     """Freeze a line: top-ups and usage are refused until it is unfrozen."""
     with db.unit() as uow:
@@ -73,7 +80,7 @@ def freeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
 
 
 @router.post("/lines/{line_id}/unfreeze", response_model=LineOut)
-def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
+def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
              db: Database = Depends(database)) -> LineOut:
     """Lift a freeze; the line returns to the state it had."""
     with db.unit() as uow:
@@ -83,7 +90,7 @@ def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(admin),
 @router.post("/lines/{line_id}/credit", status_code=201, response_model=OrderOut)
 def credit(line_id: int, body: ManualCreditIn,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
-           user: User = Depends(admin), db: Database = Depends(database)) -> Any:
+           user: User = Depends(lines_credit), db: Database = Depends(database)) -> Any:
     """Credit a line's wallet by hand (cash at the office, goodwill); reason required, audited."""
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
@@ -98,7 +105,7 @@ def credit(line_id: int, body: ManualCreditIn,
 
 
 @router.post("/staff", status_code=201, response_model=UserOut)
-def create_staff(body: StaffIn, user: User = Depends(admin), db: Database = Depends(database)
+def create_staff(body: StaffIn, user: User = Depends(staff_manage), db: Database = Depends(database)
                  ) -> UserOut:
     """Create a staff, agent, terminal or network login."""
     with db.unit() as uow:
@@ -109,7 +116,7 @@ def create_staff(body: StaffIn, user: User = Depends(admin), db: Database = Depe
 
 
 @router.get("/audit")
-def audit_log(target: str | None = None, _: User = Depends(admin),
+def audit_log(target: str | None = None, _: User = Depends(audit_read),
               db: Database = Depends(database)) -> list[dict[str, Any]]:
     """The newest staff actions, optionally for one target such as ``line:7``."""
     with db.unit(readonly=True) as uow:
@@ -124,7 +131,7 @@ class RefundIn(BaseModel):
 @router.post("/orders/{order_id}/refunds", status_code=201)
 def refund(order_id: int, body: RefundIn, request: Request,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
-           user: User = Depends(admin), db: Database = Depends(database)) -> dict[str, Any]:
+           user: User = Depends(refunds_write), db: Database = Depends(database)) -> dict[str, Any]:
     """Refund a provider-paid order (a top-up, a converted top-up, an untouched plan), in full
     or in part, through its provider; the amount is in the currency the payer paid. An
     untouched plan bought from the wallet goes back to the wallet, in full."""
@@ -148,7 +155,7 @@ def refund(order_id: int, body: RefundIn, request: Request,
 
 
 @router.get("/orders/{order_id}/refunds")
-def list_refunds(order_id: int, _: User = Depends(admin), db: Database = Depends(database)
+def list_refunds(order_id: int, _: User = Depends(orders_read), db: Database = Depends(database)
                  ) -> list[dict[str, Any]]:
     """The refunds of an order and where each stands."""
     with db.unit(readonly=True) as uow:
@@ -158,7 +165,7 @@ def list_refunds(order_id: int, _: User = Depends(admin), db: Database = Depends
 @router.post("/orders/{order_id}/refunds/paid-out", status_code=201)
 def refund_paid_out(order_id: int, body: RefundIn,
                     idempotency_key: str | None = Header(None, description=KEY_DOC),
-                    user: User = Depends(admin), db: Database = Depends(database)
+                    user: User = Depends(refunds_write), db: Database = Depends(database)
                     ) -> dict[str, Any]:
     """Record a refund finance already paid by hand (e.g. a bank transfer back to the payer)."""
     if not idempotency_key:

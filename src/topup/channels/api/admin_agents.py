@@ -32,7 +32,7 @@ from topup.channels.api.agent_views import (
     terminal_report_out,
     tier_out,
 )
-from topup.channels.api.deps import database, role
+from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import MoneyOut, UserOut
 from topup.db.uow import Database, UnitOfWork
@@ -40,7 +40,9 @@ from topup.orders.idempotency import run_once
 from topup.subscribers.auth import User
 
 router = APIRouter(prefix="/admin", tags=["admin: agents"])
-admin = role("admin")
+agents_fund = allowed("agents.fund")
+agents_read = allowed("agents.read")
+agents_write = allowed("agents.write")
 DATE_DOC = "A UTC calendar day, YYYY-MM-DD (default: today)"
 
 
@@ -95,7 +97,7 @@ class AgentDetailOut(AgentOut):
 
 
 @router.put("/agent-tiers/{code}", response_model=TierOut)
-def put_tier(code: str, body: TierIn, user: User = Depends(admin),
+def put_tier(code: str, body: TierIn, user: User = Depends(agents_write),
              db: Database = Depends(database)) -> TierOut:
     """Create or change a commission tier (applies to sales from now on)."""
     with db.unit() as uow:
@@ -104,14 +106,14 @@ def put_tier(code: str, body: TierIn, user: User = Depends(admin),
 
 
 @router.get("/agent-tiers", response_model=list[TierOut])
-def get_tiers(_: User = Depends(admin), db: Database = Depends(database)) -> list[TierOut]:
+def get_tiers(_: User = Depends(agents_read), db: Database = Depends(database)) -> list[TierOut]:
     """Every commission tier."""
     with db.unit(readonly=True) as uow:
         return [tier_out(t) for t in agent_svc.list_tiers(uow)]
 
 
 @router.post("/agents", status_code=201, response_model=AgentOut)
-def create_agent(body: AgentIn, user: User = Depends(admin), db: Database = Depends(database)
+def create_agent(body: AgentIn, user: User = Depends(agents_write), db: Database = Depends(database)
                  ) -> AgentOut:
     """Add a chain, store, dealer, post-office branch or kiosk operator."""
     with db.unit() as uow:
@@ -121,14 +123,14 @@ def create_agent(body: AgentIn, user: User = Depends(admin), db: Database = Depe
 
 @router.get("/agents", response_model=list[AgentOut])
 def list_agents(parent_id: int | None = Query(None, description="Only this chain's stores"),
-                _: User = Depends(admin), db: Database = Depends(database)) -> list[AgentOut]:
+                _: User = Depends(agents_read), db: Database = Depends(database)) -> list[AgentOut]:
     """Every agent (or one chain's stores)."""
     with db.unit(readonly=True) as uow:
         return [agent_out(a) for a in agent_svc.list_agents(uow, parent_id=parent_id)]
 
 
 @router.get("/agents/{agent_id}", response_model=AgentDetailOut)
-def get_agent(agent_id: int, _: User = Depends(admin), db: Database = Depends(database)
+def get_agent(agent_id: int, _: User = Depends(agents_read), db: Database = Depends(database)
               ) -> AgentDetailOut:
     """One agent with its float, staff and members."""
     with db.unit() as uow:
@@ -139,7 +141,7 @@ def get_agent(agent_id: int, _: User = Depends(admin), db: Database = Depends(da
 
 
 @router.post("/agents/{agent_id}/suspend", response_model=AgentOut)
-def suspend(agent_id: int, body: ReasonIn, user: User = Depends(admin),
+def suspend(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
             db: Database = Depends(database)) -> AgentOut:
     """Stop an agent (and a chain's stores) selling; its float stays."""
     with db.unit() as uow:
@@ -148,7 +150,7 @@ def suspend(agent_id: int, body: ReasonIn, user: User = Depends(admin),
 
 
 @router.post("/agents/{agent_id}/activate", response_model=AgentOut)
-def activate(agent_id: int, body: ReasonIn, user: User = Depends(admin),
+def activate(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
              db: Database = Depends(database)) -> AgentOut:
     """Let a suspended agent sell again."""
     with db.unit() as uow:
@@ -157,7 +159,7 @@ def activate(agent_id: int, body: ReasonIn, user: User = Depends(admin),
 
 
 @router.post("/agents/{agent_id}/staff", status_code=201, response_model=UserOut)
-def add_staff(agent_id: int, body: StaffLoginIn, user: User = Depends(admin),
+def add_staff(agent_id: int, body: StaffLoginIn, user: User = Depends(agents_write),
               db: Database = Depends(database)) -> UserOut:
     """Create a staff login (role agent) that acts for this agent at the POS."""
     with db.unit() as uow:
@@ -167,7 +169,7 @@ def add_staff(agent_id: int, body: StaffLoginIn, user: User = Depends(admin),
 
 
 @router.delete("/agents/{agent_id}/staff/{user_id}", status_code=204)
-def remove_staff(agent_id: int, user_id: int, user: User = Depends(admin),
+def remove_staff(agent_id: int, user_id: int, user: User = Depends(agents_write),
                  db: Database = Depends(database)) -> Response:
     """Unlink a staff login: it can no longer act for the agent."""
     with db.unit() as uow:
@@ -178,7 +180,7 @@ def remove_staff(agent_id: int, user_id: int, user: User = Depends(admin),
 @router.post("/agents/{agent_id}/float", status_code=201, response_model=FundOut)
 def fund(agent_id: int, body: FundIn,
          idempotency_key: str | None = Header(None, description=KEY_DOC),
-         user: User = Depends(admin), db: Database = Depends(database)) -> Any:
+         user: User = Depends(agents_fund), db: Database = Depends(database)) -> Any:
     """Credit the agent's float after it paid the operator (reason audited)."""
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
@@ -194,14 +196,14 @@ def fund(agent_id: int, body: FundIn,
 
 @router.get("/agents/{agent_id}/statement", response_model=StatementOut)
 def statement(agent_id: int, day: date | None = Query(None, alias="date", description=DATE_DOC),
-              _: User = Depends(admin), db: Database = Depends(database)) -> StatementOut:
+              _: User = Depends(agents_read), db: Database = Depends(database)) -> StatementOut:
     """The agent's float statement for one day."""
     with db.unit() as uow:
         return statement_out(daily_statement(uow, agent_id, day or uow.now.date()))
 
 
 @router.get("/agents/{agent_id}/kyc", response_model=list[KycRecordOut])
-def kyc_records(agent_id: int, _: User = Depends(admin), db: Database = Depends(database)
+def kyc_records(agent_id: int, _: User = Depends(agents_write), db: Database = Depends(database)
                 ) -> list[KycRecordOut]:
     """The agent's KYC records, newest first (masked; the numbers are never stored)."""
     with db.unit(readonly=True) as uow:
@@ -215,7 +217,7 @@ def credentials_out(c: Credentials) -> TerminalCredentialsOut:
 
 @router.post("/agents/{agent_id}/terminals", status_code=201,
              response_model=TerminalCredentialsOut)
-def create_terminal(agent_id: int, body: TerminalIn, user: User = Depends(admin),
+def create_terminal(agent_id: int, body: TerminalIn, user: User = Depends(agents_write),
                     db: Database = Depends(database)) -> TerminalCredentialsOut:
     """Register a terminal; the secret in the answer is shown this once."""
     with db.unit() as uow:
@@ -224,7 +226,7 @@ def create_terminal(agent_id: int, body: TerminalIn, user: User = Depends(admin)
 
 
 @router.get("/agents/{agent_id}/terminals", response_model=list[TerminalOut])
-def list_terminals(agent_id: int, _: User = Depends(admin), db: Database = Depends(database)
+def list_terminals(agent_id: int, _: User = Depends(agents_read), db: Database = Depends(database)
                    ) -> list[TerminalOut]:
     """The agent's terminals (never their secrets)."""
     with db.unit(readonly=True) as uow:
@@ -239,21 +241,21 @@ def _terminal_state(db: Database, user: User, terminal_id: int, state: str, reas
 
 
 @router.post("/terminals/{terminal_id}/disable", response_model=TerminalOut)
-def disable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(admin),
+def disable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(agents_write),
                      db: Database = Depends(database)) -> TerminalOut:
     """Disable a terminal: its requests are refused from now on."""
     return _terminal_state(db, user, terminal_id, "disabled", body.reason)
 
 
 @router.post("/terminals/{terminal_id}/enable", response_model=TerminalOut)
-def enable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(admin),
+def enable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(agents_write),
                     db: Database = Depends(database)) -> TerminalOut:
     """Enable a disabled terminal again (its secret is unchanged)."""
     return _terminal_state(db, user, terminal_id, "active", body.reason)
 
 
 @router.post("/terminals/{terminal_id}/rotate", response_model=TerminalCredentialsOut)
-def rotate(terminal_id: int, user: User = Depends(admin), db: Database = Depends(database)
+def rotate(terminal_id: int, user: User = Depends(agents_write), db: Database = Depends(database)
            ) -> TerminalCredentialsOut:
     """Give the terminal a new secret (shown once); the old one stops working now."""
     with db.unit() as uow:
@@ -263,7 +265,7 @@ def rotate(terminal_id: int, user: User = Depends(admin), db: Database = Depends
 @router.get("/terminals/{terminal_id}/reconciliation", response_model=TerminalReportOut)
 def reconciliation(terminal_id: int,
                    day: date | None = Query(None, alias="date", description=DATE_DOC),
-                   _: User = Depends(admin), db: Database = Depends(database)
+                   _: User = Depends(agents_read), db: Database = Depends(database)
                    ) -> TerminalReportOut:
     """One terminal's sales of the day, per tender."""
     with db.unit() as uow:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
-from topup.channels.api.deps import database, role
+from topup.channels.api.deps import allowed, database
 from topup.db.uow import Database
 from topup.orders.errors import PaymentMethodUnavailable
 from topup.payments.providers.bank import (
@@ -22,7 +22,7 @@ from topup.payments.providers.bank.statement import MAX_BYTES
 from topup.subscribers.auth import User
 
 router = APIRouter(prefix="/admin/bank", tags=["admin", "payments"])
-admin = role("admin")
+bank_review = allowed("bank.review")
 
 
 class ResolveIn(BaseModel):
@@ -45,7 +45,7 @@ def _bank(request: Request) -> BankProvider:
 async def upload_statement(request: Request,
                            format: Literal["camt053", "csv"] = Query(
                                ..., description="camt053 (ISO 20022 XML) or csv"),
-                           user: User = Depends(admin), db: Database = Depends(database)
+                           user: User = Depends(bank_review), db: Database = Depends(database)
                            ) -> dict[str, Any]:
     """Import a bank statement (the raw file as the request body); re-imports add nothing."""
     provider = _bank(request)
@@ -61,14 +61,14 @@ async def upload_statement(request: Request,
 
 @router.get("/review")
 def list_review(state: Literal["open", "credited", "dismissed"] = "open",
-                _: User = Depends(admin), db: Database = Depends(database)
+                _: User = Depends(bank_review), db: Database = Depends(database)
                 ) -> list[dict[str, Any]]:
     """Bank payments that were not credited automatically (open ones by default)."""
     return [dict(jsonable_encoder(i)) for i in review_queue(db, state=state)]
 
 
 @router.post("/review/{item_id}/resolve")
-def resolve(item_id: int, body: ResolveIn, user: User = Depends(admin),
+def resolve(item_id: int, body: ResolveIn, user: User = Depends(bank_review),
             db: Database = Depends(database)) -> dict[str, Any]:
     """Credit the payment to an order awaiting exactly that amount, top up a line's wallet
     with it, or dismiss it with a note."""

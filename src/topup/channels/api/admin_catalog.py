@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
 from topup.catalog.fx import set_fx_rate
-from topup.channels.api.deps import database, role
+from topup.channels.api.deps import allowed, database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import PlanOut
 from topup.channels.api.views import plan_out
@@ -19,7 +19,8 @@ from topup.db.uow import Database
 from topup.subscribers.auth import User
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-admin = role("admin")
+catalog_read = allowed("catalog.read")
+catalog_write = allowed("catalog.write")
 
 
 class PlanIn(BaseModel):
@@ -61,7 +62,7 @@ class RateIn(BaseModel):
 
 
 @router.put("/plans", response_model=PlanOut)
-def put_plan(body: PlanIn, request: Request, user: User = Depends(admin),
+def put_plan(body: PlanIn, request: Request, user: User = Depends(catalog_write),
              db: Database = Depends(database)) -> PlanOut:
     """Create or update a plan by code, with its prices (minor units per currency)."""
     with db.unit() as uow:
@@ -71,7 +72,7 @@ def put_plan(body: PlanIn, request: Request, user: User = Depends(admin),
 
 
 @router.put("/topup-limits", status_code=204)
-def put_limit(body: LimitIn, user: User = Depends(admin), db: Database = Depends(database)
+def put_limit(body: LimitIn, user: User = Depends(catalog_write), db: Database = Depends(database)
               ) -> None:
     """Set the min/max of one top-up in a country or region."""
     with db.unit() as uow:
@@ -81,7 +82,7 @@ def put_limit(body: LimitIn, user: User = Depends(admin), db: Database = Depends
 
 
 @router.put("/presets/{currency}", status_code=204)
-def put_presets(currency: str, body: PresetsIn, user: User = Depends(admin),
+def put_presets(currency: str, body: PresetsIn, user: User = Depends(catalog_write),
                 db: Database = Depends(database)) -> None:
     """Replace the preset top-up amounts offered in a currency."""
     with db.unit() as uow:
@@ -90,7 +91,7 @@ def put_presets(currency: str, body: PresetsIn, user: User = Depends(admin),
 
 
 @router.put("/oob-rates", status_code=204)
-def put_rate(body: RateIn, user: User = Depends(admin), db: Database = Depends(database)
+def put_rate(body: RateIn, user: User = Depends(catalog_write), db: Database = Depends(database)
              ) -> None:
     """Set an out-of-bundle rate for a zone, currency and unit."""
     with db.unit() as uow:
@@ -108,7 +109,8 @@ class FeeIn(BaseModel):
 
 
 @router.put("/fees", status_code=204)
-def put_fee(body: FeeIn, user: User = Depends(admin), db: Database = Depends(database)) -> None:
+def put_fee(body: FeeIn, user: User = Depends(catalog_write),
+            db: Database = Depends(database)) -> None:
     """Set the fee for a channel and payment method (shown to payers before they confirm)."""
     with db.unit() as uow:
         catalog.set_fee_rule(uow, body.channel, body.method, body.currency, body.fixed,
@@ -118,7 +120,7 @@ def put_fee(body: FeeIn, user: User = Depends(admin), db: Database = Depends(dat
 
 
 @router.get("/fees")
-def get_fees(_: User = Depends(admin), db: Database = Depends(database)
+def get_fees(_: User = Depends(catalog_read), db: Database = Depends(database)
              ) -> list[dict[str, object]]:
     """Every fee rule."""
     with db.unit(readonly=True) as uow:
@@ -132,7 +134,8 @@ class FxRateIn(BaseModel):
 
 
 @router.put("/fx-rates", status_code=204)
-def put_fx_rate(body: FxRateIn, user: User = Depends(admin), db: Database = Depends(database)
+def put_fx_rate(body: FxRateIn, user: User = Depends(catalog_write),
+                db: Database = Depends(database)
                 ) -> None:
     """Set the rate for top-ups paid in ``base`` into a ``quote`` wallet (new orders only)."""
     with db.unit() as uow:

@@ -12,7 +12,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from topup.channels.api.deps import database, role
+from topup.channels.api.deps import allowed, database
 from topup.channels.api.schemas import MoneyOut
 from topup.channels.api.vouchers import money_out
 from topup.db.uow import Database
@@ -20,7 +20,8 @@ from topup.subscribers.auth import User
 from topup.vouchers import service as vouchers
 
 router = APIRouter(prefix="/admin", tags=["admin", "vouchers"])
-admin = role("admin")
+vouchers_read = allowed("vouchers.read")
+vouchers_write = allowed("vouchers.write")
 
 
 class BatchIn(BaseModel):
@@ -94,7 +95,7 @@ def batch_out(batch: vouchers.BatchView, cards: dict[str, int] | None = None) ->
 
 
 @router.post("/voucher-batches", response_model=BatchOut, status_code=201)
-def create(body: BatchIn, user: User = Depends(admin), db: Database = Depends(database)
+def create(body: BatchIn, user: User = Depends(vouchers_write), db: Database = Depends(database)
            ) -> BatchOut:
     """Record a batch and its serial range; then run ``topup vouchers generate --batch ID``."""
     with db.unit() as uow:
@@ -104,14 +105,14 @@ def create(body: BatchIn, user: User = Depends(admin), db: Database = Depends(da
 
 @router.get("/voucher-batches", response_model=list[BatchOut])
 def listing(limit: int = Query(50, ge=1, le=200), before: int | None = Query(None, ge=1),
-            _: User = Depends(admin), db: Database = Depends(database)) -> list[BatchOut]:
+            _: User = Depends(vouchers_read), db: Database = Depends(database)) -> list[BatchOut]:
     """Batches, newest first (page with ``before`` = the last id seen)."""
     with db.unit(readonly=True) as uow:
         return [batch_out(b) for b in vouchers.list_batches(uow, limit=limit, before=before)]
 
 
 @router.get("/voucher-batches/{batch_id}", response_model=BatchOut)
-def detail(batch_id: int, _: User = Depends(admin), db: Database = Depends(database)
+def detail(batch_id: int, _: User = Depends(vouchers_read), db: Database = Depends(database)
            ) -> BatchOut:
     """One batch with how many of its cards are in each state."""
     with db.unit(readonly=True) as uow:
@@ -119,7 +120,7 @@ def detail(batch_id: int, _: User = Depends(admin), db: Database = Depends(datab
 
 
 @router.post("/voucher-batches/{batch_id}/activate", response_model=BatchOut)
-def activate(batch_id: int, body: ActivateIn, user: User = Depends(admin),
+def activate(batch_id: int, body: ActivateIn, user: User = Depends(vouchers_write),
              db: Database = Depends(database)) -> BatchOut:
     """The batch was sold to a distributor: its unsold cards become redeemable."""
     with db.unit() as uow:
@@ -129,7 +130,7 @@ def activate(batch_id: int, body: ActivateIn, user: User = Depends(admin),
 
 
 @router.post("/voucher-batches/{batch_id}/block", response_model=BatchOut)
-def block(batch_id: int, body: ReasonIn, user: User = Depends(admin),
+def block(batch_id: int, body: ReasonIn, user: User = Depends(vouchers_write),
           db: Database = Depends(database)) -> BatchOut:
     """Block a whole batch (lost shipment, dispute)."""
     with db.unit() as uow:
@@ -137,7 +138,7 @@ def block(batch_id: int, body: ReasonIn, user: User = Depends(admin),
 
 
 @router.post("/voucher-batches/{batch_id}/unblock", response_model=BatchOut)
-def unblock(batch_id: int, body: ReasonIn, user: User = Depends(admin),
+def unblock(batch_id: int, body: ReasonIn, user: User = Depends(vouchers_write),
             db: Database = Depends(database)) -> BatchOut:
     """Lift a batch's block."""
     with db.unit() as uow:
@@ -145,7 +146,8 @@ def unblock(batch_id: int, body: ReasonIn, user: User = Depends(admin),
 
 
 @router.post("/vouchers/block", response_model=RangeOut)
-def block_range(body: RangeIn, user: User = Depends(admin), db: Database = Depends(database)
+def block_range(body: RangeIn, user: User = Depends(vouchers_write),
+                db: Database = Depends(database)
                 ) -> RangeOut:
     """Block every unused card with a serial in ``first..last``."""
     with db.unit() as uow:
@@ -154,7 +156,8 @@ def block_range(body: RangeIn, user: User = Depends(admin), db: Database = Depen
 
 
 @router.post("/vouchers/unblock", response_model=RangeOut)
-def unblock_range(body: RangeIn, user: User = Depends(admin), db: Database = Depends(database)
+def unblock_range(body: RangeIn, user: User = Depends(vouchers_write),
+                  db: Database = Depends(database)
                   ) -> RangeOut:
     """Unblock the blocked cards with a serial in ``first..last``."""
     with db.unit() as uow:
@@ -163,7 +166,7 @@ def unblock_range(body: RangeIn, user: User = Depends(admin), db: Database = Dep
 
 
 @router.get("/vouchers/{serial}", response_model=VoucherOut)
-def voucher(serial: str, _: User = Depends(admin), db: Database = Depends(database)
+def voucher(serial: str, _: User = Depends(vouchers_read), db: Database = Depends(database)
             ) -> VoucherOut:
     """One card as staff see it: state, value, where and when it was used (never its PIN)."""
     with db.unit(readonly=True) as uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from topup import __version__
+from topup.channels.admin import routes as admin_console
 from topup.channels.api import (
     admin,
     admin_agents,
@@ -12,6 +13,7 @@ from topup.channels.api import (
     admin_catalog,
     admin_vouchers,
     auth,
+    docs,
     lines,
     orders,
     payment_methods,
@@ -27,6 +29,7 @@ from topup.channels.api import (
 )
 from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.portal import routes as portal
+from topup.channels.pos import routes as pos_pages
 from topup.channels.sandbox import pages as sandbox_pages
 from topup.channels.sms import inbound as sms_inbound
 from topup.channels.ussd import callback as ussd_callback
@@ -42,6 +45,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
         title=f"{db.settings.operator_name} top-up API", version=__version__,
         description="Prepaid top-up and renewal for travel SIM and eSIM lines. Errors are "
                     "RFC 9457 problem+json with a stable `code`; money is integer minor units.",
+        docs_url=None, redoc_url=None,  # served from local files by api/docs.py
     )
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
@@ -60,9 +64,12 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     api.include_router(admin_vouchers.router)
     app.include_router(api)
     app.include_router(system.router)
+    app.include_router(docs.router)
     app.include_router(sandbox_pages.router)
     app.include_router(payreturn_pages.router)
     app.include_router(portal.router)  # the traveller portal: /, its pages, /static
+    app.include_router(admin_console.router)  # the operator's console under /admin
+    app.include_router(pos_pages.router)  # the agent's point of sale under /pos
     app.middleware("http")(system.measure)
     problems.install(app)
     return app

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from topup.db.uow import Database
 from topup.errors import Forbidden, Unauthenticated
-from topup.subscribers import auth
+from topup.subscribers import auth, staff
 from topup.subscribers.auth import User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -38,6 +38,11 @@ def role(*allowed: str) -> Callable[[User], User]:
         return user
 
     return check
+
+
+def allowed(action: str) -> Callable[[User], User]:
+    """A dependency that admits staff whose role may do ``action`` (subscribers.staff)."""
+    return role(*sorted(staff.roles_for(action)))
 
 
 def client_ip(request: Request) -> str | None:

@@ -15,14 +15,14 @@ from topup.orders.service import line_orders
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 from topup.subscribers.lines import Line
+from topup.subscribers.staff import is_staff, may
 
 router = APIRouter(prefix="/lines", tags=["lines"])
-STAFF = ("admin",)
-
-
-def visible_line(uow: UnitOfWork, user: User, line_id: int) -> Line:
-    """The line if the caller may see it: its customer, or staff."""
-    owner = None if user.role in STAFF else user.id
+def visible_line(uow: UnitOfWork, user: User, line_id: int, *, write: bool = False) -> Line:
+    """The line if the caller may see it (its customer, or staff) or, with ``write``, act on
+    it (its customer, or an admin: support and finance act through the admin endpoints)."""
+    staff_may = may(user.role, "lines.create") if write else is_staff(user.role)
+    owner = None if staff_may else user.id
     return line_svc.get_line(uow, line_id, owner=owner)
 
 
@@ -58,7 +58,7 @@ def patch(line_id: int, body: LinePatchIn, user: User = Depends(current_user),
           db: Database = Depends(database)) -> LineOut:
     """Switch auto-renew on or off."""
     with db.unit() as uow:
-        line = visible_line(uow, user, line_id)
+        line = visible_line(uow, user, line_id, write=True)
         return line_out(line_svc.set_auto_renew(uow, line.id, body.auto_renew))
 
 

@@ -19,6 +19,7 @@ ZH: dict[str, str] = {
     "invalid_iccid": "ICCID 无效",
     "invalid_msisdn": "手机号码无效",
     "line_not_found": "未找到该号码",
+    "user_not_found": "未找到该账号",
     "bind_failed": "号码与卡密不匹配",
     "line_already_bound": "该号码已绑定到其他账户",
     "illegal_transition": "不允许此状态变更",

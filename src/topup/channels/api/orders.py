@@ -17,6 +17,7 @@ from topup.orders import service as orders
 from topup.orders.idempotency import Outcome, run_once
 from topup.orders.service import OrderRequest
 from topup.subscribers.auth import User
+from topup.subscribers.staff import is_staff
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -38,7 +39,7 @@ def create(body: OrderIn, request: Request,
     providers = request.app.state.payment_providers
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
-        line = visible_line(uow, user, body.line_id)
+        line = visible_line(uow, user, body.line_id, write=True)
         req = OrderRequest(kind=body.kind, method=body.method, channel="api",
                            currency=body.currency, amount=body.amount, plan_id=body.plan_id,
                            confirm_duplicate=body.confirm_duplicate,
@@ -73,5 +74,5 @@ def get(order_id: int, user: User = Depends(current_user),
         db: Database = Depends(database)) -> OrderOut:
     """One order and where it stands."""
     with db.unit(readonly=True) as uow:
-        owner = None if user.role == "admin" else user.id
+        owner = None if is_staff(user.role) else user.id
         return order_out(orders.get_order(uow, order_id, owner=owner))

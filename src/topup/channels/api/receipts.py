@@ -23,9 +23,9 @@ from topup.receipts.view import normalize_lang
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 from topup.subscribers.lines import Line
+from topup.subscribers.staff import is_staff
 
 router = APIRouter(prefix="/orders", tags=["receipts"])
-STAFF = ("admin",)
 PRIVATE = {"Cache-Control": "private, no-store"}
 Lang = Query(None, pattern=r"^(en|zh|zh-CN|zh-cn)$",
              description="en or zh-CN; overrides Accept-Language")
@@ -54,7 +54,7 @@ class ReceiptOut(BaseModel):
 
 def _load(db: Database, user: User, order_id: int) -> tuple[Receipt, Order, Line]:
     with db.unit(readonly=True) as uow:
-        owner = None if user.role in STAFF else user.id
+        owner = None if is_staff(user.role) else user.id
         order = orders.get_order(uow, order_id, owner=owner)
         receipt = receipts.get_receipt(uow, order.id)
         return receipt, order, line_svc.get_line(uow, order.line_id)

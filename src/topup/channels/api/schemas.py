@@ -223,4 +223,4 @@ class FreezeIn(BaseModel):
 class StaffIn(BaseModel):
     email: str
     password: str = Field(..., min_length=8)
-    role: Literal["admin", "agent", "terminal", "network"]
+    role: Literal["admin", "support", "finance", "agent", "terminal", "network"]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from topup.channels.api.deps import client_ip
 from topup.channels.portal import sessions
 from topup.channels.portal.i18n import N_
+from topup.channels.portal.rendering import WEB_ROLES
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, safe_next, web
 from topup.errors import TopupError
 from topup.subscribers import auth
@@ -50,6 +51,9 @@ def login(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
             form.refuse(w.t, exc)
         if user is None and form.ok:
             form.fail("", w.t.gettext("Wrong login or password."))
+    if user is not None and user.role not in WEB_ROLES:  # network and terminal logins
+        form.fail("", w.t.gettext("This login is for the API only and cannot sign in here."))
+        user = None
     if user is None:
         return w.page("login.html", status=422, form=form)
     return _signed_in_response(w, user, safe_next(form.get("next")))

@@ -59,7 +59,8 @@ def _orders(uow: UnitOfWork, line_id: int, before: int | None, lang: str) -> lis
     return rows
 
 
-def _movements(uow: UnitOfWork, line_id: int, before: int | None) -> list[Movement]:
+def movements(uow: UnitOfWork, line_id: int, before: int | None) -> list[Movement]:
+    """A page of the line's ledger movements, newest first (``before``: an older page)."""
     mine = set(ledger.line_account_ids(uow, line_id))
     if not mine:
         return []
@@ -83,7 +84,7 @@ def history(line_id: int, tab: str = "orders", before: int | None = None,
             pairs = usage_history(uow, line.id, limit=PAGE, before=before)
             rows, ids = [r for _, r in pairs], [i for i, _ in pairs]
         else:
-            rows = _movements(uow, line.id, before)
+            rows = movements(uow, line.id, before)
             ids = [m.id for m in rows]
     more = ids[-1] if len(ids) == PAGE else None
     return w.page("history.html", line=line, tab=tab, rows=rows, more=more,

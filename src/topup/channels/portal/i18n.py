@@ -1,10 +1,11 @@
 """Languages of the portal: gettext catalogues (Babel) loaded at run time, and the choice of
 language from the user's profile, a cookie, or Accept-Language.
 
-English is the source language: msgids are the English texts. ``locale/zh_CN/LC_MESSAGES/
-messages.po`` holds the Chinese; it is read with Babel and compiled in memory on first use, so
-a fresh clone needs no build step. ``N_`` marks a text for extraction where it is defined and
-translated where it is shown.
+English is the source language: msgids are the English texts. ``locale/zh_CN/LC_MESSAGES/``
+holds the Chinese, one ``.po`` per section (``messages.po`` for the traveller pages,
+``admin.po`` for the console, ``pos.po`` for the agent POS); they are read with Babel, merged
+and compiled in memory on first use, so a fresh clone needs no build step. ``N_`` marks a
+text for extraction where it is defined and translated where it is shown.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import lru_cache
 from gettext import NullTranslations
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -32,8 +34,32 @@ def N_(message: str) -> str:
 
 
 def catalogue_path(lang: str) -> Path:
-    """Where the .po file of ``lang`` lives."""
+    """Where the traveller pages' .po file of ``lang`` lives."""
     return LOCALE_DIR / BABEL_LOCALES[lang] / "LC_MESSAGES" / "messages.po"
+
+
+def catalogue_paths(lang: str) -> list[Path]:
+    """Every .po file of ``lang``, ``messages.po`` first."""
+    folder = catalogue_path(lang).parent
+    others = sorted(p for p in folder.glob("*.po") if p.name != "messages.po")
+    return [catalogue_path(lang), *others]
+
+
+def catalogue(lang: str) -> Catalog:
+    """The sections' catalogues of ``lang`` merged into one (a later file cannot redefine a
+    text an earlier one translates: sections share the traveller pages' words)."""
+    merged: Catalog | None = None
+    for path in catalogue_paths(lang):
+        with path.open("rb") as fh:
+            part = read_po(fh, locale=BABEL_LOCALES[lang])
+        if merged is None:
+            merged = part
+            continue
+        for message in part:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    assert merged is not None
+    return merged
 
 
 @lru_cache(maxsize=4)
@@ -41,8 +67,7 @@ def translations(lang: str) -> NullTranslations:
     """The compiled catalogue of ``lang`` (English needs none: msgids are English)."""
     if lang == DEFAULT:
         return NullTranslations()
-    with catalogue_path(lang).open("rb") as fh:
-        catalog = read_po(fh, locale=BABEL_LOCALES[lang])
+    catalog = catalogue(lang)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -15,6 +15,7 @@ from topup.errors import NotFound, TopupError
 from topup.subscribers import lines as line_svc
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+HOMES = {"admin": "/admin", "support": "/admin", "finance": "/admin", "agent": "/pos"}
 
 PICKS = {  # /<what> asks which line, then goes to /lines/<id>/<what>
     "topup": N_("Top up which line?"),
@@ -25,9 +26,12 @@ PICKS = {  # /<what> asks which line, then goes to /lines/<id>/<what>
 
 @router.get("/")
 def home(w: Web = Depends(web)) -> Response:
-    """Signed out: the login page. Signed in: every line with its balance and data left."""
+    """Signed out: the login page. Signed in: every line with its balance and data left (staff
+    go to the console, agents to their point of sale)."""
     if w.user is None:
         return w.redirect("/login")
+    if w.user.role in HOMES:
+        return w.redirect(HOMES[w.user.role])
     with w.db.unit(readonly=True) as uow:
         views = [line_view(uow, x, w.t.lang) for x in line_svc.lines_of(uow, w.user.id)]
     return w.page("home.html", views=views)

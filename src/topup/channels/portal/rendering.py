@@ -16,12 +16,19 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
-from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 
 from topup.channels.portal.i18n import N_, Translator
 from topup.money import Money
-from topup.subscribers.tables import ROLES
+from topup.subscribers.staff import STAFF_ROLES
 
 KIB = 1024
 MIB = KIB * KIB
@@ -38,18 +45,19 @@ class MenuItem:
     key: str
 
 
-SIGNED_IN = frozenset(ROLES)  # every role may use the traveller pages (with its own lines)
+TRAVELLER = frozenset({"customer"})
+WEB_ROLES = frozenset({"customer", "agent", *STAFF_ROLES})  # who may sign in to the pages
 MENU: list[MenuItem] = [
-    MenuItem("/", N_("My lines"), SIGNED_IN, "home"),
+    MenuItem("/", N_("My lines"), TRAVELLER, "home"),
     MenuItem("/plans", N_("Plans"), None, "plans"),
-    MenuItem("/plans", N_("Plans"), SIGNED_IN, "plans"),
-    MenuItem("/topup", N_("Top up"), SIGNED_IN, "topup"),
-    MenuItem("/voucher", N_("Voucher"), SIGNED_IN, "voucher"),
-    MenuItem("/history", N_("History"), SIGNED_IN, "history"),
-    MenuItem("/settings", N_("Settings"), SIGNED_IN, "settings"),
+    MenuItem("/plans", N_("Plans"), TRAVELLER, "plans"),
+    MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),
+    MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
+    MenuItem("/history", N_("History"), TRAVELLER, "history"),
     MenuItem("/login", N_("Log in"), None, "login"),
     MenuItem("/register", N_("Register"), None, "register"),
 ]
+LAST = MenuItem("/settings", N_("Settings"), WEB_ROLES, "settings")  # always the last entry
 
 
 def add_menu_item(item: MenuItem) -> None:
@@ -63,7 +71,7 @@ def menu_for(role: str | None) -> list[MenuItem]:
     """The menu a visitor with ``role`` sees (None: signed out)."""
     if role is None:
         return [m for m in MENU if m.roles is None]
-    return [m for m in MENU if m.roles is not None and role in m.roles]
+    return [m for m in [*MENU, LAST] if m.roles is not None and role in m.roles]
 
 
 def zone_of(name: str | None) -> tzinfo:
@@ -149,10 +157,21 @@ def number(ctx: Context, value: int) -> str:
     return str(format_decimal(value, locale=_t(ctx).locale))
 
 
+LOADERS: list[BaseLoader] = [PackageLoader("topup.channels.portal", "templates")]
+LOADER = ChoiceLoader(LOADERS)  # keeps this very list, so sections added later are found
+
+
+def add_templates(package: str) -> None:
+    """Let a section render its own templates (``<package>/templates``; name them
+    ``<section>/<page>.html`` so that they cannot shadow another section's)."""
+    if package not in {getattr(x, "package_name", None) for x in LOADERS}:
+        LOADERS.append(PackageLoader(package, "templates"))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The portal's templates, autoescaped, with the formatting filters."""
-    env = Environment(loader=PackageLoader("topup.channels.portal", "templates"),
+    env = Environment(loader=LOADER,
                       autoescape=select_autoescape(default=True), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters.update(money=money, money_of=money_of, when=when, day=day,

@@ -26,6 +26,7 @@ from topup.channels.portal.sessions import WebSession
 from topup.db.uow import Database
 from topup.errors import Forbidden, TopupError
 from topup.notifications.preferences import get_preferences
+from topup.subscribers import staff
 from topup.subscribers.auth import User
 
 HEADERS = {
@@ -86,7 +87,8 @@ class Web:
                 "notice": self.t.gettext(notice) if notice else None,
                 "line_states": labels.LINE_STATES, "order_states": labels.ORDER_STATES,
                 "plan_kinds": labels.PLAN_KINDS, "kinds": labels.KINDS,
-                "blocked": lambda status: blocked(self.t, status), **extra}
+                "blocked": lambda status: blocked(self.t, status),
+                "may": lambda action: staff.may(role, action), **extra}
 
     def page(self, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
         """Render ``template`` with the shared context plus ``extra``."""
@@ -140,6 +142,17 @@ def requires(*roles: str) -> Callable[[Web], Web]:
     def check(w: Web = Depends(signed_in)) -> Web:
         if w.me().role not in roles:
             raise Forbidden(f"this page needs the role {' or '.join(roles)}")
+        return w
+
+    return check
+
+
+def allowed(action: str) -> Callable[[Web], Web]:
+    """A dependency for staff pages: signed-out visitors go to the login page, staff whose
+    role may not do ``action`` (``subscribers.staff``) and everyone else get a 403 page."""
+
+    def check(w: Web = Depends(signed_in)) -> Web:
+        staff.ensure(w.me().role, action)
         return w
 
     return check
