@@ -152,6 +152,8 @@ def test_the_form_refuses_in_the_staffs_language(db: Database, staff: StaffBrows
     assert both.status_code == 422 and "Give a face value, or choose a plan" in both.text
     past = new_batch(en, expires_at="2020-01-01")
     assert past.status_code == 422 and "the expiry must be a time in the future" in past.text
+    nobody = new_batch(en, agent_id="999")
+    assert nobody.status_code == 422 and "Agent not found" in nobody.text
     zh = staff("finance", lang="zh-CN")
     both = new_batch(zh, face_amount="", count="0")
     assert both.status_code == 422

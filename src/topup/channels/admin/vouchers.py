@@ -24,6 +24,7 @@ from topup.channels.admin.bank import refusal
 from topup.channels.admin.pages import page, positive_int, reason_of
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import HEADERS, Form, PortalRoute, Web, allowed, posted
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.money import Money
 from topup.subscribers import auth
@@ -111,6 +112,12 @@ def _spec(w: Web, form: Form) -> vouchers.BatchSpec | None:
         agent_id=agent_id)
 
 
+def _known_agent(uow: UnitOfWork, agent_id: int | None) -> None:
+    """AgentNotFound for an agent id that names none (the form offers only real ones)."""
+    if agent_id is not None:
+        agent_svc.get_agent(uow, agent_id)
+
+
 @router.post("/admin/vouchers/new")
 def create(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Record the batch and reserve its serials; its cards are made on its page."""
@@ -118,10 +125,11 @@ def create(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     if spec is not None:
         try:
             with w.db.unit() as uow:
+                _known_agent(uow, spec.agent_id)
                 batch = vouchers.create_batch(uow, spec, w.me().id)
             return w.redirect(f"/admin/vouchers/{batch.id}", notice="batch_created")
         except TopupError as exc:
-            form.refuse(w.t, exc, "count")
+            form.refuse(w.t, exc, "agent_id" if exc.code == "agent_not_found" else "count")
     return _new_page(w, form, 422)
 
 
@@ -185,9 +193,12 @@ def _changed(w: Web, batch_id: int, form: Form, field: str, change: Any, notice:
 def activate(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """The batch was sold: its unsold cards become redeemable (booked as a liability)."""
     agent_id = _optional_id(w, form, "agent_id")
-    return _changed(w, batch_id, form, "distributor", lambda uow: vouchers.activate_batch(
-        uow, batch_id, w.me().id, distributor=form.get("distributor") or None,
-        agent_id=agent_id), "batch_activated")
+    def change(uow: UnitOfWork) -> None:
+        _known_agent(uow, agent_id)
+        vouchers.activate_batch(uow, batch_id, w.me().id,
+                                distributor=form.get("distributor") or None, agent_id=agent_id)
+
+    return _changed(w, batch_id, form, "distributor", change, "batch_activated")
 
 
 @router.post("/admin/vouchers/{batch_id:int}/block")
