@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.portal.conftest import PASSWORD, Browser, Shop, open_shop
+from tests.integration.portal.conftest import PASSWORD, Browser, shop  # noqa: F401 (a fixture)
 from topup.db.uow import Database
 from topup.subscribers import auth
 
@@ -37,9 +37,3 @@ def staff(db: Database) -> StaffBrowser:
         return sign_in_as(db, role, lang, providers)
 
     return make
-
-
-@pytest.fixture
-def shop(db: Database) -> Shop:
-    """A signed-in traveller with a bound line, the catalogue, and the sandbox."""
-    return open_shop(db)

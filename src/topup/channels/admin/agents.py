@@ -10,7 +10,6 @@ change themselves.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, timedelta
 from typing import Any
 
@@ -105,7 +104,7 @@ def _agent_page(w: Web, agent_id: int, form: Form | None = None, status: int = 2
     with w.db.unit() as uow:  # the float's account opens on first sight
         data = _detail(uow, agent_id)
     form = form or Form({})
-    form.values.setdefault("fund_key", secrets.token_urlsafe(18))
+    form.key("fund_key")
     return page(w, "admin/agent.html", "agents", status=status, form=form, **data, **LABELS)
 
 

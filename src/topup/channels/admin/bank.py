@@ -11,9 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 
-from topup.channels.admin.pages import page, positive_int
+from topup.channels.admin.pages import page, positive_int, refusal
 from topup.channels.portal.i18n import N_
-from topup.channels.portal.messages import error_text
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
 from topup.errors import TopupError
 from topup.payments.providers.bank import (
@@ -99,13 +98,6 @@ def upload(w: Web = Depends(REVIEW), form: Form = Depends(posted),
     return _queue(w, "open", form, imported=result)
 
 
-def refusal(w: Web, exc: TopupError) -> str:
-    """The refusal in the page's language, with the service's own words after it (English,
-    with the figures finance needs: which line of the file, which amounts)."""
-    text = error_text(w.t, exc)
-    return text if exc.detail in text else f"{text} ({exc.detail})"
-
-
 def _item_page(w: Web, item_id: int, form: Form | None = None, status: int = 200
                ) -> Response:
     with w.db.unit(readonly=True) as uow:
@@ -141,6 +133,5 @@ def resolve(item_id: int, w: Web = Depends(REVIEW), form: Form = Depends(posted)
                            line=form.get("line") if action == "credit_wallet" else None)
             return w.redirect(f"/admin/bank/{item_id}", notice="review_resolved")
         except TopupError as exc:
-            named = exc.extra.get("field")
-            form.fail(named if named in form.values else "action", refusal(w, exc))
+            form.refuse(w.t, exc, "action", refusal(w, exc))
     return _item_page(w, item_id, form, 422)

@@ -4,7 +4,6 @@ freeze or unfreeze with a reason, credit money by hand, send a message again."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -81,7 +80,7 @@ def _line_page(w: Web, line_id: int, form: Form | None = None, status: int = 200
                before: int | None = None) -> Response:
     data = _detail(w, line_id, before)
     form = form or Form({})
-    form.values.setdefault("credit_key", secrets.token_urlsafe(18))
+    form.key("credit_key")
     form.values.setdefault("currency", data["line"].currency)
     more = data["moves"][-1].id if len(data["moves"]) == PAGE else None
     return page(w, "admin/line.html", "lines", status=status, form=form, more=more, **data)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from topup.channels.admin import labels
 from topup.channels.admin.nav import sections_for
 from topup.channels.portal.i18n import N_
+from topup.channels.portal.messages import error_text
 from topup.channels.portal.web import Form, Web
 from topup.errors import TopupError
 from topup.money import Money
@@ -55,3 +56,10 @@ def money_field(w: Web, form: Form, name: str, currency: str) -> int | None:
                                     example=Money(10000, currency).text()))
         return None
     return amount
+
+
+def refusal(w: Web, exc: TopupError) -> str:
+    """The refusal in the page's language, with the service's own words after it (English,
+    with the figures staff need: which line of a file, which amounts, which state)."""
+    text = error_text(w.t, exc)
+    return text if exc.detail in text else f"{text} ({exc.detail})"

@@ -9,7 +9,6 @@ out by hand. Each form carries its own key, so pressing the button twice refunds
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -65,7 +64,7 @@ def _order_page(w: Web, order_id: int, form: Form | None = None, status: int = 2
     order: Order = data["order"]
     ways = ["wallet"] if wallet_plan(order) else ["provider", "paid_out"]
     form = form or Form({"how": ways[0]})
-    form.values.setdefault("refund_key", secrets.token_urlsafe(18))
+    form.key("refund_key")
     return page(w, "admin/order.html", "refunds", status=status, form=form,
                 ways=[(k, w.t.gettext(HOW[k])) for k in ways], **data, **LABELS)
 
@@ -115,7 +114,7 @@ def _refusal(w: Web, form: Form, order: Order, exc: TopupError) -> None:
             "This order cannot be refunded for that amount. Refundable now: %(amount)s.",
             amount=left))
     elif isinstance(exc, RefundFailed):
-        form.values["refund_key"] = secrets.token_urlsafe(18)  # a new try is a new refund
+        form.key("refund_key", fresh=True)  # a new try is a new refund
         form.fail("how", w.t.gettext("The payment provider refused the refund; nothing was "
                                      "paid back (%(detail)s).", detail=exc.detail))
     else:

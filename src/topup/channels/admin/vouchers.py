@@ -20,8 +20,7 @@ from topup.agents import agents as agent_svc
 from topup.audit.service import entries
 from topup.catalog import service as catalog
 from topup.channels.admin import voucher_file
-from topup.channels.admin.bank import refusal
-from topup.channels.admin.pages import page, positive_int, reason_of
+from topup.channels.admin.pages import page, positive_int, reason_of, refusal
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import HEADERS, Form, PortalRoute, Web, allowed, posted
 from topup.db.uow import UnitOfWork
@@ -184,8 +183,7 @@ def _changed(w: Web, batch_id: int, form: Form, field: str, change: Any, notice:
                 change(uow)
             return w.redirect(f"/admin/vouchers/{batch_id}", notice=notice)
         except TopupError as exc:  # the detail says which state stands in the way
-            named = exc.extra.get("field")
-            form.fail(named if named in form.values else field, refusal(w, exc))
+            form.refuse(w.t, exc, field, refusal(w, exc))
     return _detail(w, batch_id, form, 422)
 
 

@@ -13,9 +13,10 @@ from topup.channels.portal.views import line_view, owned_line, usage_bars
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
 from topup.errors import NotFound, TopupError
 from topup.subscribers import lines as line_svc
+from topup.subscribers.staff import STAFF_ROLES
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
-HOMES = {"admin": "/admin", "support": "/admin", "finance": "/admin", "agent": "/pos"}
+HOMES = {**dict.fromkeys(STAFF_ROLES, "/admin"), "agent": "/pos"}
 
 PICKS = {  # /<what> asks which line, then goes to /lines/<id>/<what>
     "topup": N_("Top up which line?"),

@@ -3,7 +3,6 @@ summary that submits it — once, however often the button is pressed."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -104,7 +103,7 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
     with w.db.unit(readonly=True) as uow:
         quote = orders.quote(uow, line, req)
         plan = catalog.get_plan(uow, req.plan_id) if req.plan_id else None
-    form.values.setdefault("order_key", secrets.token_urlsafe(18))
+    form.key("order_key")
     return w.page("checkout.html", status=status, line=line, req=req, quote=quote, plan=plan,
                   method_name=method_label(w.t.lang, req.method), form=form,
                   duplicate=form.errors.get("confirm_duplicate") is not None)

@@ -8,6 +8,7 @@ sends the visitor to ``/login?next=…``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -178,11 +179,21 @@ class Form:
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
-    def refuse(self, t: Translator, exc: TopupError, default_field: str = "") -> None:
-        """Show a service's refusal next to the field it names (else on the form)."""
+    def refuse(self, t: Translator, exc: TopupError, default_field: str = "",
+               text: str | None = None) -> None:
+        """Show a service's refusal (``text``, else its usual sentence) next to the field it
+        names, else next to ``default_field`` (``""``: on the form)."""
         found = exc.extra.get("field")
         target = found if isinstance(found, str) and found in self.values else default_field
-        self.fail(target, error_text(t, exc))
+        self.fail(target, text if text is not None else error_text(t, exc))
+
+    def key(self, name: str, fresh: bool = False) -> str:
+        """The form's idempotency key in the hidden field ``name``: made when the form is
+        first rendered and sent back with it, so one rendered form acts once however often it
+        is submitted (``fresh``: a new key, for a new try)."""
+        if fresh or not self.values.get(name):
+            self.values[name] = secrets.token_urlsafe(18)
+        return self.values[name]
 
     @property
     def ok(self) -> bool:

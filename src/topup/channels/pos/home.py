@@ -10,7 +10,7 @@ from topup.agents.floats import float_balance
 from topup.agents.statements import day_bounds
 from topup.agents.topups import sales_of
 from topup.channels.portal.web import Form, PortalRoute, Web
-from topup.channels.pos.pages import caller, new_key, page, sale_rows, seller
+from topup.channels.pos.pages import caller, page, sale_rows, seller
 from topup.money import Money
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -28,9 +28,11 @@ def home(w: Web = Depends(seller)) -> Response:
         start, end = day_bounds(today)
         sales = sales_of(uow, agent.id, start=start, end=end)
         recent = sale_rows(uow, sales[::-1][:RECENT])
+    card_form = Form({"serial": ""})
+    card_form.key("sale_key")
     return page(w, "pos/home.html", "home", agent=agent, balance=balance, count=len(sales),
                 total=Money(sum(s.amount for s in sales), agent.currency), recent=recent,
                 today=format_date(today, "medium", locale=w.t.locale),
                 form=Form({"number": "", "amount": ""}),
                 example=Money(5000, agent.currency).text(),
-                card_form=Form({"serial": "", "sale_key": new_key()}))
+                card_form=card_form)

@@ -3,7 +3,6 @@ line number, the ID types' names, and refusals said in the seller's words."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +85,9 @@ def refusal(w: Web, exc: TopupError, currency: str) -> str:
 
 
 def refuse(w: Web, form: Form, exc: TopupError, currency: str, default_field: str) -> None:
-    """Show ``exc`` next to the field it names (``default_field`` when it names none)."""
-    found = exc.extra.get("field")
-    target = found if isinstance(found, str) and found in form.values else default_field
-    form.fail(target, refusal(w, exc, currency))
+    """Show ``exc`` in the seller's words next to the field it names (``default_field`` when
+    it names none)."""
+    form.refuse(w.t, exc, default_field, refusal(w, exc, currency))
 
 
 @dataclass(frozen=True)
@@ -113,8 +111,3 @@ def sale_rows(uow: UnitOfWork, sales: list[Sale]) -> list[SaleRow]:
         rows.append(SaleRow(s, item, Money(s.amount, s.currency),
                             Money(s.commission, s.currency)))
     return rows
-
-
-def new_key() -> str:
-    """A fresh idempotency key for a form that sells: one sale per rendered form."""
-    return secrets.token_urlsafe(18)

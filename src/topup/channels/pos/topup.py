@@ -16,7 +16,7 @@ from topup.agents.commission import commission_of, rate_for
 from topup.agents.floats import float_balance
 from topup.agents.topups import Seller, find_target, sell_topup
 from topup.channels.portal.web import Form, PortalRoute, Web, posted
-from topup.channels.pos.pages import caller, low_float, masked, new_key, page, refuse, seller
+from topup.channels.pos.pages import caller, low_float, masked, page, refuse, seller
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.money import Money
@@ -119,7 +119,7 @@ def form_page(w: Web, form: Form, status: int = 200) -> Response:
 
 def confirm_page(w: Web, checked: Checked, form: Form, status: int = 200) -> Response:
     """The second step: what will be sold, and the buyer's ID where needed."""
-    form.values.setdefault("sale_key", new_key())
+    form.key("sale_key")
     return page(w, "pos/confirm.html", "topup", status=status, form=form, c=checked,
                 shown=masked(checked.line))
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from topup.agents.topups import Seller
 from topup.agents.voucher_sales import sell_voucher
 from topup.channels.portal.web import Form, PortalRoute, Web, posted
-from topup.channels.pos.pages import caller, new_key, page, refuse, seller
+from topup.channels.pos.pages import caller, page, refuse, seller
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.orders.idempotency import run_once
@@ -20,7 +20,7 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 def voucher_page(w: Web, form: Form, status: int = 200) -> Response:
     """The serial number form."""
-    form.values.setdefault("sale_key", new_key())
+    form.key("sale_key")
     return page(w, "pos/voucher.html", "voucher", status=status, form=form)
 
 
@@ -49,7 +49,7 @@ def sell_card(form: Form = Depends(posted), w: Web = Depends(seller)) -> Respons
                            {"serial": serial}, work)
     except TopupError as exc:
         if exc.code == "idempotency_key_reused":  # an old form: a new one sells the new card
-            form.values["sale_key"] = new_key()
+            form.key("sale_key", fresh=True)
         with w.db.unit(readonly=True) as uow:
             currency = caller(uow, w).currency
         refuse(w, form, exc, currency, "serial")
