@@ -107,6 +107,11 @@ class Settings:
     notify_retry_base_seconds: int = 30
     notify_retry_max_seconds: int = 3600
     worker_poll_seconds: int = 2
+    # /metrics: the bearer token a Prometheus scraper sends; empty serves loopback callers only.
+    metrics_token: str = ""
+    # Proxies whose X-Forwarded-For/-Proto headers `topup serve` believes (IPs or CIDR ranges,
+    # or "*"); empty trusts none, so a client cannot spoof its address or scheme.
+    trusted_proxies: tuple[str, ...] = ()
     currencies: tuple[str, ...] = field(
         default=("CNY", "USD", "EUR", "GBP", "HKD", "THB", "JPY", "SGD")
     )
@@ -216,6 +221,9 @@ def load_settings(**overrides: object) -> Settings:
         values["kyc_countries"] = tuple(
             c.strip().upper() for c in os.environ["TOPUP_KYC_COUNTRIES"].split(",") if c.strip())
     values["default_language"] = os.environ.get("TOPUP_DEFAULT_LANGUAGE", "en")
+    values["metrics_token"] = os.environ.get("TOPUP_METRICS_TOKEN", "")
+    values["trusted_proxies"] = tuple(
+        a.strip() for a in os.environ.get("TOPUP_TRUSTED_PROXIES", "").split(",") if a.strip())
     for gateway in ("ussd", "sms"):
         env = f"TOPUP_{gateway.upper()}_GATEWAY"
         values[f"{gateway}_gateway_token"] = os.environ.get(f"{env}_TOKEN", "")

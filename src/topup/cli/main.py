@@ -58,8 +58,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
             bootstrap.payment_providers(db)  # refuse to start half-configured
         except ProviderConfigError as exc:
             raise fail(str(exc)) from None
+        proxies = db.settings.trusted_proxies
+    # X-Forwarded-For/-Proto are believed only from TOPUP_TRUSTED_PROXIES (none by default).
     uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+                log_level="info", access_log=False, proxy_headers=bool(proxies),
+                forwarded_allow_ips=",".join(proxies) or None)
 
 
 @app.command()

@@ -206,21 +206,29 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(uow: UnitOfWork, user: User) -> str:
-    """A new opaque bearer token for ``user``; only its hash is stored."""
+def issue_token(uow: UnitOfWork, user: User, kind: str = "api") -> str:
+    """A new opaque token for ``user``; only its hash is stored.
+
+    ``api`` tokens are bearer tokens for the REST API and live ``token_ttl_seconds``; ``web``
+    tokens stand behind a portal session cookie, live no longer than the session may, and are
+    accepted only where ``kind="web"`` is asked for (the portal applies its idle limit too).
+    """
+    ttl = (uow.settings.token_ttl_seconds if kind == "api"
+           else uow.settings.web_session_max_seconds)
     token = secrets.token_urlsafe(32)
     uow.conn.execute(insert(auth_tokens).values(
         token_hash=_token_hash(token), user_id=user.id, created_at=uow.now,
-        expires_at=uow.now + timedelta(seconds=uow.settings.token_ttl_seconds),
+        expires_at=uow.now + timedelta(seconds=ttl), kind=kind,
     ))
     return token
 
 
-def user_for_token(uow: UnitOfWork, token: str) -> User:
-    """The user a live token belongs to; raises Unauthenticated otherwise."""
+def user_for_token(uow: UnitOfWork, token: str, kind: str = "api") -> User:
+    """The user a live token of ``kind`` belongs to; raises Unauthenticated otherwise."""
     row = uow.conn.execute(
         select(users).join(auth_tokens, auth_tokens.c.user_id == users.c.id).where(
             auth_tokens.c.token_hash == _token_hash(token),
+            auth_tokens.c.kind == kind,
             auth_tokens.c.expires_at > uow.now,
             auth_tokens.c.revoked_at.is_(None),
             users.c.disabled.is_(False),

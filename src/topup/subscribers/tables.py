@@ -45,6 +45,10 @@ auth_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # "api": a bearer token from /auth/token; "web": the token behind a portal session
+    # cookie, which only the portal accepts (with its idle and absolute limits).
+    Column("kind", String(8), nullable=False, server_default="api"),
+    CheckConstraint("kind IN ('api', 'web')", name="kind"),
 )
 
 attempts = Table(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 
@@ -9,8 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
-from topup.channels.api.deps import database
+from topup.channels.api.deps import client_ip, database
 from topup.db.uow import Database
+from topup.errors import Forbidden, Unauthenticated
 
 router = APIRouter(tags=["system"])
 
@@ -26,9 +29,29 @@ def healthz(db: Database = Depends(database)) -> dict[str, str]:
     return {"status": "ok", "database": uow.dialect}
 
 
-@router.get("/metrics")
+def _loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def scraper(request: Request, db: Database = Depends(database)) -> None:
+    """Who may read /metrics: with ``TOPUP_METRICS_TOKEN`` set, whoever sends it as a bearer
+    token; without it, only callers on this machine (a scraper beside the server)."""
+    expected = db.settings.metrics_token
+    if expected:
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {expected}".encode()):
+            raise Unauthenticated("send Authorization: Bearer <the metrics scrape token>")
+    elif not _loopback(client_ip(request)):
+        raise Forbidden("metrics are served to this machine only; set TOPUP_METRICS_TOKEN "
+                        "to let a remote scraper in")
+
+
+@router.get("/metrics", dependencies=[Depends(scraper)])
 def metrics() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (scrape token or loopback only)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

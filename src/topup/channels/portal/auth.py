@@ -22,7 +22,7 @@ def _signed_in_response(w: Web, user: auth.User, target: str) -> Response:
     with w.db.unit() as uow:
         token = sessions.start(uow, user)
     response = w.redirect(target)
-    sessions.set_cookie(response, w.db, token)
+    sessions.set_cookie(response, w.db, w.request, token)
     return response
 
 
@@ -67,7 +67,7 @@ def logout(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
         with w.db.unit() as uow:
             sessions.end(uow, token)
     response = w.redirect("/login", notice="logged_out")
-    sessions.clear_cookie(response, w.db)
+    sessions.clear_cookie(response, w.db, w.request)
     return response
 
 

@@ -1,10 +1,11 @@
 """Signed-in browsers: a random token in the ``topup_session`` cookie, its SHA-256 in the
 database, an idle timeout and an absolute lifetime.
 
-The token is a bearer token of ``subscribers.auth`` as well, so everything that ends a login
-there (logout, a password reset, a disabled account, the token's own expiry) ends the web
-session too. ``last_seen_at`` is written at most once a minute, so reading pages does not
-queue behind the database's writers.
+The token is a ``web`` token of ``subscribers.auth``, so everything that ends a login there
+(logout, a password reset, a disabled account, the token's own expiry) ends the web session
+too. It is not an API bearer token: a copied cookie gets no further than the session's own
+idle and absolute limits. ``last_seen_at`` is written at most once a minute, so reading pages
+does not queue behind the database's writers.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def token_hash(token: str) -> str:
 
 def start(uow: UnitOfWork, user: User) -> str:
     """Sign ``user`` in: a new token (the cookie's value), valid until the absolute lifetime."""
-    token = auth.issue_token(uow, user)
+    token = auth.issue_token(uow, user, kind="web")
     uow.conn.execute(insert(web_sessions).values(
         token_hash=token_hash(token), user_id=user.id, created_at=uow.now,
         last_seen_at=uow.now,
@@ -64,7 +65,7 @@ def resume(uow: UnitOfWork, token: str) -> WebSession | None:
     if row.last_seen_at + idle <= uow.now:
         return None
     try:
-        user = auth.user_for_token(uow, token)
+        user = auth.user_for_token(uow, token, kind="web")
     except Unauthenticated:
         return None
     return WebSession(int(row.id), user, row.token_hash, row.created_at, row.last_seen_at,
@@ -110,17 +111,20 @@ def from_request(db: Database, request: Request) -> WebSession | None:
     return session
 
 
-def is_secure(db: Database) -> bool:
-    """Cookies are Secure when the portal is served over https."""
-    return db.settings.public_url.lower().startswith("https://")
+def is_secure(db: Database, request: Request) -> bool:
+    """Cookies are Secure when this request arrived over https (behind a proxy, only as the
+    trusted proxies say: ``topup serve --trusted-proxies``), or the public URL is https."""
+    return (request.url.scheme == "https"
+            or db.settings.public_url.lower().startswith("https://"))
 
 
-def set_cookie(response: Response, db: Database, token: str) -> None:
+def set_cookie(response: Response, db: Database, request: Request, token: str) -> None:
     """Hand the browser its session token: HttpOnly, SameSite=Lax, Secure over https."""
     response.set_cookie(COOKIE, token, max_age=db.settings.web_session_max_seconds, path="/",
-                        httponly=True, samesite="lax", secure=is_secure(db))
+                        httponly=True, samesite="lax", secure=is_secure(db, request))
 
 
-def clear_cookie(response: Response, db: Database) -> None:
+def clear_cookie(response: Response, db: Database, request: Request) -> None:
     """Make the browser forget its session token."""
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=is_secure(db))
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=is_secure(db, request))

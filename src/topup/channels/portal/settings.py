@@ -40,7 +40,7 @@ def _switch(w: Web, language: str, target: str) -> Response:
             auth.update_profile(uow, w.user.id, language=language)
     response = w.redirect(target)
     response.set_cookie(LANG_COOKIE, language, max_age=YEAR, path="/", httponly=True,
-                        samesite="lax", secure=sessions.is_secure(w.db))
+                        samesite="lax", secure=sessions.is_secure(w.db, w.request))
     return response
 
 

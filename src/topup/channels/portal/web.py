@@ -95,7 +95,7 @@ class Web:
         """Render ``template`` with the shared context plus ``extra``."""
         response = HTMLResponse(render(template, self.context(**extra)), status_code=status,
                                 headers=HEADERS)
-        csrf.remember(self.request, response, sessions.is_secure(self.db))
+        csrf.remember(self.request, response, sessions.is_secure(self.db, self.request))
         return response
 
     def redirect(self, url: str, **params: str) -> RedirectResponse:
