@@ -168,7 +168,7 @@ def test_a_line_is_guessed_at_most_its_budget_across_throwaway_accounts(
     assert codes == [409] * s.bind_line_max_failures + [429] * (20 - s.bind_line_max_failures)
     assert {r.json()["code"] for r in answers[:5]} == {"bind_failed"}
     assert all(int(r.headers["Retry-After"]) > 0 for r in answers[5:])
-    owner_user, headers = api.as_new()
+    _, headers = api.as_new()
     r = net.at("192.0.2.44").post("/api/v1/lines/bind", headers=headers,
                                   json={"identifier": line.iccid, "secret": "2718"})
     assert r.status_code == 429, "the right secret waits too: a wait teaches nothing"
