@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -14,8 +15,10 @@ from tests.factories import Api, make_line, make_user
 from topup.channels.api.app import create_app
 from topup.clock import FrozenClock
 from topup.db.uow import Database
+from topup.errors import InvalidInput
 from topup.notifications.service import queued_for
 from topup.subscribers import auth, throttle
+from topup.subscribers import lines as line_svc
 from topup.subscribers.tables import users
 
 PASSWORD = "long-enough-pw"
@@ -223,6 +226,16 @@ def test_the_admin_api_refuses_weak_card_secrets(db: Database) -> None:
     r = api.client.post("/api/v1/admin/lines", headers=staff,
                         json={"iccid": iccid(), "secret": "K7q-29xv", "currency": "CNY"})
     assert r.status_code == 201
+
+
+def test_the_csv_import_refuses_weak_card_secrets(db: Database) -> None:
+    from tests.factories import iccid
+
+    rows = [{"iccid": iccid(), "secret": "K7q-29xv", "currency": "CNY"},
+            {"iccid": iccid(), "secret": "1234", "currency": "CNY"}]
+    with pytest.raises(InvalidInput, match="row 3: a card secret has at least 8"), \
+            db.unit() as uow:
+        list(line_svc.import_lines(uow, rows))
 
 
 def test_concurrent_wrong_passwords_are_all_counted(db: Database) -> None:
