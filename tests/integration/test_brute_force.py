@@ -259,3 +259,18 @@ def test_concurrent_wrong_passwords_are_all_counted(db: Database) -> None:
         t.join()
     assert errors == []
     assert failures(db, f"login:account:user:{uid}") == n
+
+
+def test_ended_counters_are_purged_and_waiting_ones_kept(db: Database, clock: FrozenClock
+                                                          ) -> None:
+    s = db.settings
+    with db.unit() as uow:
+        throttle.hit(uow, "test:old", throttle.Rule(1, 60))
+        throttle.hit(uow, "test:waiting", throttle.Rule(1, 60, base=10 ** 6, cap=10 ** 6))
+    clock.advance(seconds=max(s.login_window_seconds, s.voucher_window_seconds) + 1)
+    with db.unit() as uow:
+        throttle.hit(uow, "test:fresh", throttle.Rule(1, 60))
+        assert throttle.purge(uow, 500) == 1
+    with db.unit(readonly=True) as uow:
+        assert [throttle.count_of(uow, k) for k in ("test:old", "test:waiting", "test:fresh")] \
+            == [0, 1, 1]

@@ -118,6 +118,29 @@ def count_of(uow: UnitOfWork, name: str) -> int:
     return int(row.failures) if row else 0
 
 
+def longest_window(uow: UnitOfWork) -> int:
+    """The longest window any configured rule counts over, in seconds."""
+    s = uow.settings
+    return max(s.login_window_seconds, s.reset_request_window_seconds, s.reset_window_seconds,
+               s.bind_window_seconds, s.voucher_window_seconds, s.voucher_lockout_seconds,
+               s.register_window_seconds)
+
+
+def purge(uow: UnitOfWork, limit: int) -> int:
+    """Delete up to ``limit`` counters whose window and wait have both ended (they would
+    restart at 1 anyway); returns how many went. Keys of unknown logins and of addresses
+    would otherwise pile up for ever."""
+    done = uow.now - timedelta(seconds=longest_window(uow))
+    stale = select(attempts.c.key).where(
+        attempts.c.window_start <= done,
+        or_(attempts.c.locked_until.is_(None), attempts.c.locked_until <= uow.now),
+    ).limit(limit)
+    names = [row.key for row in uow.conn.execute(stale)]
+    if names:
+        uow.conn.execute(delete(attempts).where(attempts.c.key.in_(names)))
+    return len(names)
+
+
 def clear(uow: UnitOfWork, name: str) -> None:
     """Forget the failures of ``name`` after a success."""
     uow.conn.execute(delete(attempts).where(attempts.c.key == name))
