@@ -123,6 +123,10 @@ class Settings:
     login_ip_max_failures: int = 100
     login_window_seconds: int = 3600
     login_backoff_seconds: int = 30
+    # An address where the right password was given is "known" to that account this long: from
+    # there the account-wide back-off does not apply (only the pair's and the address's), so
+    # guesses from elsewhere cannot keep the owner out.
+    login_known_seconds: int = 30 * 24 * 3600
     # Password reset: codes sent per account and per address in a window (extra requests are
     # answered alike but send nothing); wrong codes per account across all its codes and per
     # address, with their back-off.
@@ -203,6 +207,7 @@ def _notification_settings() -> dict[str, object]:
 
 THROTTLES = ("login_max_failures", "login_lockout_seconds", "login_account_max_failures",
              "login_ip_max_failures", "login_window_seconds", "login_backoff_seconds",
+             "login_known_seconds",
              "reset_code_max_attempts", "reset_requests_per_account", "reset_requests_per_ip",
              "reset_request_window_seconds", "reset_max_failures", "reset_ip_max_failures",
              "reset_window_seconds", "reset_backoff_seconds", "reset_backoff_max_seconds",

@@ -192,22 +192,26 @@ def _password_ok(uow: UnitOfWork, row: Row | None, password: str) -> bool:
 def authenticate(uow: UnitOfWork, login: str, password: str, ip: str | None) -> User | None:
     """The user if the password matches; None after recording a failure.
 
-    Raises AccountLocked while the account, the (address, account) pair or the address waits
-    out its back-off (the password is not even checked then, and the try is not counted).
-    Callers commit the unit of work before raising BadCredentials, so failures are counted.
+    Raises AccountLocked while a key backs off: the (address, account) pair, the address, or
+    the account as a whole (the password is not even checked then, and the try is not
+    counted). The account-wide back-off is skipped from an address where the right password was
+    given in the last ``login_known_seconds``, so guesses from elsewhere cannot keep the owner
+    out. Callers commit the unit of work before raising BadCredentials, so failures are counted.
     A success forgets only the pair's failures: it must not hand an attacker elsewhere a fresh
     allowance on the account, nor one on a shared address.
     """
     row = find_by_login(uow, login)
-    keys = limits.login_keys(uow.settings, limits.account_of(row, login), ip)
-    limits.ensure_open(uow, keys)
+    account = limits.account_of(row, login)
+    keys = limits.login_keys(uow.settings, account, ip)
+    known = ip is not None and throttle.marked(uow, limits.known_key(account, ip))
+    limits.ensure_open(uow, keys[1:] if known else keys)
     if not _password_ok(uow, row, password):
         limits.fail(uow, keys)
         return None
     assert row is not None
-    for name, _ in keys:
-        if name.startswith("login:pair:"):
-            throttle.clear(uow, name)
+    if ip:
+        throttle.clear(uow, keys[1][0])
+        throttle.mark(uow, limits.known_key(account, ip), uow.settings.login_known_seconds)
     if hasher(uow).check_needs_rehash(row.password_hash):
         uow.conn.execute(update(users).where(users.c.id == row.id).values(
             password_hash=hasher(uow).hash(password)))

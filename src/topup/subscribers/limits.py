@@ -43,6 +43,11 @@ def login_keys(s: Settings, account: str, ip: str | None) -> Keys:
     return keys
 
 
+def known_key(account: str, ip: str) -> str:
+    """The marker of an address where the account's right password was given."""
+    return throttle.key("login:known", ip, account)
+
+
 def reset_request_keys(s: Settings, account: str, ip: str | None) -> Keys:
     """Budgets of reset messages per account and per address."""
     keys = [(throttle.key("reset-request:account", account),

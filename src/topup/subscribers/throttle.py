@@ -112,6 +112,23 @@ def wait(uow: UnitOfWork, names: Iterable[str]) -> int:
     return int((longest - uow.now).total_seconds()) + 1
 
 
+def mark(uow: UnitOfWork, name: str, seconds: int) -> None:
+    """Set a marker (a fact that lapses, such as "this address signed in to this account"):
+    the same table, no failures, ``locked_until`` is when it lapses."""
+    until = uow.now + timedelta(seconds=seconds)
+    mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
+    uow.conn.execute(mod.insert(attempts).values(
+        key=name, failures=0, window_start=uow.now, locked_until=until,
+    ).on_conflict_do_update(index_elements=["key"], set_={
+        "failures": 0, "window_start": uow.now, "locked_until": until}))
+
+
+def marked(uow: UnitOfWork, name: str) -> bool:
+    """Whether the marker ``name`` is set and has not lapsed."""
+    return uow.conn.execute(select(attempts.c.key).where(
+        attempts.c.key == name, attempts.c.locked_until > uow.now)).first() is not None
+
+
 def count_of(uow: UnitOfWork, name: str) -> int:
     """The failures counted against ``name`` in its current window (for reports and tests)."""
     row = uow.conn.execute(select(attempts.c.failures).where(attempts.c.key == name)).first()
