@@ -3,9 +3,10 @@
 SubscriberError                  root (Conflict)
  ├─ LoginTaken                   registration with an e-mail or phone another user has
  ├─ BadCredentials               wrong login or password (Unauthenticated; never says which)
- ├─ AccountLocked                too many failed logins; locked for a while (RateLimited)
+ ├─ AccountLocked                a throttle key backs off: wait, then try again (RateLimited)
  ├─ ResetCodeInvalid             a password-reset code is wrong, used, expired or spent
  ├─ InvalidIccid / InvalidMsisdn a line identifier fails its format or check digit (InvalidInput)
+ ├─ WeakCardSecret               a new line's card secret is short or guessable (InvalidInput)
  ├─ LineNotFound                 no such line, or not the caller's (NotFound)
  ├─ UserNotFound                 no such login (NotFound)
  ├─ BindFailed                   ICCID/MSISDN and card secret do not match an unbound line
@@ -40,7 +41,7 @@ class BadCredentials(Unauthenticated):
 
 
 class AccountLocked(RateLimited):
-    """Raised while a login is locked after repeated failures."""
+    """Raised while a login, reset or bind key waits out its back-off after failures."""
 
     code = "account_locked"
     title = "Too many failed attempts; try again later"

@@ -47,6 +47,8 @@ auth_tokens = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+# Throttle counters (subscribers/throttle.py): events of ``key`` since ``window_start``; the key
+# waits until ``locked_until``. Markers (a known sign-in address) keep 0 and lapse then.
 attempts = Table(
     "attempt_counters",
     metadata,
