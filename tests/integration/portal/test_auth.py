@@ -173,3 +173,27 @@ def test_forgotten_password_by_code(shop: Shop) -> None:
     assert done.url.path == "/login" and "Your password was changed" in done.text
     assert shop.browser.get(f"/lines/{shop.line.id}").url.path == "/login"  # old session ended
     assert anon.login(shop.email, "brand-new-password").url.path == "/"
+
+
+def test_portal_resets_and_registrations_are_throttled(shop: Shop) -> None:
+    anon, s = Browser(shop.db), shop.db.settings
+    for _ in range(s.reset_requests_per_account + 3):
+        sent = anon.submit("/password/forgot", "/password/forgot", {"login": shop.email})
+        assert sent.url.path == "/password/reset", "every request gets the same answer"
+    with shop.db.unit() as uow:
+        codes = uow.conn.execute(select(outbox.c.id).where(
+            outbox.c.template == "password_reset")).all()
+    assert len(codes) == s.reset_requests_per_account
+    for n in range(s.reset_max_failures):
+        wrong = anon.submit("/password/reset", "/password/reset", {
+            "login": shop.email, "code": f"9{n:07d}", "new_password": "brand-new-password"})
+        assert "The code is wrong or has expired" in wrong.text
+    waits = anon.submit("/password/reset", "/password/reset", {
+        "login": shop.email, "code": "12345678", "new_password": "brand-new-password"})
+    assert waits.status_code == 422 and "Too many attempts. Please try again in" in waits.text
+    taken = {"email": shop.email, "password": PASSWORD, "password_confirm": PASSWORD}
+    for _ in range(s.register_per_ip):
+        Browser(shop.db).submit("/register", "/register", taken)
+    over = Browser(shop.db).submit("/register", "/register", {
+        "email": "fresh@example.com", "password": PASSWORD, "password_confirm": PASSWORD})
+    assert over.status_code == 422 and "Too many attempts. Please try again in" in over.text
