@@ -37,10 +37,13 @@ class Settings:
     web_session_max_seconds: int = 24 * 3600
     duplicate_topup_window_seconds: int = 300
     topup_validity_days: int = 180
+    # Login failures per (address, account) pair before the back-off, and its longest wait.
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # A password-reset code lives this long and takes at most this many wrong tries.
     reset_code_ttl_seconds: int = 600
     reset_code_max_attempts: int = 5
+    # Wrong card secrets per account before binding backs off.
     bind_max_failures: int = 10
     pending_transfer_timeout_seconds: int = 900
     ledger_shards: int = 16
@@ -115,6 +118,47 @@ class Settings:
     currencies: tuple[str, ...] = field(
         default=("CNY", "USD", "EUR", "GBP", "HKD", "THB", "JPY", "SGD")
     )
+    # Throttles (subscribers/throttle.py, docs/security.md): each key gets ``*_max_failures``
+    # free failures per ``*_window_seconds``; then it waits ``*_backoff_seconds``, doubling with
+    # every further failure up to ``*_backoff_max_seconds``. login_max_failures (above) counts
+    # per (address, account) pair and login_lockout_seconds is the longest login back-off.
+    # Login: failures per account from all addresses, and per address over all accounts (a
+    # NAT shares one address, so its budget is large).
+    login_account_max_failures: int = 20
+    login_ip_max_failures: int = 100
+    login_window_seconds: int = 3600
+    login_backoff_seconds: int = 30
+    # An address where the right password was given is "known" to that account this long: from
+    # there the account-wide back-off does not apply (only the pair's and the address's), so
+    # guesses from elsewhere cannot keep the owner out.
+    login_known_seconds: int = 30 * 24 * 3600
+    # Password reset: codes sent per account and per address in a window (extra requests are
+    # answered alike but send nothing); wrong codes per account across all its codes and per
+    # address, with their back-off.
+    reset_requests_per_account: int = 3
+    reset_requests_per_ip: int = 10
+    reset_request_window_seconds: int = 3600
+    reset_max_failures: int = 10
+    reset_ip_max_failures: int = 30
+    reset_window_seconds: int = 3600
+    reset_backoff_seconds: int = 60
+    reset_backoff_max_seconds: int = 3600
+    # Binding a line by card secret: wrong secrets per line across all accounts (the target),
+    # per address; bind_max_failures (above) is per account.
+    bind_line_max_failures: int = 5
+    bind_ip_max_failures: int = 30
+    bind_window_seconds: int = 3600
+    bind_backoff_seconds: int = 60
+    bind_backoff_max_seconds: int = 3600
+    # Shortest card secret staff may give a new line (admin API, CSV import).
+    card_secret_min_length: int = 8
+    # Vouchers: the window of the PIN counters, and the longest back-off (the first wait is
+    # voucher_lockout_seconds).
+    voucher_window_seconds: int = 3600
+    voucher_backoff_max_seconds: int = 4 * 3600
+    # Registration: attempts per address in a window (stops mass sign-ups and login probing).
+    register_per_ip: int = 10
+    register_window_seconds: int = 3600
 
     @property
     def is_sqlite(self) -> bool:
@@ -164,6 +208,24 @@ def _notification_settings() -> dict[str, object]:
                           ("notify_retry_max_seconds", 3600), ("worker_poll_seconds", 2)):
         found[name] = _int(f"TOPUP_{name.upper()}", default)
     return found
+
+
+THROTTLES = ("login_max_failures", "login_lockout_seconds", "login_account_max_failures",
+             "login_ip_max_failures", "login_window_seconds", "login_backoff_seconds",
+             "login_known_seconds",
+             "reset_code_max_attempts", "reset_requests_per_account", "reset_requests_per_ip",
+             "reset_request_window_seconds", "reset_max_failures", "reset_ip_max_failures",
+             "reset_window_seconds", "reset_backoff_seconds", "reset_backoff_max_seconds",
+             "bind_max_failures", "bind_line_max_failures", "bind_ip_max_failures",
+             "bind_window_seconds", "bind_backoff_seconds", "bind_backoff_max_seconds",
+             "card_secret_min_length", "voucher_window_seconds", "voucher_backoff_max_seconds",
+             "register_per_ip", "register_window_seconds")
+
+
+def _throttle_settings() -> dict[str, object]:
+    """``TOPUP_<NAME>`` for each throttle setting that the environment sets."""
+    return {name: _int(f"TOPUP_{name.upper()}", 0) for name in THROTTLES
+            if os.environ.get(f"TOPUP_{name.upper()}")}
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -230,6 +292,7 @@ def load_settings(**overrides: object) -> Settings:
         values[f"{gateway}_gateway_ips"] = tuple(
             a.strip() for a in os.environ.get(f"{env}_IPS", "").split(",") if a.strip())
     values.update(_notification_settings())
+    values.update(_throttle_settings())
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)

@@ -26,7 +26,7 @@ def test_register_refuses_duplicates_and_bad_input(api: Api) -> None:
                         json={"email": "A@example.com", "password": "long-enough-pw"})
     assert r.status_code == 409
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == "email_taken"
+    assert r.json()["code"] == "login_taken"
     r = api.client.post("/api/v1/auth/register",
                         json={"phone": "12345", "password": "long-enough-pw"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_msisdn"
@@ -83,7 +83,7 @@ def test_password_reset_by_code_through_the_outbox(api: Api, clock: FrozenClock)
         (msg,) = queued_for(uow, "+8613800138001")
     assert msg["channel"] == "sms" and msg["template"] == "password_reset"
     code = msg["params"]["code"]
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = "00000000" if code != "00000000" else "11111111"
     r = api.client.post("/api/v1/auth/password-reset/confirm", json={
         "login": "+8613800138001", "code": wrong, "new_password": "brand-new-pass"})
     assert r.status_code == 422 and r.json()["code"] == "reset_code_invalid"
@@ -102,7 +102,7 @@ def test_reset_code_expires_and_is_spent_by_five_wrong_tries(api: Api, clock: Fr
     api.client.post("/api/v1/auth/password-reset", json={"login": "spent@example.com"})
     with api.db.unit() as uow:
         code = queued_for(uow, "spent@example.com")[-1]["params"]["code"]
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = "00000000" if code != "00000000" else "11111111"
     for _ in range(5):
         api.client.post("/api/v1/auth/password-reset/confirm", json={
             "login": "spent@example.com", "code": wrong, "new_password": "brand-new-pass"})

@@ -105,8 +105,8 @@ def test_admin_freeze_refuses_topups_with_a_clear_error(api: Api, catalogue: Dat
 
 
 def test_lines_csv_import_is_all_or_nothing(db: Database) -> None:
-    good = {"iccid": iccid(), "secret": "1111", "currency": "EUR", "msisdn": "+447911123400"}
-    bad = {"iccid": "8986", "secret": "1111", "currency": "EUR"}
+    good = {"iccid": iccid(), "secret": "K7q-29xv", "currency": "EUR", "msisdn": "+447911123400"}
+    bad = {"iccid": "8986", "secret": "K7q-29xv", "currency": "EUR"}
     with pytest.raises(InvalidInput, match="row 3"), db.unit() as uow:
         list(line_svc.import_lines(uow, [good, bad]))
     with db.unit() as uow, pytest.raises(LineNotFound):

@@ -21,14 +21,15 @@ def run(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
 
 def test_lines_import_then_bad_file_imports_nothing(tmp_path: Path) -> None:
     good = tmp_path / "lines.csv"
-    rows = [f"{iccid()},12{n:02d},EUR,,,sim,,,FR" for n in range(30)]
+    rows = [f"{iccid()},card-{n:02d}-x7q,EUR,,,sim,,,FR" for n in range(30)]
     good.write_text("iccid,secret,currency,msisdn,imsi,kind,smdp_address,matching_id,"
                     "home_country\n" + "\n".join(rows) + "\n")
     r = run(tmp_path, "lines", "import", str(good))
     assert r.returncode == 0, r.stderr
     assert "imported 30 lines" in r.stdout
     bad = tmp_path / "bad.csv"
-    bad.write_text("iccid,secret,currency\n" + f"{iccid()},9999,EUR\n" + "8986123,1,EUR\n")
+    bad.write_text("iccid,secret,currency\n" + f"{iccid()},card-99-x7q,EUR\n"
+                   + "8986123,card-98-x7q,EUR\n")
     r = run(tmp_path, "lines", "import", str(bad))
     assert r.returncode == 1
     assert r.stderr.strip().startswith("error: row 3") and len(r.stderr.strip().splitlines()) == 1

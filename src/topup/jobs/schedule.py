@@ -18,6 +18,7 @@ from topup.ledger import service as ledger
 from topup.orders import renewals
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.service import reconcile
+from topup.subscribers.throttle import purge as purge_throttles
 from topup.vouchers.redemption import release_stale
 from topup.vouchers.sales import expire_vouchers
 
@@ -62,6 +63,7 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("voucher_expiry", timedelta(hours=1), _until_done(expire_vouchers)),
         Claimed("pending_transfers", timedelta(minutes=1), _until_done(ledger.void_expired)),
         Claimed("reconcile_payments", timedelta(minutes=2), _reconcile(providers)),
+        Claimed("throttle_counters", timedelta(hours=1), _until_done(purge_throttles)),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Registration, login with lockout, bearer tokens, and password reset by one-time code.
+"""Registration, login with back-off, and bearer tokens (password reset: ``reset.py``).
 
 Passwords are hashed with argon2id. Bearer tokens are random and stored only as SHA-256, so a
 database leak yields no usable token; sessions live in the database, never in process memory.
@@ -20,20 +20,12 @@ from sqlalchemy.engine import Row
 
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
-from topup.errors import InvalidInput
+from topup.errors import InvalidInput, RateLimited
 from topup.money import check_currency
-from topup.notifications.service import enqueue
-from topup.subscribers import attempts
-from topup.subscribers.errors import (
-    BadCredentials,
-    EmailTaken,
-    PhoneTaken,
-    ResetCodeInvalid,
-    Unauthenticated,
-    UserNotFound,
-)
-from topup.subscribers.identity import keyed_hash, normalise_email, normalise_phone
-from topup.subscribers.tables import ROLES, auth_tokens, reset_codes, users
+from topup.subscribers import limits, throttle
+from topup.subscribers.errors import BadCredentials, LoginTaken, Unauthenticated, UserNotFound
+from topup.subscribers.identity import canonical_login, normalise_email, normalise_phone
+from topup.subscribers.tables import ROLES, auth_tokens, users
 
 MIN_PASSWORD = 8
 
@@ -64,7 +56,8 @@ def hasher(uow: UnitOfWork) -> PasswordHasher:
     return _hasher(uow.settings.argon2_time_cost, uow.settings.argon2_memory_kib)
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """Raise InvalidInput unless the password has an acceptable length."""
     if len(password) < MIN_PASSWORD or len(password) > 256:
         raise InvalidInput(f"a password has {MIN_PASSWORD} to 256 characters", field="password")
 
@@ -73,26 +66,46 @@ def register(
     uow: UnitOfWork, *, email: str | None, phone: str | None, password: str,
     role: str = "customer", language: str = "en", currency: str | None = None,
 ) -> User:
-    """Create a user; e-mail and/or phone (E.164) are the logins. Raises EmailTaken/PhoneTaken."""
+    """Create a user; e-mail and/or phone (E.164) are the logins.
+
+    Raises LoginTaken, the same for a taken e-mail and a taken phone; the password is hashed
+    first, so a taken login answers no faster than a new one.
+    """
     if not email and not phone:
         raise InvalidInput("give an e-mail address or a phone number", field="email")
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}", field="role")
     if language not in ("en", "zh-CN"):
         raise InvalidInput("language is en or zh-CN", field="language")
-    _check_password(password)
+    check_password(password)
     mail = normalise_email(email) if email else None
     tel = normalise_phone(phone) if phone else None
     cur = check_currency(currency or uow.settings.default_currency)
+    password_hash = hasher(uow).hash(password)
     if mail and uow.conn.execute(select(users.c.id).where(users.c.email == mail)).first():
-        raise EmailTaken()
+        raise LoginTaken()
     if tel and uow.conn.execute(select(users.c.id).where(users.c.phone == tel)).first():
-        raise PhoneTaken()
+        raise LoginTaken()
     new_id = uow.conn.execute(insert(users).values(
-        email=mail, phone=tel, password_hash=hasher(uow).hash(password), role=role,
+        email=mail, phone=tel, password_hash=password_hash, role=role,
         language=language, currency=cur, disabled=False, created_at=uow.now,
     ).returning(users.c.id)).scalar_one()
     return User(int(new_id), mail, tel, role, language, cur)
+
+
+def admit_registration(uow: UnitOfWork, ip: str | None) -> int:
+    """Count one registration attempt of ``ip``: 0 while within its budget, else the seconds
+    to wait. The caller commits this unit, then raises ``registration_refused``."""
+    if not ip:
+        return 0
+    name, rule = limits.register_key(uow.settings, ip)
+    return throttle.spend(uow, name, rule)
+
+
+def registration_refused(seconds: int) -> RateLimited:
+    """The answer to an address over its registration budget."""
+    return RateLimited(f"too many registrations; try again in {seconds} seconds",
+                       retry_after=seconds)
 
 
 def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None,
@@ -158,44 +171,47 @@ def set_disabled(uow: UnitOfWork, user_id: int, disabled: bool, *, actor_id: int
 
 
 def find_by_login(uow: UnitOfWork, login: str) -> Row | None:
-    """The user row whose e-mail or phone is ``login``, or None."""
-    login = login.strip()
-    if "@" in login:
-        cond = users.c.email == login.lower()
-    else:
-        try:
-            cond = users.c.phone == normalise_phone(login)
-        except InvalidInput:
-            return None
-    return uow.conn.execute(select(users).where(cond)).first()
+    """The user row whose e-mail or phone is ``login`` in any spelling, or None."""
+    text = canonical_login(login)
+    column = users.c.email if "@" in text else users.c.phone
+    if column is users.c.phone and not text.startswith("+"):
+        return None
+    return uow.conn.execute(select(users).where(column == text)).first()
+
+
+def _password_ok(uow: UnitOfWork, row: Row | None, password: str) -> bool:
+    if row is None or row.disabled:
+        hasher(uow).hash(password)  # same cost whether or not the login exists
+        return False
+    try:
+        return hasher(uow).verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def authenticate(uow: UnitOfWork, login: str, password: str, ip: str | None) -> User | None:
     """The user if the password matches; None after recording a failure.
 
-    Raises AccountLocked while the login (or the client address) is locked. Callers commit the
-    unit of work before raising BadCredentials, so failures are counted.
+    Raises AccountLocked while a key backs off: the (address, account) pair, the address, or
+    the account as a whole (the password is not even checked then, and the try is not
+    counted). The account-wide back-off is skipped from an address where the right password was
+    given in the last ``login_known_seconds``, so guesses from elsewhere cannot keep the owner
+    out. Callers commit the unit of work before raising BadCredentials, so failures are counted.
+    A success forgets only the pair's failures: it must not hand an attacker elsewhere a fresh
+    allowance on the account, nor one on a shared address.
     """
-    s = uow.settings
-    keys = [f"login:{login.strip().lower()}"] + ([f"login-ip:{ip}"] if ip else [])
-    for key in keys:
-        attempts.ensure_open(uow, key)
     row = find_by_login(uow, login)
-    ok = False
-    if row is not None and not row.disabled:
-        try:
-            ok = hasher(uow).verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-    else:
-        hasher(uow).hash(password)  # same cost whether or not the login exists
-    if not ok:
-        attempts.fail(uow, keys[0], s.login_max_failures, s.login_lockout_seconds)
-        if ip:
-            attempts.fail(uow, keys[1], s.login_max_failures * 10, s.login_lockout_seconds)
+    account = limits.account_of(row, login)
+    keys = limits.login_keys(uow.settings, account, ip)
+    known = ip is not None and throttle.marked(uow, limits.known_key(account, ip))
+    limits.ensure_open(uow, keys[1:] if known else keys)
+    if not _password_ok(uow, row, password):
+        limits.fail(uow, keys)
         return None
-    attempts.clear(uow, keys[0])
     assert row is not None
+    if ip:
+        throttle.clear(uow, keys[1][0])
+        throttle.mark(uow, limits.known_key(account, ip), uow.settings.login_known_seconds)
     if hasher(uow).check_needs_rehash(row.password_hash):
         uow.conn.execute(update(users).where(users.c.id == row.id).values(
             password_hash=hasher(uow).hash(password)))
@@ -243,64 +259,6 @@ def revoke_token(uow: UnitOfWork, token: str) -> None:
     """Log out: the token stops working at once."""
     uow.conn.execute(update(auth_tokens).where(
         auth_tokens.c.token_hash == _token_hash(token)).values(revoked_at=uow.now))
-
-
-def request_reset(uow: UnitOfWork, login: str) -> None:
-    """Send a 6-digit code to the login's phone (SMS) or e-mail through the outbox.
-
-    Says nothing about whether the login exists: an unknown login sends nothing.
-    """
-    row = find_by_login(uow, login)
-    if row is None or row.disabled:
-        return
-    channel, recipient = ("email", row.email) if "@" in login else ("sms", row.phone)
-    code = f"{secrets.randbelow(10**6):06d}"
-    uow.conn.execute(update(reset_codes).where(
-        reset_codes.c.user_id == row.id, reset_codes.c.used_at.is_(None)).values(used_at=uow.now))
-    uow.conn.execute(insert(reset_codes).values(
-        user_id=row.id, code_hash=keyed_hash(uow.settings.secret_key, "reset", code),
-        channel=channel, attempts=0, created_at=uow.now,
-        expires_at=uow.now + timedelta(seconds=uow.settings.reset_code_ttl_seconds),
-    ))
-    minutes = uow.settings.reset_code_ttl_seconds // 60
-    enqueue(uow, channel, recipient, "password_reset", row.language,
-            {"code": code, "minutes": minutes})
-
-
-def confirm_reset(uow: UnitOfWork, login: str, code: str, new_password: str) -> bool:
-    """Set a new password if ``code`` is right; False after counting a wrong try.
-
-    Every live token of the user is revoked on success.
-    """
-    _check_password(new_password)
-    row = find_by_login(uow, login)
-    if row is None:
-        return False
-    rc = uow.conn.execute(select(reset_codes).where(
-        reset_codes.c.user_id == row.id, reset_codes.c.used_at.is_(None),
-        reset_codes.c.expires_at > uow.now,
-    ).order_by(reset_codes.c.id.desc())).first()
-    if rc is None or rc.attempts >= uow.settings.reset_code_max_attempts:
-        return False
-    good = secrets.compare_digest(rc.code_hash, keyed_hash(uow.settings.secret_key, "reset",
-                                                            code.strip()))
-    if not good:
-        uow.conn.execute(update(reset_codes).where(reset_codes.c.id == rc.id).values(
-            attempts=reset_codes.c.attempts + 1))
-        return False
-    uow.conn.execute(update(reset_codes).where(reset_codes.c.id == rc.id).values(used_at=uow.now))
-    uow.conn.execute(update(users).where(users.c.id == row.id).values(
-        password_hash=hasher(uow).hash(new_password)))
-    uow.conn.execute(update(auth_tokens).where(
-        auth_tokens.c.user_id == row.id, auth_tokens.c.revoked_at.is_(None)
-    ).values(revoked_at=uow.now))
-    attempts.clear(uow, f"login:{login.strip().lower()}")
-    return True
-
-
-def reset_refused() -> ResetCodeInvalid:
-    """The one error every failed reset gets, so it teaches nothing."""
-    return ResetCodeInvalid()
 
 
 __all__ = ["BadCredentials", "User", "authenticate", "register"]

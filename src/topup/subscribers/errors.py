@@ -1,11 +1,12 @@
 """Errors of customers, authentication and lines.
 
 SubscriberError                  root (Conflict)
- ├─ EmailTaken / PhoneTaken      registration with a login another user already has
+ ├─ LoginTaken                   registration with an e-mail or phone another user has
  ├─ BadCredentials               wrong login or password (Unauthenticated; never says which)
- ├─ AccountLocked                too many failed logins; locked for a while (RateLimited)
+ ├─ AccountLocked                a throttle key backs off: wait, then try again (RateLimited)
  ├─ ResetCodeInvalid             a password-reset code is wrong, used, expired or spent
  ├─ InvalidIccid / InvalidMsisdn a line identifier fails its format or check digit (InvalidInput)
+ ├─ WeakCardSecret               a new line's card secret is short or guessable (InvalidInput)
  ├─ LineNotFound                 no such line, or not the caller's (NotFound)
  ├─ UserNotFound                 no such login (NotFound)
  ├─ BindFailed                   ICCID/MSISDN and card secret do not match an unbound line
@@ -25,18 +26,11 @@ class SubscriberError(Conflict):
     code = "subscriber_error"
 
 
-class EmailTaken(SubscriberError):
-    """Raised when registering an e-mail address that is already registered."""
+class LoginTaken(SubscriberError):
+    """Raised when registering an e-mail or phone already registered; never says which."""
 
-    code = "email_taken"
-    title = "This e-mail address is already registered"
-
-
-class PhoneTaken(SubscriberError):
-    """Raised when registering a phone number that is already registered."""
-
-    code = "phone_taken"
-    title = "This phone number is already registered"
+    code = "login_taken"
+    title = "This e-mail address or phone number is already registered"
 
 
 class BadCredentials(Unauthenticated):
@@ -47,10 +41,17 @@ class BadCredentials(Unauthenticated):
 
 
 class AccountLocked(RateLimited):
-    """Raised while a login is locked after repeated failures."""
+    """Raised while a login, reset or bind key waits out its back-off after failures."""
 
     code = "account_locked"
     title = "Too many failed attempts; try again later"
+
+
+class WeakCardSecret(InvalidInput):
+    """Raised when staff give a new line a card secret that is short or guessable."""
+
+    code = "weak_card_secret"
+    title = "The card secret is too easy to guess"
 
 
 class ResetCodeInvalid(InvalidInput):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import re
+import unicodedata
 
 import phonenumbers
 from stdnum import luhn
 
 from topup.errors import InvalidInput
-from topup.subscribers.errors import InvalidIccid, InvalidMsisdn
+from topup.subscribers.errors import InvalidIccid, InvalidMsisdn, WeakCardSecret
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -35,6 +37,18 @@ def normalise_phone(raw: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidMsisdn(f"not a valid phone number: {raw!r}")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def canonical_login(raw: str) -> str:
+    """One spelling per login, for lookups and throttle keys alike: full-width forms folded
+    (NFKC), e-mail lower-cased, phone numbers in E.164; other text folded and lower-cased."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if "@" in text:
+        return text.lower()
+    try:
+        return normalise_phone(text)
+    except InvalidInput:
+        return text.lower()
 
 
 def msisdn_digits(raw: str) -> str:
@@ -62,3 +76,25 @@ def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``value`` under the server key, separated by purpose (hex)."""
     msg = f"{purpose}\x00{value}".encode()
     return hmac.new(secret_key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def _is_run(text: str) -> bool:
+    """``12345678``, ``87654321``, ``abcdefgh``: each character one step from the last."""
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(text)}
+    return len(steps) == 1 and steps <= {1, -1}
+
+
+def check_card_secret(secret: str, min_length: int) -> None:
+    """Raise WeakCardSecret unless a new line's card secret is hard enough to guess: at least
+    ``min_length`` characters, not one character repeated, not a run, not a short pattern
+    repeated (``12121212``)."""
+    text = (secret or "").strip()
+    if len(text) < min_length:
+        raise WeakCardSecret(f"a card secret has at least {min_length} characters",
+                             field="secret")
+    lowered = text.lower()
+    repeated = any(len(lowered) % n == 0 and lowered == lowered[:n] * (len(lowered) // n)
+                   for n in range(1, len(lowered) // 2 + 1))
+    if repeated or _is_run(lowered):
+        raise WeakCardSecret("a card secret must not be a repeated pattern or a run like "
+                             "12345678", field="secret")

@@ -18,7 +18,7 @@ from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
 from topup.money import check_currency
-from topup.subscribers import attempts
+from topup.subscribers import limits, throttle
 from topup.subscribers.errors import (
     BindFailed,
     IllegalTransition,
@@ -27,6 +27,7 @@ from topup.subscribers.errors import (
     LineNotUsable,
 )
 from topup.subscribers.identity import (
+    check_card_secret,
     keyed_hash,
     looks_like_iccid,
     msisdn_digits,
@@ -125,11 +126,14 @@ def create_line(uow: UnitOfWork, spec: LineSpec) -> Line:
 
 
 def import_lines(uow: UnitOfWork, rows: Iterable[dict[str, str]]) -> Iterator[Line]:
-    """Create a line per CSV row (columns as LineSpec fields); a bad row names its number."""
+    """Create a line per CSV row (columns as LineSpec fields); a bad row names its number.
+
+    Imported card secrets must be strong (``check_card_secret``): they are new lines."""
     for number, row in enumerate(rows, start=2):
         known = LineSpec.__dataclass_fields__
         fields = {k: (v or "").strip() for k, v in row.items() if k in known}
         try:
+            check_card_secret(fields.get("secret", ""), uow.settings.card_secret_min_length)
             yield create_line(uow, LineSpec(**fields))
         except (InvalidInput, TypeError) as exc:
             raise InvalidInput(f"row {number}: {exc}", row=number) from exc
@@ -188,27 +192,40 @@ def count_by_status(uow: UnitOfWork) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def bind(uow: UnitOfWork, customer_id: int, identifier: str, secret: str) -> Line | None:
-    """Bind a line to a customer by ICCID or MSISDN plus the card secret.
-
-    Returns None after counting a failure (the caller commits, then raises BindFailed);
-    raises AccountLocked after too many failures and LineAlreadyBound for another's line.
-    """
-    key = f"bind:{customer_id}"
-    attempts.ensure_open(uow, key)
+def _bind_target(uow: UnitOfWork, identifier: str) -> tuple[Line | None, str | None]:
+    """The line ``identifier`` names, and the throttle target: the line id when it exists,
+    else the identifier's canonical form, so a waiting target says nothing about existence."""
     try:
         ident = (normalise_iccid(identifier) if looks_like_iccid(identifier)
                  else msisdn_digits(identifier))
-        line: Line | None = find_line(uow, ident)
-    except (InvalidInput, LineNotFound):
-        line = None
+    except InvalidInput:
+        return None, None
+    try:
+        line = find_line(uow, ident)
+    except LineNotFound:
+        return None, f"ident:{ident}"
+    return line, f"line:{line.id}"
+
+
+def bind(uow: UnitOfWork, customer_id: int, identifier: str, secret: str,
+         ip: str | None = None) -> Line | None:
+    """Bind a line to a customer by ICCID or MSISDN plus the card secret.
+
+    Returns None after counting a failure against the account, the target line (across all
+    accounts) and the address (the caller commits, then raises BindFailed); raises
+    AccountLocked, untested, while any of them backs off, and LineAlreadyBound for another's
+    line.
+    """
+    line, target = _bind_target(uow, identifier)
+    keys = limits.bind_keys(uow.settings, customer_id, target, ip)
+    limits.ensure_open(uow, keys)
     row = uow.conn.execute(select(lines.c.secret_hash).where(lines.c.id == line.id)).first() \
         if line else None
     given = keyed_hash(uow.settings.secret_key, "line-secret", secret.strip())
     if line is None or row is None or row.secret_hash != given:
-        attempts.fail(uow, key, uow.settings.bind_max_failures, uow.settings.login_lockout_seconds)
+        limits.fail(uow, keys)
         return None
-    attempts.clear(uow, key)
+    throttle.clear(uow, keys[0][0])  # the account's own typos; the line's count stays
     if line.customer_id == customer_id:
         return line
     if line.customer_id is not None:

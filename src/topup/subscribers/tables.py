@@ -51,6 +51,8 @@ auth_tokens = Table(
     CheckConstraint("kind IN ('api', 'web')", name="kind"),
 )
 
+# Throttle counters (subscribers/throttle.py): events of ``key`` since ``window_start``; the key
+# waits until ``locked_until``. Markers (a known sign-in address) keep 0 and lapse then.
 attempts = Table(
     "attempt_counters",
     metadata,

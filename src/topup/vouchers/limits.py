@@ -1,14 +1,18 @@
-"""Brute-force defence for PINs: failure counters per line, session, IP and terminal.
+"""Brute-force defence for PINs: throttles per line, session, account, IP and terminal.
 
-A wrong PIN counts once against every key the attempt carries; any locked key refuses the
-next attempts of that key before the PIN is even looked at, so a locked answer says nothing
-about the PIN. Lines and sessions lock after ``voucher_max_failures``; addresses and terminals,
-which many honest people share (a shop's POS, a hotel's Wi-Fi), after
-``voucher_max_failures_shared``. A key that locks leaves an audit entry and, when
+A wrong PIN counts once against every key the attempt carries; any key that is backing off
+refuses the next attempts of that key before the PIN is even looked at, so a locked answer says
+nothing about the PIN. Lines, sessions and accounts wait after ``voucher_max_failures``;
+addresses and terminals, which many honest people share (a shop's POS, a hotel's Wi-Fi), after
+``voucher_max_failures_shared``. The first wait is ``voucher_lockout_seconds`` and doubles with
+each further failure up to ``voucher_backoff_max_seconds``; counts last
+``voucher_window_seconds``. The line key holds across every account that tries it, the account
+key across every line. A key that starts waiting leaves an audit entry and, when
 ``TOPUP_ALERT_EMAIL`` is set, an e-mail to the operator.
 
-Counters live in the attempts table of ``subscribers`` (in the database, never in process
-memory), and a failure is recorded in a unit of work that commits before the refusal is raised.
+The counters are the throttles of ``subscribers/throttle.py`` (in the database, never in process
+memory, counted atomically), and a failure is recorded in a unit of work that commits before
+the refusal is raised.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from typing import TYPE_CHECKING
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.notifications.service import enqueue
-from topup.subscribers import attempts
-from topup.subscribers.errors import AccountLocked
+from topup.subscribers import throttle
+from topup.subscribers.throttle import Rule
 from topup.vouchers.errors import RedemptionLocked
 
 if TYPE_CHECKING:
@@ -36,6 +40,11 @@ class Key:
 
     name: str
     max_failures: int
+
+    def rule(self, uow: UnitOfWork) -> Rule:
+        s = uow.settings
+        return Rule(self.max_failures, s.voucher_window_seconds, s.voucher_lockout_seconds,
+                    s.voucher_backoff_max_seconds)
 
 
 def _short(value: str) -> str:
@@ -54,28 +63,23 @@ def keys_for(uow: UnitOfWork, line_id: int, ctx: RedeemContext) -> list[Key]:
         keys.append(Key(f"voucher:ip:{ctx.ip}", s.voucher_max_failures_shared))
     if ctx.terminal_id is not None:
         keys.append(Key(f"voucher:terminal:{ctx.terminal_id}", s.voucher_max_failures_shared))
+    if ctx.actor_id is not None:  # agent staff redeem for many customers: a shared budget
+        keys.append(Key(f"voucher:user:{ctx.actor_id}", s.voucher_max_failures_shared))
     return keys
 
 
 def ensure_open(uow: UnitOfWork, keys: list[Key]) -> None:
-    """Raise RedemptionLocked when any key is locked; it never says which one."""
-    waits = []
-    for key in keys:
-        try:
-            attempts.ensure_open(uow, key.name)
-        except AccountLocked as exc:
-            waits.append(int(exc.extra.get("retry_after", 1)))
-    if waits:
-        wait = max(waits)
+    """Raise RedemptionLocked when any key waits; it never says which one."""
+    wait = throttle.wait(uow, (key.name for key in keys))
+    if wait:
         raise RedemptionLocked(f"too many wrong PINs; try again in {wait} seconds",
                                retry_after=wait)
 
 
 def record_failure(uow: UnitOfWork, keys: list[Key], line_id: int, ctx: RedeemContext) -> None:
-    """Count one wrong PIN against every key; alert for each key this failure locked."""
-    lock_seconds = uow.settings.voucher_lockout_seconds
+    """Count one wrong PIN against every key; alert for each key this failure made wait."""
     for key in keys:
-        if attempts.fail(uow, key.name, key.max_failures, lock_seconds):
+        if throttle.hit(uow, key.name, key.rule(uow)) == key.max_failures:
             alert(uow, key.name, line_id, ctx)
 
 
@@ -87,7 +91,7 @@ def clear(uow: UnitOfWork, keys: list[Key]) -> None:
     """
     for key in keys:
         if key.name.startswith(("voucher:line:", "voucher:session:")):
-            attempts.clear(uow, key.name)
+            throttle.clear(uow, key.name)
 
 
 def alert(uow: UnitOfWork, key: str, line_id: int, ctx: RedeemContext) -> None:
@@ -102,11 +106,11 @@ def alert(uow: UnitOfWork, key: str, line_id: int, ctx: RedeemContext) -> None:
                 {"key": key, "actor_id": ctx.actor_id, **details})
 
 
-def count_check(uow: UnitOfWork, ip: str | None) -> None:
-    """Charge one public serial check to the caller's address; RedemptionLocked when the
-    address has checked too many serials in the window."""
+def count_check(uow: UnitOfWork, ip: str | None) -> int:
+    """Charge one public serial check to the caller's address: 0 while within
+    ``voucher_checks_per_ip`` per ``voucher_lockout_seconds``, else the seconds to wait (the
+    caller commits, then raises RedemptionLocked)."""
     if not ip:
-        return
-    key = Key(f"voucher-check:ip:{ip}", uow.settings.voucher_checks_per_ip)
-    ensure_open(uow, [key])
-    attempts.fail(uow, key.name, key.max_failures, uow.settings.voucher_lockout_seconds)
+        return 0
+    return throttle.spend(uow, f"voucher-check:ip:{ip}", Rule(
+        uow.settings.voucher_checks_per_ip, uow.settings.voucher_lockout_seconds))

@@ -26,6 +26,7 @@ from topup.vouchers.batches import (
     unblock_range,
 )
 from topup.vouchers.cards import get_voucher
+from topup.vouchers.errors import RedemptionLocked
 from topup.vouchers.generate import Card, generate
 from topup.vouchers.redemption import (
     RedeemContext,
@@ -89,6 +90,8 @@ def public_check(db: Database, serial: str, ip: str | None) -> SerialCheck:
     """``check_serial`` for the public, counted per address (RedemptionLocked after
     ``voucher_checks_per_ip`` checks in the lockout window)."""
     with db.unit() as uow:
-        limits.count_check(uow, ip)
+        wait = limits.count_check(uow, ip)
+    if wait:
+        raise RedemptionLocked(f"too many checks; try again in {wait} seconds", retry_after=wait)
     with db.unit(readonly=True) as uow:
         return check_serial(uow, serial)

@@ -41,9 +41,10 @@ def test_registration_errors_in_english_and_chinese(db: Database) -> None:
     assert "请填写邮箱或手机号码。" in zh.text and "两次输入的密码不一致。" in zh.text
     taken = {"email": "taken@example.com", "password": PASSWORD, "password_confirm": PASSWORD}
     again = Browser(db).submit("/register", "/register", taken)
-    assert again.status_code == 422 and "This e-mail address is already registered" in again.text
+    assert again.status_code == 422
+    assert "This e-mail address or phone number is already registered" in again.text
     zh_again = Browser(db, lang="zh-CN").submit("/register", "/register", taken)
-    assert "该邮箱已注册" in zh_again.text
+    assert "该邮箱或手机号已注册" in zh_again.text
     phone = Browser(db).submit("/register", "/register", {
         "phone": "12", "password": PASSWORD, "password_confirm": PASSWORD})
     assert phone.status_code == 422 and 'id="e-phone"' in phone.text
@@ -156,12 +157,12 @@ def test_forms_without_this_browsers_token_are_refused(shop: Shop) -> None:
 def test_forgotten_password_by_code(shop: Shop) -> None:
     anon = Browser(shop.db)
     sent = anon.submit("/password/forgot", "/password/forgot", {"login": shop.email})
-    assert sent.url.path == "/password/reset" and "6-digit code is on its way" in sent.text
+    assert sent.url.path == "/password/reset" and "8-digit code is on its way" in sent.text
     with shop.db.unit() as uow:
         code = uow.conn.execute(select(outbox.c.params).where(
             outbox.c.template == "password_reset")).scalar_one()["code"]
     wrong = anon.submit(f"/password/reset?login={shop.email}", "/password/reset", {
-        "login": shop.email, "code": "000000" if code != "000000" else "111111",
+        "login": shop.email, "code": "00000000" if code != "00000000" else "11111111",
         "new_password": "brand-new-password"})
     assert wrong.status_code == 422 and "The code is wrong or has expired" in wrong.text
     short = anon.submit("/password/reset", "/password/reset", {
@@ -172,3 +173,27 @@ def test_forgotten_password_by_code(shop: Shop) -> None:
     assert done.url.path == "/login" and "Your password was changed" in done.text
     assert shop.browser.get(f"/lines/{shop.line.id}").url.path == "/login"  # old session ended
     assert anon.login(shop.email, "brand-new-password").url.path == "/"
+
+
+def test_portal_resets_and_registrations_are_throttled(shop: Shop) -> None:
+    anon, s = Browser(shop.db), shop.db.settings
+    for _ in range(s.reset_requests_per_account + 3):
+        sent = anon.submit("/password/forgot", "/password/forgot", {"login": shop.email})
+        assert sent.url.path == "/password/reset", "every request gets the same answer"
+    with shop.db.unit() as uow:
+        codes = uow.conn.execute(select(outbox.c.id).where(
+            outbox.c.template == "password_reset")).all()
+    assert len(codes) == s.reset_requests_per_account
+    for n in range(s.reset_max_failures):
+        wrong = anon.submit("/password/reset", "/password/reset", {
+            "login": shop.email, "code": f"9{n:07d}", "new_password": "brand-new-password"})
+        assert "The code is wrong or has expired" in wrong.text
+    waits = anon.submit("/password/reset", "/password/reset", {
+        "login": shop.email, "code": "12345678", "new_password": "brand-new-password"})
+    assert waits.status_code == 422 and "Too many attempts. Please try again in" in waits.text
+    taken = {"email": shop.email, "password": PASSWORD, "password_confirm": PASSWORD}
+    for _ in range(s.register_per_ip):
+        Browser(shop.db).submit("/register", "/register", taken)
+    over = Browser(shop.db).submit("/register", "/register", {
+        "email": "fresh@example.com", "password": PASSWORD, "password_confirm": PASSWORD})
+    assert over.status_code == 422 and "Too many attempts. Please try again in" in over.text

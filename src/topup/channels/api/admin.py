@@ -29,6 +29,7 @@ from topup.orders.refunds import NotRefundable
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
+from topup.subscribers.identity import check_card_secret
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 audit_read = allowed("audit.read")
@@ -56,7 +57,10 @@ class LineIn(BaseModel):
 @router.post("/lines", status_code=201, response_model=LineOut)
 def create_line(body: LineIn, user: User = Depends(lines_create), db: Database = Depends(database)
                 ) -> LineOut:
-    """Add one SIM/eSIM line (bulk: ``topup lines import``)."""
+    """Add one SIM/eSIM line (bulk: ``topup lines import``); the card secret must be strong
+    (``422 weak_card_secret``: at least TOPUP_CARD_SECRET_MIN_LENGTH characters, no run or
+    repetition)."""
+    check_card_secret(body.secret, db.settings.card_secret_min_length)
     with db.unit() as uow:
         line = line_svc.create_line(uow, line_svc.LineSpec(**body.model_dump()))
         audit(uow, user.id, "line.create", f"line:{line.id}", iccid=line.iccid)

@@ -15,7 +15,7 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.db.uow import Database
-from topup.subscribers import auth
+from topup.subscribers import auth, reset
 from topup.subscribers.auth import User
 from topup.subscribers.errors import BadCredentials
 
@@ -28,8 +28,15 @@ def user_out(user: User) -> UserOut:
 
 
 @router.post("/register", status_code=201, response_model=UserOut)
-def register(body: RegisterIn, db: Database = Depends(database)) -> UserOut:
-    """Create a traveller account with an e-mail and/or phone login."""
+def register(request: Request, body: RegisterIn, db: Database = Depends(database)) -> UserOut:
+    """Create a traveller account with an e-mail and/or phone login.
+
+    A taken e-mail and a taken phone get the same refusal (``login_taken``); each address has
+    a budget of attempts per hour (429 with Retry-After beyond it)."""
+    with db.unit() as uow:
+        wait = auth.admit_registration(uow, client_ip(request))
+    if wait:
+        raise auth.registration_refused(wait)
     with db.unit() as uow:
         user = auth.register(uow, email=body.email, phone=body.phone, password=body.password,
                              language=body.language, currency=body.currency)
@@ -39,7 +46,7 @@ def register(body: RegisterIn, db: Database = Depends(database)) -> UserOut:
 @router.post("/token", response_model=TokenOut)
 def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
           db: Database = Depends(database)) -> TokenOut:
-    """Log in: ``username`` is the e-mail or phone. Repeated failures lock the login."""
+    """Log in: ``username`` is the e-mail or phone. Repeated failures back off (429)."""
     with db.unit() as uow:
         user = auth.authenticate(uow, form.username, form.password, client_ip(request))
         issued = auth.issue_token(uow, user) if user else None
@@ -58,20 +65,26 @@ def logout(token: str | None = Depends(oauth2), _: User = Depends(current_user),
 
 
 @router.post("/password-reset", status_code=202)
-def password_reset(body: ResetRequestIn, db: Database = Depends(database)) -> dict[str, str]:
-    """Send a one-time code to the login's phone or e-mail (same answer for unknown logins)."""
+def password_reset(request: Request, body: ResetRequestIn, db: Database = Depends(database)
+                   ) -> dict[str, str]:
+    """Send a one-time code to the login's phone or e-mail. The answer is the same for unknown
+    logins and for requests over the hourly budget of the account or address (nothing is sent
+    then)."""
     with db.unit() as uow:
-        auth.request_reset(uow, body.login)
+        reset.request_reset(uow, body.login, client_ip(request))
     return {"status": "if the account exists, a code is on its way"}
 
 
 @router.post("/password-reset/confirm", status_code=204)
-def password_reset_confirm(body: ResetConfirmIn, db: Database = Depends(database)) -> Response:
-    """Set a new password with the code; 5 wrong tries or 10 minutes spend the code."""
+def password_reset_confirm(request: Request, body: ResetConfirmIn,
+                           db: Database = Depends(database)) -> Response:
+    """Set a new password with the code; 5 wrong tries or 10 minutes spend the code, and wrong
+    codes of an account (any of its codes) or an address back off (429 with Retry-After)."""
     with db.unit() as uow:
-        ok = auth.confirm_reset(uow, body.login, body.code, body.new_password)
+        ok = reset.confirm_reset(uow, body.login, body.code, body.new_password,
+                                 client_ip(request))
     if not ok:
-        raise auth.reset_refused()
+        raise reset.reset_refused()
     return Response(status_code=204)
 
 

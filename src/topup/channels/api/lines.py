@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from topup.channels.api.deps import current_user, database
+from topup.channels.api.deps import client_ip, current_user, database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import BindIn, LineDetailOut, LineOut, LinePatchIn, Page
 from topup.channels.api.views import line_detail, line_out, order_out, usage_out
@@ -27,11 +27,12 @@ def visible_line(uow: UnitOfWork, user: User, line_id: int, *, write: bool = Fal
 
 
 @router.post("/bind", response_model=LineOut)
-def bind(body: BindIn, user: User = Depends(current_user),
+def bind(request: Request, body: BindIn, user: User = Depends(current_user),
          db: Database = Depends(database)) -> LineOut:
-    """Bind a SIM/eSIM with its ICCID or number and the secret printed on the card."""
+    """Bind a SIM/eSIM with its ICCID or number and the secret printed on the card. Wrong
+    secrets back off per account, per line (across accounts) and per address (429)."""
     with db.unit() as uow:
-        line = line_svc.bind(uow, user.id, body.identifier, body.secret)
+        line = line_svc.bind(uow, user.id, body.identifier, body.secret, client_ip(request))
     if line is None:
         raise line_svc.bind_refused()
     return line_out(line)

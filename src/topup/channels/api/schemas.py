@@ -42,7 +42,7 @@ class ResetRequestIn(BaseModel):
 
 class ResetConfirmIn(BaseModel):
     login: str
-    code: str = Field(..., min_length=6, max_length=6)
+    code: str = Field(..., min_length=8, max_length=8, description="The 8-digit code sent")
     new_password: str = Field(..., min_length=8, max_length=256)
 
 

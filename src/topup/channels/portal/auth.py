@@ -11,6 +11,7 @@ from topup.channels.portal.rendering import WEB_ROLES
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, safe_next, web
 from topup.errors import TopupError
 from topup.subscribers import auth
+from topup.subscribers import reset as reset_svc
 from topup.subscribers.auth import MIN_PASSWORD
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -98,11 +99,16 @@ def register(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     if form.ok:
         try:
             with w.db.unit() as uow:
+                wait = auth.admit_registration(uow, client_ip(w.request))
+            if wait:
+                raise auth.registration_refused(wait)
+            with w.db.unit() as uow:
                 user = auth.register(uow, email=form.get("email") or None,
                                      phone=form.get("phone") or None,
                                      password=form.raw("password"), language=w.t.lang)
-        except TopupError as exc:
-            target = {"phone_taken": "phone", "invalid_msisdn": "phone"}.get(exc.code, "email")
+        except TopupError as exc:  # a taken login is one form-wide refusal, never per field
+            target = {"invalid_msisdn": "phone", "invalid_input": "email",
+                      "validation_failed": "email"}.get(exc.code, "")
             form.refuse(w.t, exc, target)
     if user is None:
         return w.page("register.html", status=422, form=form)
@@ -122,7 +128,7 @@ def forgot(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
         form.fail("login", w.t.gettext(REQUIRED))
         return w.page("forgot.html", status=422, form=form)
     with w.db.unit() as uow:
-        auth.request_reset(uow, form.get("login"))
+        reset_svc.request_reset(uow, form.get("login"), client_ip(w.request))
     return w.redirect("/password/reset", login=form.get("login"), notice="code_sent")
 
 
@@ -142,14 +148,17 @@ def reset(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
         form.fail("new_password", w.t.gettext("A password has at least %(n)s characters.",
                                               n=MIN_PASSWORD))
     if form.ok:
-        with w.db.unit() as uow:
-            done = auth.confirm_reset(uow, form.get("login"), form.get("code"),
-                                      form.raw("new_password"))
-            row = auth.find_by_login(uow, form.get("login")) if done else None
-            if row is not None:
-                sessions.end_all(uow, int(row.id))
-        if not done:
-            form.refuse(w.t, auth.reset_refused(), "code")
+        try:
+            with w.db.unit() as uow:
+                done = reset_svc.confirm_reset(uow, form.get("login"), form.get("code"),
+                                           form.raw("new_password"), client_ip(w.request))
+                row = auth.find_by_login(uow, form.get("login")) if done else None
+                if row is not None:
+                    sessions.end_all(uow, int(row.id))
+            if not done:
+                raise reset_svc.reset_refused()
+        except TopupError as exc:  # wrong code or backing off: the failure is committed
+            form.refuse(w.t, exc, "code")
     if not form.ok:
         return w.page("reset.html", status=422, form=form)
     return w.redirect("/login", notice="password_reset")

@@ -35,7 +35,7 @@ NOTICES = {
     "language": N_("Language saved."),
     "preferences": N_("Notification settings saved."),
     "logged_out": N_("You have logged out."),
-    "code_sent": N_("If the account exists, a 6-digit code is on its way by SMS or e-mail."),
+    "code_sent": N_("If the account exists, an 8-digit code is on its way by SMS or e-mail."),
     "password_reset": N_("Your password was changed. Please log in."),
     # the console
     "frozen": N_("The line is frozen."),

@@ -8,6 +8,7 @@ import io
 import segno
 from fastapi import APIRouter, Depends, Response
 
+from topup.channels.api.deps import client_ip
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.views import line_view, owned_line, usage_bars
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
@@ -55,7 +56,8 @@ def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
     if form.ok:
         try:
             with w.db.unit() as uow:
-                line = line_svc.bind(uow, user.id, form.get("identifier"), form.get("secret"))
+                line = line_svc.bind(uow, user.id, form.get("identifier"), form.get("secret"),
+                                     client_ip(w.request))
             if line is None:
                 raise line_svc.bind_refused()
         except TopupError as exc:
