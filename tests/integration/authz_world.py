@@ -102,8 +102,8 @@ def _login(db: Database, role: str) -> User:
     return make_user(db, USER_ROLE.get(role, role))
 
 
-def _agent(w: World, staff: dict[str, str], name: str) -> tuple[int, User]:
-    """An agent with one POS login."""
+def agent(w: World, staff: dict[str, str], name: str) -> tuple[int, User]:
+    """A new agent with one POS login."""
     a = _ok(w.client.post("/api/v1/admin/agents", headers=staff, json={
         "kind": "store", "name": name, "tier": "std", "country": "HK", "currency": "CNY",
         "parent_id": None}), 201)
@@ -154,7 +154,7 @@ def _retail(w: World, staff: dict[str, str]) -> None:
     logins and terminals the admin routes act on."""
     _ok(w.client.put("/api/v1/admin/agent-tiers/std", headers=staff, json={
         "name": "Standard", "topup_bp": 150, "voucher_bp": 300}))
-    mine, w.users["agent"] = _agent(w, staff, "Corner Store")
+    mine, w.users["agent"] = agent(w, staff, "Corner Store")
     _ok(w.client.post(f"/api/v1/admin/agents/{mine}/float", headers={
         **staff, "Idempotency-Key": uuid.uuid4().hex}, json={
         "amount": 1000_00, "reference": uuid.uuid4().hex, "reason": "paid by bank"}), 201)
@@ -163,7 +163,7 @@ def _retail(w: World, staff: dict[str, str]) -> None:
         json={"line": w.ids["identifier"], "amount": 10_00}), 201)
     kiosk = _terminal(w, staff, mine)
     w.kiosk = (kiosk["key_id"], kiosk["secret"])
-    victim, victim_login = _agent(w, staff, "Other Store")
+    victim, victim_login = agent(w, staff, "Other Store")
     w.ids.update(sale_id=str(sale["id"]), agent_id=str(victim), user_id=str(victim_login.id),
                  terminal_id=str(_terminal(w, staff, victim)["id"]))
 
