@@ -3,9 +3,9 @@ who may use it — and one traveller on another's ids.
 
 Each (method, path template) of ``create_app`` must have a row in TABLE (authz_table.py next
 to this file); a route without one fails ``test_every_route_is_in_the_table``, so a new route
-cannot ship without someone saying who may call it. For each row and role the test sends a request with that role's credentials
-(a bearer token for the API, a session cookie and its form token for portal, console and POS
-pages) and a harmless body, against ids that exist:
+cannot ship without someone saying who may call it. For each row and role the test sends a
+request with that role's credentials (a bearer token for the API, a session cookie and its form
+token for portal, console and POS pages) and a harmless body, against ids that exist:
 
 - a role outside the row gets 401/403 (pages: the login redirect or the 403 page), and on
   "owner" rows 404 as well, and nothing moves (ledger transfers, orders, the owner's line);
