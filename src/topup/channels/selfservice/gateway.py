@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Callable
+from typing import Literal
 
 from fastapi import Request
 
+from topup.config import Settings
 from topup.errors import Forbidden, Unauthenticated
 
 HEADER = "X-Gateway-Token"
@@ -39,3 +42,18 @@ def check_gateway(request: Request, token: str, allowlist: tuple[str, ...]) -> N
     host = request.client.host if request.client else None
     if not allowed_address(host, allowlist):
         raise Forbidden("this address may not call the gateway callback")
+
+
+def gateway(name: Literal["ussd", "sms"]) -> Callable[[Request], None]:
+    """A route dependency checking the ``name`` gateway's secret and address, so a caller
+    without them is refused before its form is read (a check in the handler would first
+    answer strangers with the form's validation errors)."""
+
+    def check(request: Request) -> None:
+        s: Settings = request.app.state.db.settings
+        if name == "ussd":
+            check_gateway(request, s.ussd_gateway_token, s.ussd_gateway_ips)
+        else:
+            check_gateway(request, s.sms_gateway_token, s.sms_gateway_ips)
+
+    return check

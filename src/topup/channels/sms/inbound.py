@@ -8,11 +8,11 @@ and is also returned (``{"reply": …}``) for gateways that would rather answer 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form
 from pydantic import BaseModel
 
 from topup.channels.api.deps import database
-from topup.channels.selfservice.gateway import check_gateway
+from topup.channels.selfservice.gateway import gateway
 from topup.channels.sms.keywords import handle_inbound
 from topup.db.uow import Database
 
@@ -25,12 +25,10 @@ class InboundOut(BaseModel):
     reply: str
 
 
-@router.post("/inbound", response_model=InboundOut)
-def inbound(request: Request,
-            sender: str = Form(..., alias="from", min_length=3, max_length=32),
+@router.post("/inbound", response_model=InboundOut, dependencies=[Depends(gateway("sms"))])
+def inbound(sender: str = Form(..., alias="from", min_length=3, max_length=32),
             text: str = Form("", max_length=1600),
             message_id: str | None = Form(None, alias="id", max_length=128),
             db: Database = Depends(database)) -> InboundOut:
     """One inbound SMS, called by the operator's SMS gateway."""
-    check_gateway(request, db.settings.sms_gateway_token, db.settings.sms_gateway_ips)
     return InboundOut(reply=handle_inbound(db, sender, text, message_id=message_id or None))

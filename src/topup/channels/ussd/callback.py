@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 
 from topup.channels.api.deps import database
 from topup.channels.selfservice import actions
-from topup.channels.selfservice.gateway import check_gateway
+from topup.channels.selfservice.gateway import gateway
 from topup.channels.selfservice.texts import error_text, fits_ussd, language, t, ussd_size
 from topup.channels.ussd.menu import UssdMenu
 from topup.channels.ussd.navigation import Position, inputs_of, walk
@@ -76,7 +76,8 @@ def _reply(kind: str, body: str) -> str:
     return f"{kind} {body}"
 
 
-@router.post("/ussd", response_class=PlainTextResponse)
+@router.post("/ussd", response_class=PlainTextResponse,
+             dependencies=[Depends(gateway("ussd"))])
 def ussd_callback(
     request: Request,
     session_id: str = Form(..., alias="sessionId", max_length=128),
@@ -88,7 +89,6 @@ def ussd_callback(
 ) -> PlainTextResponse:
     """One step of a USSD session, called by the operator's USSD gateway."""
     s = db.settings
-    check_gateway(request, s.ussd_gateway_token, s.ussd_gateway_ips)
     try:
         reply = answer(db, session_id, service_code, phone_number, text,
                        providers=request.app.state.payment_providers,
