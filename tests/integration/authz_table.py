@@ -170,7 +170,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/webhooks/{provider}"): WEBHOOK,
     # operations and documentation
     ("GET", "/healthz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,  # issue 11 item 9: to need a scrape token or a private bind
+    # No login opens /metrics: the scrape token or a loopback caller does
+    # (tests/integration/test_sessions_and_tokens.py); the matrix calls from a remote address.
+    ("GET", "/metrics"): Rule(NOBODY),
     ("GET", "/docs"): PUBLIC,
     ("GET", "/static/api-docs/{name}"): PUBLIC,
     ("GET", "/static/{name}"): PUBLIC,
