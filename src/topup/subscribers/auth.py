@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
-from topup.money import check_currency
+from topup.money import offered_currency
 from topup.notifications.service import enqueue
 from topup.subscribers import attempts
 from topup.subscribers.errors import (
@@ -83,7 +83,7 @@ def register(
     _check_password(password)
     mail = normalise_email(email) if email else None
     tel = normalise_phone(phone) if phone else None
-    cur = check_currency(currency or uow.settings.default_currency)
+    cur = offered_currency(currency or uow.settings.default_currency, uow.settings.currencies)
     if mail and uow.conn.execute(select(users.c.id).where(users.c.email == mail)).first():
         raise EmailTaken()
     if tel and uow.conn.execute(select(users.c.id).where(users.c.phone == tel)).first():
@@ -104,7 +104,7 @@ def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None
             raise InvalidInput("language is en or zh-CN", field="language")
         values["language"] = language
     if currency is not None:
-        values["currency"] = check_currency(currency)
+        values["currency"] = offered_currency(currency, uow.settings.currencies)
     if values:
         uow.conn.execute(update(users).where(users.c.id == user_id).values(**values))
     return User.of(uow.conn.execute(select(users).where(users.c.id == user_id)).one())
