@@ -221,6 +221,23 @@ def test_the_ledger_refuses_a_transfer_past_an_account_range(shop: SandboxShop) 
         _set_totals(db, source, 0)
 
 
+def test_posting_a_reservation_past_the_range_is_refused(db: Database) -> None:
+    line = make_line(db)
+    with db.unit() as uow:
+        source = ledger.operator_account(uow, "manual_credit", "money:CNY")
+        wallet = ledger.wallet(uow, line.id, "CNY")
+        held = ledger.transfer(uow, "hold", source, wallet, 100, code="test", pending=True)
+    _set_totals(db, wallet, MAX_TOTAL - 50)
+    try:
+        with db.unit() as uow, pytest.raises(AmountOutOfRange):
+            ledger.post_pending(uow, "post", held.id)
+        with db.unit() as uow:
+            assert ledger.find_transfer(uow, "post") is None
+            ledger.void_pending(uow, "void", held.id)
+    finally:
+        _set_totals(db, wallet, 0)
+
+
 def test_the_schema_refuses_totals_and_transfers_past_their_range(db: Database) -> None:
     line = make_line(db)
     with db.unit() as uow:

@@ -159,8 +159,8 @@ def _check_prices(prices: dict[str, int], offered: tuple[str, ...]) -> dict[str,
             raise InvalidPlan(exc.detail, field="prices") from exc
         cur = offered_currency(currency, offered, field="prices")
         if not _is_int(amount) or not 0 < amount <= MAX_AMOUNT:
-            raise InvalidPlan(f"price in {cur} must be an integer of minor units from 1 to "
-                              f"{MAX_AMOUNT}", field="prices")
+            raise InvalidPlan(f"price in {cur} must be a positive integer of minor units, at "
+                              f"most {MAX_AMOUNT}", field="prices")
         if cur in out:
             raise InvalidPlan(f"two prices in {cur}", field="prices")
         out[cur] = amount
