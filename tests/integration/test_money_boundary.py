@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, text
 
 from tests.factories import Api, SandboxShop, iccid, make_line, make_user, sandbox_shop
+from tests.integration.vouchers.conftest import make_batch
 from topup.channels.api.pos import PosTopupIn
 from topup.channels.api.terminals import TerminalTopupIn
 from topup.clock import FrozenClock
@@ -28,9 +29,13 @@ from topup.ledger import service as ledger
 from topup.ledger.errors import AmountOutOfRange
 from topup.ledger.invariants import check_books
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, transfers
+from topup.money import Money
+from topup.orders.errors import InvalidOrder
+from topup.vouchers import service as vouchers
 
 UNSOLD = ["XTS", "XXX", "XAU"]
 PROBLEM = "application/problem+json"
+REDEEM = vouchers.RedeemContext(channel="api", ip="198.51.100.7")
 _keys = itertools.count(1)
 
 
@@ -141,6 +146,22 @@ def test_a_cny_line_takes_usd_only_converted_at_the_operator_rate(shop: SandboxS
     assert (made.json()["credit_currency"], made.json()["credit_amount"]) == ("CNY", 71_00)
     shop.pay(made.json())
     assert wallets(shop.api.db, shop.line_id) == {"CNY": 71_00}
+
+
+def test_a_usd_card_on_a_cny_line_converts_or_stays_unused(catalogue: Database) -> None:
+    """A money voucher brings money like any top-up: into the line's currency, converted."""
+    line = make_line(catalogue, country="TH", currency="CNY")
+    made = make_batch(catalogue, count=2, face=10_00, currency="USD")
+    done = vouchers.redeem(catalogue, made.pins[0], line.id, REDEEM)
+    assert done.credited == Money(71_00, "CNY")  # the demo rate: 7.10
+    assert wallets(catalogue, line.id) == {"CNY": 71_00}
+    with catalogue.unit() as uow:
+        assert uow.conn.execute(text("DELETE FROM fx_rates")).rowcount > 0
+    with pytest.raises(InvalidOrder):
+        vouchers.redeem(catalogue, made.pins[1], line.id, REDEEM)
+    assert wallets(catalogue, line.id) == {"CNY": 71_00}
+    with catalogue.unit() as uow:
+        assert vouchers.check_serial(uow, made.cards[1].serial).state == "active"
 
 
 @pytest.mark.parametrize("amount", [1000.0, "100", True])
