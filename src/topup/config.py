@@ -20,6 +20,12 @@ def _int(name: str, default: int) -> int:
 LOW_BALANCE = {"CNY": 10_00, "USD": 2_00, "EUR": 2_00, "GBP": 2_00, "HKD": 15_00,
                "THB": 50_00, "JPY": 300, "SGD": 3_00}
 
+# Largest single top-up (minor units) per currency where no topup_limits row covers the line's
+# zone; other currencies get TOPUP_MAX_MAJOR major units (see catalog/pricing.py).
+TOPUP_MAX = {"CNY": 10_000_00, "USD": 1_500_00, "EUR": 1_500_00, "GBP": 1_200_00,
+             "HKD": 12_000_00, "THB": 50_000_00, "JPY": 200_000, "SGD": 2_000_00}
+TOPUP_MAX_MAJOR = 1_000
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -159,6 +165,16 @@ class Settings:
     # Registration: attempts per address in a window (stops mass sign-ups and login probing).
     register_per_ip: int = 10
     register_window_seconds: int = 3600
+    # Money limits (docs/security.md): the smallest and largest top-up (minor units) per
+    # currency where no topup_limits row covers the line (unlisted: 1 minor unit, and
+    # TOPUP_MAX_MAJOR major units); the largest staff manual credit per currency (unlisted: the
+    # top-up default maximum).
+    topup_min: dict[str, int] = field(default_factory=dict)
+    topup_max: dict[str, int] = field(default_factory=lambda: dict(TOPUP_MAX))
+    manual_credit_max: dict[str, int] = field(default_factory=lambda: dict(TOPUP_MAX))
+    # Usage records: how far behind and ahead of now a record's occurred_at may be.
+    usage_max_age_days: int = 30
+    usage_max_ahead_seconds: int = 24 * 3600
 
     @property
     def is_sqlite(self) -> bool:
@@ -171,6 +187,11 @@ def _floors(text: str | None) -> dict[str, int]:
         return dict(LOW_BALANCE)
     pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
     return {cur.strip().upper(): int(amount) for cur, amount in pairs}
+
+
+def _amounts(text: str | None, default: dict[str, int]) -> dict[str, int]:
+    """``CNY=500000,USD=100000`` (minor units per currency); unset gives ``default``."""
+    return dict(default) if text is None else _floors(text)
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -269,6 +290,11 @@ def load_settings(**overrides: object) -> Settings:
         "voucher_checks_per_ip": _int("TOPUP_VOUCHER_CHECKS_PER_IP", 30),
         "voucher_hold_seconds": _int("TOPUP_VOUCHER_HOLD_SECONDS", 300),
         "alert_email": os.environ.get("TOPUP_ALERT_EMAIL", ""),
+        "topup_min": _amounts(os.environ.get("TOPUP_TOPUP_MIN"), {}),
+        "topup_max": _amounts(os.environ.get("TOPUP_TOPUP_MAX"), TOPUP_MAX),
+        "manual_credit_max": _amounts(os.environ.get("TOPUP_MANUAL_CREDIT_MAX"), TOPUP_MAX),
+        "usage_max_age_days": _int("TOPUP_USAGE_MAX_AGE_DAYS", 30),
+        "usage_max_ahead_seconds": _int("TOPUP_USAGE_MAX_AHEAD_SECONDS", 24 * 3600),
     }
     if "TOPUP_PUBLIC_URL" in os.environ:
         values["public_url"] = os.environ["TOPUP_PUBLIC_URL"].rstrip("/")

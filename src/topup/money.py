@@ -6,12 +6,18 @@ none, CNY has two); arithmetic across currencies raises ``CurrencyMismatch``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 
 from topup.errors import InvalidInput
+
+# The largest amount (minor units) any single money value entered anywhere may hold: an
+# order, a credit, a price, a limit, a face value. Far above any real top-up, far below the
+# ledger's range (``ledger.tables.MAX_TOTAL``), so a sum of many still fits in 64 bits.
+MAX_AMOUNT = 10**15
 
 
 class CurrencyMismatch(InvalidInput):
@@ -26,6 +32,13 @@ class InvalidAmount(InvalidInput):
 
     code = "invalid_amount"
     title = "Invalid amount"
+
+
+class CurrencyNotOffered(InvalidInput):
+    """Raised when money arrives in a currency the operator does not sell in."""
+
+    code = "currency_not_offered"
+    title = "This currency is not accepted"
 
 
 _KNOWN_CURRENCIES: frozenset[str] | None = None
@@ -48,6 +61,27 @@ def check_currency(code: str) -> str:
     if len(cur) != 3 or not cur.isalpha() or cur not in _known():
         raise InvalidInput(f"unknown currency {code!r}", field="currency")
     return cur
+
+
+def offered_currency(code: str, offered: Iterable[str], *, field: str = "currency") -> str:
+    """The ISO code when the operator sells in it (``settings.currencies``), else raise
+    ``CurrencyNotOffered``: the one rule for every place where money enters."""
+    cur = check_currency(code)
+    allowed = sorted(offered)
+    if cur not in allowed:
+        raise CurrencyNotOffered(f"{cur} is not accepted; use one of {', '.join(allowed)}",
+                                 field=field, currency=cur, accepted=allowed)
+    return cur
+
+
+def check_amount(value: object, *, field: str = "amount", allow_zero: bool = False) -> int:
+    """An integer amount of minor units in ``(0, MAX_AMOUNT]`` (``[0, …]`` with
+    ``allow_zero``), else raise ``InvalidAmount``; floats, strings and booleans never pass."""
+    low = 0 if allow_zero else 1
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_AMOUNT:
+        raise InvalidAmount(f"{field} is an integer of minor units from {low} to {MAX_AMOUNT}",
+                            field=field)
+    return value
 
 
 def minor_units(currency: str) -> int:

@@ -83,6 +83,7 @@ def test_first_use_plan_starts_at_its_first_record(w: World, clock: FrozenClock)
     w.buy("JP-8D-15GB")
     (bucket,) = w.detail()["buckets"]
     assert bucket["expires_at"] is None
+    clock.advance(days=2, hours=19)  # the network reports within a day of the use
     w.use(100 * MIB, "JP", "jp1", at="2026-11-25T03:00:00Z")
     (bucket,) = w.detail()["buckets"]
     assert bucket["valid_from"].startswith("2026-11-25T03:00:00")

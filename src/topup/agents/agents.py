@@ -25,7 +25,7 @@ from topup.agents.tables import AGENT_KINDS, MAX_BP, agent_staff, agents, commis
 from topup.audit.service import record as audit
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
-from topup.money import check_currency
+from topup.money import offered_currency
 from topup.subscribers import auth
 from topup.subscribers.auth import User
 
@@ -133,7 +133,7 @@ def _check_spec(uow: UnitOfWork, spec: AgentSpec) -> dict[str, Any]:
                                field="parent_id")
     return {"kind": spec.kind, "name": name, "parent_id": spec.parent_id,
             "tier": get_tier(uow, spec.tier).code, "country": country,
-            "currency": check_currency(spec.currency)}
+            "currency": offered_currency(spec.currency, uow.settings.currencies)}
 
 
 def create_agent(uow: UnitOfWork, spec: AgentSpec, *, actor_id: int | None) -> Agent:

@@ -16,7 +16,7 @@ from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.ledger.errors import InsufficientFunds, TransferIdempotencyConflict
-from topup.money import Money
+from topup.money import MAX_AMOUNT, Money
 
 FUNDING_SOURCE = "agent_float_sales"
 MAX_KEY = 100
@@ -66,8 +66,8 @@ def fund_float(uow: UnitOfWork, agent_id: int, amount: int, *, key: str, reason:
         raise InvalidAgent(f"a funding key has 1 to {MAX_KEY} characters", field="key")
     if not reason.strip():
         raise InvalidAgent("a reason is required to fund a float", field="reason")
-    if not isinstance(amount, int) or amount <= 0:
-        raise InvalidAgent("the amount is a positive number of minor units", field="amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
+        raise InvalidAgent(f"the amount is 1 to {MAX_AMOUNT} minor units", field="amount")
     agent = get_agent(uow, agent_id, lock=True)  # later fundings with this key queue here
     idem = funding_transfer_id(agent.id, key)
     acct = float_account(uow, agent)

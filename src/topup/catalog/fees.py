@@ -10,7 +10,7 @@ from topup.catalog.errors import InvalidCatalogEntry
 from topup.catalog.tables import fee_rules
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
-from topup.money import Money, check_currency
+from topup.money import MAX_AMOUNT, Money, check_currency, offered_currency
 
 ANY = "*"
 
@@ -18,10 +18,11 @@ ANY = "*"
 def set_fee_rule(uow: UnitOfWork, channel: str, method: str, currency: str, fixed: int,
                  rate_bp: int) -> None:
     """Create or replace the fee for (channel, method, currency); ``'*'`` matches any."""
-    if fixed < 0 or not 0 <= rate_bp <= 10000 or (fixed == 0 and rate_bp == 0):
-        raise InvalidCatalogEntry("a fee has fixed >= 0 and 0..10000 basis points, not both 0")
+    if not 0 <= fixed <= MAX_AMOUNT or not 0 <= rate_bp <= 10000 or (fixed == 0 and rate_bp == 0):
+        raise InvalidCatalogEntry(f"a fee has fixed 0..{MAX_AMOUNT} and 0..10000 basis points, "
+                                  "not both 0")
     keys = {"channel": channel.strip() or ANY, "method": method.strip() or ANY,
-            "currency": check_currency(currency)}
+            "currency": offered_currency(currency, uow.settings.currencies)}
     uow.conn.execute(delete(fee_rules).where(*(getattr(fee_rules.c, k) == v
                                                for k, v in keys.items())))
     uow.conn.execute(insert_ignore(uow, fee_rules, keys | {"fixed": fixed, "rate_bp": rate_bp},

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from topup.catalog.errors import InvalidCatalogEntry
 from topup.catalog.tables import fx_rates
 from topup.db.uow import UnitOfWork
-from topup.money import Money, check_currency, minor_units
+from topup.money import Money, minor_units, offered_currency
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class Rate:
 
 def set_fx_rate(uow: UnitOfWork, base: str, quote: str, rate: str) -> Rate:
     """Set how many ``quote`` units one ``base`` unit buys, from decimal text like ``7.1234``."""
-    base, quote = check_currency(base), check_currency(quote)
+    offered = uow.settings.currencies
+    base = offered_currency(base, offered, field="base")
+    quote = offered_currency(quote, offered, field="quote")
     try:
         value = Decimal(rate.strip())
     except InvalidOperation as exc:

@@ -15,15 +15,17 @@ from topup.catalog.errors import InvalidCatalogEntry, TopupOutOfLimits
 from topup.catalog.tables import OOB_UNITS, oob_rates, topup_limits, topup_presets, zones
 from topup.catalog.tables import zone_countries as zc
 from topup.catalog.zones import zone_kind
+from topup.config import TOPUP_MAX_MAJOR
 from topup.db.uow import UnitOfWork
-from topup.money import Money, check_currency
+from topup.money import MAX_AMOUNT, Money, check_currency, minor_units, offered_currency
 
 GLOBAL_ZONE = "GLOBAL"
 
 
 def _positive(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise InvalidCatalogEntry(f"{name} must be a positive integer, not {value!r}", field=name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_AMOUNT:
+        raise InvalidCatalogEntry(f"{name} must be an integer from 1 to {MAX_AMOUNT}, "
+                                  f"not {value!r}", field=name)
     return value
 
 
@@ -42,7 +44,7 @@ def set_topup_limit(
     """Set the minimum and maximum of one money top-up (minor units) in a country or region."""
     zone_code = zone_code.strip().upper()
     zone_kind(uow, zone_code)
-    currency = check_currency(currency)
+    currency = offered_currency(currency, uow.settings.currencies)
     _positive("min_amount", min_amount)
     if _positive("max_amount", max_amount) < min_amount:
         raise InvalidCatalogEntry("max_amount must not be below min_amount", field="max_amount")
@@ -73,11 +75,22 @@ def _region_rows(uow: UnitOfWork, table: Table, country: str | None, **cond: str
     return list(uow.conn.execute(query.order_by(zones.c.code)))
 
 
-def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[int, int] | None:
-    """The ``(min, max)`` of one top-up in ``currency`` for a line in ``country``, or None.
+def default_topup_limit(uow: UnitOfWork, currency: str) -> tuple[int, int]:
+    """The ``(min, max)`` of one top-up where no topup_limits row applies: the operator's
+    settings (``TOPUP_TOPUP_MIN``/``TOPUP_TOPUP_MAX``), else 1 minor unit to
+    ``TOPUP_MAX_MAJOR`` major units. Never unlimited."""
+    settings = uow.settings
+    high = settings.topup_max.get(currency, TOPUP_MAX_MAJOR * 10 ** minor_units(currency))
+    low = settings.topup_min.get(currency, 1)
+    return max(1, low), min(max(1, low, high), MAX_AMOUNT)
+
+
+def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[int, int]:
+    """The ``(min, max)`` of one top-up in ``currency`` for a line in ``country``.
 
     The country's own limit wins; else the tightest (largest minimum, smallest maximum) of the
-    regions covering it; with no country, the GLOBAL zone's limit.
+    regions covering it; with no country, the GLOBAL zone's limit; with none of these, the
+    default of ``default_topup_limit``.
     """
     currency = check_currency(currency)
     cc = country.strip().upper() if country else None
@@ -86,16 +99,13 @@ def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[in
         return int(own.min_amount), int(own.max_amount)
     rows = _region_rows(uow, topup_limits, cc, currency=currency)
     if not rows:
-        return None
+        return default_topup_limit(uow, currency)
     return max(int(r.min_amount) for r in rows), min(int(r.max_amount) for r in rows)
 
 
 def check_topup_amount(uow: UnitOfWork, country: str | None, money: Money) -> None:
     """Raise ``TopupOutOfLimits`` when ``money`` is outside the limits for ``country``."""
-    limit = topup_limit(uow, country, money.currency)
-    if limit is None:
-        return
-    low, high = limit
+    low, high = topup_limit(uow, country, money.currency)
     if not low <= money.amount <= high:
         raise TopupOutOfLimits(
             f"a top-up must be between {Money(low, money.currency)} and "
@@ -106,7 +116,7 @@ def check_topup_amount(uow: UnitOfWork, country: str | None, money: Money) -> No
 
 def set_presets(uow: UnitOfWork, currency: str, amounts: list[int]) -> None:
     """Replace the preset top-up amounts (minor units) offered in ``currency``."""
-    currency = check_currency(currency)
+    currency = offered_currency(currency, uow.settings.currencies)
     wanted = sorted({_positive("amount", a) for a in amounts})
     uow.conn.execute(delete(topup_presets).where(topup_presets.c.currency == currency))
     if wanted:
@@ -137,8 +147,8 @@ def set_oob_rate(
     """Charge ``rate`` minor units per ``per_quantity`` units used out of bundle in a zone."""
     zone_code = zone_code.strip().upper()
     zone_kind(uow, zone_code)
-    keys = {"zone_code": zone_code, "currency": check_currency(currency),
-            "unit": _check_unit(unit)}
+    currency = offered_currency(currency, uow.settings.currencies)
+    keys = {"zone_code": zone_code, "currency": currency, "unit": _check_unit(unit)}
     _put(uow, oob_rates, keys, {"rate": _positive("rate", rate),
                                 "per_quantity": _positive("per_quantity", per_quantity)})
 

@@ -19,6 +19,7 @@ from topup.catalog.fees import fee_for, fee_rules_list, remove_fee_rule, set_fee
 from topup.catalog.pricing import (
     GLOBAL_ZONE,
     check_topup_amount,
+    default_topup_limit,
     oob_charge,
     oob_rate,
     presets,
@@ -39,13 +40,14 @@ from topup.catalog.zones import (
 )
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
-from topup.money import Money, check_currency
+from topup.money import MAX_AMOUNT, Money, check_currency, offered_currency
 
 __all__ = [
     "GLOBAL_ZONE",
     "Plan",
     "PlanSpec",
     "check_topup_amount",
+    "default_topup_limit",
     "ensure_on_sale",
     "fee_for",
     "fee_rules_list",
@@ -148,15 +150,17 @@ def _check_window(spec: PlanSpec) -> None:
         raise InvalidPlan("sale_from must be before sale_until", field="sale_until")
 
 
-def _check_prices(prices: dict[str, int]) -> dict[str, int]:
+def _check_prices(prices: dict[str, int], offered: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     for currency, amount in prices.items():
         try:
-            cur = check_currency(currency)
+            check_currency(currency)
         except InvalidInput as exc:
             raise InvalidPlan(exc.detail, field="prices") from exc
-        if not _is_int(amount) or amount <= 0:
-            raise InvalidPlan(f"price in {cur} must be a positive integer of minor units")
+        cur = offered_currency(currency, offered, field="prices")
+        if not _is_int(amount) or not 0 < amount <= MAX_AMOUNT:
+            raise InvalidPlan(f"price in {cur} must be a positive integer of minor units, at "
+                              f"most {MAX_AMOUNT}", field="prices")
         if cur in out:
             raise InvalidPlan(f"two prices in {cur}", field="prices")
         out[cur] = amount
@@ -183,7 +187,7 @@ def validate_plan(uow: UnitOfWork, spec: PlanSpec) -> PlanSpec:
                           field="renew_on")
     _check_numbers(spec)
     _check_window(spec)
-    prices = _check_prices(spec.prices)
+    prices = _check_prices(spec.prices, uow.settings.currencies)
     zone_kind(uow, zone_code)
     return PlanSpec(**{**asdict(spec), "code": code, "zone_code": zone_code,
                        "name_en": spec.name_en.strip(), "name_zh": spec.name_zh.strip(),

@@ -110,6 +110,17 @@ def _draw_money(uow: UnitOfWork, rec_id: int, line: Line, unit: str, left: int,
     return covered, charge
 
 
+def _check_when(uow: UnitOfWork, occurred_at: datetime) -> None:
+    """Refuse a record dated outside the window the network can honestly report in (a year
+    9999 or 1970 timestamp would start first-use plans at absurd times)."""
+    settings = uow.settings
+    earliest = uow.now - timedelta(days=settings.usage_max_age_days)
+    latest = uow.now + timedelta(seconds=settings.usage_max_ahead_seconds)
+    if occurred_at.tzinfo is None or not earliest <= occurred_at <= latest:
+        raise InvalidUsage(f"occurred_at must lie between {earliest.isoformat()} and "
+                           f"{latest.isoformat()}", field="occurred_at")
+
+
 def record_usage(uow: UnitOfWork, record_id: str, line: Line, unit: str, quantity: int,
                  country: str, occurred_at: datetime) -> tuple[UsageRecord, bool]:
     """Rate one usage record exactly once; returns (record, created now).
@@ -127,6 +138,7 @@ def record_usage(uow: UnitOfWork, record_id: str, line: Line, unit: str, quantit
         if found.request_hash != digest:
             raise UsageRecordConflict(f"record {record_id!r} was reported with other contents")
         return UsageRecord.of(found), False
+    _check_when(uow, occurred_at)
     ensure_usable(line)
     rec_id = int(uow.conn.execute(insert(usage_records).values(
         record_id=record_id, request_hash=digest, line_id=line.id, unit=unit,

@@ -9,7 +9,9 @@ LedgerError (Conflict)              root of the ledger's refusals
  ├─ PendingNotFound                 post/void names no pending transfer
  ├─ PendingAlreadyResolved          the pending transfer was already posted or voided
  ├─ PendingExpired                  the pending transfer timed out before it was posted
- └─ PostExceedsPending              a partial post asked for more than was reserved
+ ├─ PostExceedsPending              a partial post asked for more than was reserved
+ └─ AmountOutOfRange                a transfer too large, or one that would take an account
+                                    total past ``MAX_TOTAL``
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ class PostExceedsPending(LedgerError):
 
     code = "post_exceeds_pending"
     title = "Post amount exceeds the pending amount"
+
+
+class AmountOutOfRange(LedgerError):
+    """Raised when a transfer is too large or would take an account total out of range."""
+
+    code = "amount_out_of_range"
+    status = 422
+    title = "Amount out of range"

@@ -18,6 +18,7 @@ from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
 from topup.ledger.errors import (
     AccountNotFound,
+    AmountOutOfRange,
     InsufficientFunds,
     InvalidTransfer,
     PendingAlreadyResolved,
@@ -27,7 +28,7 @@ from topup.ledger.errors import (
     TransferIdempotencyConflict,
     UnitMismatch,
 )
-from topup.ledger.tables import accounts, transfers
+from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 
 DATA, VOICE, SMS, POINTS = "data", "voice", "sms", "points"
 NON_MONEY_UNITS = (DATA, VOICE, SMS, POINTS)
@@ -221,6 +222,14 @@ def _record(uow: UnitOfWork, values: dict) -> Transfer | None:
     return Transfer(id=int(new_id), **values)
 
 
+def _check_range(row: Row, **deltas: int) -> None:
+    """Refuse, before any write, a change that would take a total of ``row`` past MAX_TOTAL."""
+    for name, delta in deltas.items():
+        if int(getattr(row, name)) + delta > MAX_TOTAL:
+            # no account id in the answer: callers may be customers
+            raise AmountOutOfRange(f"the amount would take an account's {name} past its range")
+
+
 def _check_debit(d: Row, c: Row, amount: int) -> None:
     if d.unit != c.unit:
         raise UnitMismatch(f"{d.unit} vs {c.unit}")
@@ -251,6 +260,8 @@ def transfer(
     want = {"debit_account_id": debit, "credit_account_id": credit, "amount": amount, "kind": kind}
     if amount <= 0 or debit == credit:
         raise InvalidTransfer("a transfer needs a positive amount between two accounts")
+    if amount > MAX_TRANSFER:
+        raise AmountOutOfRange(f"a transfer moves at most {MAX_TRANSFER}")
     rows = _lock(uow, sorted({debit, credit}))
     # Looked up under the locks, so a retry that queued behind its first attempt gets its result.
     found = _existing(uow, idempotency_id)
@@ -258,6 +269,9 @@ def transfer(
         return _same_or_conflict(found, **want)
     d = rows[debit]
     _check_debit(d, rows[credit], amount)
+    side = "pending" if pending else "posted"
+    _check_range(d, **{f"debits_{side}": amount})
+    _check_range(rows[credit], **{f"credits_{side}": amount})
     timeout_at = uow.now + (
         timeout or timedelta(seconds=uow.settings.pending_transfer_timeout_seconds)
     ) if pending else None
@@ -267,7 +281,6 @@ def transfer(
     })
     if made is None:
         return _same_or_conflict(_existing(uow, idempotency_id), **want)  # type: ignore[arg-type]
-    side = "pending" if pending else "posted"
     _bump(uow, debit, **{f"debits_{side}": amount})
     _bump(uow, credit, **{f"credits_{side}": amount})
     return made
@@ -281,7 +294,7 @@ def _resolve(
     if row is None or row.kind != "pending":
         raise PendingNotFound(f"no pending transfer {pending_id}")
     p = Transfer.of(row)
-    _lock(uow, sorted({p.debit_account_id, p.credit_account_id}))
+    rows = _lock(uow, sorted({p.debit_account_id, p.credit_account_id}))
     found = _existing(uow, idempotency_id)  # under the locks: a queued retry sees the first
     if found:
         return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
@@ -298,6 +311,9 @@ def _resolve(
             raise PostExceedsPending(f"post {amount} of pending {p.amount}")
     else:
         amount = p.amount
+    posted = amount if kind == "post_pending" else 0
+    _check_range(rows[p.debit_account_id], debits_posted=posted)
+    _check_range(rows[p.credit_account_id], credits_posted=posted)
     made = _record(uow, {
         "idempotency_id": idempotency_id, "debit_account_id": p.debit_account_id,
         "credit_account_id": p.credit_account_id, "unit": p.unit, "amount": amount,
@@ -305,7 +321,6 @@ def _resolve(
     })
     if made is None:
         return _same_or_conflict(_existing(uow, idempotency_id), pending_id=pending_id)  # type: ignore[arg-type]
-    posted = amount if kind == "post_pending" else 0
     _bump(uow, p.debit_account_id, debits_pending=-p.amount, debits_posted=posted)
     _bump(uow, p.credit_account_id, credits_pending=-p.amount, credits_posted=posted)
     return made

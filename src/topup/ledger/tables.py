@@ -6,7 +6,10 @@
 - a transfer moves one unit between two different accounts of that same unit (composite
   foreign keys on ``(account_id, unit)``);
 - idempotency ids are UNIQUE; a pending transfer is resolved (posted or voided) at most once;
-- transfers are immutable: triggers refuse UPDATE and DELETE (see the migration).
+- transfers are immutable: triggers refuse UPDATE and DELETE (see the migration);
+- every account total stays at most ``MAX_TOTAL`` and every transfer at most ``MAX_TRANSFER``:
+  far inside 64 bits, so no sum overflows (on SQLite an overflowing integer silently becomes a
+  REAL, which these bounds refuse as well).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from sqlalchemy import (
 )
 
 from topup.db.metadata import UTCDateTime, metadata
+
+# The range of an account total and of one transfer, in the unit's smallest step.
+MAX_TOTAL = 2**62
+MAX_TRANSFER = 2**56
+TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+WITHIN_RANGE = " AND ".join(f"{name} <= {MAX_TOTAL}" for name in TOTALS)
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -54,6 +63,7 @@ accounts = Table(
         "NOT no_overdraft OR debits_posted + debits_pending <= credits_posted",
         name="no_overdraft",
     ),
+    CheckConstraint(WITHIN_RANGE, name="within_range"),
 )
 
 transfers = Table(
@@ -82,6 +92,7 @@ transfers = Table(
         name="fk_ledger_transfers_credit_unit",
     ),
     CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint(f"amount <= {MAX_TRANSFER}", name="amount_within_range"),
     CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
     CheckConstraint(
         "kind IN ('posted', 'pending', 'post_pending', 'void_pending')", name="kind"

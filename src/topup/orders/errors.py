@@ -7,7 +7,9 @@ OrderError (Conflict)              root
  │                                  resend with ``confirm_duplicate`` to really pay twice
  ├─ PaymentMethodUnavailable        the method is unknown, not configured or not for this order
  ├─ PaymentMismatch                 a provider reported an amount/currency other than the order's
- └─ InvalidOrder (InvalidInput)     the request cannot become an order
+ ├─ InvalidOrder (InvalidInput)     the request cannot become an order
+ └─ CurrencyNotForLine (InvalidInput)  money for a line in a currency that is not its own
+                                    (other than a top-up converted into the line's currency)
 """
 
 from __future__ import annotations
@@ -62,3 +64,10 @@ class InvalidOrder(InvalidInput):
 
     code = "invalid_order"
     title = "Invalid order"
+
+
+class CurrencyNotForLine(InvalidInput):
+    """Raised when money would reach a line's wallet in a currency other than the line's."""
+
+    code = "currency_not_for_line"
+    title = "The line does not take this currency"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from topup.catalog.fx import fx_rate
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
-from topup.money import Money, check_currency
+from topup.money import MAX_AMOUNT, Money, check_currency
 from topup.orders.errors import InvalidOrder, PaymentMethodUnavailable
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ def terms(uow: UnitOfWork, req: OrderRequest, money: Money) -> dict[str, Any]:
     credit = rate.convert(money)
     if credit.amount <= 0:
         raise InvalidOrder("the amount is too small to convert", field="amount")
+    if credit.amount > MAX_AMOUNT:
+        raise InvalidOrder("the converted amount is too large", field="amount")
     return {"credit_currency": target, "credit_amount": credit.amount, "fx_rate": rate.text}
 
 

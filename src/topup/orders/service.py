@@ -20,9 +20,9 @@ from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
-from topup.money import Money, check_currency
+from topup.money import Money
 from topup.notifications.confirmations import order_fulfilled
-from topup.orders import fx
+from topup.orders import fx, limits
 from topup.orders.errors import (
     DuplicateSuspected,
     IllegalOrderTransition,
@@ -174,12 +174,14 @@ def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
 
 
 def _price(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
-    currency = check_currency(req.currency or line.currency)
+    currency = limits.order_currency(uow, line, req)
     if req.kind == "topup":
-        if req.amount is None or req.amount <= 0:
+        if req.amount is None or isinstance(req.amount, bool) or req.amount <= 0:
             raise InvalidOrder("a top-up needs a positive amount in minor units", field="amount")
         money = Money(req.amount, currency)
         catalog.check_topup_amount(uow, line.home_country, money)
+        if req.method == "manual":
+            limits.check_manual_credit(uow, line, money)
         return money, None
     if req.kind != "plan" or req.plan_id is None:
         raise InvalidOrder("kind is topup (with amount) or plan (with plan_id)", field="kind")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput, RateLimited
-from topup.money import check_currency
+from topup.money import offered_currency
 from topup.subscribers import limits, throttle
 from topup.subscribers.errors import BadCredentials, LoginTaken, Unauthenticated, UserNotFound
 from topup.subscribers.identity import canonical_login, normalise_email, normalise_phone
@@ -80,7 +80,7 @@ def register(
     check_password(password)
     mail = normalise_email(email) if email else None
     tel = normalise_phone(phone) if phone else None
-    cur = check_currency(currency or uow.settings.default_currency)
+    cur = offered_currency(currency or uow.settings.default_currency, uow.settings.currencies)
     password_hash = hasher(uow).hash(password)
     if mail and uow.conn.execute(select(users.c.id).where(users.c.email == mail)).first():
         raise LoginTaken()
@@ -117,7 +117,7 @@ def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None
             raise InvalidInput("language is en or zh-CN", field="language")
         values["language"] = language
     if currency is not None:
-        values["currency"] = check_currency(currency)
+        values["currency"] = offered_currency(currency, uow.settings.currencies)
     if values:
         uow.conn.execute(update(users).where(users.c.id == user_id).values(**values))
     return User.of(uow.conn.execute(select(users).where(users.c.id == user_id)).one())

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Row
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
-from topup.money import check_currency
+from topup.money import offered_currency
 from topup.subscribers import limits, throttle
 from topup.subscribers.errors import (
     BindFailed,
@@ -106,7 +106,8 @@ def _values(uow: UnitOfWork, spec: LineSpec) -> dict[str, object]:
         "imsi": imsi, "kind": spec.kind,
         "smdp_address": spec.smdp_address or None, "matching_id": spec.matching_id or None,
         "secret_hash": keyed_hash(uow.settings.secret_key, "line-secret", spec.secret.strip()),
-        "status": "provisioned", "currency": check_currency(spec.currency),
+        "status": "provisioned",
+        "currency": offered_currency(spec.currency, uow.settings.currencies),
         "home_country": (spec.home_country or "").upper() or None, "auto_renew": False,
         "created_at": uow.now, "status_changed_at": uow.now,
     }

@@ -18,7 +18,7 @@ from topup.catalog.errors import CatalogError
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
-from topup.money import Money, check_currency
+from topup.money import MAX_AMOUNT, Money, offered_currency
 from topup.vouchers import books
 from topup.vouchers.errors import BatchNotFound, InvalidBatch, VoucherStateConflict
 from topup.vouchers.pins import DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH
@@ -45,11 +45,12 @@ class BatchSpec:
 
 
 def _face(uow: UnitOfWork, spec: BatchSpec) -> tuple[Money, int | None]:
-    currency = check_currency(spec.currency or uow.settings.default_currency)
+    currency = offered_currency(spec.currency or uow.settings.default_currency,
+                                uow.settings.currencies)
     if spec.plan_id is None:
-        if spec.face_amount is None or spec.face_amount <= 0:
-            raise InvalidBatch("a money voucher needs a positive face_amount in minor units",
-                               field="face_amount")
+        if spec.face_amount is None or not 0 < spec.face_amount <= MAX_AMOUNT:
+            raise InvalidBatch("a money voucher needs a face_amount of 1 to "
+                               f"{MAX_AMOUNT} minor units", field="face_amount")
         return Money(spec.face_amount, currency), None
     if spec.face_amount is not None:
         raise InvalidBatch("a plan voucher's face value is the plan's price; give no "

@@ -149,16 +149,21 @@ def _complete(uow: UnitOfWork, held: _Held, line_id: int, ctx: RedeemContext) ->
     ledger.post_pending(uow, f"voucher:{held.voucher_id}:post:{held.attempt}", held.hold_id)
     cur = held.face.currency
     clearing = books.clearing(uow, line_id, cur)
+    line = line_svc.get_line(uow, line_id)
+    # A money card in another currency converts into the line's at the operator's rate.
     req = (OrderRequest(kind="plan", method="voucher", channel=ctx.channel, currency=cur,
                         plan_id=held.plan_id) if held.plan_id is not None else
            OrderRequest(kind="topup", method="voucher", channel=ctx.channel, currency=cur,
-                        amount=held.face.amount))
-    order = create_order(uow, ctx.actor_id, line_svc.get_line(uow, line_id), req,
+                        amount=held.face.amount,
+                        credit_currency=line.currency if line.currency != cur else None))
+    order = create_order(uow, ctx.actor_id, line, req,
                          prepaid=Prepaid(account_id=clearing, note=f"voucher {held.serial}"))
     _settle_difference(uow, held, line_id, clearing, order.total)
     uow.conn.execute(update(vouchers).where(vouchers.c.id == held.voucher_id).values(
         state="used", order_id=order.id, used_at=uow.now, hold_until=None))
-    credited = Money(order.amount, order.currency) if order.kind == "topup" else None
+    credited = None if order.kind != "topup" else (
+        Money(order.credit_amount, order.credit_currency)
+        if order.credit_currency and order.credit_amount else order.money)
     return Redemption(held.serial, credited, order.plan_id, order.id)
 
 

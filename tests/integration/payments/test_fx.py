@@ -43,7 +43,10 @@ def test_conversion_needs_a_rate_and_a_provider(shop: tuple[Api, dict, dict, int
     assert r.status_code == 422 and r.json()["code"] == "invalid_order"
     r = api.post(f"/api/v1/admin/lines/{line_id}/credit", staff, key="fx-3", json={
         "amount": 10_00, "currency": "USD", "reason": "cash"})
-    assert r.status_code == 201, "a manual credit in USD opens a USD wallet (no conversion)"
+    assert r.status_code == 422 and r.json()["code"] == "currency_not_for_line", \
+        "a manual credit in USD would open a USD wallet on a CNY line (no conversion)"
+    with api.db.unit() as uow:
+        assert set(ledger.wallets(uow, line_id)) <= {"CNY"}
     bad = api.client.put("/api/v1/admin/fx-rates", headers=staff, json={
         "base": "USD", "quote": "USD", "rate": "1"})
     assert bad.status_code == 422

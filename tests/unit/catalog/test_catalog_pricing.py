@@ -24,7 +24,8 @@ from topup.money import Money
 MIB = 1024 * 1024
 
 
-def test_limit_precedence_country_then_tightest_region_then_none(world: UnitOfWork) -> None:
+def test_limit_precedence_country_then_tightest_region_then_default(world: UnitOfWork
+                                                                     ) -> None:
     set_topup_limit(world, "GLOBAL", "CNY", 1000, 500000)
     set_topup_limit(world, "SEA", "CNY", 500, 200000)
     set_topup_limit(world, "CN", "CNY", 2000, 1_000000)
@@ -34,8 +35,11 @@ def test_limit_precedence_country_then_tightest_region_then_none(world: UnitOfWo
     assert topup_limit(world, "th", "CNY") == (1000, 200000)
     assert topup_limit(world, "FR", "CNY") == (1000, 500000)
     assert topup_limit(world, None, "CNY") == (1000, 500000)
-    assert topup_limit(world, "BR", "CNY") is None
-    assert topup_limit(world, "TH", "USD") is None
+    # no row covers the line: the per-currency default, never unlimited
+    assert topup_limit(world, "BR", "CNY") == (1, 10_000_00)
+    assert topup_limit(world, "TH", "USD") == (1, 1_500_00)
+    assert topup_limit(world, "TH", "CHF") == (1, 1_000_00), "unlisted: 1,000 major units"
+    assert topup_limit(world, "TH", "KWD") == (1, 1_000_000), "KWD has three decimals"
 
 
 def test_check_topup_amount(world: UnitOfWork) -> None:
@@ -45,6 +49,8 @@ def test_check_topup_amount(world: UnitOfWork) -> None:
     check_topup_amount(world, "TH", Money(200000, "CNY"))
     check_topup_amount(world, "BR", Money(1, "CNY"))
     check_topup_amount(world, "TH", Money(1, "USD"))
+    with pytest.raises(TopupOutOfLimits):
+        check_topup_amount(world, "TH", Money(1_500_01, "USD"))
     with pytest.raises(TopupOutOfLimits) as info:
         check_topup_amount(world, "TH", Money(200001, "CNY"))
     assert info.value.extra == {"currency": "CNY", "min_amount": 1000, "max_amount": 200000}

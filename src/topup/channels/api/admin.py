@@ -13,6 +13,7 @@ from topup.audit.service import record as audit
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import (
+    Amount,
     FreezeIn,
     LineOut,
     ManualCreditIn,
@@ -128,7 +129,7 @@ def audit_log(target: str | None = None, _: User = Depends(audit_read),
 
 
 class RefundIn(BaseModel):
-    amount: int | None = Field(None, gt=0, description="Minor units; omit for all refundable")
+    amount: Amount | None = Field(None, description="Minor units; omit for all refundable")
     reason: str = Field(..., min_length=3, max_length=500)
 
 

@@ -34,7 +34,7 @@ from topup.channels.api.agent_views import (
 )
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
-from topup.channels.api.schemas import MoneyOut, UserOut
+from topup.channels.api.schemas import Amount, MoneyOut, UserOut
 from topup.db.uow import Database, UnitOfWork
 from topup.orders.idempotency import run_once
 from topup.subscribers.auth import User
@@ -72,7 +72,7 @@ class StaffLoginIn(BaseModel):
 
 
 class FundIn(BaseModel):
-    amount: int = Field(..., gt=0, description="Minor units of the agent's currency")
+    amount: Amount = Field(..., description="Minor units of the agent's currency")
     reference: str = Field(..., min_length=1, max_length=100,
                            description="The agent's payment reference (e.g. the bank "
                                        "transfer's); one reference funds once")

@@ -13,7 +13,7 @@ from topup.catalog import service as catalog
 from topup.catalog.fx import set_fx_rate
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.messages import language_of
-from topup.channels.api.schemas import PlanOut
+from topup.channels.api.schemas import Amount, AmountOrZero, PlanOut
 from topup.channels.api.views import plan_out
 from topup.db.uow import Database
 from topup.subscribers.auth import User
@@ -39,25 +39,25 @@ class PlanIn(BaseModel):
                               "is used up")
     priority: int = 100
     active: bool = True
-    prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")
+    prices: dict[str, Amount] = Field(..., description="Minor units per ISO 4217 currency")
 
 
 class LimitIn(BaseModel):
     zone_code: str
     currency: str
-    min_amount: int = Field(..., gt=0)
-    max_amount: int = Field(..., gt=0)
+    min_amount: Amount
+    max_amount: Amount
 
 
 class PresetsIn(BaseModel):
-    amounts: list[int] = Field(..., description="Minor units, e.g. [5000, 10000, 20000]")
+    amounts: list[Amount] = Field(..., description="Minor units, e.g. [5000, 10000, 20000]")
 
 
 class RateIn(BaseModel):
     zone_code: str
     currency: str
     unit: Literal["data", "voice", "sms"]
-    rate: int = Field(..., gt=0, description="Minor units charged per per_quantity units")
+    rate: Amount = Field(..., description="Minor units charged per per_quantity units")
     per_quantity: int = Field(..., gt=0, description="e.g. 1048576 bytes, 60 seconds, 1 SMS")
 
 
@@ -104,7 +104,7 @@ class FeeIn(BaseModel):
     channel: str = Field("*", description="api, ivr, ussd, sms, pos, admin… or * for any")
     method: str = Field("*", description="wallet, stripe, alipay, wechatpay… or * for any")
     currency: str
-    fixed: int = Field(0, ge=0, description="Minor units")
+    fixed: AmountOrZero = Field(0, description="Minor units")
     rate_bp: int = Field(0, ge=0, le=10000, description="Basis points of the amount")
 
 

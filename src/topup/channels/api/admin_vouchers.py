@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from topup.channels.api.deps import allowed, database
-from topup.channels.api.schemas import MoneyOut
+from topup.channels.api.schemas import Amount, MoneyOut
 from topup.channels.api.vouchers import money_out
 from topup.db.uow import Database
 from topup.subscribers.auth import User
@@ -27,7 +27,7 @@ vouchers_write = allowed("vouchers.write")
 class BatchIn(BaseModel):
     count: int = Field(..., gt=0, description="How many cards")
     expires_at: datetime = Field(..., description="When unused cards expire (with a zone)")
-    face_amount: int | None = Field(None, gt=0, description="Minor units; omit for a plan")
+    face_amount: Amount | None = Field(None, description="Minor units; omit for a plan")
     currency: str | None = Field(None, description="Default: the operator's currency")
     plan_id: int | None = Field(None, description="A plan voucher buys this plan")
     pin_length: int = Field(16, ge=14, le=16)

@@ -81,6 +81,9 @@ ZH: dict[str, str] = {
     "delivery_failed": "通知发送失败",
     "delivery_failed_temporarily": "通知暂时无法发送，稍后重试",
     "delivery_failed_permanently": "通知无法送达",
+    "currency_not_offered": "不支持该币种",
+    "currency_not_for_line": "该号码不接受此币种",
+    "amount_out_of_range": "金额超出允许范围",
 }
 
 

@@ -61,5 +61,5 @@ def topup_options(currency: str, country: str | None = None,
     return {
         "currency": cur,
         "presets": [{"amount": a, "display": Money(a, cur).text()} for a in presets],
-        "min": limit[0] if limit else None, "max": limit[1] if limit else None,
+        "min": limit[0], "max": limit[1],
     }

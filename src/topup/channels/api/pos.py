@@ -33,6 +33,7 @@ from topup.channels.api.agent_views import (
 )
 from topup.channels.api.deps import database, role
 from topup.channels.api.orders import KEY_DOC, respond
+from topup.channels.api.schemas import Amount
 from topup.db.uow import Database, UnitOfWork
 from topup.orders.idempotency import run_once
 from topup.subscribers import lines as line_svc
@@ -45,7 +46,7 @@ DATE_DOC = "A UTC calendar day, YYYY-MM-DD (default: today)"
 
 class PosTopupIn(KycIn):
     line: str = Field(..., description="The line's MSISDN (E.164) or ICCID")
-    amount: int = Field(..., gt=0, description="Minor units of the agent's currency")
+    amount: Amount = Field(..., description="Minor units of the agent's currency")
 
 
 class VoucherSellIn(BaseModel):

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
+
+from topup.money import MAX_AMOUNT
+
+# Every money amount a body carries: an integer of minor units, never 1000.0, "100" or true.
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+# A money amount that may be zero (a fee's fixed part).
+AmountOrZero = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
 
 
 class RegisterIn(BaseModel):
@@ -124,7 +131,7 @@ class OrderIn(BaseModel):
     line_id: int
     kind: Literal["topup", "plan"]
     method: str = Field(..., description="wallet (plans), or a configured payment provider")
-    amount: int | None = Field(None, gt=0, description="Top-ups: integer minor units")
+    amount: Amount | None = Field(None, description="Top-ups: integer minor units")
     currency: str | None = Field(None, description="Default: the line's currency")
     plan_id: int | None = Field(None, description="Plans: the plan to buy or renew")
     confirm_duplicate: bool = Field(
@@ -146,7 +153,7 @@ class QuoteOut(BaseModel):
 
 
 class ManualCreditIn(BaseModel):
-    amount: int = Field(..., gt=0, description="Integer minor units")
+    amount: Amount = Field(..., description="Integer minor units")
     currency: str | None = None
     reason: str = Field(..., min_length=3, max_length=500)
     confirm_duplicate: bool = False

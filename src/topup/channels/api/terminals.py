@@ -41,7 +41,7 @@ from topup.channels.api.agent_views import (
 from topup.channels.api.deps import database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.pos import fingerprint, kyc_given
-from topup.channels.api.schemas import MoneyOut
+from topup.channels.api.schemas import Amount, MoneyOut
 from topup.db.uow import Database, UnitOfWork
 from topup.orders.idempotency import run_once
 
@@ -93,7 +93,7 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
 
 class TerminalTopupIn(KycIn):
     msisdn: str = Field(..., description="The line's number in E.164, e.g. +66812345678")
-    amount: int = Field(..., gt=0, description="Minor units of the agent's currency")
+    amount: Amount = Field(..., description="Minor units of the agent's currency")
     tender: Literal["cash", "card"] = Field(..., description="How the buyer paid the terminal")
 
 

@@ -27,8 +27,7 @@ def _options(w: Web, line: Line) -> dict[str, Any]:
         presets = catalog.presets(uow, line.currency)
         limit = catalog.topup_limit(uow, line.home_country, line.currency)
     return {"presets": [Money(a, line.currency) for a in presets],
-            "low": Money(limit[0], line.currency) if limit else None,
-            "high": Money(limit[1], line.currency) if limit else None,
+            "low": Money(limit[0], line.currency), "high": Money(limit[1], line.currency),
             "methods": method_choices(w, "topup")}
 
 

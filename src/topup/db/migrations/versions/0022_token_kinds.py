@@ -1,7 +1,7 @@
 """token kinds: a portal session's token is not an API bearer token
 
 Revision ID: 0022k
-Revises: 0017
+Revises: 0018m
 Create Date: 2026-12-05 02:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022k'
-down_revision = '0017'
+down_revision = '0018m'
 branch_labels = None
 depends_on = None
 

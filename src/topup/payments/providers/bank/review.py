@@ -145,7 +145,9 @@ def _credit_wallet(uow: UnitOfWork, item: ReviewItem, actor_id: int, note: str,
                                        line_id=target.id)
     return create_order(uow, actor_id, target, OrderRequest(
         kind="topup", method="bank", channel="finance", currency=item.currency,
-        amount=item.amount, reason=note[:500]),
+        amount=item.amount, reason=note[:500],
+        # money in another currency reaches the line converted at the operator's rate
+        credit_currency=target.currency if target.currency != item.currency else None),
         prepaid=Prepaid(clearing, f"bank entry {item.entry_ref}"))
 
 
