@@ -32,7 +32,12 @@ from topup.orders.errors import (
     PaymentMismatch,
 )
 from topup.orders.tables import order_events, orders
-from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
+from topup.payments.interfaces import (
+    PaymentProvider,
+    PaymentRequest,
+    PaymentStatus,
+    accepts,
+)
 from topup.receipts.service import issue_receipt
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
@@ -216,10 +221,33 @@ class Quote:
         return self.amount + self.fee
 
 
-def quote(uow: UnitOfWork, line: Line, req: OrderRequest) -> Quote:
-    """Price and fee of a prospective order; nothing is written."""
+def check_method(req: OrderRequest, money: Money, provider: PaymentProvider | None, *,
+                 prepaid: bool = False) -> None:
+    """Refuse a method that cannot pay this order (PaymentMethodUnavailable): unknown or not
+    configured, the wallet for a top-up, a manual credit without a reason, or a provider that
+    does not collect the order's currency. Quotes and orders share it, so a quote never
+    promises what an order refuses."""
+    if req.method == "wallet" and req.kind != "plan":
+        raise PaymentMethodUnavailable("the wallet pays for plans; top up with another method")
+    if req.method == "manual" and not (req.reason or "").strip():
+        raise InvalidOrder("a manual credit needs a reason", field="reason")
+    if req.method not in ("wallet", "manual") and provider is None and not prepaid:
+        raise PaymentMethodUnavailable(f"payment method {req.method!r} is not available")
+    if prepaid and (provider is not None or req.method in ("wallet", "manual")):
+        raise PaymentMethodUnavailable(f"{req.method!r} is not paid from a prepaid source")
+    if provider is not None and not accepts(provider, money.currency):
+        raise PaymentMethodUnavailable(
+            f"payment method {req.method!r} does not take {money.currency}",
+            currency=money.currency)
+
+
+def quote(uow: UnitOfWork, line: Line, req: OrderRequest, *,
+          provider: PaymentProvider | None = None, prepaid: bool = False) -> Quote:
+    """Price and fee of a prospective order paid by ``provider`` (or from a prepaid source);
+    nothing is written. The method is checked exactly as ``create_order`` checks it."""
     line_svc.ensure_usable(line)
     money, _ = _price(uow, line, req)
+    check_method(req, money, provider, prepaid=prepaid)
     conv = fx.terms(uow, req, money)
     credit = Money(conv["credit_amount"], conv["credit_currency"]) if conv["fx_rate"] else None
     return Quote(money, Money(_fee(uow, req, money), money.currency), credit, conv["fx_rate"])
@@ -248,14 +276,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     """
     line_svc.ensure_usable(line)
     money, plan = _price(uow, line, req)
-    if req.method == "wallet" and req.kind != "plan":
-        raise PaymentMethodUnavailable("the wallet pays for plans; top up with another method")
-    if req.method == "manual" and not (req.reason or "").strip():
-        raise InvalidOrder("a manual credit needs a reason", field="reason")
-    if req.method not in ("wallet", "manual") and provider is None and prepaid is None:
-        raise PaymentMethodUnavailable(f"payment method {req.method!r} is not available")
-    if prepaid is not None and (provider is not None or req.method in ("wallet", "manual")):
-        raise PaymentMethodUnavailable(f"{req.method!r} is not paid from a prepaid source")
+    check_method(req, money, provider, prepaid=prepaid is not None)
     if not req.confirm_duplicate and prepaid is None:
         _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(

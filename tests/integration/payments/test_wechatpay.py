@@ -23,6 +23,7 @@ from tests.integration.payments.wechatpay_peer import Keys, Trade, WeChatPayPeer
 from topup.clock import FrozenClock
 from topup.config import Settings
 from topup.db.uow import Database
+from topup.ledger import service as ledger
 from topup.orders import service as orders
 from topup.payments import registry
 from topup.payments.errors import PaymentDeclined, ProviderUnavailable, RefundFailed
@@ -370,8 +371,13 @@ def test_an_order_in_another_currency_is_refused_before_wechat_pay(
     r = shop.api.client.post("/api/v1/lines/bind", headers=shop.me,
                              json={"identifier": line.iccid, "secret": "9753"})
     assert r.status_code == 200, r.text
-    r = shop.api.post("/api/v1/orders", shop.me, key="wx-jpy-1", json={
-        "line_id": line.id, "kind": "topup", "amount": 3000, "method": "wechatpay"})
-    assert r.status_code == 402, r.text
-    assert r.json()["code"] == "payment_declined" and "CNY only" in r.json()["detail"]
+    body = {"line_id": line.id, "kind": "topup", "amount": 3000, "method": "wechatpay"}
+    r = shop.api.post("/api/v1/orders", shop.me, key="wx-jpy-1", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "payment_method_unavailable" and "JPY" in r.json()["detail"]
+    quoted = shop.api.client.post("/api/v1/orders/quote", headers=shop.me, json=body)
+    assert quoted.status_code == 422 and quoted.json()["code"] == "payment_method_unavailable"
     assert shop.peer.seen == []
+    with catalogue.unit(readonly=True) as uow:
+        assert ledger.wallets(uow, line.id) == {}
+        assert orders.line_orders(uow, line.id, limit=5) == []

@@ -17,6 +17,7 @@ from topup.channels.portal.web import Web
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.orders.service import Order, settle_payment
+from topup.payments.interfaces import accepts
 from topup.payments.late import apply_policy
 from topup.receipts.view import METHODS
 
@@ -30,11 +31,12 @@ def method_label(lang: str, name: str) -> str:
     return zh if lang == "zh-CN" else en
 
 
-def method_choices(w: Web, kind: str) -> list[tuple[str, str]]:
-    """(name, label) of the methods offered for a ``kind`` order: the wallet for plans, then
-    each configured provider whose payment step the portal can show."""
+def method_choices(w: Web, kind: str, currency: str) -> list[tuple[str, str]]:
+    """(name, label) of the methods offered for a ``kind`` order in ``currency``: the wallet
+    for plans, then each configured provider that collects that currency and whose payment
+    step the portal can show."""
     providers = w.request.app.state.payment_providers
-    names = [n for n in PORTAL_PROVIDERS if n in providers]
+    names = [n for n in PORTAL_PROVIDERS if n in providers and accepts(providers[n], currency)]
     if kind == "plan":
         names.insert(0, "wallet")
     return [(n, method_label(w.t.lang, n)) for n in names]
