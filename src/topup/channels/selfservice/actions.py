@@ -108,10 +108,12 @@ def _topup_request(amount: Money, method: str, channel: str) -> OrderRequest:
                         currency=amount.currency, confirm_duplicate=True)
 
 
-def topup_quote(uow: UnitOfWork, line: Line, amount: Money, card: StoredMethod, channel: str
-                ) -> Quote:
-    """Amount and fee of topping up ``amount`` with ``card`` through ``channel``."""
-    return quote(uow, line, _topup_request(amount, card.provider, channel))
+def topup_quote(uow: UnitOfWork, line: Line, amount: Money, card: StoredMethod, channel: str,
+                providers: Mapping[str, PaymentProvider]) -> Quote:
+    """Amount and fee of topping up ``amount`` with ``card`` through ``channel`` (refused as
+    the order would refuse it)."""
+    return quote(uow, line, _topup_request(amount, card.provider, channel),
+                 provider=providers.get(card.provider))
 
 
 def _card(uow: UnitOfWork, caller: Caller, card_id: int) -> StoredMethod:

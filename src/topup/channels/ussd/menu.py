@@ -232,7 +232,8 @@ class UssdMenu:
     def _topup_confirm(self, card_index: int, entry: str, lang: str) -> Screen:
         card, amount = self.cards[card_index], self._chosen_amount(entry)
         line = self.caller.line
-        q = self._read(lambda uow: actions.topup_quote(uow, line, amount, card, "ussd"))
+        q = self._read(lambda uow: actions.topup_quote(uow, line, amount, card, "ussd",
+                                                       self.providers))
         fee = t("fee", lang, fee=money_text(q.fee, lang)) if q.fee.amount else ""
         body = t("topup_confirm", lang, amount=money_text(q.amount, lang),
                  card=_card_label(card), fee=fee, total=money_text(q.total, lang))
