@@ -16,9 +16,9 @@ from markupsafe import Markup
 from topup.channels.portal.web import Web
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import Order, settle_payment
+from topup.orders.service import Order
 from topup.payments.interfaces import accepts
-from topup.payments.late import apply_policy
+from topup.payments.settlement import settle
 from topup.receipts.view import METHODS
 
 log = logging.getLogger("topup.portal")
@@ -60,9 +60,7 @@ def refresh(request: Request, db: Database, order: Order) -> Order:
         status = provider.query(ref)
         if status.state == "pending":  # nothing to write: polling stays read-only
             return order
-        with db.unit() as uow:
-            order = settle_payment(uow, order.payment_ref or "", status)
-        apply_policy(db, provider, order)
+        order = settle(db, provider, order.payment_ref or "", status, "return")
     except TopupError as exc:
         log.warning("portal: %s query for order %s failed: %s", name, order.id, exc)
     return order
