@@ -29,6 +29,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``topup demo`` and ``topup serve`` on a fresh SQLite data folder (``tmp_path/var``)."""
     env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
     env.pop("TOPUP_DATABASE_URL", None)
+    env.pop("TOPUP_PUBLIC_URL", None)
     demo = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr
     again = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
@@ -98,3 +99,16 @@ def test_serve_runs_the_worker_in_its_embedded_mode(served: tuple[str, str],
         assert {"auto_renew", "expire_buckets", "line_lifecycle"} <= jobs
     finally:
         db.close()
+
+
+def test_payment_links_follow_the_port_served(served: tuple[str, str]) -> None:
+    base, _ = served
+    c = httpx.Client(base_url=base, timeout=10)
+    tok = c.post("/api/v1/auth/token", data={"username": "traveller@example.com",
+                                             "password": "demo-traveller-pass"}).json()
+    me = {"Authorization": f"Bearer {tok['access_token']}"}
+    line = c.get("/api/v1/lines", headers=me).json()[0]
+    r = c.post("/api/v1/orders", headers=me | {"Idempotency-Key": "port-1"}, json={
+        "line_id": line["id"], "kind": "topup", "amount": 123_00, "method": "sandbox"})
+    assert r.status_code == 201, r.text
+    assert r.json()["next_action"]["value"].startswith(f"{base}/sandbox/pay/")

@@ -127,3 +127,17 @@ def test_submitted_order_terms_are_immutable_in_the_schema(api: Api, world: dict
     with api.db.unit() as uow:
         uow.conn.execute(text("UPDATE orders SET channel = 'api' WHERE id = :id"),
                          {"id": order["id"]})
+
+
+def test_a_quote_refuses_a_method_the_order_refuses(api: Api, world: dict) -> None:
+    body = {"line_id": world["line"].id, "kind": "topup", "amount": 100_00}
+    for method in ("bitcoin", "wallet", "manual"):
+        quoted = api.client.post("/api/v1/orders/quote", headers=world["me"],
+                                 json={**body, "method": method})
+        ordered = api.post("/api/v1/orders", world["me"], key=f"q-{method}",
+                           json={**body, "method": method})
+        assert quoted.status_code == ordered.status_code == 422, (method, quoted.text)
+        assert quoted.json()["code"] == ordered.json()["code"]
+        assert quoted.json()["code"] == (
+            "invalid_order" if method == "manual" else "payment_method_unavailable")
+    assert wallet(api.db, world["line"].id) == 0

@@ -130,3 +130,16 @@ def test_naive_timestamps_and_bad_units_are_refused(w: World) -> None:
         "country": "CN", "occurred_at": "2026-11-22T10:00:00"})
     assert r.status_code == 422
     assert w.use(1, "CN", "u", unit="video").status_code == 422
+
+
+def test_usage_in_the_second_of_a_purchase_draws_from_the_new_plan(
+        w: World, clock: FrozenClock) -> None:
+    w.credit(100_00)
+    clock.advance(seconds=3600.75)  # bought at 09:00:00.75; the network stamps whole seconds
+    w.buy("CN-1D-1GB")
+    before = w.money()
+    r = w.use(20 * MIB, "CN", "same-second", at="2026-11-22T09:00:00Z").json()
+    assert (r["from_buckets"], r["money_charged"]) == (20 * MIB, 0), r
+    assert w.money() == before and w.remaining() == {"CN-1D-1GB": GB - 20 * MIB}
+    early = w.use(MIB, "CN", "second-before", at="2026-11-22T08:59:59Z").json()
+    assert early["from_buckets"] == 0, "a second earlier the plan was not bought yet"

@@ -25,6 +25,7 @@ class LocalProvider:
     all the order side calls)."""
 
     name = "localpay"
+    currencies = None  # any currency
     test_mode = True
 
     def __init__(self) -> None:

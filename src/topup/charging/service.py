@@ -62,7 +62,10 @@ def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: dateti
         .where(buckets.c.line_id == line_id, buckets.c.state == "active",
                bucket_units.c.unit == unit)
     ).all()
-    started = [r for r in rows if r.valid_from is not None and r.valid_from <= at < r.expires_at]
+    # The network stamps usage in whole seconds (at best): a plan that starts within the
+    # second of ``at`` (bought at 09:00:00.75, used at 09:00:00) has started for it.
+    started = [r for r in rows if r.valid_from is not None
+               and r.valid_from.replace(microsecond=0) <= at < r.expires_at]
     unstarted = [r for r in rows if r.valid_from is None]
     started.sort(key=lambda r: (r.expires_at, r.priority, r.id))
     unstarted.sort(key=lambda r: (r.priority, r.id))

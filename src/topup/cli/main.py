@@ -7,6 +7,7 @@ Every command exits non-zero with one line on stderr when its input is refused.
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,17 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
           port: int = typer.Option(8000, help="Port to listen on"),
           workers: int = typer.Option(1, help="Worker processes (PostgreSQL: more than one)"),
           migrate: bool = typer.Option(True, help="Upgrade the schema before serving")) -> None:
-    """Serve the API (and, later, the portal) with uvicorn."""
+    """Serve the API, the portal and the console with uvicorn.
+
+    Without TOPUP_PUBLIC_URL, payment links and return pages point at the address served here
+    (``--host``/``--port``), not at the default port.
+    """
     import uvicorn
 
     from topup.payments.registry import ProviderConfigError
 
+    if not os.environ.get("TOPUP_PUBLIC_URL", "").strip():
+        os.environ["TOPUP_PUBLIC_URL"] = public_url_for(host, port)  # read by every worker
     with opened(migrate=migrate) as db:
         try:
             bootstrap.payment_providers(db)  # refuse to start half-configured
@@ -63,6 +70,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, proxy_headers=bool(proxies),
                 forwarded_allow_ips=",".join(proxies) or None)
+
+
+def public_url_for(host: str, port: int) -> str:
+    """The URL of ``topup serve --host host --port port`` as seen from this machine; a
+    wildcard bind names no host to link to, so loopback stands in for it."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 @app.command()

@@ -49,7 +49,7 @@ def worker(once: bool = typer.Option(False, "--once",
             for sender in senders.values():
                 sender.close()
     for name, st in stats.items():
-        out.print(f"{name}: {st.handled} handled in {st.runs} runs, {st.errors} errors")
+        out.print(st.summary(name), markup=False)
 
 
 @notifications_app.command("list")

@@ -23,6 +23,15 @@ from topup.jobs.tables import job_runs
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class SlotTaken(Exception):
+    """Raised by ``Claimed.run`` when another worker has this slot: nothing was run here, which
+    is not the same as running and finding nothing to do."""
+
+    def __init__(self, job: str, worker: str) -> None:
+        super().__init__(f"{job}: this slot is already taken by worker {worker}")
+        self.job, self.worker = job, worker
+
+
 def worker_name() -> str:
     """This process, as job_runs records it."""
     return f"{socket.gethostname()}:{os.getpid()}"[:80]
@@ -41,14 +50,16 @@ class Claimed:
         return int((now - EPOCH) / self.interval)
 
     def run(self, db: Database) -> int:
-        """Claim this slot and run the job; 0 (and nothing done) when another worker has it."""
+        """Claim this slot and run the job; SlotTaken (nothing done) when another worker has it."""
         with db.unit() as uow:
             slot = self.slot(uow.now)
             won = uow.conn.execute(insert_ignore(uow, job_runs, {
                 "job": self.name, "slot": slot, "worker": self.worker or worker_name(),
                 "started_at": uow.now}, ["job", "slot"]).returning(job_runs.c.slot)).first()
+            holder = None if won is not None else uow.conn.execute(select(job_runs.c.worker).where(
+                job_runs.c.job == self.name, job_runs.c.slot == slot)).scalar()
         if won is None:
-            return 0
+            raise SlotTaken(self.name, str(holder or "?"))
         try:
             handled = self.work(db)
         except Exception as exc:

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from topup.db.uow import Database
+from topup.jobs.claims import SlotTaken
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 5.0  # seconds: the longest the loop sleeps before looking at the stop flag again
@@ -58,12 +59,26 @@ class JobStats:
     runs: int = 0
     handled: int = 0
     errors: int = 0
+    taken: int = 0  # rounds another worker ran instead (its slot was taken): nothing ran here
+    taken_by: str = ""  # the last worker that had it
+
+    def summary(self, name: str) -> str:
+        """One line saying truthfully what happened to job ``name``."""
+        if self.taken and self.taken == self.runs:
+            return f"{name}: not run here, its slot was already taken by {self.taken_by}"
+        ran = self.runs - self.taken
+        text = f"{name}: {self.handled} handled in {ran} runs, {self.errors} errors"
+        return text + (f", {self.taken} slots taken by other workers" if self.taken else "")
 
 
 def _run_one(db: Database, job: Job, stats: JobStats) -> int:
     stats.runs += 1
     try:
         done = int(job.run(db))
+    except SlotTaken as taken:
+        stats.taken += 1
+        stats.taken_by = taken.worker
+        return 0
     except Exception:
         stats.errors += 1
         log.exception("job %s failed; trying again in %ss", job.name, job.interval)

@@ -33,7 +33,7 @@ from topup.ledger import service as ledger
 from topup.orders.errors import OrderError
 from topup.orders.service import Order, get_order, late_payment_key, move_order
 from topup.orders.tables import refunds
-from topup.payments.errors import PaymentError, RefundFailed
+from topup.payments.errors import PaymentError, ProviderUnavailable, RefundFailed
 from topup.payments.interfaces import PaymentProvider
 
 # A refund in flight holds the wallet money this long before the sweep may release it.
@@ -259,6 +259,9 @@ def refund_order(db: Database, provider: PaymentProvider, order_id: int, *, key:
     except PaymentError as exc:
         with db.unit() as uow:
             _finish(uow, view.id, False, None, str(exc)[:300])
+        if isinstance(exc, ProviderUnavailable):  # its text may name hosts: kept for staff
+            raise RefundFailed("the payment provider could not be reached; the refund was "
+                               "not made and the money stays in the wallet") from exc
         raise RefundFailed(str(exc)) from exc
     with db.unit() as uow:
         _finish(uow, view.id, True, done.refund_ref, None)

@@ -28,9 +28,9 @@ from topup.orders.errors import (
     IllegalOrderTransition,
     InvalidOrder,
     OrderNotFound,
-    PaymentMethodUnavailable,
     PaymentMismatch,
 )
+from topup.orders.methods import check_method
 from topup.orders.tables import order_events, orders
 from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
 from topup.receipts.service import issue_receipt
@@ -190,18 +190,28 @@ def _price(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
     return catalog.price_of(plan, currency), plan
 
 
-def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money) -> None:
+def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money
+                     ) -> list[Order]:
+    """Refuse a second same-amount order made within the window (DuplicateSuspected) while
+    the first is paid or still waits for the same method; failed, cancelled and expired
+    orders never count. A first order still waiting for *another* method is what a payer
+    leaves behind when that method declined or was given up: it is returned, to be
+    superseded, so paying the same amount another way needs no confirmation."""
     since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
-    twin = uow.conn.execute(select(orders.c.id).where(
+    twins = [Order.of(r) for r in uow.conn.execute(select(orders).where(
         orders.c.line_id == line.id, orders.c.kind == req.kind, orders.c.amount == money.amount,
         orders.c.currency == money.currency, orders.c.created_at >= since,
         orders.c.state.in_(LIVE_STATES),
         (orders.c.plan_id == req.plan_id) if req.plan_id else orders.c.plan_id.is_(None),
-    ).limit(1)).first()
-    if twin is not None:
+    ).order_by(orders.c.id).with_for_update())]
+    given_up = [t for t in twins if t.state == "awaiting_payment" and t.method != req.method
+                and t.payment_ref is not None]
+    blocking = [t for t in twins if t not in given_up]
+    if blocking:
         raise DuplicateSuspected(
             "the same order was made for this line a few minutes ago; check the balance, "
-            "and send confirm_duplicate=true to really pay again", order_id=int(twin.id))
+            "and send confirm_duplicate=true to really pay again", order_id=blocking[0].id)
+    return given_up
 
 
 @dataclass(frozen=True)
@@ -218,10 +228,13 @@ class Quote:
         return self.amount + self.fee
 
 
-def quote(uow: UnitOfWork, line: Line, req: OrderRequest) -> Quote:
-    """Price and fee of a prospective order; nothing is written."""
+def quote(uow: UnitOfWork, line: Line, req: OrderRequest, *,
+          provider: PaymentProvider | None = None, prepaid: bool = False) -> Quote:
+    """Price and fee of a prospective order paid by ``provider`` (or from a prepaid source);
+    nothing is written. The method is checked exactly as ``create_order`` checks it."""
     line_svc.ensure_usable(line)
     money, _ = _price(uow, line, req)
+    check_method(req, money, provider, prepaid=prepaid)
     conv = fx.terms(uow, req, money)
     credit = Money(conv["credit_amount"], conv["credit_currency"]) if conv["fx_rate"] else None
     return Quote(money, Money(_fee(uow, req, money), money.currency), credit, conv["fx_rate"])
@@ -250,16 +263,10 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     """
     line_svc.ensure_usable(line)
     money, plan = _price(uow, line, req)
-    if req.method == "wallet" and req.kind != "plan":
-        raise PaymentMethodUnavailable("the wallet pays for plans; top up with another method")
-    if req.method == "manual" and not (req.reason or "").strip():
-        raise InvalidOrder("a manual credit needs a reason", field="reason")
-    if req.method not in ("wallet", "manual") and provider is None and prepaid is None:
-        raise PaymentMethodUnavailable(f"payment method {req.method!r} is not available")
-    if prepaid is not None and (provider is not None or req.method in ("wallet", "manual")):
-        raise PaymentMethodUnavailable(f"{req.method!r} is not paid from a prepaid source")
+    check_method(req, money, provider, prepaid=prepaid is not None)
+    superseded = []
     if not req.confirm_duplicate and prepaid is None:
-        _check_duplicate(uow, line, req, money)
+        superseded = _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
         amount=money.amount, fee=0 if prepaid else _fee(uow, req, money),
@@ -271,6 +278,8 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     ).returning(orders.c.id)).scalar_one())
     uow.conn.execute(insert(order_events).values(
         order_id=order_id, at=uow.now, from_state=None, to_state="created"))
+    for twin in superseded:  # a payment that still comes for it follows the late policy
+        move_order(uow, twin, "cancelled", f"superseded by order {order_id}")
     order = get_order(uow, order_id)
     if req.method == "manual":
         audit(uow, actor_id, "order.manual_credit", f"line:{line.id}", reason=order.reason,

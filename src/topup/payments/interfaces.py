@@ -93,6 +93,9 @@ class PaymentProvider(Protocol):
 
     name: str
     test_mode: bool
+    # The ISO 4217 codes it collects; None: any currency the operator sells in. Orders in
+    # another currency are never offered this method (see ``accepts``).
+    currencies: frozenset[str] | None
 
     def start(self, request: PaymentRequest) -> PaymentStart:
         """Create the payment at the provider; idempotent on ``request.idempotency_key``."""
@@ -113,3 +116,8 @@ class PaymentProvider(Protocol):
                idempotency_key: str) -> Refund:
         """Give back ``amount`` (all or part) of a succeeded payment."""
         ...
+
+
+def accepts(provider: PaymentProvider, currency: str) -> bool:
+    """Whether ``provider`` collects payments in ``currency``."""
+    return provider.currencies is None or currency in provider.currencies

@@ -9,10 +9,10 @@ from datetime import timedelta
 from topup.config import Settings
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import Order, awaiting_payment, expire_unpaid, settle_payment
+from topup.orders.service import Order, awaiting_payment, expire_unpaid
 from topup.payments.errors import PaymentError
 from topup.payments.interfaces import PaymentProvider
-from topup.payments.late import apply_policy
+from topup.payments.settlement import settle
 
 log = logging.getLogger("topup.payments")
 
@@ -57,13 +57,11 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
             errors += 1
             continue
         try:
-            with db.unit() as uow:
-                after = settle_payment(uow, order.payment_ref or "", status)
+            after = settle(db, provider, order.payment_ref or "", status, "query")
         except TopupError as exc:  # e.g. a mismatched amount: finance looks at it
             log.error("order %s could not be settled from %s: %s", order.id, name, exc)
             errors += 1
             continue
-        apply_policy(db, provider, after)
         settled += after.state == "fulfilled"
         failed += after.state == "failed"
         if after.state == "awaiting_payment" and _overdue(db, order, name):

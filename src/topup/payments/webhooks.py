@@ -11,9 +11,8 @@ from collections.abc import Mapping
 
 from topup.db.uow import Database
 from topup.orders.errors import OrderNotFound
-from topup.orders.service import settle_payment
 from topup.payments.interfaces import Ack, PaymentProvider
-from topup.payments.late import apply_policy
+from topup.payments.settlement import settle
 
 log = logging.getLogger("topup.payments")
 
@@ -25,11 +24,8 @@ def receive(db: Database, provider: PaymentProvider, headers: Mapping[str, str],
     if note.status is None:
         return note.ack
     try:
-        with db.unit() as uow:
-            order = settle_payment(uow, f"{provider.name}:{note.status.provider_ref}",
-                                   note.status)
+        settle(db, provider, f"{provider.name}:{note.status.provider_ref}", note.status,
+               "webhook")
     except OrderNotFound:
         log.warning("%s notification %s names no order of ours", provider.name, note.event_id)
-        return note.ack
-    apply_policy(db, provider, order)
     return note.ack

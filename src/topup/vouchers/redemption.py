@@ -17,6 +17,7 @@ such vouchers to ``active``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -77,8 +78,11 @@ class _Held:
     plan_id: int | None
 
 
-def redeem(db: Database, pin: str, line_id: int, ctx: RedeemContext) -> Redemption:
-    """Redeem the voucher with ``pin`` onto line ``line_id``, exactly once.
+def redeem(db: Database, pin: str, line_id: int, ctx: RedeemContext,
+           then: Callable[[UnitOfWork, Redemption], None] | None = None) -> Redemption:
+    """Redeem the voucher with ``pin`` onto line ``line_id``, exactly once; ``then`` runs in
+    the unit of work that completes it (a channel stores its reply there, so a retry is
+    answered with the first reply and never finds the voucher used by itself).
 
     Raises RedemptionLocked (before looking at the PIN), WrongPin, VoucherUsed, VoucherExpired,
     VoucherBlocked, VoucherInactive, VoucherBusy, LineNotFound / LineNotUsable, or the order's
@@ -101,6 +105,8 @@ def redeem(db: Database, pin: str, line_id: int, ctx: RedeemContext) -> Redempti
         with db.unit() as uow:
             done = _complete(uow, held, line_id, ctx)
             limits.clear(uow, keys)
+            if then is not None:
+                then(uow, done)
             return done
     except BaseException:
         with db.unit() as uow:

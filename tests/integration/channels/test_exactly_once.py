@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from tests.integration.channels.agi_peer import FakeAsterisk, environment, place_call
 from tests.integration.channels.conftest import MSISDN, USSD_TOKEN, World, voucher_pins
 from topup.channels.ivr.session import Hotline
+from topup.channels.selfservice import replies
 from topup.channels.sms.keywords import handle_inbound
 from topup.orders.service import line_orders
 
@@ -51,3 +55,49 @@ def test_one_card_through_every_channel_at_once_credits_once(world: World) -> No
     assert world.wallet() == 60_00
     with world.db.unit(readonly=True) as uow:
         assert len(line_orders(uow, world.line.id, limit=10)) == 1
+
+
+class LostReply:
+    """Makes the first voucher reply fail after the card was spent (a crash, a lost
+    connection): the reply and the work must stand or fall together."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.failures = 1
+        self.real = replies.redeemed_text
+        monkeypatch.setattr(replies, "redeemed_text", self)
+
+    def __call__(self, *args: Any, **kw: Any) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the process died before the reply was stored")
+        return self.real(*args, **kw)
+
+
+def test_a_retransmitted_ussd_request_gets_its_reply_even_after_a_crash(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    pin = voucher_pins(world, 1, face=40_00)[0]
+    LostReply(monkeypatch)
+    form = {"sessionId": "ATU-lost", "serviceCode": f"*123*{pin}#", "phoneNumber": MSISDN,
+            "text": ""}
+    headers = {"X-Gateway-Token": USSD_TOKEN}
+    lost = world.api.client.post("/api/v1/ussd", data=form, headers=headers)
+    assert lost.text == "END Sorry, that did not work. Please try again later."
+    again = world.api.client.post("/api/v1/ussd", data=form, headers=headers)
+    third = world.api.client.post("/api/v1/ussd", data=form, headers=headers)
+    assert again.text.endswith(": CN¥40.00 added. Balance CN¥40.00."), again.text
+    assert third.text == again.text
+    assert world.wallet() == 40_00
+
+
+def test_a_redelivered_sms_gets_its_reply_even_after_a_crash(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    pin = voucher_pins(world, 1, face=40_00)[0]
+    LostReply(monkeypatch)
+    with pytest.raises(RuntimeError):
+        handle_inbound(world.db, MSISDN, f"TOPUP {pin}", message_id="smsc-lost")
+    assert world.outbox() == [] and world.wallet() == 0, "nothing done without its reply"
+    again = handle_inbound(world.db, MSISDN, f"TOPUP {pin}", message_id="smsc-lost")
+    assert again.endswith(": CN¥40.00 added. Balance CN¥40.00."), again
+    assert handle_inbound(world.db, MSISDN, f"TOPUP {pin}", message_id="smsc-lost") == again
+    assert [m["params"]["text"] for m in world.outbox()] == [again], "one reply SMS"
+    assert world.wallet() == 40_00

@@ -68,3 +68,15 @@ def test_preferences_and_a_misconfigured_backend(tmp_path: Path) -> None:
     pigeon = topup(env | {"TOPUP_EMAIL_BACKEND": "pigeon"}, "worker", "--once")
     assert pigeon.returncode == 1
     assert "TOPUP_EMAIL_BACKEND is smtp or console, not 'pigeon'" in pigeon.stderr
+
+
+def test_worker_once_says_when_another_worker_had_the_slot(tmp_path: Path) -> None:
+    env, _ = setup(tmp_path)
+    first = topup(env, "worker", "--once")  # as the server's embedded worker would
+    assert first.returncode == 0, first.stderr
+    assert "auto_renew: 0 handled in 1 runs, 0 errors" in first.stdout
+    second = topup(env, "worker", "--once")
+    assert second.returncode == 0, second.stderr
+    assert "auto_renew: not run here, its slot was already taken by" in second.stdout
+    assert "auto_renew: 0 handled" not in second.stdout
+    assert "outbox: 0 handled in 1 runs, 0 errors" in second.stdout, "the outbox has no slots"

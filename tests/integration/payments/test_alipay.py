@@ -324,15 +324,18 @@ def test_loaded_from_settings(db: Database, env: dict[str, str], keys: Keys) -> 
             load(("alipay",), ctx(env | broken))
 
 
-def test_an_order_in_another_currency_is_declined_before_alipay_is_called(
+def test_an_order_in_another_currency_is_refused_before_alipay_is_called(
         catalogue: Database, alipay: AlipayProvider, peer: AlipayPeer) -> None:
+    assert alipay.currencies == frozenset({"CNY"})
     api = Api(catalogue, {"alipay": alipay})
     line = make_line(catalogue, secret="1357", currency="USD", country="US")
     _, me = api.as_new()
     api.client.post("/api/v1/lines/bind", headers=me,
                     json={"identifier": line.iccid, "secret": "1357"})
-    r = api.post("/api/v1/orders", me, key="ali-usd", json={
-        "line_id": line.id, "kind": "topup", "amount": 20_00, "method": "alipay"})
-    assert r.status_code == 402 and r.json()["code"] == "payment_declined", r.text
+    body = {"line_id": line.id, "kind": "topup", "amount": 20_00, "method": "alipay"}
+    r = api.post("/api/v1/orders", me, key="ali-usd", json=body)
+    assert r.status_code == 422 and r.json()["code"] == "payment_method_unavailable", r.text
+    quoted = api.client.post("/api/v1/orders/quote", headers=me, json=body)
+    assert quoted.status_code == 422 and quoted.json()["code"] == "payment_method_unavailable"
     assert peer.calls == []
     assert balance(api, me, line.id) == 0

@@ -23,7 +23,7 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
-from topup.orders.service import get_order, settle_payment
+from topup.orders.service import get_order, late_payment_key, settle_payment
 from topup.payments.errors import InvalidNotification, RefundFailed
 from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
 from topup.payments.providers import bank as bank_package
@@ -162,7 +162,8 @@ def test_a_csv_statement_matches_by_reference_then_by_unique_amount(shop: Shop) 
 
 
 def _review_day(shop: Shop) -> list[dict[str, Any]]:
-    """Orders 1-5 as the review sample expects them; order 5 failed before its money came."""
+    """Orders 1-5 as the review sample expects them; order 5 failed before its money came
+    (its exact 15.00 EUR is then a late payment, credited to the wallet like any other)."""
     made = [shop.order(amount) for amount in (50_00, 25_00, 40_00, 10_00, 15_00)]
     with shop.db.unit() as uow:
         settle_payment(uow, f"bank:{REF[5]}", PaymentStatus(REF[5], "failed", 15_00, "EUR"))
@@ -172,12 +173,12 @@ def _review_day(shop: Shop) -> list[dict[str, Any]]:
 def test_irregular_payments_wait_for_finance_and_credit_nothing(shop: Shop) -> None:
     made = _review_day(shop)
     result = shop.import_("camt053_001_08_review.xml")
-    assert (result.payments, result.credited, result.review) == (7, 1, 6)
-    assert shop.reasons() == ["currency_mismatch", "duplicate", "order_not_awaiting",
-                              "overpaid", "partial", "unmatched"]
+    assert (result.payments, result.credited, result.review) == (7, 2, 5)
+    assert shop.reasons() == ["currency_mismatch", "duplicate", "overpaid", "partial",
+                              "unmatched"]
     assert [shop.state(o["id"]) for o in made] == [
         "awaiting_payment", "awaiting_payment", "awaiting_payment", "fulfilled", "failed"]
-    assert shop.balance() == 10_00
+    assert shop.balance() == 10_00 + 15_00
     by_reason = {i.reason: i for i in shop.bank.review_queue(shop.db)}
     assert by_reason["partial"].order_id == made[0]["id"]
     assert by_reason["partial"].detail == "paid 30.00 EUR of 50.00 EUR for order 1"
@@ -187,7 +188,7 @@ def test_irregular_payments_wait_for_finance_and_credit_nothing(shop: Shop) -> N
     assert by_reason["currency_mismatch"].money.currency == "USD"
     again = shop.import_("camt053_001_08_review.xml")
     assert (again.already_imported, again.credited, again.review) == (7, 0, 0)
-    assert len(shop.reasons()) == 6 and shop.balance() == 10_00
+    assert len(shop.reasons()) == 5 and shop.balance() == 10_00 + 15_00
 
 
 def test_finance_dismisses_but_cannot_credit_an_inexact_payment(shop: Shop) -> None:
@@ -195,8 +196,7 @@ def test_finance_dismisses_but_cannot_credit_an_inexact_payment(shop: Shop) -> N
     shop.import_("camt053_001_08_review.xml")
     finance = make_user(shop.db, "admin")
     by_reason = {i.reason: i for i in shop.bank.review_queue(shop.db)}
-    for reason in ("partial", "overpaid", "currency_mismatch", "duplicate",
-                   "order_not_awaiting"):
+    for reason in ("partial", "overpaid", "currency_mismatch", "duplicate"):
         with pytest.raises(shop.bank.ReviewNotResolvable):
             shop.bank.resolve_review(shop.db, by_reason[reason].id, "credit_order",
                                      finance.id, "try")
@@ -211,7 +211,7 @@ def test_finance_dismisses_but_cannot_credit_an_inexact_payment(shop: Shop) -> N
     assert "partial" not in shop.reasons() and shop.state(made[0]["id"]) == "awaiting_payment"
     with pytest.raises(shop.bank.ReviewNotResolvable, match="already dismissed"):
         shop.bank.resolve_review(shop.db, done.id, "dismiss", finance.id, "again")
-    assert shop.balance() == 10_00
+    assert shop.balance() == 10_00 + 15_00
 
 
 def test_a_mistyped_reference_matches_nothing_until_finance_credits_it(shop: Shop) -> None:
@@ -276,7 +276,7 @@ def test_no_notifications_and_refunds_are_paid_by_finance(shop: Shop) -> None:
     assert shop.balance() == 20_00 and shop.state(o["id"]) == "fulfilled"
 
 
-def test_an_unpaid_bank_order_expires_and_its_late_money_waits_for_finance(
+def test_an_unpaid_bank_order_expires_and_its_late_money_follows_the_policy(
         shop: Shop, clock: FrozenClock) -> None:
     o = shop.order(20_00)
     passed = reconcile(shop.db, {"bank": shop.provider}, older_than=timedelta(0))
@@ -284,12 +284,15 @@ def test_an_unpaid_bank_order_expires_and_its_late_money_waits_for_finance(
     clock.advance(days=shop.db.settings.bank_payment_ttl_days + 1)
     assert reconcile(shop.db, {"bank": shop.provider}).expired == 1
     result = shop.import_("camt053_001_02_exact.xml")
-    assert (result.credited, result.review) == (0, 1)
-    [item] = shop.bank.review_queue(shop.db)
-    assert (item.reason, item.order_id) == ("order_not_awaiting", o["id"])
+    assert (result.credited, result.review, result.credited_orders) == (1, 0, (o["id"],))
+    assert shop.reasons() == []
     with shop.db.unit(readonly=True) as uow:
         assert get_order(uow, o["id"]).state == "expired"
-        assert ledger.wallets(uow, shop.line_id) == {}
+        assert ledger.wallets(uow, shop.line_id)["EUR"].posted == 20_00
+        assert ledger.find_transfer(uow, late_payment_key(o["id"])) is not None
+    assert shop.import_("camt053_001_02_exact.xml").already_imported == 1
+    with shop.db.unit(readonly=True) as uow:
+        assert ledger.wallets(uow, shop.line_id)["EUR"].posted == 20_00, "once"
 
 
 def test_finance_records_a_refund_paid_by_hand(shop: Shop) -> None:
@@ -321,7 +324,7 @@ def test_finance_tops_up_a_wallet_with_a_payment_that_fits_no_order(shop: Shop) 
     done = shop.bank.resolve_review(shop.db, partial.id, "credit_wallet", finance.id,
                                     "payer asked to keep the 30.00 EUR as credit")
     assert done.state == "credited" and done.order_id not in (None, made[0]["id"])
-    assert shop.balance() == 10_00 + 30_00
+    assert shop.balance() == 10_00 + 15_00 + 30_00
     assert shop.state(made[0]["id"]) == "awaiting_payment", "the short order stays unpaid"
     topup = shop.api.client.get(f"/api/v1/orders/{done.order_id}", headers=shop.me).json()
     assert (topup["kind"], topup["method"], topup["amount"], topup["fee"], topup["state"]) == (
@@ -332,6 +335,5 @@ def test_finance_tops_up_a_wallet_with_a_payment_that_fits_no_order(shop: Shop) 
         iccid = get_line(uow, shop.line_id).iccid
     shop.bank.resolve_review(shop.db, unmatched.id, "credit_wallet", finance.id,
                              "remittance named this SIM", line=iccid)
-    assert shop.balance() == 10_00 + 30_00 + unmatched.amount
-    assert shop.reasons() == ["currency_mismatch", "duplicate", "order_not_awaiting",
-                              "overpaid"]
+    assert shop.balance() == 10_00 + 15_00 + 30_00 + unmatched.amount
+    assert shop.reasons() == ["currency_mismatch", "duplicate", "overpaid"]

@@ -185,3 +185,41 @@ def test_late_payment_refunded_when_the_operator_says_so(catalogue: Database, cl
 
         (back,) = order_refunds(uow, o["id"])
     assert (back.state, back.amount) == ("succeeded", 100_00)
+
+
+class OtherWallet(SandboxProvider):
+    """A second way to pay (as PayPal would be), kept by the sandbox."""
+
+    name = "otherpay"
+
+
+def test_a_declined_payment_may_be_retried_at_once_with_another_method(
+        catalogue: Database, sandbox: SandboxProvider) -> None:
+    other = OtherWallet(catalogue, catalogue.settings.secret_key, "http://testserver")
+    api = Api(catalogue, {"sandbox": sandbox, "otherpay": other})
+    line = make_line(catalogue, secret="5353")
+    _, me = api.as_new()
+    api.client.post("/api/v1/lines/bind", headers=me,
+                    json={"identifier": line.iccid, "secret": "5353"})
+
+    def state(o: dict) -> str:
+        return str(api.client.get(f"/api/v1/orders/{o['id']}", headers=me).json()["state"])
+
+    body = {"line_id": line.id, "kind": "topup", "amount": 100_00, "method": "otherpay"}
+    declined = order(api, me, line.id, "card-1")
+    api.client.post(f"/sandbox/pay/{ref_of(declined)}/decline")
+    assert state(declined) == "failed"
+    retry = api.post("/api/v1/orders", me, key="other-1", json=body)
+    assert retry.status_code == 201, retry.text
+    twin = api.post("/api/v1/orders", me, key="other-2", json=body)
+    assert twin.status_code == 409 and twin.json()["code"] == "duplicate_suspected", \
+        "a second order by the same method while the first still waits"
+    assert twin.json()["order_id"] == retry.json()["id"]
+    # The payer gives up on that page (no notice says so) and pays by card instead.
+    card = order(api, me, line.id, "card-2")
+    assert state(retry.json()) == "cancelled" and state(card) == "awaiting_payment"
+    api.client.post(f"/sandbox/pay/{ref_of(card)}/approve")
+    paid = api.post("/api/v1/orders", me, key="other-3", json=body)
+    assert paid.status_code == 409 and paid.json()["order_id"] == card["id"], \
+        "a paid order of the same amount still needs confirmation"
+    assert balance(api, me, line.id) == 100_00

@@ -23,6 +23,7 @@ from tests.integration.payments.wechatpay_peer import Keys, Trade, WeChatPayPeer
 from topup.clock import FrozenClock
 from topup.config import Settings
 from topup.db.uow import Database
+from topup.ledger import service as ledger
 from topup.orders import service as orders
 from topup.payments import registry
 from topup.payments.errors import PaymentDeclined, ProviderUnavailable, RefundFailed
@@ -370,8 +371,40 @@ def test_an_order_in_another_currency_is_refused_before_wechat_pay(
     r = shop.api.client.post("/api/v1/lines/bind", headers=shop.me,
                              json={"identifier": line.iccid, "secret": "9753"})
     assert r.status_code == 200, r.text
-    r = shop.api.post("/api/v1/orders", shop.me, key="wx-jpy-1", json={
-        "line_id": line.id, "kind": "topup", "amount": 3000, "method": "wechatpay"})
-    assert r.status_code == 402, r.text
-    assert r.json()["code"] == "payment_declined" and "CNY only" in r.json()["detail"]
+    body = {"line_id": line.id, "kind": "topup", "amount": 3000, "method": "wechatpay"}
+    r = shop.api.post("/api/v1/orders", shop.me, key="wx-jpy-1", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "payment_method_unavailable" and "JPY" in r.json()["detail"]
+    quoted = shop.api.client.post("/api/v1/orders/quote", headers=shop.me, json=body)
+    assert quoted.status_code == 422 and quoted.json()["code"] == "payment_method_unavailable"
     assert shop.peer.seen == []
+    with catalogue.unit(readonly=True) as uow:
+        assert ledger.wallets(uow, line.id) == {}
+        assert orders.line_orders(uow, line.id, limit=5) == []
+
+
+def test_an_unreachable_gateway_answers_502_without_its_address(
+        catalogue: Database, keys: Keys, peer: WeChatPayPeer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    providers = registry.load(("wechatpay",), context(keys, peer, catalogue, env={
+        "TOPUP_WECHATPAY_GATEWAY": f"http://127.0.0.1:{closed_port}"}))
+    api = Api(catalogue, providers)
+    line = make_line(catalogue, secret="2468")
+    _, me = api.as_new()
+    api.client.post("/api/v1/lines/bind", headers=me,
+                    json={"identifier": line.iccid, "secret": "2468"})
+    body = {"line_id": line.id, "kind": "topup", "amount": 100_00, "method": "wechatpay"}
+    r = api.post("/api/v1/orders", me, key="wx-down-1", json=body)
+    assert r.status_code == 502 and r.json()["code"] == "provider_unavailable"
+    assert r.json()["detail"] == "the payment provider could not be reached; try again"
+    zh = api.client.post("/api/v1/orders", json=body, headers={
+        **me, "Idempotency-Key": "wx-down-2", "Accept-Language": "zh-CN"})
+    assert zh.status_code == 502 and zh.json()["detail"] == "暂时无法连接支付服务商，请稍后重试"
+    for answer in (r, zh):
+        assert str(closed_port) not in answer.text and "127.0.0.1" not in answer.text
+    assert str(closed_port) in caplog.text, "the real cause is logged for the operator"
+    with catalogue.unit(readonly=True) as uow:
+        assert ledger.wallets(uow, line.id) == {}

@@ -178,3 +178,23 @@ def test_a_qr_payment_step_is_drawn_on_the_order_page(shop: Shop) -> None:
     assert 'id="pay-qr"' in order.text and "<svg" in order.text and "<path" in order.text
     assert "<title>Payment QR code</title>" in order.text
     assert 'data-state="awaiting_payment"' in order.text
+
+
+class CnyQrProvider(QrProvider):
+    """A QR wallet that, like WeChat Pay, collects CNY only."""
+
+    currencies = frozenset({"CNY"})
+
+
+def test_a_cny_only_method_is_not_offered_for_a_line_in_another_currency(db: Database) -> None:
+    shop = open_shop(db, country="JP", currency="JPY")
+    qr = CnyQrProvider(db, db.settings.secret_key, "http://testserver")
+    b = Browser(db, {"sandbox": shop.sandbox, "wechatpay": qr})
+    b.login(shop.email)
+    page = b.get(f"/lines/{shop.line.id}/topup")
+    assert 'value="sandbox"' in page.text and 'value="wechatpay"' not in page.text
+    refused = summary(b, shop.line, kind="topup", amount="3000", method="wechatpay")
+    assert refused.status_code == 422 and "not available" in refused.text
+    chosen = b.submit(f"/lines/{shop.line.id}/topup", f"/lines/{shop.line.id}/topup",
+                      {"amount": "3000", "method": "wechatpay"})
+    assert chosen.status_code == 422 and order_count(db) == 0

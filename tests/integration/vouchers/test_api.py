@@ -3,6 +3,7 @@ and value only), staff manage batches; every refusal is problem+json with a stab
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,7 @@ def shop(api: Api) -> dict:
 
 
 def redeem(api: Api, shop: dict, pin: str, **headers: str):
+    headers = {"Idempotency-Key": uuid.uuid4().hex} | headers
     return api.client.post(f"/api/v1/lines/{shop['line'].id}/vouchers/redeem",
                            headers=shop["me"] | headers, json={"pin": pin})
 
@@ -45,8 +47,8 @@ def test_traveller_redeems_onto_their_own_line(api: Api, shop: dict) -> None:
     assert again.json()["title"] == "该充值卡已被使用"
     assert wallet(api.db, shop["line"].id) == 100_00
     _, stranger = api.as_new()
-    r = api.client.post(f"/api/v1/lines/{shop['line'].id}/vouchers/redeem", headers=stranger,
-                        json={"pin": made.pins[1]})
+    r = api.client.post(f"/api/v1/lines/{shop['line'].id}/vouchers/redeem",
+                        headers=stranger | {"Idempotency-Key": "s-1"}, json={"pin": made.pins[1]})
     assert r.status_code == 404 and r.json()["code"] == "line_not_found"
     anonymous = api.client.post(f"/api/v1/lines/{shop['line'].id}/vouchers/redeem",
                                 json={"pin": made.pins[1]})
@@ -151,3 +153,25 @@ def test_staff_manage_batches_and_every_change_is_audited(api: Api, shop: dict) 
 def test_travellers_cannot_manage_batches(api: Api, shop: dict) -> None:
     r = api.client.get("/api/v1/admin/voucher-batches", headers=shop["me"])
     assert r.status_code == 403
+
+
+def test_a_redemption_needs_a_key_and_a_retry_gets_the_first_answer(api: Api, shop: dict
+                                                                     ) -> None:
+    made = make_batch(api.db, count=2, face=30_00)
+    bare = api.client.post(f"/api/v1/lines/{shop['line'].id}/vouchers/redeem",
+                           headers=shop["me"], json={"pin": made.pins[0]})
+    assert bare.status_code == 400 and bare.json()["code"] == "idempotency_key_required"
+    assert wallet(api.db, shop["line"].id) == 0
+    first = redeem(api, shop, made.pins[0], **{"Idempotency-Key": "card-1"})
+    spaced = " ".join(made.pins[0])  # the same card, typed with spaces
+    again = redeem(api, shop, spaced, **{"Idempotency-Key": "card-1"})
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert wallet(api.db, shop["line"].id) == 30_00
+    other = redeem(api, shop, made.pins[1], **{"Idempotency-Key": "card-1"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert wallet(api.db, shop["line"].id) == 30_00
+    assert vouchers.public_check(api.db, made.cards[1].serial, None).state == "active"
+    spec = api.client.get("/openapi.json").json()
+    params = spec["paths"]["/api/v1/lines/{line_id}/vouchers/redeem"]["post"]["parameters"]
+    assert "idempotency-key" in {p["name"].lower() for p in params}

@@ -68,3 +68,24 @@ def test_the_loop_sleeps_until_the_next_job_is_due() -> None:
     job = Counting("tick", interval=0.05, stop=stop, after=3)
     run(None, [job], stop_event=stop)  # type: ignore[arg-type]
     assert job.calls == 3
+
+
+@dataclass
+class Taken:
+    name: str = "sweep"
+    interval: float = 60.0
+
+    def run(self, db: Any) -> int:
+        from topup.jobs.claims import SlotTaken
+
+        raise SlotTaken(self.name, "host-b:42")
+
+
+def test_a_slot_another_worker_took_is_reported_as_such_not_as_no_work() -> None:
+    stats = run(None, [Taken()], stop_event=threading.Event(), once=True)  # type: ignore[arg-type]
+    st = stats["sweep"]
+    assert (st.runs, st.handled, st.errors, st.taken, st.taken_by) == (1, 0, 0, 1, "host-b:42")
+    assert st.summary("sweep") == "sweep: not run here, its slot was already taken by host-b:42"
+    st.runs, st.handled = 3, 4
+    assert st.summary("sweep") == ("sweep: 4 handled in 2 runs, 0 errors, 1 slots taken by "
+                                   "other workers")

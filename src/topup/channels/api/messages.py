@@ -87,6 +87,16 @@ ZH: dict[str, str] = {
 }
 
 
+# Problems whose own detail may carry a provider's address or exception text: the caller gets
+# this fixed sentence instead, and the real detail goes to the server log.
+GENERIC_DETAILS: dict[str, dict[str, str]] = {
+    "provider_unavailable": {
+        "en": "the payment provider could not be reached; try again",
+        "zh-CN": "暂时无法连接支付服务商，请稍后重试",
+    },
+}
+
+
 def language_of(request: Request) -> str:
     """``zh-CN`` when the caller prefers Chinese, else ``en``."""
     header = request.headers.get("accept-language", "")
@@ -102,3 +112,9 @@ def language_of(request: Request) -> str:
 def title_for(code: str, language: str, default: str) -> str:
     """The problem's title in ``language``."""
     return ZH.get(code, default) if language == "zh-CN" else default
+
+
+def generic_detail(code: str, language: str) -> str | None:
+    """The fixed detail that replaces a problem's own, or None when its own may be shown."""
+    texts = GENERIC_DETAILS.get(code)
+    return None if texts is None else texts.get(language, texts["en"])

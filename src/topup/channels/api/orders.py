@@ -53,14 +53,17 @@ def create(body: OrderIn, request: Request,
 
 
 @router.post("/quote", response_model=QuoteOut)
-def make_quote(body: OrderIn, user: User = Depends(current_user),
+def make_quote(body: OrderIn, request: Request, user: User = Depends(current_user),
                db: Database = Depends(database)) -> QuoteOut:
-    """What the order would cost, fee included, before the payer confirms (nothing moves)."""
+    """What the order would cost, fee included, before the payer confirms (nothing moves);
+    a method the order would refuse is refused here too."""
+    provider = request.app.state.payment_providers.get(body.method)
     with db.unit(readonly=True) as uow:
         line = visible_line(uow, user, body.line_id)
         q = orders.quote(uow, line, OrderRequest(
             kind=body.kind, method=body.method, channel="api", currency=body.currency,
-            amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency))
+            amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency),
+            provider=provider)
     return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
                     currency=q.total.currency, fx_rate=q.fx_rate,
                     credit_currency=q.credit.currency if q.credit else None,

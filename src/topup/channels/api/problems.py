@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from topup.channels.api.messages import language_of, title_for
+from topup.channels.api.messages import generic_detail, language_of, title_for
 from topup.errors import TopupError
 
 log = logging.getLogger("topup.api")
@@ -49,6 +49,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TopupError)
     async def _topup(request: Request, exc: TopupError) -> JSONResponse:
+        detail = generic_detail(exc.code, language_of(request))
+        if detail is not None:
+            log.warning("%s on %s %s: %s", exc.code, request.method, request.url.path,
+                        exc.detail)
+            return problem(request, exc.status, exc.code, exc.title, detail)
         return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -165,8 +165,8 @@ class Call:
             return
         amount = Money.parse(digits, caller.line.currency)
         try:
-            q = await self._db(lambda uow: actions.topup_quote(uow, caller.line, amount, card,
-                                                                "ivr"))
+            q = await self._db(lambda uow: actions.topup_quote(
+                uow, caller.line, amount, card, "ivr", self.hotline.providers))
         except TopupError as exc:
             await self.refused(exc)
             return

@@ -21,8 +21,8 @@ from topup.channels.api.messages import language_of
 from topup.channels.portal import sessions as portal_sessions
 from topup.db.uow import Database
 from topup.errors import NotFound, TopupError
-from topup.orders.service import Order, get_order, return_token, settle_payment
-from topup.payments.late import apply_policy
+from topup.orders.service import Order, get_order, return_token
+from topup.payments.settlement import settle
 
 router = APIRouter(prefix="/pay", include_in_schema=False)
 log = logging.getLogger("topup.payments")
@@ -47,10 +47,7 @@ def _refresh(request: Request, db: Database, order: Order) -> Order:
         return order
     try:
         status = provider.query(ref)
-        with db.unit() as uow:
-            order = settle_payment(uow, order.payment_ref or "", status)
-        apply_policy(db, provider, order)
-        return order
+        return settle(db, provider, order.payment_ref or "", status, "return")
     except TopupError as exc:  # the provider is slow or down: the page simply waits
         log.warning("return page: %s query for order %s failed: %s", name, order.id, exc)
         return order

@@ -16,8 +16,9 @@ from markupsafe import Markup
 from topup.channels.portal.web import Web
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import Order, settle_payment
-from topup.payments.late import apply_policy
+from topup.orders.service import Order
+from topup.payments.interfaces import accepts
+from topup.payments.settlement import settle
 from topup.receipts.view import METHODS
 
 log = logging.getLogger("topup.portal")
@@ -30,11 +31,12 @@ def method_label(lang: str, name: str) -> str:
     return zh if lang == "zh-CN" else en
 
 
-def method_choices(w: Web, kind: str) -> list[tuple[str, str]]:
-    """(name, label) of the methods offered for a ``kind`` order: the wallet for plans, then
-    each configured provider whose payment step the portal can show."""
+def method_choices(w: Web, kind: str, currency: str) -> list[tuple[str, str]]:
+    """(name, label) of the methods offered for a ``kind`` order in ``currency``: the wallet
+    for plans, then each configured provider that collects that currency and whose payment
+    step the portal can show."""
     providers = w.request.app.state.payment_providers
-    names = [n for n in PORTAL_PROVIDERS if n in providers]
+    names = [n for n in PORTAL_PROVIDERS if n in providers and accepts(providers[n], currency)]
     if kind == "plan":
         names.insert(0, "wallet")
     return [(n, method_label(w.t.lang, n)) for n in names]
@@ -58,9 +60,7 @@ def refresh(request: Request, db: Database, order: Order) -> Order:
         status = provider.query(ref)
         if status.state == "pending":  # nothing to write: polling stays read-only
             return order
-        with db.unit() as uow:
-            order = settle_payment(uow, order.payment_ref or "", status)
-        apply_policy(db, provider, order)
+        order = settle(db, provider, order.payment_ref or "", status, "return")
     except TopupError as exc:
         log.warning("portal: %s query for order %s failed: %s", name, order.id, exc)
     return order

@@ -68,7 +68,7 @@ def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200) 
     except TopupError as exc:
         form.refuse(w.t, exc)
     return w.page("plan.html", status=status, line=line, plan=plan, price=price,
-                  wallet=wallet, methods=method_choices(w, "plan"), form=form)
+                  wallet=wallet, methods=method_choices(w, "plan", line.currency), form=form)
 
 
 @router.get("/lines/{line_id}/plans/{plan_id}")
@@ -85,7 +85,7 @@ def choose_plan(line_id: int, plan_id: int, form: Form = Depends(posted),
     """Check the choice, then show the order summary to confirm."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
-    if form.get("method") not in {name for name, _ in method_choices(w, "plan")}:
+    if form.get("method") not in {name for name, _ in method_choices(w, "plan", line.currency)}:
         form.fail("method", w.t.gettext("Choose a payment method."))
         return _plan_page(w, line, plan_id, form, 422)
     return w.redirect(f"/lines/{line.id}/checkout", kind="plan", plan_id=str(plan_id),

@@ -28,7 +28,7 @@ def _options(w: Web, line: Line) -> dict[str, Any]:
         limit = catalog.topup_limit(uow, line.home_country, line.currency)
     return {"presets": [Money(a, line.currency) for a in presets],
             "low": Money(limit[0], line.currency), "high": Money(limit[1], line.currency),
-            "methods": method_choices(w, "topup")}
+            "methods": method_choices(w, "topup", line.currency)}
 
 
 def _topup_page(w: Web, line: Line, form: Form, status: int = 200) -> Response:
@@ -40,7 +40,7 @@ def topup_page(line_id: int, w: Web = Depends(signed_in)) -> Response:
     """Preset amounts, an own amount, the limits, and the ways to pay."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
-    methods = method_choices(w, "topup")
+    methods = method_choices(w, "topup", line.currency)
     return _topup_page(w, line, Form({"method": methods[0][0] if methods else ""}))
 
 
@@ -71,13 +71,14 @@ def choose_topup(line_id: int, form: Form = Depends(posted), w: Web = Depends(si
         line = owned_line(uow, w.me(), line_id)
     amount = _amount(w, line, form)
     method = form.get("method")
-    if method not in {name for name, _ in method_choices(w, "topup")}:
+    if method not in {name for name, _ in method_choices(w, "topup", line.currency)}:
         form.fail("method", w.t.gettext("Choose a payment method."))
     if form.ok and amount is not None:
         try:
             with w.db.unit(readonly=True) as uow:
                 orders.quote(uow, line, OrderRequest(kind="topup", method=method,
-                                                     channel=CHANNEL, amount=amount))
+                                                     channel=CHANNEL, amount=amount),
+                             provider=w.request.app.state.payment_providers.get(method))
         except TopupError as exc:  # a refusal about the line itself belongs to the form
             field = "" if exc.code == "line_not_usable" else (
                 "custom_amount" if form.get("amount") == "custom" else "amount")
@@ -100,7 +101,8 @@ def _request(values: dict[str, str], confirm: bool = False) -> OrderRequest:
 def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 200
              ) -> Response:
     with w.db.unit(readonly=True) as uow:
-        quote = orders.quote(uow, line, req)
+        quote = orders.quote(uow, line, req,
+                             provider=w.request.app.state.payment_providers.get(req.method))
         plan = catalog.get_plan(uow, req.plan_id) if req.plan_id else None
     form.key("order_key")
     return w.page("checkout.html", status=status, line=line, req=req, quote=quote, plan=plan,

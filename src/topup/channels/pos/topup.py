@@ -72,7 +72,7 @@ def _quote(w: Web, uow: UnitOfWork, form: Form, agent: Agent, line: Line, amount
                        amount=amount.amount, credit_currency=line.currency if converts else None)
     try:
         agent_svc.ensure_active(uow, agent)
-        quote = orders.quote(uow, line, req)
+        quote = orders.quote(uow, line, req, prepaid=True)
     except TopupError as exc:
         refuse(w, form, exc, agent.currency, FIELD_OF.get(exc.code, ""))
         return None

@@ -6,14 +6,16 @@ The caller is the line whose MSISDN the network gives us (USSD ``phoneNumber``, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from topup.catalog import service as catalog
 from topup.catalog.service import Plan
-from topup.channels.selfservice.once import once
+from topup.channels.selfservice.once import once, record, replayed
 from topup.channels.selfservice.texts import language
 from topup.db.uow import Database, UnitOfWork
+from topup.errors import TopupError
 from topup.money import Money
 from topup.orders.errors import PaymentMethodUnavailable
 from topup.orders.service import Order, OrderRequest, Quote, create_order, get_order, quote
@@ -108,10 +110,12 @@ def _topup_request(amount: Money, method: str, channel: str) -> OrderRequest:
                         currency=amount.currency, confirm_duplicate=True)
 
 
-def topup_quote(uow: UnitOfWork, line: Line, amount: Money, card: StoredMethod, channel: str
-                ) -> Quote:
-    """Amount and fee of topping up ``amount`` with ``card`` through ``channel``."""
-    return quote(uow, line, _topup_request(amount, card.provider, channel))
+def topup_quote(uow: UnitOfWork, line: Line, amount: Money, card: StoredMethod, channel: str,
+                providers: Mapping[str, PaymentProvider]) -> Quote:
+    """Amount and fee of topping up ``amount`` with ``card`` through ``channel`` (refused as
+    the order would refuse it)."""
+    return quote(uow, line, _topup_request(amount, card.provider, channel),
+                 provider=providers.get(card.provider))
 
 
 def _card(uow: UnitOfWork, caller: Caller, card_id: int) -> StoredMethod:
@@ -146,11 +150,40 @@ def topup_with_card(db: Database, caller: Caller, card_id: int, amount: Money, c
 
 
 def redeem_voucher(db: Database, caller: Caller, pin: str, channel: str, *,
-                   session: str | None = None) -> Redemption:
-    """Redeem a scratch-card PIN onto the caller's line (the voucher is spent exactly once)."""
-    return redeem(db, pin, caller.line.id, RedeemContext(channel=channel, session=session))
+                   session: str | None = None,
+                   then: Callable[[UnitOfWork, Redemption], None] | None = None) -> Redemption:
+    """Redeem a scratch-card PIN onto the caller's line (the voucher is spent exactly once);
+    ``then`` runs in the unit of work that spends it (to store and send the reply there)."""
+    return redeem(db, pin, caller.line.id, RedeemContext(channel=channel, session=session),
+                  then=then)
 
 
 def set_auto_renew(uow: UnitOfWork, caller: Caller, on: bool) -> Line:
     """Switch auto-renew for the caller's line."""
     return line_svc.set_auto_renew(uow, caller.line.id, on)
+
+
+def redeem_once(db: Database, caller: Caller, pin: str, channel: str, key: str | None,
+                reply: Callable[[UnitOfWork, Redemption], dict[str, Any]], *,
+                session: str | None = None) -> dict[str, Any]:
+    """Redeem ``pin`` and build ``reply(uow, redemption)`` in the unit of work that spends the
+    card, storing it under ``key`` there: a retransmission of the request gets that reply
+    back and redeems nothing. A refusal raises (nothing was done, nothing stored), unless a
+    twin of this request redeemed the card meanwhile: then the twin's reply is returned."""
+    if key is not None and (before := replayed(db, key)) is not None:
+        return before
+    kept: dict[str, Any] = {}
+
+    def keep(uow: UnitOfWork, red: Redemption) -> None:
+        kept.update(reply(uow, red))
+        if key is not None:
+            record(uow, key, kept)
+
+    try:
+        redeem_voucher(db, caller, pin, channel, session=session, then=keep)
+    except TopupError:
+        twin = replayed(db, key) if key is not None else None
+        if twin is None:
+            raise
+        return twin
+    return kept

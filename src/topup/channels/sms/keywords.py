@@ -5,11 +5,10 @@
 Keywords are case-insensitive and spaces do not matter (``top up 1234 5678…`` works); full-width
 letters and digits from Chinese keyboards count as the plain ones, and dashes are ignored.
 
-The reply is queued in the same unit of work as the keyword's effect (auto-renew switched) —
-except for a voucher: its redemption commits its own units (the voucher is what guarantees
-exactly-once), and the reply follows in the next one. With the SMSC's message id, a message
-delivered twice is answered once: the second delivery gets the first reply back, and nothing is
-queued or done again.
+The reply is queued, and stored under the SMSC's message id, in the same unit of work as the
+keyword's effect (auto-renew switched, the voucher spent), so the two stand or fall together: a
+message delivered twice is answered once — the second delivery gets the first reply back, and
+nothing is queued or done again.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.notifications.service import enqueue
 from topup.subscribers.errors import LineNotFound, LineNotUsable
+from topup.vouchers.service import Redemption
 
 TEMPLATE = "selfservice_reply"  # params["text"] is the reply, already in the right language
 
@@ -76,8 +76,11 @@ def handle_inbound(db: Database, sender_msisdn: str, text: str, *,
         caller = _caller(uow, sender)
     lang = _language(db, caller, cmd)
     if cmd.keyword == "TOPUP" and cmd.pin and caller is not None and _usable(caller):
-        reply = _redeem(db, caller, cmd.pin, lang)
-        return _send(db, key, sender, lang, cmd, lambda uow: reply)
+        try:
+            return _redeem(db, key, caller, sender, cmd, lang)
+        except TopupError as exc:  # nothing was done: the refusal is the reply
+            refusal = error_text(exc, lang)
+            return _send(db, key, sender, lang, cmd, lambda uow: refusal)
     return _send(db, key, sender, lang, cmd, lambda uow: _answer(uow, caller, cmd, lang))
 
 
@@ -119,13 +122,16 @@ def _answer(uow: UnitOfWork, caller: Caller | None, cmd: Command, lang: str) -> 
     return t("sms_help", lang, operator=uow.settings.operator_name)
 
 
-def _redeem(db: Database, caller: Caller, pin: str, lang: str) -> str:
-    try:
-        red = actions.redeem_voucher(db, caller, pin, "sms")
-    except TopupError as exc:
-        return error_text(exc, lang)
-    with db.unit(readonly=True) as uow:
-        return replies.redeemed_text(uow, caller, red, lang)
+def _redeem(db: Database, key: str | None, caller: Caller, sender: str, cmd: Command,
+            lang: str) -> str:
+    """Redeem, and queue the reply SMS in the unit of work that spends the card."""
+
+    def reply(uow: UnitOfWork, red: Redemption) -> dict[str, str]:
+        text = replies.redeemed_text(uow, caller, red, lang)
+        enqueue(uow, "sms", sender, TEMPLATE, lang, {"text": text, "keyword": cmd.keyword})
+        return {"reply": text}
+
+    return str(actions.redeem_once(db, caller, cmd.pin, "sms", key, reply)["reply"])
 
 
 def _send(db: Database, key: str | None, sender: str, lang: str, cmd: Command,

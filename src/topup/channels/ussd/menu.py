@@ -21,7 +21,7 @@ from topup.catalog import service as catalog
 from topup.catalog.service import Plan
 from topup.channels.selfservice import actions, replies
 from topup.channels.selfservice.actions import Caller
-from topup.channels.selfservice.once import key_for, once, replayed
+from topup.channels.selfservice.once import key_for, once
 from topup.channels.selfservice.summary import (
     line_summary,
     money_text,
@@ -207,13 +207,10 @@ class UssdMenu:
         return "END", str(done["reply"])
 
     def _redeem(self, pin: str, lang: str) -> Screen:
-        key = self._key()
-        before = replayed(self.db, key)
-        if before is not None:
-            return "END", str(before["reply"])
-        red = actions.redeem_voucher(self.db, self.caller, pin, "ussd", session=self.session_id)
-        done, _ = once(self.db, key, lambda uow: {
-            "reply": replies.redeemed_text(uow, self.caller, red, lang)})
+        done = actions.redeem_once(
+            self.db, self.caller, pin, "ussd", self._key(),
+            lambda uow, red: {"reply": replies.redeemed_text(uow, self.caller, red, lang)},
+            session=self.session_id)
         return "END", str(done["reply"])
 
     def _card_list(self, lang: str) -> Screen:
@@ -232,7 +229,8 @@ class UssdMenu:
     def _topup_confirm(self, card_index: int, entry: str, lang: str) -> Screen:
         card, amount = self.cards[card_index], self._chosen_amount(entry)
         line = self.caller.line
-        q = self._read(lambda uow: actions.topup_quote(uow, line, amount, card, "ussd"))
+        q = self._read(lambda uow: actions.topup_quote(uow, line, amount, card, "ussd",
+                                                       self.providers))
         fee = t("fee", lang, fee=money_text(q.fee, lang)) if q.fee.amount else ""
         body = t("topup_confirm", lang, amount=money_text(q.amount, lang),
                  card=_card_label(card), fee=fee, total=money_text(q.total, lang))

@@ -1,7 +1,7 @@
 """Saving, listing, removing and charging a user's saved payment methods.
 
 Provider calls happen outside database transactions; each write is its own short unit. A
-charge with a saved method settles through ``orders.service.settle_payment`` exactly as a
+charge with a saved method settles through ``payments.settlement.settle`` exactly as a
 webhook would, so the ledger path is the normal one.
 """
 
@@ -15,11 +15,11 @@ from sqlalchemy import insert, select, update
 
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import Conflict, NotFound
-from topup.orders.service import Order, get_order, settle_payment
+from topup.orders.service import Order, get_order
 from topup.payments.interfaces import PaymentProvider, PaymentRequest
-from topup.payments.late import apply_policy
 from topup.payments.saved.interfaces import SavesMethods, SetupStart
 from topup.payments.saved.tables import saved_payment_methods as spm
+from topup.payments.settlement import settle
 
 
 class MethodNotFound(NotFound):
@@ -127,7 +127,4 @@ def pay_with_saved(db: Database, saver: SavesMethods, provider: PaymentProvider,
         PaymentRequest(current.id, total.amount, total.currency, f"Order {current.id}",
                        f"order-{current.id}-saved"),
         str(row.customer_ref), str(row.method_ref), intent_ref=ref[len(prefix):])
-    with db.unit() as uow:
-        settled = settle_payment(uow, ref, status)
-    apply_policy(db, provider, settled)
-    return settled
+    return settle(db, provider, ref, status, "saved")

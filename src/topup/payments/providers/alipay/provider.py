@@ -65,6 +65,7 @@ class AlipayProvider:
     """Payments in CNY through Alipay; ``test_mode`` unless it talks to the production gateway."""
 
     name = "alipay"
+    currencies: frozenset[str] | None = frozenset({"CNY"})
     test_mode: bool
 
     def __init__(self, config: AlipayConfig, *, sdk: Any | None = None,

@@ -9,10 +9,12 @@ skipped), in its own unit of work:
    case; a reference with wrong check digits is not a reference); a valid reference naming no
    order of ours is never guessed further; without any valid reference, the one awaiting bank
    order of exactly that amount and currency is taken — if there is exactly one;
-3. an exact payment of an order awaiting it settles the order through
-   ``orders.service.settle_payment`` in the same unit of work as the entry's record; anything
-   else (partial, overpaid, duplicate, currency_mismatch, unmatched, order_not_awaiting) goes
-   to the review queue and credits nothing.
+3. an exact payment settles its order through ``payments.settlement`` (the one path every
+   payment source takes) in the same unit of work as the entry's record: an order awaiting it
+   is paid; an order already given up (expired, failed, cancelled) gets the payment in its
+   line's wallet and then the late-payment policy, exactly as a provider's notification would;
+   anything else (partial, overpaid, duplicate, currency_mismatch, unmatched) goes to the
+   review queue and credits nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from topup.audit.service import record as audit
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.money import Money
-from topup.orders.service import Order, settle_payment
+from topup.orders.service import Order
 from topup.orders.tables import orders
 from topup.payments.interfaces import PaymentStatus
 from topup.payments.providers.bank import camt053, csv_statement
@@ -35,6 +37,7 @@ from topup.payments.providers.bank.errors import StatementRejected
 from topup.payments.providers.bank.provider import METHOD_DETAIL, BankProvider
 from topup.payments.providers.bank.statement import Statement, StatementEntry
 from topup.payments.providers.bank.tables import bank_review_items, bank_statement_entries
+from topup.payments.settlement import after_commit, settle_in
 
 log = logging.getLogger("topup.payments.bank")
 PARSERS = {"camt053": camt053.parse, "csv": csv_statement.parse}
@@ -80,7 +83,8 @@ def import_statement(db: Database, provider: BankProvider, data: bytes, fmt: str
         found = ", ".join(sorted({str(s.account_iban) for s in parsed}))
         raise StatementRejected(
             f"the statement is for account {found}, not {provider.account.iban}")
-    result = _import_all(db, ours, skipped=sum(len(s.entries) for s in parsed if s not in ours))
+    result = _import_all(db, provider, ours,
+                         skipped=sum(len(s.entries) for s in parsed if s not in ours))
     with db.unit() as uow:
         audit(uow, actor_id, "bank.statement.import", "bank:statements", format=fmt,
               statements=[s.statement_id for s in ours], credited=result.credited,
@@ -89,7 +93,8 @@ def import_statement(db: Database, provider: BankProvider, data: bytes, fmt: str
     return result
 
 
-def _import_all(db: Database, statements: list[Statement], skipped: int) -> ImportResult:
+def _import_all(db: Database, provider: BankProvider, statements: list[Statement],
+                skipped: int) -> ImportResult:
     """Each payment in its own unit of work: a failure leaves the others imported."""
     outcomes: Counter[str] = Counter()
     conflicts: list[str] = []
@@ -100,7 +105,10 @@ def _import_all(db: Database, statements: list[Statement], skipped: int) -> Impo
                 skipped += 1
                 continue
             with db.unit() as uow:
-                outcome, order_id = _import_entry(uow, entry, stmt)
+                outcome, order = _import_entry(uow, entry, stmt)
+            if order is not None:
+                after_commit(db, provider, order)
+            order_id = order.id if order is not None else None
             outcomes[outcome] += 1
             if outcome == "conflict":
                 conflicts.append(entry.entry_ref)
@@ -111,8 +119,8 @@ def _import_all(db: Database, statements: list[Statement], skipped: int) -> Impo
 
 
 def _import_entry(uow: UnitOfWork, entry: StatementEntry, stmt: Statement
-                  ) -> tuple[str, int | None]:
-    """Store, match and settle or queue one entry; ("credited", order id) or (outcome, None)."""
+                  ) -> tuple[str, Order | None]:
+    """Store, match and settle or queue one entry; ("credited", order) or (outcome, None)."""
     t = bank_statement_entries
     known = uow.conn.execute(select(t.c.amount, t.c.currency).where(
         t.c.entry_ref == entry.entry_ref)).first()
@@ -124,6 +132,8 @@ def _import_entry(uow: UnitOfWork, entry: StatementEntry, stmt: Statement
     match = find_order(uow, entry)
     reason = mismatch_reason(match.order, entry.money)
     order = match.order
+    if reason == "order_not_awaiting" and order is not None and _exact(order, entry.money):
+        reason = None  # a late payment: settled like any other, then the late policy
     entry_id = uow.conn.execute(insert_ignore(uow, t, {
         "entry_ref": entry.entry_ref, "statement_id": stmt.statement_id, "format": stmt.format,
         "booking_date": entry.booking_date, "amount": entry.amount, "currency": entry.currency,
@@ -135,8 +145,7 @@ def _import_entry(uow: UnitOfWork, entry: StatementEntry, stmt: Statement
     if entry_id is None:  # a concurrent import stored it first
         return "already", None
     if reason is None and order is not None:
-        credit(uow, order, entry.money)
-        return "credited", order.id
+        return "credited", credit(uow, order, entry.money)
     uow.conn.execute(insert(bank_review_items).values(
         entry_id=entry_id, reason=reason, detail=describe(reason, entry.money, match),
         order_id=order.id if order else None, state="open", created_at=uow.now))
@@ -179,6 +188,10 @@ def mismatch_reason(order: Order | None, money: Money) -> str | None:
     return None
 
 
+def _exact(order: Order, money: Money) -> bool:
+    return money.currency == order.currency and money.amount == order.total.amount
+
+
 def describe(reason: str | None, money: Money, match: Match) -> str:
     """One line for finance saying what is wrong with the payment."""
     order = match.order
@@ -200,7 +213,8 @@ def provider_ref(order: Order) -> str:
 
 
 def credit(uow: UnitOfWork, order: Order, money: Money) -> Order:
-    """Settle ``order`` with an exact bank payment, in the caller's unit of work."""
+    """Settle ``order`` with an exact bank payment, in the caller's unit of work (the caller
+    runs ``settlement.after_commit`` once it has committed)."""
     ref = provider_ref(order)
     status = PaymentStatus(ref, "succeeded", money.amount, money.currency, METHOD_DETAIL)
-    return settle_payment(uow, f"bank:{ref}", status)
+    return settle_in(uow, f"bank:{ref}", status, "bank")

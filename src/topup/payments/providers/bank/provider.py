@@ -36,6 +36,7 @@ class BankProvider:
     """Payment by bank transfer to the operator's account, matched by creditor reference."""
 
     name = "bank"
+    currencies: frozenset[str] | None = None
     test_mode = False
 
     def __init__(self, db: Database, account: BankAccount, secret: str) -> None:

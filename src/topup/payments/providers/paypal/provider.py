@@ -56,6 +56,7 @@ class PaypalProvider:
     """Payments through PayPal Checkout; ``test_mode`` means PayPal's sandbox."""
 
     name = "paypal"
+    currencies: frozenset[str] | None = None
 
     def __init__(self, client: PayPalClient, verifier: WebhookVerifier, *,
                  test_mode: bool, invoice_prefix: str = "") -> None:

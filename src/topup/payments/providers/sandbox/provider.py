@@ -40,6 +40,7 @@ class SandboxProvider:
     """Test-mode payments; every page and answer says so."""
 
     name = "sandbox"
+    currencies: frozenset[str] | None = None
     test_mode = True
 
     def __init__(self, db: Database, secret: str, public_url: str) -> None:

@@ -39,6 +39,7 @@ class StripeProvider:
     """The ``stripe`` payment method: cards, via PaymentIntents and Stripe Elements."""
 
     name = "stripe"
+    currencies: frozenset[str] | None = None
 
     def __init__(self, client: stripe.StripeClient, *, publishable_key: str,
                  webhook_secrets: Sequence[str], test_mode: bool,

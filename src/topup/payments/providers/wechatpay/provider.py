@@ -48,6 +48,7 @@ class WeChatPayProvider:
     """WeChat Pay for one merchant id (``mchid``) and app id, in public-key mode."""
 
     name = "wechatpay"
+    currencies: frozenset[str] | None = frozenset({CURRENCY})
 
     def __init__(self, config: WeChatPayConfig, gateway: Gateway | None = None,
                  now: Callable[[], float] = time.time) -> None:
