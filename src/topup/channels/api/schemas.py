@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from topup.channels.api.bounds import DbId, UtcDatetime
 
 
 class RegisterIn(BaseModel):
@@ -121,12 +123,12 @@ class PlanOut(BaseModel):
 
 
 class OrderIn(BaseModel):
-    line_id: int
+    line_id: DbId
     kind: Literal["topup", "plan"]
     method: str = Field(..., description="wallet (plans), or a configured payment provider")
     amount: int | None = Field(None, gt=0, description="Top-ups: integer minor units")
     currency: str | None = Field(None, description="Default: the line's currency")
-    plan_id: int | None = Field(None, description="Plans: the plan to buy or renew")
+    plan_id: DbId | None = Field(None, description="Plans: the plan to buy or renew")
     confirm_duplicate: bool = Field(
         False, description="Set after a duplicate_suspected answer to really order again")
     credit_currency: str | None = Field(
@@ -183,7 +185,7 @@ class UsageIn(BaseModel):
     unit: Literal["data", "voice", "sms"]
     quantity: int = Field(..., gt=0, description="bytes, seconds or messages")
     country: str = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    occurred_at: AwareDatetime = Field(
+    occurred_at: UtcDatetime = Field(
         ..., description="With a UTC offset, e.g. 2026-11-22T08:00:00Z")
 
 

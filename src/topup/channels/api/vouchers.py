@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip, current_user, database
 from topup.channels.api.schemas import MoneyOut
 from topup.db.uow import Database
@@ -46,7 +47,7 @@ def money_out(money: Money) -> MoneyOut:
 
 
 @router.post("/lines/{line_id}/vouchers/redeem", response_model=RedemptionOut, status_code=201)
-def redeem(line_id: int, body: RedeemIn, request: Request,
+def redeem(line_id: DbId, body: RedeemIn, request: Request,
            user: User = Depends(current_user), db: Database = Depends(database)
            ) -> RedemptionOut:
     """Redeem a voucher onto one of the caller's lines: a money voucher tops up the wallet in
