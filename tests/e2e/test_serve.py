@@ -98,3 +98,18 @@ def test_serve_runs_the_worker_in_its_embedded_mode(served: tuple[str, str],
         assert {"auto_renew", "expire_buckets", "line_lifecycle"} <= jobs
     finally:
         db.close()
+
+
+def test_serve_limits_headers_and_bodies(served: tuple[str, str]) -> None:
+    base, _ = served
+    c = httpx.Client(base_url=base, timeout=10)
+    assert c.get("/healthz", headers={"X-Pad": "a" * 8_000}).status_code == 200
+    # A head past TOPUP_MAX_HEADER_BYTES (16 KiB): the app refuses it with a problem...
+    r = c.get("/healthz", headers={"X-Pad": "a" * 20_000})
+    assert (r.status_code, r.json()["code"]) == (431, "headers_too_large")
+    # ...and one too big to arrive in one read never reaches the app (uvicorn stops reading).
+    assert c.get("/healthz", headers={"X-Pad": "a" * 200_000}).status_code == 400
+    r = c.post("/api/v1/auth/register", content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
+               headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "request_too_large"

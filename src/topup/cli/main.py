@@ -58,8 +58,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
             bootstrap.payment_providers(db)  # refuse to start half-configured
         except ProviderConfigError as exc:
             raise fail(str(exc)) from None
+        max_header_bytes = db.settings.max_header_bytes
+    # h11 (not httptools) so that TOPUP_MAX_HEADER_BYTES bounds the request line and headers
+    # a client may send before the app sees anything (larger heads get 431 / a closed socket).
     uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+                log_level="info", access_log=False, http="h11",
+                h11_max_incomplete_event_size=max_header_bytes)
 
 
 @app.command()

@@ -2,7 +2,8 @@
 answers it can give, with one schema (``Problem``), derived in one place from what the route
 is made of.
 
-- 400 on every operation (the request limits refuse NUL characters and malformed heads);
+- 400 and 431 on every operation (the request limits refuse NUL characters, malformed and
+  oversized heads);
 - 422 on every operation with input, 413 on every operation with a body;
 - 401 and 403 on every operation whose dependencies authenticate the caller;
 - 404 on every operation with input (whatever it names may not exist, or not be the caller's);
@@ -60,6 +61,7 @@ DESCRIPTIONS = {
     413: "The request body is too large",
     422: "The input is not valid",
     429: "Too many attempts; see Retry-After",
+    431: "The request line and headers are too large",
     502: "A payment provider failed",
     503: "The database is busy; try again",
 }
@@ -122,7 +124,7 @@ def statuses_of(operation: dict[str, Any], route: RouteContext, method: str) -> 
     """The problem statuses the operation can answer."""
     params = operation.get("parameters", [])
     has_body = "requestBody" in operation
-    found = {400}
+    found = {400, 431}
     if params or has_body:
         found |= {404, 422}
     if has_body:

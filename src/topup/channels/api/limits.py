@@ -9,7 +9,10 @@
   encoder writes one) anywhere in a JSON body, a form body, the path or the query ->
   400 ``invalid_characters``.
 
-Header sizes are uvicorn's to limit (``h11_max_incomplete_event_size``, set by ``topup serve``).
+- Head size: the request line and headers together past ``max_header_bytes`` -> 431
+  ``headers_too_large``. ``topup serve`` also gives the same number to uvicorn
+  (``h11_max_incomplete_event_size``), which stops reading a head that arrives in pieces
+  past it, so memory is bounded before the app is reached.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class RequestLimits:
         self.max_body = settings.max_body_bytes
         self.max_upload = settings.max_upload_bytes
         self.max_depth = settings.max_json_depth
+        self.max_head = settings.max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +55,7 @@ class RequestLimits:
             return
         limit = self.max_upload if scope["path"] in UPLOAD_PATHS else self.max_body
         headers = Headers(scope=scope)
-        refusal = _head_refusal(scope, headers, limit)
+        refusal = _head_refusal(scope, headers, limit, self.max_head)
         body = b""
         if refusal is None:
             try:
@@ -71,8 +75,13 @@ class RequestLimits:
 Refusal = tuple[int, str, str, str]
 
 
-def _head_refusal(scope: Scope, headers: Headers, limit: int) -> Refusal | None:
+def _head_refusal(scope: Scope, headers: Headers, limit: int, max_head: int) -> Refusal | None:
     """What the request line and headers alone show to be unacceptable."""
+    head = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) + sum(
+        len(name) + len(value) + 4 for name, value in scope["headers"])
+    if head > max_head:
+        return (431, "headers_too_large", "Request headers too large",
+                f"the request line and headers are larger than {max_head} bytes")
     declared = headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():

@@ -81,6 +81,12 @@ ZH: dict[str, str] = {
     "delivery_failed": "通知发送失败",
     "delivery_failed_temporarily": "通知暂时无法发送，稍后重试",
     "delivery_failed_permanently": "通知无法送达",
+    "request_too_large": "请求内容过大",
+    "headers_too_large": "请求头过大",
+    "request_too_complex": "请求内容结构过于复杂",
+    "invalid_characters": "请求中含有无效字符",
+    "invalid_request": "请求格式错误",
+    "value_out_of_range": "数值超出允许范围",
 }
 
 
