@@ -113,11 +113,21 @@ def describe_problems(document: dict[str, Any], app: FastAPI) -> None:
 
 def _describe(operation: dict[str, Any], route: RouteContext, method: str) -> None:
     responses = operation.setdefault("responses", {})
+    _replays_share_the_body(responses)
     for status in sorted(statuses_of(operation, route, method)):
         responses[str(status)] = {
             "description": DESCRIPTIONS[status],
             "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
+
+
+def _replays_share_the_body(responses: dict[str, Any]) -> None:
+    """A success declared without content (``200: replay of an earlier request``) answers the
+    same body as the operation's main success: say so, with its content type and schema."""
+    bodies = [r["content"] for s, r in responses.items() if s.startswith("2") and "content" in r]
+    for status, answer in responses.items():
+        if bodies and status.startswith("2") and status != "204" and "content" not in answer:
+            answer["content"] = bodies[0]
 
 
 def statuses_of(operation: dict[str, Any], route: RouteContext, method: str) -> set[int]:

@@ -81,6 +81,17 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error, _translator(code, title, detail))
     app.add_middleware(ServerErrors)
 
+    @app.exception_handler(Exception)
+    async def _outer(request: Request, exc: Exception) -> JSONResponse:
+        # Only a failure in a middleware outside ServerErrors gets here (Starlette answers
+        # with this, then re-raises): still a problem, not a bare text page.
+        return _internal(request)
+
+
+def _internal(request: Request) -> JSONResponse:
+    return problem(request, 500, "internal_error", "Internal error",
+                   "something went wrong on our side; nothing was charged twice")
+
 
 def _translator(code: str, title: str, detail: str) -> Any:
     async def translate(request: Request, exc: Exception) -> JSONResponse:
@@ -115,6 +126,4 @@ class ServerErrors:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:  # half a response is out: only closing the connection can end it
                 raise
-            response = problem(Request(scope), 500, "internal_error", "Internal error",
-                               "something went wrong on our side; nothing was charged twice")
-            await response(scope, receive, send)
+            await _internal(Request(scope))(scope, receive, send)
