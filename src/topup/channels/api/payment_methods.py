@@ -122,7 +122,7 @@ pay_router = APIRouter(tags=["payment-methods"])
 
 
 @pay_router.post("/orders/{order_id}/pay-with-saved", response_model=OrderOut)
-def pay_with_saved(order_id: int, body: PayWithSavedIn, request: Request,
+def pay_with_saved(order_id: DbId, body: PayWithSavedIn, request: Request,
                    user: User = Depends(current_user), db: Database = Depends(database)
                    ) -> OrderOut:
     """Pay one's own order that awaits a card payment with a saved card (off-session)."""
