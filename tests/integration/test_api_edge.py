@@ -196,6 +196,10 @@ def _crashing_app(db: Database) -> FastAPI:
     def boom() -> None:
         raise RuntimeError("a bug")
 
+    @app.get("/overflow", include_in_schema=False)
+    def overflow() -> None:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
     return app
 
 
@@ -203,6 +207,12 @@ def test_an_internal_error_is_answered_not_re_raised(db: Database) -> None:
     client = TestClient(_crashing_app(db), raise_server_exceptions=True)
     problem_of(client.get("/boom"), 500, "internal_error")
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_value_past_the_database_range_is_the_callers_error(db: Database) -> None:
+    client = TestClient(_crashing_app(db), raise_server_exceptions=True)
+    body = problem_of(client.get("/overflow"), 422, "value_out_of_range")
+    assert "SQLite" not in body["detail"]  # the lower layer's words stay in the log
 
 
 def test_the_keep_alive_connection_survives_an_internal_error(db: Database) -> None:
