@@ -175,6 +175,13 @@ class Settings:
     # Usage records: how far behind and ahead of now a record's occurred_at may be.
     usage_max_age_days: int = 30
     usage_max_ahead_seconds: int = 24 * 3600
+    # Request limits (channels/api/limits.py): the largest request body read, the largest
+    # bank statement upload, how deeply JSON may nest, and the largest request head
+    # (request line + headers) uvicorn buffers in `topup serve`.
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 21 * 1024 * 1024
+    max_json_depth: int = 32
+    max_header_bytes: int = 16 * 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -319,6 +326,9 @@ def load_settings(**overrides: object) -> Settings:
             a.strip() for a in os.environ.get(f"{env}_IPS", "").split(",") if a.strip())
     values.update(_notification_settings())
     values.update(_throttle_settings())
+    for name, default in (("max_body_bytes", 1024 * 1024), ("max_upload_bytes", 21 * 1024 * 1024),
+                          ("max_json_depth", 32), ("max_header_bytes", 16 * 1024)):
+        values[name] = _int(f"TOPUP_{name.upper()}", default)
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)

@@ -112,3 +112,18 @@ def test_payment_links_follow_the_port_served(served: tuple[str, str]) -> None:
         "line_id": line["id"], "kind": "topup", "amount": 123_00, "method": "sandbox"})
     assert r.status_code == 201, r.text
     assert r.json()["next_action"]["value"].startswith(f"{base}/sandbox/pay/")
+
+
+def test_serve_limits_headers_and_bodies(served: tuple[str, str]) -> None:
+    base, _ = served
+    c = httpx.Client(base_url=base, timeout=10)
+    assert c.get("/healthz", headers={"X-Pad": "a" * 8_000}).status_code == 200
+    # A head past TOPUP_MAX_HEADER_BYTES (16 KiB): the app refuses it with a problem...
+    r = c.get("/healthz", headers={"X-Pad": "a" * 20_000})
+    assert (r.status_code, r.json()["code"]) == (431, "headers_too_large")
+    # ...and one too big to arrive in one read never reaches the app (uvicorn stops reading).
+    assert c.get("/healthz", headers={"X-Pad": "a" * 200_000}).status_code == 400
+    r = c.post("/api/v1/auth/register", content=b"[" + b" " * (2 * 1024 * 1024) + b"]",
+               headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "request_too_large"

@@ -50,7 +50,13 @@ def set_fx_rate(uow: UnitOfWork, base: str, quote: str, rate: str) -> Rate:
         raise InvalidCatalogEntry(f"not a rate: {rate!r}") from exc
     if base == quote or not value.is_finite() or value <= 0:
         raise InvalidCatalogEntry("a rate is positive and joins two different currencies")
+    # Both sides are stored as BIGINT; 1e308 or 1e-300 (or 1e999999999, whose ratio alone
+    # would take the process down) are refused before the ratio is computed.
+    if not -18 <= value.adjusted() <= 18 or len(value.as_tuple().digits) > 18:
+        raise InvalidCatalogEntry("the rate has more digits than a rate can store")
     num, den = value.as_integer_ratio()
+    if max(num, den) > 2**63 - 1:
+        raise InvalidCatalogEntry("the rate has more digits than a rate can store")
     uow.conn.execute(delete(fx_rates).where(fx_rates.c.base == base, fx_rates.c.quote == quote))
     uow.conn.execute(insert(fx_rates).values(base=base, quote=quote, rate_num=num,
                                              rate_den=den, updated_at=uow.now))

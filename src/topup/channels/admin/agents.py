@@ -21,6 +21,7 @@ from topup.agents.floats import float_balance, fund_float
 from topup.agents.statements import daily_statement, terminal_report
 from topup.agents.tables import AGENT_KINDS
 from topup.channels.admin.pages import money_field, page, reason_of
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
 from topup.db.uow import UnitOfWork
@@ -109,7 +110,7 @@ def _agent_page(w: Web, agent_id: int, form: Form | None = None, status: int = 2
 
 
 @router.get("/admin/agents/{agent_id:int}")
-def detail(agent_id: int, w: Web = Depends(READ)) -> Response:
+def detail(agent_id: DbId, w: Web = Depends(READ)) -> Response:
     """One agent: its float, tier, chain, staff logins and terminals."""
     return _agent_page(w, agent_id)
 
@@ -127,7 +128,7 @@ def _done(w: Web, agent_id: int, form: Form, field: str, change: Any, notice: st
 
 
 @router.post("/admin/agents/{agent_id:int}/suspend")
-def suspend(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def suspend(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Stop the agent (and a chain's stores) selling; its float stays."""
     reason = reason_of(w, form, "state_reason")
     return _done(w, agent_id, form, "state_reason", lambda uow: agent_svc.set_state(
@@ -135,7 +136,7 @@ def suspend(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
 
 
 @router.post("/admin/agents/{agent_id:int}/activate")
-def activate(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def activate(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Let a suspended agent sell again."""
     reason = reason_of(w, form, "state_reason")
     return _done(w, agent_id, form, "state_reason", lambda uow: agent_svc.set_state(
@@ -143,7 +144,7 @@ def activate(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE
 
 
 @router.post("/admin/agents/{agent_id:int}/staff")
-def add_staff(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
+def add_staff(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
               ) -> Response:
     """Create a POS login that acts for this agent."""
     if not (form.get("staff_email") or form.get("staff_phone")):
@@ -155,7 +156,7 @@ def add_staff(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRIT
 
 
 @router.post("/admin/agents/{agent_id:int}/staff/{user_id:int}/remove")
-def remove_staff(agent_id: int, user_id: int, form: Form = Depends(posted),
+def remove_staff(agent_id: DbId, user_id: DbId, form: Form = Depends(posted),
                  w: Web = Depends(WRITE)) -> Response:
     """Unlink a POS login: it can no longer act for the agent."""
     return _done(w, agent_id, form, "", lambda uow: agent_svc.remove_staff(
@@ -163,7 +164,7 @@ def remove_staff(agent_id: int, user_id: int, form: Form = Depends(posted),
 
 
 @router.post("/admin/agents/{agent_id:int}/float")
-def fund(agent_id: int, form: Form = Depends(posted), w: Web = Depends(FUND)) -> Response:
+def fund(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(FUND)) -> Response:
     """Credit the float after the agent paid; once per form, and once per payment reference."""
     user = w.me()
     with w.db.unit(readonly=True) as uow:
@@ -202,7 +203,7 @@ def _day(text: str) -> date | None:
 
 
 @router.get("/admin/agents/{agent_id:int}/statement")
-def statement(agent_id: int, day: str = Query("", alias="date", max_length=10),
+def statement(agent_id: DbId, day: str = Query("", alias="date", max_length=10),
               w: Web = Depends(READ)) -> Response:
     """The agent's float over one UTC day (today unless ``date`` names another)."""
     with w.db.unit() as uow:
@@ -213,7 +214,7 @@ def statement(agent_id: int, day: str = Query("", alias="date", max_length=10),
 
 
 @router.post("/admin/agents/{agent_id:int}/terminals")
-def create_terminal(agent_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
+def create_terminal(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
                     ) -> Response:
     """Register a terminal and show its secret, this once."""
     try:
@@ -244,21 +245,21 @@ def _terminal_state(w: Web, terminal_id: int, form: Form, state: str) -> Respons
 
 
 @router.post("/admin/terminals/{terminal_id:int}/disable")
-def disable_terminal(terminal_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
+def disable_terminal(terminal_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
                      ) -> Response:
     """Disable a terminal: its requests are refused from now on."""
     return _terminal_state(w, terminal_id, form, "disabled")
 
 
 @router.post("/admin/terminals/{terminal_id:int}/enable")
-def enable_terminal(terminal_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
+def enable_terminal(terminal_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
                     ) -> Response:
     """Enable a disabled terminal (its secret is unchanged)."""
     return _terminal_state(w, terminal_id, form, "active")
 
 
 @router.post("/admin/terminals/{terminal_id:int}/rotate")
-def rotate(terminal_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)
+def rotate(terminal_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
            ) -> Response:
     """Give the terminal a new secret, shown this once; the old one stops working now."""
     with w.db.unit() as uow:
@@ -267,7 +268,7 @@ def rotate(terminal_id: int, form: Form = Depends(posted), w: Web = Depends(WRIT
 
 
 @router.get("/admin/terminals/{terminal_id:int}/reconciliation")
-def reconciliation(terminal_id: int, day: str = Query("", alias="date", max_length=10),
+def reconciliation(terminal_id: DbId, day: str = Query("", alias="date", max_length=10),
                    w: Web = Depends(READ)) -> Response:
     """What one terminal sold on one UTC day, per tender, to reconcile its cash box."""
     with w.db.unit() as uow:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from topup.channels.admin.pages import page, positive_int, refusal
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
 from topup.errors import TopupError
@@ -110,13 +111,13 @@ def _item_page(w: Web, item_id: int, form: Form | None = None, status: int = 200
 
 
 @router.get("/admin/bank/{item_id:int}")
-def item(item_id: int, w: Web = Depends(REVIEW)) -> Response:
+def item(item_id: DbId, w: Web = Depends(REVIEW)) -> Response:
     """One payment of the queue with what the bank said about it, and how to resolve it."""
     return _item_page(w, item_id)
 
 
 @router.post("/admin/bank/{item_id:int}/resolve")
-def resolve(item_id: int, w: Web = Depends(REVIEW), form: Form = Depends(posted)
+def resolve(item_id: DbId, w: Web = Depends(REVIEW), form: Form = Depends(posted)
             ) -> Response:
     """Credit the order, top up a wallet, or dismiss; what was done goes in the note."""
     action = form.get("action")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from topup.audit.service import entries
 from topup.catalog import service as catalog
 from topup.channels.admin.pages import money_field, page, reason_of
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.history import MOVEMENTS, movements
 from topup.channels.portal.views import line_view
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
@@ -87,7 +88,7 @@ def _line_page(w: Web, line_id: int, form: Form | None = None, status: int = 200
 
 
 @router.get("/admin/lines/{line_id}")
-def detail(line_id: int, before: int | None = Query(None, ge=1),
+def detail(line_id: DbId, before: DbId | None = None,
            w: Web = Depends(allowed("lines.read"))) -> Response:
     """Everything about one line; ``before`` pages its ledger movements back."""
     return _line_page(w, line_id, before=before)
@@ -108,21 +109,21 @@ def _state_change(w: Web, line_id: int, form: Form, freeze: bool) -> Response:
 
 
 @router.post("/admin/lines/{line_id}/freeze")
-def freeze(line_id: int, form: Form = Depends(posted),
+def freeze(line_id: DbId, form: Form = Depends(posted),
            w: Web = Depends(allowed("lines.freeze"))) -> Response:
     """Freeze the line: no top-ups, purchases or usage until it is unfrozen."""
     return _state_change(w, line_id, form, True)
 
 
 @router.post("/admin/lines/{line_id}/unfreeze")
-def unfreeze(line_id: int, form: Form = Depends(posted),
+def unfreeze(line_id: DbId, form: Form = Depends(posted),
              w: Web = Depends(allowed("lines.freeze"))) -> Response:
     """Lift the freeze: the line returns to the status it had."""
     return _state_change(w, line_id, form, False)
 
 
 @router.post("/admin/lines/{line_id}/credit")
-def credit(line_id: int, form: Form = Depends(posted),
+def credit(line_id: DbId, form: Form = Depends(posted),
            w: Web = Depends(allowed("lines.credit"))) -> Response:
     """Credit the line's wallet by hand (cash at the desk, goodwill), once per form."""
     user = w.me()
@@ -152,7 +153,7 @@ def credit(line_id: int, form: Form = Depends(posted),
 
 
 @router.post("/admin/lines/{line_id}/messages/{message_id}/resend")
-def resend(line_id: int, message_id: int, form: Form = Depends(posted),
+def resend(line_id: DbId, message_id: DbId, form: Form = Depends(posted),
            w: Web = Depends(allowed("notifications.resend"))) -> Response:
     """Queue a copy of one of the line's messages (never a password-reset code)."""
     data = _detail(w, line_id, None)

@@ -14,6 +14,7 @@ from topup.catalog import service as catalog
 from topup.catalog.service import Plan, PlanSpec
 from topup.catalog.tables import PLAN_KINDS, RENEW_ON, VALIDITY_STARTS
 from topup.channels.admin.pages import page
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.rendering import GIB
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
@@ -66,7 +67,7 @@ def new_plan(w: Web = Depends(allowed("catalog.write"))) -> Response:
 
 
 @router.get("/admin/plans/{plan_id}")
-def plan_page(plan_id: int, w: Web = Depends(allowed("catalog.read"))) -> Response:
+def plan_page(plan_id: DbId, w: Web = Depends(allowed("catalog.read"))) -> Response:
     """One plan, as a form for those who may change it."""
     with w.db.unit(readonly=True) as uow:
         plan = catalog.get_plan(uow, plan_id)

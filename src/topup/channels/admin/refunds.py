@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from topup.catalog import service as catalog
 from topup.channels.admin.pages import money_field, page, reason_of
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.messages import error_text
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
@@ -70,13 +71,13 @@ def _order_page(w: Web, order_id: int, form: Form | None = None, status: int = 2
 
 
 @router.get("/admin/orders/{order_id:int}")
-def detail(order_id: int, w: Web = Depends(READ)) -> Response:
+def detail(order_id: DbId, w: Web = Depends(READ)) -> Response:
     """The order as staff see it, with its refunds and, for finance, the refund form."""
     return _order_page(w, order_id)
 
 
 @router.get("/admin/orders/{order_id:int}/receipt")
-def receipt(order_id: int, w: Web = Depends(READ)) -> Response:
+def receipt(order_id: DbId, w: Web = Depends(READ)) -> Response:
     """The order's receipt, printable, in the page's language."""
     with w.db.unit(readonly=True) as uow:
         order = orders.get_order(uow, order_id)
@@ -128,7 +129,7 @@ def refunds_left(exc: TopupError) -> int:
 
 
 @router.post("/admin/orders/{order_id:int}/refunds")
-def refund(order_id: int, w: Web = Depends(WRITE), form: Form = Depends(posted)) -> Response:
+def refund(order_id: DbId, w: Web = Depends(WRITE), form: Form = Depends(posted)) -> Response:
     """Refund the order all that may go back (no amount) or part of it, once per form."""
     with w.db.unit(readonly=True) as uow:
         order = orders.get_order(uow, order_id)

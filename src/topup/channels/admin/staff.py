@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from topup.audit.service import entries
 from topup.audit.service import record as audit
 from topup.channels.admin.pages import page, reason_of
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
 from topup.errors import TopupError
 from topup.subscribers import auth
@@ -57,7 +58,7 @@ def create(form: Form = Depends(posted), w: Web = Depends(allowed("staff.manage"
 
 
 @router.post("/admin/staff/{user_id}/{change}")
-def disable(user_id: int, change: str, form: Form = Depends(posted),
+def disable(user_id: DbId, change: str, form: Form = Depends(posted),
             w: Web = Depends(allowed("staff.manage"))) -> Response:
     """Disable a staff login (its sessions end at once) or enable it again."""
     if change not in ("disable", "enable"):

@@ -21,6 +21,7 @@ from topup.audit.service import entries
 from topup.catalog import service as catalog
 from topup.channels.admin import voucher_file
 from topup.channels.admin.pages import page, positive_int, reason_of, refusal
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import HEADERS, Form, PortalRoute, Web, allowed, posted
 from topup.db.uow import UnitOfWork
@@ -44,7 +45,7 @@ CARD_STATES = {
 
 
 @router.get("/admin/vouchers")
-def listing(before: int | None = Query(None, ge=1), w: Web = Depends(READ)) -> Response:
+def listing(before: DbId | None = None, w: Web = Depends(READ)) -> Response:
     """Batches, newest first, with how many of their cards are in each state."""
     with w.db.unit(readonly=True) as uow:
         found = vouchers.list_batches(uow, limit=PAGE + 1, before=before)
@@ -151,13 +152,13 @@ def _detail(w: Web, batch_id: int, form: Form | None = None, status: int = 200) 
 
 
 @router.get("/admin/vouchers/{batch_id:int}")
-def detail(batch_id: int, w: Web = Depends(READ)) -> Response:
+def detail(batch_id: DbId, w: Web = Depends(READ)) -> Response:
     """One batch: its terms, cards per state, printer file, and every staff action on it."""
     return _detail(w, batch_id)
 
 
 @router.post("/admin/vouchers/{batch_id:int}/generate")
-def generate(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def generate(batch_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Make the batch's cards and send their printer file, this once, as a download."""
     with w.db.unit(readonly=True) as uow:
         batch = vouchers.get_batch(uow, batch_id)
@@ -188,7 +189,7 @@ def _changed(w: Web, batch_id: int, form: Form, field: str, change: Any, notice:
 
 
 @router.post("/admin/vouchers/{batch_id:int}/activate")
-def activate(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def activate(batch_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """The batch was sold: its unsold cards become redeemable (booked as a liability)."""
     agent_id = _optional_id(w, form, "agent_id")
     def change(uow: UnitOfWork) -> None:
@@ -200,7 +201,7 @@ def activate(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE
 
 
 @router.post("/admin/vouchers/{batch_id:int}/block")
-def block(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def block(batch_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Block the whole batch (lost shipment, dispute): none of its cards redeems or sells."""
     reason = reason_of(w, form, "block_reason")
     return _changed(w, batch_id, form, "block_reason", lambda uow: vouchers.block_batch(
@@ -208,7 +209,7 @@ def block(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) 
 
 
 @router.post("/admin/vouchers/{batch_id:int}/unblock")
-def unblock(batch_id: int, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
+def unblock(batch_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     """Lift the batch's block: it returns to the state it had."""
     reason = reason_of(w, form, "unblock_reason")
     return _changed(w, batch_id, form, "unblock_reason", lambda uow: vouchers.unblock_batch(

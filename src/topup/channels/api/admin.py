@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from topup.audit.service import entries
 from topup.audit.service import record as audit
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import (
@@ -77,7 +78,7 @@ def search(q: str = Query(..., min_length=3, description="Part of an ICCID or MS
 
 
 @router.post("/lines/{line_id}/freeze", response_model=LineOut)
-def freeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
+def freeze(line_id: DbId, body: FreezeIn, user: User = Depends(lines_freeze),
            db: Database = Depends(database)) -> LineOut:
     """Freeze a line: top-ups and usage are refused until it is unfrozen."""
     with db.unit() as uow:
@@ -85,7 +86,7 @@ def freeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
 
 
 @router.post("/lines/{line_id}/unfreeze", response_model=LineOut)
-def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
+def unfreeze(line_id: DbId, body: FreezeIn, user: User = Depends(lines_freeze),
              db: Database = Depends(database)) -> LineOut:
     """Lift a freeze; the line returns to the state it had."""
     with db.unit() as uow:
@@ -93,7 +94,7 @@ def unfreeze(line_id: int, body: FreezeIn, user: User = Depends(lines_freeze),
 
 
 @router.post("/lines/{line_id}/credit", status_code=201, response_model=OrderOut)
-def credit(line_id: int, body: ManualCreditIn,
+def credit(line_id: DbId, body: ManualCreditIn,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
            user: User = Depends(lines_credit), db: Database = Depends(database)) -> Any:
     """Credit a line's wallet by hand (cash at the office, goodwill); reason required, audited."""
@@ -134,7 +135,7 @@ class RefundIn(BaseModel):
 
 
 @router.post("/orders/{order_id}/refunds", status_code=201)
-def refund(order_id: int, body: RefundIn, request: Request,
+def refund(order_id: DbId, body: RefundIn, request: Request,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
            user: User = Depends(refunds_write), db: Database = Depends(database)) -> dict[str, Any]:
     """Refund a provider-paid order (a top-up, a converted top-up, an untouched plan), in full
@@ -160,7 +161,7 @@ def refund(order_id: int, body: RefundIn, request: Request,
 
 
 @router.get("/orders/{order_id}/refunds")
-def list_refunds(order_id: int, _: User = Depends(orders_read), db: Database = Depends(database)
+def list_refunds(order_id: DbId, _: User = Depends(orders_read), db: Database = Depends(database)
                  ) -> list[dict[str, Any]]:
     """The refunds of an order and where each stands."""
     with db.unit(readonly=True) as uow:
@@ -168,7 +169,7 @@ def list_refunds(order_id: int, _: User = Depends(orders_read), db: Database = D
 
 
 @router.post("/orders/{order_id}/refunds/paid-out", status_code=201)
-def refund_paid_out(order_id: int, body: RefundIn,
+def refund_paid_out(order_id: DbId, body: RefundIn,
                     idempotency_key: str | None = Header(None, description=KEY_DOC),
                     user: User = Depends(refunds_write), db: Database = Depends(database)
                     ) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from topup.channels.api.agent_views import (
     terminal_report_out,
     tier_out,
 )
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import Amount, MoneyOut, UserOut
@@ -58,7 +59,7 @@ class AgentIn(BaseModel):
     tier: str
     country: str = Field(..., description="ISO 3166 alpha-2")
     currency: str = Field(..., description="ISO 4217: the float's currency")
-    parent_id: int | None = Field(None, description="The chain a store belongs to")
+    parent_id: DbId | None = Field(None, description="The chain a store belongs to")
 
 
 class ReasonIn(BaseModel):
@@ -122,7 +123,7 @@ def create_agent(body: AgentIn, user: User = Depends(agents_write), db: Database
 
 
 @router.get("/agents", response_model=list[AgentOut])
-def list_agents(parent_id: int | None = Query(None, description="Only this chain's stores"),
+def list_agents(parent_id: DbId | None = Query(None, description="Only this chain's stores"),
                 _: User = Depends(agents_read), db: Database = Depends(database)) -> list[AgentOut]:
     """Every agent (or one chain's stores)."""
     with db.unit(readonly=True) as uow:
@@ -130,7 +131,7 @@ def list_agents(parent_id: int | None = Query(None, description="Only this chain
 
 
 @router.get("/agents/{agent_id}", response_model=AgentDetailOut)
-def get_agent(agent_id: int, _: User = Depends(agents_read), db: Database = Depends(database)
+def get_agent(agent_id: DbId, _: User = Depends(agents_read), db: Database = Depends(database)
               ) -> AgentDetailOut:
     """One agent with its float, staff and members."""
     with db.unit() as uow:
@@ -141,7 +142,7 @@ def get_agent(agent_id: int, _: User = Depends(agents_read), db: Database = Depe
 
 
 @router.post("/agents/{agent_id}/suspend", response_model=AgentOut)
-def suspend(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
+def suspend(agent_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
             db: Database = Depends(database)) -> AgentOut:
     """Stop an agent (and a chain's stores) selling; its float stays."""
     with db.unit() as uow:
@@ -150,7 +151,7 @@ def suspend(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
 
 
 @router.post("/agents/{agent_id}/activate", response_model=AgentOut)
-def activate(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
+def activate(agent_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
              db: Database = Depends(database)) -> AgentOut:
     """Let a suspended agent sell again."""
     with db.unit() as uow:
@@ -159,7 +160,7 @@ def activate(agent_id: int, body: ReasonIn, user: User = Depends(agents_write),
 
 
 @router.post("/agents/{agent_id}/staff", status_code=201, response_model=UserOut)
-def add_staff(agent_id: int, body: StaffLoginIn, user: User = Depends(agents_write),
+def add_staff(agent_id: DbId, body: StaffLoginIn, user: User = Depends(agents_write),
               db: Database = Depends(database)) -> UserOut:
     """Create a staff login (role agent) that acts for this agent at the POS."""
     with db.unit() as uow:
@@ -169,7 +170,7 @@ def add_staff(agent_id: int, body: StaffLoginIn, user: User = Depends(agents_wri
 
 
 @router.delete("/agents/{agent_id}/staff/{user_id}", status_code=204)
-def remove_staff(agent_id: int, user_id: int, user: User = Depends(agents_write),
+def remove_staff(agent_id: DbId, user_id: DbId, user: User = Depends(agents_write),
                  db: Database = Depends(database)) -> Response:
     """Unlink a staff login: it can no longer act for the agent."""
     with db.unit() as uow:
@@ -178,7 +179,7 @@ def remove_staff(agent_id: int, user_id: int, user: User = Depends(agents_write)
 
 
 @router.post("/agents/{agent_id}/float", status_code=201, response_model=FundOut)
-def fund(agent_id: int, body: FundIn,
+def fund(agent_id: DbId, body: FundIn,
          idempotency_key: str | None = Header(None, description=KEY_DOC),
          user: User = Depends(agents_fund), db: Database = Depends(database)) -> Any:
     """Credit the agent's float after it paid the operator (reason audited)."""
@@ -195,7 +196,7 @@ def fund(agent_id: int, body: FundIn,
 
 
 @router.get("/agents/{agent_id}/statement", response_model=StatementOut)
-def statement(agent_id: int, day: date | None = Query(None, alias="date", description=DATE_DOC),
+def statement(agent_id: DbId, day: date | None = Query(None, alias="date", description=DATE_DOC),
               _: User = Depends(agents_read), db: Database = Depends(database)) -> StatementOut:
     """The agent's float statement for one day."""
     with db.unit() as uow:
@@ -203,7 +204,7 @@ def statement(agent_id: int, day: date | None = Query(None, alias="date", descri
 
 
 @router.get("/agents/{agent_id}/kyc", response_model=list[KycRecordOut])
-def kyc_records(agent_id: int, _: User = Depends(agents_write), db: Database = Depends(database)
+def kyc_records(agent_id: DbId, _: User = Depends(agents_write), db: Database = Depends(database)
                 ) -> list[KycRecordOut]:
     """The agent's KYC records, newest first (masked; the numbers are never stored)."""
     with db.unit(readonly=True) as uow:
@@ -217,7 +218,7 @@ def credentials_out(c: Credentials) -> TerminalCredentialsOut:
 
 @router.post("/agents/{agent_id}/terminals", status_code=201,
              response_model=TerminalCredentialsOut)
-def create_terminal(agent_id: int, body: TerminalIn, user: User = Depends(agents_write),
+def create_terminal(agent_id: DbId, body: TerminalIn, user: User = Depends(agents_write),
                     db: Database = Depends(database)) -> TerminalCredentialsOut:
     """Register a terminal; the secret in the answer is shown this once."""
     with db.unit() as uow:
@@ -226,7 +227,7 @@ def create_terminal(agent_id: int, body: TerminalIn, user: User = Depends(agents
 
 
 @router.get("/agents/{agent_id}/terminals", response_model=list[TerminalOut])
-def list_terminals(agent_id: int, _: User = Depends(agents_read), db: Database = Depends(database)
+def list_terminals(agent_id: DbId, _: User = Depends(agents_read), db: Database = Depends(database)
                    ) -> list[TerminalOut]:
     """The agent's terminals (never their secrets)."""
     with db.unit(readonly=True) as uow:
@@ -241,21 +242,21 @@ def _terminal_state(db: Database, user: User, terminal_id: int, state: str, reas
 
 
 @router.post("/terminals/{terminal_id}/disable", response_model=TerminalOut)
-def disable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(agents_write),
+def disable_terminal(terminal_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
                      db: Database = Depends(database)) -> TerminalOut:
     """Disable a terminal: its requests are refused from now on."""
     return _terminal_state(db, user, terminal_id, "disabled", body.reason)
 
 
 @router.post("/terminals/{terminal_id}/enable", response_model=TerminalOut)
-def enable_terminal(terminal_id: int, body: ReasonIn, user: User = Depends(agents_write),
+def enable_terminal(terminal_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
                     db: Database = Depends(database)) -> TerminalOut:
     """Enable a disabled terminal again (its secret is unchanged)."""
     return _terminal_state(db, user, terminal_id, "active", body.reason)
 
 
 @router.post("/terminals/{terminal_id}/rotate", response_model=TerminalCredentialsOut)
-def rotate(terminal_id: int, user: User = Depends(agents_write), db: Database = Depends(database)
+def rotate(terminal_id: DbId, user: User = Depends(agents_write), db: Database = Depends(database)
            ) -> TerminalCredentialsOut:
     """Give the terminal a new secret (shown once); the old one stops working now."""
     with db.unit() as uow:
@@ -263,7 +264,7 @@ def rotate(terminal_id: int, user: User = Depends(agents_write), db: Database = 
 
 
 @router.get("/terminals/{terminal_id}/reconciliation", response_model=TerminalReportOut)
-def reconciliation(terminal_id: int,
+def reconciliation(terminal_id: DbId,
                    day: date | None = Query(None, alias="date", description=DATE_DOC),
                    _: User = Depends(agents_read), db: Database = Depends(database)
                    ) -> TerminalReportOut:

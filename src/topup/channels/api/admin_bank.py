@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import allowed, database
 from topup.db.uow import Database
 from topup.orders.errors import PaymentMethodUnavailable
@@ -28,7 +29,7 @@ bank_review = allowed("bank.review")
 class ResolveIn(BaseModel):
     action: Literal["credit_order", "credit_wallet", "dismiss"]
     note: str = Field(..., min_length=3, max_length=500, description="What finance did, and why")
-    order_id: int | None = Field(None, description="credit_order: the order to settle, when "
+    order_id: DbId | None = Field(None, description="credit_order: the order to settle, when "
                                                    "the item names none (or the wrong one)")
     line: str | None = Field(None, max_length=20, description="credit_wallet: ICCID or MSISDN "
                              "of the line to top up, when not the line of the item's order")
@@ -68,7 +69,7 @@ def list_review(state: Literal["open", "credited", "dismissed"] = "open",
 
 
 @router.post("/review/{item_id}/resolve")
-def resolve(item_id: int, body: ResolveIn, user: User = Depends(bank_review),
+def resolve(item_id: DbId, body: ResolveIn, user: User = Depends(bank_review),
             db: Database = Depends(database)) -> dict[str, Any]:
     """Credit the payment to an order awaiting exactly that amount, top up a line's wallet
     with it, or dismiss it with a note."""

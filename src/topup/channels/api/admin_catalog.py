@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
 from topup.catalog.fx import set_fx_rate
+from topup.channels.api.bounds import DB_INT_MAX, INT32_MAX, MAX_VALIDITY_DAYS
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import Amount, AmountOrZero, PlanOut
@@ -29,15 +30,15 @@ class PlanIn(BaseModel):
     name_zh: str
     zone_code: str
     kind: Literal["day", "week", "month", "quarter", "year", "addon"]
-    data_bytes: int = Field(0, ge=0)
-    voice_seconds: int = Field(0, ge=0)
-    sms_count: int = Field(0, ge=0)
-    validity_days: int = Field(..., gt=0)
+    data_bytes: int = Field(0, ge=0, le=DB_INT_MAX)
+    voice_seconds: int = Field(0, ge=0, le=DB_INT_MAX)
+    sms_count: int = Field(0, ge=0, le=INT32_MAX)
+    validity_days: int = Field(..., gt=0, le=MAX_VALIDITY_DAYS)
     validity_start: Literal["purchase", "first_use"] = "purchase"
     renew_on: Literal["expiry", "data_out"] = Field(
         "expiry", description="Auto-renew buys the plan again at its end, or once its data "
                               "is used up")
-    priority: int = 100
+    priority: int = Field(100, ge=0, le=INT32_MAX)
     active: bool = True
     prices: dict[str, Amount] = Field(..., description="Minor units per ISO 4217 currency")
 
@@ -58,7 +59,8 @@ class RateIn(BaseModel):
     currency: str
     unit: Literal["data", "voice", "sms"]
     rate: Amount = Field(..., description="Minor units charged per per_quantity units")
-    per_quantity: int = Field(..., gt=0, description="e.g. 1048576 bytes, 60 seconds, 1 SMS")
+    per_quantity: int = Field(..., gt=0, le=DB_INT_MAX,
+                              description="e.g. 1048576 bytes, 60 seconds, 1 SMS")
 
 
 @router.put("/plans", response_model=PlanOut)
@@ -130,7 +132,8 @@ def get_fees(_: User = Depends(catalog_read), db: Database = Depends(database)
 class FxRateIn(BaseModel):
     base: str = Field(..., description="The currency paid, e.g. USD")
     quote: str = Field(..., description="The wallet currency credited, e.g. CNY")
-    rate: str = Field(..., description="Quote units per one base unit, decimal text: 7.1234")
+    rate: str = Field(..., max_length=40,
+                      description="Quote units per one base unit, decimal text: 7.1234")
 
 
 @router.put("/fx-rates", status_code=204)

@@ -12,12 +12,14 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId, UtcDatetime
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.schemas import Amount, MoneyOut
 from topup.channels.api.vouchers import money_out
 from topup.db.uow import Database
 from topup.subscribers.auth import User
 from topup.vouchers import service as vouchers
+from topup.vouchers.batches import MAX_COUNT
 
 router = APIRouter(prefix="/admin", tags=["admin", "vouchers"])
 vouchers_read = allowed("vouchers.read")
@@ -25,14 +27,14 @@ vouchers_write = allowed("vouchers.write")
 
 
 class BatchIn(BaseModel):
-    count: int = Field(..., gt=0, description="How many cards")
-    expires_at: datetime = Field(..., description="When unused cards expire (with a zone)")
+    count: int = Field(..., gt=0, le=MAX_COUNT, description="How many cards")
+    expires_at: UtcDatetime = Field(..., description="When unused cards expire (with a zone)")
     face_amount: Amount | None = Field(None, description="Minor units; omit for a plan")
     currency: str | None = Field(None, description="Default: the operator's currency")
-    plan_id: int | None = Field(None, description="A plan voucher buys this plan")
+    plan_id: DbId | None = Field(None, description="A plan voucher buys this plan")
     pin_length: int = Field(16, ge=14, le=16)
     distributor: str | None = Field(None, max_length=200)
-    agent_id: int | None = None
+    agent_id: DbId | None = None
     label: str | None = Field(None, max_length=200)
 
 
@@ -58,7 +60,7 @@ class BatchOut(BaseModel):
 
 class ActivateIn(BaseModel):
     distributor: str | None = Field(None, max_length=200)
-    agent_id: int | None = None
+    agent_id: DbId | None = None
 
 
 class ReasonIn(BaseModel):
@@ -104,7 +106,7 @@ def create(body: BatchIn, user: User = Depends(vouchers_write), db: Database = D
 
 
 @router.get("/voucher-batches", response_model=list[BatchOut])
-def listing(limit: int = Query(50, ge=1, le=200), before: int | None = Query(None, ge=1),
+def listing(limit: int = Query(50, ge=1, le=200), before: DbId | None = None,
             _: User = Depends(vouchers_read), db: Database = Depends(database)) -> list[BatchOut]:
     """Batches, newest first (page with ``before`` = the last id seen)."""
     with db.unit(readonly=True) as uow:
@@ -112,7 +114,7 @@ def listing(limit: int = Query(50, ge=1, le=200), before: int | None = Query(Non
 
 
 @router.get("/voucher-batches/{batch_id}", response_model=BatchOut)
-def detail(batch_id: int, _: User = Depends(vouchers_read), db: Database = Depends(database)
+def detail(batch_id: DbId, _: User = Depends(vouchers_read), db: Database = Depends(database)
            ) -> BatchOut:
     """One batch with how many of its cards are in each state."""
     with db.unit(readonly=True) as uow:
@@ -120,7 +122,7 @@ def detail(batch_id: int, _: User = Depends(vouchers_read), db: Database = Depen
 
 
 @router.post("/voucher-batches/{batch_id}/activate", response_model=BatchOut)
-def activate(batch_id: int, body: ActivateIn, user: User = Depends(vouchers_write),
+def activate(batch_id: DbId, body: ActivateIn, user: User = Depends(vouchers_write),
              db: Database = Depends(database)) -> BatchOut:
     """The batch was sold to a distributor: its unsold cards become redeemable."""
     with db.unit() as uow:
@@ -130,7 +132,7 @@ def activate(batch_id: int, body: ActivateIn, user: User = Depends(vouchers_writ
 
 
 @router.post("/voucher-batches/{batch_id}/block", response_model=BatchOut)
-def block(batch_id: int, body: ReasonIn, user: User = Depends(vouchers_write),
+def block(batch_id: DbId, body: ReasonIn, user: User = Depends(vouchers_write),
           db: Database = Depends(database)) -> BatchOut:
     """Block a whole batch (lost shipment, dispute)."""
     with db.unit() as uow:
@@ -138,7 +140,7 @@ def block(batch_id: int, body: ReasonIn, user: User = Depends(vouchers_write),
 
 
 @router.post("/voucher-batches/{batch_id}/unblock", response_model=BatchOut)
-def unblock(batch_id: int, body: ReasonIn, user: User = Depends(vouchers_write),
+def unblock(batch_id: DbId, body: ReasonIn, user: User = Depends(vouchers_write),
             db: Database = Depends(database)) -> BatchOut:
     """Lift a batch's block."""
     with db.unit() as uow:

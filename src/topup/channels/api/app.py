@@ -13,6 +13,7 @@ from topup.channels.api import (
     admin_catalog,
     admin_vouchers,
     auth,
+    contract,
     docs,
     lines,
     orders,
@@ -27,6 +28,7 @@ from topup.channels.api import (
     vouchers,
     webhooks,
 )
+from topup.channels.api.limits import RequestLimits
 from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.portal import routes as portal
 from topup.channels.pos import routes as pos_pages
@@ -70,6 +72,8 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.include_router(portal.router)  # the traveller portal: /, its pages, /static
     app.include_router(admin_console.router)  # the operator's console under /admin
     app.include_router(pos_pages.router)  # the agent's point of sale under /pos
+    problems.install(app)  # its catch-all sits inside measure, so 500s are counted
     app.middleware("http")(system.measure)
-    problems.install(app)
+    app.add_middleware(RequestLimits, settings=db.settings)  # outermost: before any byte is read
+    contract.install(app)
     return app

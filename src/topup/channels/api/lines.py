@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip, current_user, database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import BindIn, LineDetailOut, LineOut, LinePatchIn, Page
@@ -47,7 +48,7 @@ def my_lines(user: User = Depends(current_user), db: Database = Depends(database
 
 
 @router.get("/{line_id}", response_model=LineDetailOut)
-def detail(line_id: int, request: Request, user: User = Depends(current_user),
+def detail(line_id: DbId, request: Request, user: User = Depends(current_user),
            db: Database = Depends(database)) -> LineDetailOut:
     """Balances per currency, live buckets (remaining/total, expiry), status, auto-renew."""
     with db.unit(readonly=True) as uow:
@@ -55,7 +56,7 @@ def detail(line_id: int, request: Request, user: User = Depends(current_user),
 
 
 @router.patch("/{line_id}", response_model=LineOut)
-def patch(line_id: int, body: LinePatchIn, user: User = Depends(current_user),
+def patch(line_id: DbId, body: LinePatchIn, user: User = Depends(current_user),
           db: Database = Depends(database)) -> LineOut:
     """Switch auto-renew on or off."""
     with db.unit() as uow:
@@ -68,7 +69,7 @@ Cursor = Query(None, ge=1, description="The next_cursor of the previous page")
 
 
 @router.get("/{line_id}/transactions", response_model=Page)
-def transactions(line_id: int, limit: int = PageSize, before: int | None = Cursor,
+def transactions(line_id: DbId, limit: int = PageSize, before: DbId | None = Cursor,
                  user: User = Depends(current_user), db: Database = Depends(database)) -> Page:
     """Ledger movements into and out of the line's wallets and buckets, newest first."""
     with db.unit(readonly=True) as uow:
@@ -84,7 +85,7 @@ def transactions(line_id: int, limit: int = PageSize, before: int | None = Curso
 
 
 @router.get("/{line_id}/orders", response_model=Page)
-def orders(line_id: int, limit: int = PageSize, before: int | None = Cursor,
+def orders(line_id: DbId, limit: int = PageSize, before: DbId | None = Cursor,
            user: User = Depends(current_user), db: Database = Depends(database)) -> Page:
     """The line's top-up and plan orders, newest first."""
     with db.unit(readonly=True) as uow:
@@ -95,7 +96,7 @@ def orders(line_id: int, limit: int = PageSize, before: int | None = Cursor,
 
 
 @router.get("/{line_id}/usage", response_model=Page)
-def usage(line_id: int, limit: int = PageSize, before: int | None = Cursor,
+def usage(line_id: DbId, limit: int = PageSize, before: DbId | None = Cursor,
           user: User = Depends(current_user), db: Database = Depends(database)) -> Page:
     """Usage records of the line and how each was charged, newest first."""
     with db.unit(readonly=True) as uow:

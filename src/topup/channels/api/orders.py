@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import current_user, database
 from topup.channels.api.lines import visible_line
 from topup.channels.api.schemas import OrderIn, OrderOut, QuoteOut
@@ -73,7 +74,7 @@ def make_quote(body: OrderIn, request: Request, user: User = Depends(current_use
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def get(order_id: int, user: User = Depends(current_user),
+def get(order_id: DbId, user: User = Depends(current_user),
         db: Database = Depends(database)) -> OrderOut:
     """One order and where it stands."""
     with db.unit(readonly=True) as uow:

@@ -12,6 +12,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import current_user, database
 from topup.channels.api.schemas import OrderOut
 from topup.channels.api.views import order_out
@@ -100,7 +101,7 @@ def listing(user: User = Depends(current_user), db: Database = Depends(database)
 
 
 @router.delete("/{method_id}", status_code=204)
-def remove(method_id: int, request: Request, user: User = Depends(current_user),
+def remove(method_id: DbId, request: Request, user: User = Depends(current_user),
            db: Database = Depends(database)) -> Response:
     """Forget a saved method, at the provider too; another user's id is simply not found."""
     with db.unit(readonly=True) as uow:
@@ -114,14 +115,14 @@ def remove(method_id: int, request: Request, user: User = Depends(current_user),
 class PayWithSavedIn(BaseModel):
     """Which of the caller's saved methods pays the order."""
 
-    method_id: int
+    method_id: DbId
 
 
 pay_router = APIRouter(tags=["payment-methods"])
 
 
 @pay_router.post("/orders/{order_id}/pay-with-saved", response_model=OrderOut)
-def pay_with_saved(order_id: int, body: PayWithSavedIn, request: Request,
+def pay_with_saved(order_id: DbId, body: PayWithSavedIn, request: Request,
                    user: User = Depends(current_user), db: Database = Depends(database)
                    ) -> OrderOut:
     """Pay one's own order that awaits a card payment with a saved card (off-session)."""

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from topup.catalog import service as catalog
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import PlanOut
@@ -37,7 +38,7 @@ def plans(request: Request,
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
-def plan(plan_id: int, request: Request, db: Database = Depends(database)) -> PlanOut:
+def plan(plan_id: DbId, request: Request, db: Database = Depends(database)) -> PlanOut:
     """One plan."""
     with db.unit(readonly=True) as uow:
         return plan_out(catalog.get_plan(uow, plan_id), language_of(request))

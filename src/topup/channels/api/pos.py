@@ -31,6 +31,7 @@ from topup.channels.api.agent_views import (
     topup_sale_out,
     voucher_sale_out,
 )
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import database, role
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import Amount
@@ -140,7 +141,7 @@ def sell_card(body: VoucherSellIn,
 
 @router.get("/statement", response_model=StatementOut)
 def statement(day: date | None = Query(None, alias="date", description=DATE_DOC),
-              agent_id: int | None = Query(None, description="A store of the caller's chain"),
+              agent_id: DbId | None = Query(None, description="A store of the caller's chain"),
               user: User = Depends(staff), db: Database = Depends(database)) -> StatementOut:
     """The float's daily statement: opening, fundings, top-ups, vouchers, commission, closing."""
     with db.unit() as uow:
@@ -150,7 +151,7 @@ def statement(day: date | None = Query(None, alias="date", description=DATE_DOC)
 
 @router.get("/sales", response_model=list[SaleOut])
 def sales(day: date | None = Query(None, alias="date", description=DATE_DOC),
-          agent_id: int | None = Query(None, description="A store of the caller's chain"),
+          agent_id: DbId | None = Query(None, description="A store of the caller's chain"),
           user: User = Depends(staff), db: Database = Depends(database)) -> list[SaleOut]:
     """The day's sales, oldest first."""
     with db.unit(readonly=True) as uow:

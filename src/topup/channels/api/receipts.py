@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import current_user, database
 from topup.channels.api.messages import language_of
 from topup.db.uow import Database
@@ -79,7 +80,7 @@ def _out(receipt: Receipt, lang: str) -> ReceiptOut:
 
 
 @router.get("/{order_id}/receipt", response_model=ReceiptOut)
-def receipt_json(order_id: int, request: Request, lang: str | None = Lang,
+def receipt_json(order_id: DbId, request: Request, lang: str | None = Lang,
                  user: User = Depends(current_user), db: Database = Depends(database)
                  ) -> ReceiptOut:
     """The order's receipt; 404 ``receipt_not_found`` until the order is paid."""
@@ -88,7 +89,7 @@ def receipt_json(order_id: int, request: Request, lang: str | None = Lang,
 
 
 @router.get("/{order_id}/receipt.html", response_class=HTMLResponse)
-def receipt_html(order_id: int, request: Request, lang: str | None = Lang,
+def receipt_html(order_id: DbId, request: Request, lang: str | None = Lang,
                  user: User = Depends(current_user), db: Database = Depends(database)
                  ) -> HTMLResponse:
     """The printable receipt page (mobile-friendly; the print view hides the buttons)."""
@@ -101,7 +102,7 @@ def receipt_html(order_id: int, request: Request, lang: str | None = Lang,
 
 @router.get("/{order_id}/receipt.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def receipt_pdf(order_id: int, request: Request, lang: str | None = Lang,
+def receipt_pdf(order_id: DbId, request: Request, lang: str | None = Lang,
                 user: User = Depends(current_user), db: Database = Depends(database)
                 ) -> Response:
     """The receipt as a PDF download named after its number."""

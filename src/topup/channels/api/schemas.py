@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
+from topup.channels.api.bounds import DbId, UtcDatetime
 from topup.money import MAX_AMOUNT
 
 # Every money amount a body carries: an integer of minor units, never 1000.0, "100" or true.
@@ -128,12 +129,12 @@ class PlanOut(BaseModel):
 
 
 class OrderIn(BaseModel):
-    line_id: int
+    line_id: DbId
     kind: Literal["topup", "plan"]
     method: str = Field(..., description="wallet (plans), or a configured payment provider")
     amount: Amount | None = Field(None, description="Top-ups: integer minor units")
     currency: str | None = Field(None, description="Default: the line's currency")
-    plan_id: int | None = Field(None, description="Plans: the plan to buy or renew")
+    plan_id: DbId | None = Field(None, description="Plans: the plan to buy or renew")
     confirm_duplicate: bool = Field(
         False, description="Set after a duplicate_suspected answer to really order again")
     credit_currency: str | None = Field(
@@ -190,7 +191,7 @@ class UsageIn(BaseModel):
     unit: Literal["data", "voice", "sms"]
     quantity: int = Field(..., gt=0, description="bytes, seconds or messages")
     country: str = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    occurred_at: AwareDatetime = Field(
+    occurred_at: UtcDatetime = Field(
         ..., description="With a UTC offset, e.g. 2026-11-22T08:00:00Z")
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
@@ -49,7 +50,7 @@ def scraper(request: Request, db: Database = Depends(database)) -> None:
                         "to let a remote scraper in")
 
 
-@router.get("/metrics", dependencies=[Depends(scraper)])
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(scraper)])
 def metrics() -> Response:
     """Prometheus text exposition (scrape token or loopback only)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip, current_user, database
 from topup.channels.api.orders import respond
 from topup.channels.api.schemas import MoneyOut
@@ -60,7 +61,7 @@ REDEEM_KEY_DOC = ("Unique per card you mean to redeem; a retry with the same key
 
 @router.post("/lines/{line_id}/vouchers/redeem", response_model=RedemptionOut, status_code=201,
              responses={200: {"description": "Replay of an earlier identical request"}})
-def redeem(line_id: int, body: RedeemIn, request: Request,
+def redeem(line_id: DbId, body: RedeemIn, request: Request,
            idempotency_key: str | None = Header(None, description=REDEEM_KEY_DOC),
            user: User = Depends(current_user), db: Database = Depends(database)) -> Any:
     """Redeem a voucher onto one of the caller's lines: a money voucher tops up the wallet in

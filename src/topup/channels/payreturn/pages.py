@@ -16,6 +16,7 @@ from html import escape
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
 from topup.channels.portal import sessions as portal_sessions
@@ -54,7 +55,7 @@ def _refresh(request: Request, db: Database, order: Order) -> Order:
 
 
 @router.get("/return/{order_id}", response_class=HTMLResponse)
-def payment_return(order_id: int, request: Request, t: str = "",
+def payment_return(order_id: DbId, request: Request, t: str = "",
                    db: Database = Depends(database)) -> Response:
     """Where the order stands, in the payer's language."""
     if not hmac.compare_digest(t, return_token(db.settings.secret_key, order_id)):

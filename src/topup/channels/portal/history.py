@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.payment import method_label
 from topup.channels.portal.views import owned_line
@@ -70,7 +71,7 @@ def movements(uow: UnitOfWork, line_id: int, before: int | None) -> list[Movemen
 
 
 @router.get("/lines/{line_id}/history")
-def history(line_id: int, tab: str = "orders", before: int | None = None,
+def history(line_id: DbId, tab: str = "orders", before: DbId | None = None,
             w: Web = Depends(signed_in)) -> Response:
     """One tab of the line's history; ``before`` pages back."""
     tab = tab if tab in TABS else "orders"

@@ -8,6 +8,7 @@ import io
 import segno
 from fastapi import APIRouter, Depends, Response
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.views import line_view, owned_line, usage_bars
@@ -68,7 +69,7 @@ def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
 
 
 @router.get("/lines/{line_id}")
-def dashboard(line_id: int, w: Web = Depends(signed_in)) -> Response:
+def dashboard(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """Balance, data gauge, plans and their countdowns, status, auto-renew, 30-day chart."""
     with w.db.unit(readonly=True) as uow:
         view = line_view(uow, owned_line(uow, w.me(), line_id), w.t.lang)
@@ -78,7 +79,7 @@ def dashboard(line_id: int, w: Web = Depends(signed_in)) -> Response:
 
 
 @router.post("/lines/{line_id}/auto-renew")
-def auto_renew(line_id: int, form: Form = Depends(posted), w: Web = Depends(signed_in)
+def auto_renew(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in)
                ) -> Response:
     """Switch auto-renew on (box ticked) or off."""
     on = form.get("auto_renew") in ("on", "1", "true")
@@ -89,7 +90,7 @@ def auto_renew(line_id: int, form: Form = Depends(posted), w: Web = Depends(sign
 
 
 @router.get("/lines/{line_id}/esim.svg")
-def esim_qr(line_id: int, w: Web = Depends(signed_in)) -> Response:
+def esim_qr(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """The eSIM's activation code as a QR code to scan with the phone's camera."""
     with w.db.unit(readonly=True) as uow:
         code = owned_line(uow, w.me(), line_id).activation_code

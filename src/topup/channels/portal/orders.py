@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from topup.catalog import service as catalog
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.payment import method_label, qr_svg, refresh
 from topup.channels.portal.web import PortalRoute, Web, signed_in
 from topup.errors import TopupError
@@ -26,7 +27,7 @@ def _mine(w: Web, order_id: int) -> Order:
 
 
 @router.get("/orders/{order_id}")
-def order_page(order_id: int, w: Web = Depends(signed_in)) -> Response:
+def order_page(order_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """Where the order stands; while it waits, the payment step (link, QR code or bank
     details) and a page that refreshes itself until the order is credited."""
     order = refresh(w.request, w.db, _mine(w, order_id))
@@ -47,7 +48,7 @@ def order_page(order_id: int, w: Web = Depends(signed_in)) -> Response:
 
 
 @router.get("/orders/{order_id}/status")
-def order_status(order_id: int, w: Web = Depends(signed_in)) -> Response:
+def order_status(order_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """The order's state for the page's script (asks the provider while it waits)."""
     order = refresh(w.request, w.db, _mine(w, order_id))
     return JSONResponse({"id": order.id, "state": order.state,
@@ -55,7 +56,7 @@ def order_status(order_id: int, w: Web = Depends(signed_in)) -> Response:
 
 
 @router.get("/orders/{order_id}/receipt")
-def receipt_page(order_id: int, w: Web = Depends(signed_in)) -> Response:
+def receipt_page(order_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """The printable receipt of a paid order, in the page's language."""
     order = _mine(w, order_id)
     with w.db.unit(readonly=True) as uow:
@@ -67,7 +68,7 @@ def receipt_page(order_id: int, w: Web = Depends(signed_in)) -> Response:
 
 
 @router.get("/orders/{order_id}/receipt.pdf")
-def receipt_pdf(order_id: int, w: Web = Depends(signed_in)) -> Response:
+def receipt_pdf(order_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """The receipt as a PDF download named after its number."""
     order = _mine(w, order_id)
     with w.db.unit(readonly=True) as uow:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.payment import method_choices
 from topup.channels.portal.views import balances, owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
@@ -72,7 +73,7 @@ def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200) 
 
 
 @router.get("/lines/{line_id}/plans/{plan_id}")
-def plan_page(line_id: int, plan_id: int, w: Web = Depends(signed_in)) -> Response:
+def plan_page(line_id: DbId, plan_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """One plan for one line: what it gives, its price, and the ways to pay."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
@@ -80,7 +81,7 @@ def plan_page(line_id: int, plan_id: int, w: Web = Depends(signed_in)) -> Respon
 
 
 @router.post("/lines/{line_id}/plans/{plan_id}")
-def choose_plan(line_id: int, plan_id: int, form: Form = Depends(posted),
+def choose_plan(line_id: DbId, plan_id: DbId, form: Form = Depends(posted),
                 w: Web = Depends(signed_in)) -> Response:
     """Check the choice, then show the order summary to confirm."""
     with w.db.unit(readonly=True) as uow:

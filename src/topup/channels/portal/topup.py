@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.payment import method_choices, method_label
 from topup.channels.portal.views import owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in
@@ -36,7 +37,7 @@ def _topup_page(w: Web, line: Line, form: Form, status: int = 200) -> Response:
 
 
 @router.get("/lines/{line_id}/topup")
-def topup_page(line_id: int, w: Web = Depends(signed_in)) -> Response:
+def topup_page(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """Preset amounts, an own amount, the limits, and the ways to pay."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
@@ -64,7 +65,7 @@ def _amount(w: Web, line: Line, form: Form) -> int | None:
 
 
 @router.post("/lines/{line_id}/topup")
-def choose_topup(line_id: int, form: Form = Depends(posted), w: Web = Depends(signed_in)
+def choose_topup(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in)
                  ) -> Response:
     """Check the amount against the limits, then show the order summary."""
     with w.db.unit(readonly=True) as uow:
@@ -111,7 +112,7 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
 
 
 @router.get("/lines/{line_id}/checkout")
-def checkout(line_id: int, kind: str = "", amount: str = "", plan_id: str = "",
+def checkout(line_id: DbId, kind: str = "", amount: str = "", plan_id: str = "",
              method: str = "", w: Web = Depends(signed_in)) -> Response:
     """The order summary: what, for which line, the fee and the total, before submitting."""
     values = {"kind": kind, "amount": amount, "plan_id": plan_id, "method": method}
@@ -121,7 +122,7 @@ def checkout(line_id: int, kind: str = "", amount: str = "", plan_id: str = "",
 
 
 @router.post("/lines/{line_id}/checkout")
-def submit(line_id: int, form: Form = Depends(posted), w: Web = Depends(signed_in)
+def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in)
            ) -> Response:
     """Create the order (once per summary page: its ``order_key`` is the idempotency key),
     then go to the provider's page or to the order's status page."""

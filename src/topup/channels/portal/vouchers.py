@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
+from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip
 from topup.channels.portal.views import owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in
@@ -20,7 +21,7 @@ def _page(w: Web, line: Line, form: Form, status: int = 200) -> Response:
 
 
 @router.get("/lines/{line_id}/voucher")
-def voucher_page(line_id: int, w: Web = Depends(signed_in)) -> Response:
+def voucher_page(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
     """The PIN form."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
@@ -28,7 +29,7 @@ def voucher_page(line_id: int, w: Web = Depends(signed_in)) -> Response:
 
 
 @router.post("/lines/{line_id}/voucher")
-def redeem(line_id: int, form: Form = Depends(posted), w: Web = Depends(signed_in)
+def redeem(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in)
            ) -> Response:
     """Redeem the PIN; the order it made shows what was credited or bought."""
     user = w.me()

@@ -11,6 +11,7 @@ from topup.agents import kyc
 from topup.agents.errors import AgentNotFound
 from topup.agents.statements import float_after
 from topup.agents.topups import find_sale
+from topup.channels.api.bounds import DbId
 from topup.channels.portal.web import PortalRoute, Web
 from topup.channels.pos.pages import caller, masked, page, seller
 from topup.errors import NotFound
@@ -23,7 +24,7 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 
 @router.get("/pos/sales/{sale_id}")
-def receipt(sale_id: int, w: Web = Depends(seller)) -> Response:
+def receipt(sale_id: DbId, w: Web = Depends(seller)) -> Response:
     """One sale's receipt (a 404 page for a sale of another agent: staff learn nothing)."""
     with w.db.unit() as uow:  # may open the float account on first use
         me = caller(uow, w)

@@ -93,13 +93,19 @@ class SandboxProvider:
             raise InvalidNotification("sandbox signature does not match")
         if abs(time.time() - int(t)) > TOLERANCE_SECONDS:
             raise InvalidNotification("sandbox signature is too old")
-        event = json.loads(body)
-        data = event.get("data", {})
-        state = {"payment.succeeded": "succeeded", "payment.failed": "failed"}.get(event["type"])
-        status = PaymentStatus(data["ref"], state, int(data["amount"]), data["currency"],
-                               "sandbox card 4242" if state == "succeeded" else None
-                               ) if state else None
-        return Notification(event["id"], status, Ack(200, "ok"))
+        try:  # signed is not well-formed: a missing member is the sender's error, not ours
+            event = json.loads(body)
+            state = {"payment.succeeded": "succeeded", "payment.failed": "failed"}.get(
+                event["type"])
+            data = event["data"] if state else {}
+            status = PaymentStatus(str(data["ref"]), state, int(data["amount"]),
+                                   str(data["currency"]),
+                                   "sandbox card 4242" if state == "succeeded" else None
+                                   ) if state else None
+            return Notification(str(event["id"]), status, Ack(200, "ok"))
+        except (ValueError, KeyError, TypeError, OverflowError):
+            raise InvalidNotification("the signed event lacks a member or has a wrong one"
+                                      ) from None
 
     def refund(self, provider_ref: str, amount: int, currency: str,
                idempotency_key: str) -> Refund:
