@@ -6,7 +6,7 @@ bounds refuse too). SQLite rebuilds ``ledger_transfers`` to add its CHECK, which
 table's immutability triggers: they are made again here. A database whose books already hold
 a total past the range (hole 1 of issue 11) refuses the upgrade: repair those accounts first.
 
-Revision ID: 0018m
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-05 02:00:00.000000
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0018m'
+revision = '0018'
 down_revision = '0017'
 branch_labels = None
 depends_on = None

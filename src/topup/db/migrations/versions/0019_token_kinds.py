@@ -1,7 +1,7 @@
 """token kinds: a portal session's token is not an API bearer token
 
-Revision ID: 0022k
-Revises: 0018m
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-05 02:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0022k'
-down_revision = '0018m'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
