@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,25 +56,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A migrated PostgreSQL database of this worker's own."""
+@contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database called ``name`` (any leftover of that name dropped
+    first); yields its URL and drops it afterwards. Skips when PostgreSQL is not configured."""
     base = pg_base_url()
     if not base:
         pytest.skip("PostgreSQL not configured (set TOPUP_TEST_PG_URL or run scripts/test)")
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    # One database per test process, so parallel runs never share or drop each other's.
-    name = f"topup_test_{worker_id(request.config)}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     _drop(admin, name)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    _drop(admin, name)
-    admin.dispose()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop(admin, name)
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated PostgreSQL database of this worker's own."""
+    # One database per test process, so parallel runs never share or drop each other's.
+    with pg_database(f"topup_test_{worker_id(request.config)}_{os.getpid()}") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 def _drop(admin: Engine, name: str) -> None:

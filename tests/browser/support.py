@@ -100,7 +100,7 @@ class Live:
         return httpx.Client(base_url=self.url, timeout=10,
                             headers={"Authorization": f"Bearer {self._tokens[login[0]]}"})
 
-    def new_line(self, currency: str = "CNY", country: str = "CN", secret: str = "2580"
+    def new_line(self, currency: str = "CNY", country: str = "CN", secret: str = "58204716"
                  ) -> dict[str, Any]:
         """A fresh provisioned line made through the admin API, with its card secret."""
         with self.api(ADMIN) as admin:

@@ -24,10 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from tests.conftest import _drop, pg_base_url
+from tests.conftest import pg_database
 from tests.e2e.test_serve import TOPUP, free_port
 from topup.config import load_settings
 from topup.db.engine import make_engine
@@ -47,19 +46,8 @@ def database_url(kind: str, tmp_path: Path) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    base = pg_base_url()
-    if not base:
-        pytest.skip("PostgreSQL not configured (set TOPUP_TEST_PG_URL or run scripts/test)")
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"topup_crash_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        _drop(admin, name)
-        admin.dispose()
+    with pg_database(f"topup_crash_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 class Server:

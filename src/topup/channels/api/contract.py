@@ -24,12 +24,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
-from topup.channels.api import terminals
+from topup.channels.api import system, terminals
 from topup.channels.api.deps import current_user
 from topup.channels.api.problems import PROBLEM
 
-# Dependencies that authenticate the caller: a bearer token, or a terminal's signature.
-AUTHENTICATORS: frozenset[Callable[..., Any]] = frozenset({current_user, terminals.signed})
+# Dependencies that authenticate the caller: a bearer token, a terminal's signature, or the
+# metrics scraper's token (or address).
+AUTHENTICATORS: frozenset[Callable[..., Any]] = frozenset(
+    {current_user, terminals.signed, system.scraper})
 # Operations that check a gateway's shared secret in their body instead (401/403 as well).
 GATEWAY_PATHS = frozenset({"/api/v1/ussd", "/api/v1/sms/inbound"})
 WRITES = frozenset({"post", "put", "patch", "delete"})
