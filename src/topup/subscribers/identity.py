@@ -14,13 +14,21 @@ from stdnum import luhn
 from topup.errors import InvalidInput
 from topup.subscribers.errors import InvalidIccid, InvalidMsisdn, WeakCardSecret
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# One mailbox, nothing else: a dot-atom local part (RFC 5322, no quoted forms) and a host
+# name of letters, digits and hyphens (IDN domains in their xn-- form). Commas, quotes, angle
+# brackets, spaces and control characters never pass, so an address can never become two
+# SMTP recipients or a header of its own.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_TLD = r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})"
+_EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_TLD}$")
 
 
 def normalise_email(raw: str) -> str:
     """Lower-cased, trimmed address; raises InvalidInput when it cannot be an address."""
     email = raw.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    local = email.split("@", 1)[0]
+    if len(email) > 254 or len(local) > 64 or not _EMAIL.fullmatch(email):
         raise InvalidInput("not a valid e-mail address", field="email")
     return email
 

@@ -112,9 +112,12 @@ class SmtpSender:
         """Send one e-mail; ``accepted`` is told the Message-ID once the server took it."""
         if not isinstance(message, Email):
             raise PermanentFailure("the SMTP sender sends e-mail only")
+        if any(c in message.to for c in ",;<>\"\r\n") or message.to.count("@") != 1:
+            raise PermanentFailure("the recipient is not one mailbox")
         mime = build_message(message, self.config.sender, self.config.sender_name)
         try:
-            self._connection().send_message(mime)
+            # The envelope names the one recipient itself: never the To: header parsed again.
+            self._connection().send_message(mime, to_addrs=[message.to])
         except smtplib.SMTPException as exc:
             self.close()
             raise _failure(exc) from exc
