@@ -145,3 +145,9 @@ def test_a_password_reset_code_is_never_sent_again(shop: Shop, staff: StaffBrows
     assert f'data-resend="{code.id}"' not in page.text
     r = b.client.post(f"{path}/messages/{code.id}/resend", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 409
+
+
+def test_a_line_id_out_of_range_is_the_consoles_missing_page(staff: StaffBrowser) -> None:
+    page = staff("support", "zh-CN").get("/admin/lines/18446744073709551616")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in page.text and "未找到" in page.text

@@ -184,3 +184,18 @@ def test_form_messages_in_chinese(db: Database) -> None:
     assert "请输入金额，例如 100.00。" in amount.text
     missing = b.get("/orders/999")
     assert missing.status_code == 404 and "未找到订单" in missing.text
+
+
+def test_an_address_no_page_has_is_a_missing_page_not_json(shop: Shop) -> None:
+    """An id past what the database holds (or a word for a number) in a page's address gets
+    the portal's own 404 page in the traveller's language, never a JSON problem."""
+    for path in ("/lines/18446744073709551616", "/lines/0", "/lines/abc"):
+        page = shop.browser.get(path)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<html lang="en">' in page.text
+    zh = shop.new_browser("zh-CN")
+    zh.register()
+    page = zh.get("/lines/18446744073709551616")
+    assert page.status_code == 404 and '<html lang="zh-CN">' in page.text
+    assert "未找到" in page.text

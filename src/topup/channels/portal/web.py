@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
@@ -25,7 +26,7 @@ from topup.channels.portal.messages import blocked, error_text
 from topup.channels.portal.rendering import menu_for, render, zone_of
 from topup.channels.portal.sessions import WebSession
 from topup.db.uow import Database
-from topup.errors import Forbidden, TopupError
+from topup.errors import Forbidden, InvalidInput, NotFound, TopupError
 from topup.notifications.preferences import get_preferences
 from topup.subscribers import staff
 from topup.subscribers.auth import User
@@ -251,5 +252,11 @@ class PortalRoute(APIRoute):
                     "reload the page and try again."))
             except TopupError as exc:
                 return _error_page(request, exc.status, error_text(_fallback(request).t, exc))
+            except RequestValidationError as exc:
+                # An address no page has (an id out of range, a word for a number) is a
+                # missing page to a browser; anything else sent wrong is invalid input.
+                bad = (NotFound() if all(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+                       else InvalidInput())
+                return _error_page(request, bad.status, error_text(_fallback(request).t, bad))
 
         return handler
