@@ -20,6 +20,15 @@ def insert_ignore(uow: UnitOfWork, table: Table, values: dict[str, Any], index: 
     return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
 
 
+def upsert(uow: UnitOfWork, table: Table, values: dict[str, Any], index: list[str],
+           update: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT (index) DO UPDATE SET update`` for the unit of work's dialect:
+    one atomic statement, so concurrent writers never lose each other's changes."""
+    mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
+    return mod.insert(table).values(**values).on_conflict_do_update(index_elements=index,
+                                                                     set_=update)
+
+
 def utc_day(uow: UnitOfWork, column: Any) -> Any:
     """``YYYY-MM-DD`` of a UTCDateTime column (stored as naive UTC), for GROUP BY day."""
     if uow.dialect == "postgresql":

@@ -25,11 +25,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from topup.db.dialect import upsert
 from topup.db.metadata import UTCDateTime
 from topup.db.uow import UnitOfWork
 from topup.subscribers.tables import attempts
@@ -65,9 +64,8 @@ def _count(uow: UnitOfWork, name: str, rule: Rule) -> tuple[int, datetime]:
     """Add one event to ``name`` atomically; the new count and when its window opened."""
     t, now = attempts, uow.now
     expired = t.c.window_start <= uow.now - timedelta(seconds=rule.window)
-    mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
-    stmt = mod.insert(t).values(key=name, failures=1, window_start=now, locked_until=None)
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
+    stmt = upsert(uow, t, {"key": name, "failures": 1, "window_start": now,
+                           "locked_until": None}, ["key"], {
         "failures": case((expired, 1), else_=t.c.failures + 1),
         "window_start": case((expired, literal(now, UTCDateTime())), else_=t.c.window_start),
     }).returning(t.c.failures, t.c.window_start)
@@ -116,11 +114,8 @@ def mark(uow: UnitOfWork, name: str, seconds: int) -> None:
     """Set a marker (a fact that lapses, such as "this address signed in to this account"):
     the same table, no failures, ``locked_until`` is when it lapses."""
     until = uow.now + timedelta(seconds=seconds)
-    mod: Any = postgresql if uow.dialect == "postgresql" else sqlite
-    uow.conn.execute(mod.insert(attempts).values(
-        key=name, failures=0, window_start=uow.now, locked_until=until,
-    ).on_conflict_do_update(index_elements=["key"], set_={
-        "failures": 0, "window_start": uow.now, "locked_until": until}))
+    marker = {"failures": 0, "window_start": uow.now, "locked_until": until}
+    uow.conn.execute(upsert(uow, attempts, {"key": name, **marker}, ["key"], marker))
 
 
 def marked(uow: UnitOfWork, name: str) -> bool:
