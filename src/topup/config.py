@@ -53,6 +53,11 @@ class Settings:
     bind_max_failures: int = 10
     pending_transfer_timeout_seconds: int = 900
     ledger_shards: int = 16
+    # The writer commits at most this many value-moving commands in one transaction.
+    writer_max_batch: int = 256
+    # A bearer token checked once is trusted this long without reading the database again:
+    # a logout or revocation on another server process takes effect within this bound.
+    auth_cache_seconds: float = 5.0
     public_url: str = "http://127.0.0.1:8000"
     payment_providers: tuple[str, ...] = ("sandbox",)
     payment_ttl_minutes: int = 30
@@ -277,6 +282,8 @@ def load_settings(**overrides: object) -> Settings:
         "web_session_max_seconds": _int("TOPUP_WEB_SESSION_MAX_SECONDS", 24 * 3600),
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
+        "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
+        "auth_cache_seconds": float(os.environ.get("TOPUP_AUTH_CACHE_SECONDS") or 5.0),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),
         "late_payment_policy": os.environ.get("TOPUP_LATE_PAYMENT_POLICY", "credit"),

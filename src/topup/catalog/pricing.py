@@ -50,6 +50,7 @@ def set_topup_limit(
         raise InvalidCatalogEntry("max_amount must not be below min_amount", field="max_amount")
     _put(uow, topup_limits, {"zone_code": zone_code, "currency": currency},
          {"min_amount": min_amount, "max_amount": max_amount})
+    uow.memo.clear()  # limits read earlier in this unit are stale now
 
 
 def _own_zone_row(uow: UnitOfWork, table: Table, country: str, **cond: str) -> Any:
@@ -94,6 +95,13 @@ def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[in
     """
     currency = check_currency(currency)
     cc = country.strip().upper() if country else None
+    memo_key = ("topup_limit", cc, currency)
+    if memo_key not in uow.memo:
+        uow.memo[memo_key] = _topup_limit(uow, cc, currency)
+    return uow.memo[memo_key]  # type: ignore[return-value]
+
+
+def _topup_limit(uow: UnitOfWork, cc: str | None, currency: str) -> tuple[int, int]:
     own = _own_zone_row(uow, topup_limits, cc, currency=currency) if cc else None
     if own is not None:
         return int(own.min_amount), int(own.max_amount)

@@ -66,14 +66,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         except ProviderConfigError as exc:
             raise fail(str(exc)) from None
         proxies = db.settings.trusted_proxies
-        max_header_bytes = db.settings.max_header_bytes
     # X-Forwarded-For/-Proto are believed only from TOPUP_TRUSTED_PROXIES (none by default).
-    # h11 (not httptools) so that TOPUP_MAX_HEADER_BYTES bounds the request line and headers
-    # a client may send before the app sees anything (larger heads get 431 / a closed socket).
+    # The request head a client may send before the app sees anything is bounded by the
+    # parser (channels/api/server.py); past TOPUP_MAX_HEADER_BYTES the app answers 431.
+    from topup.channels.api.server import BoundedHead
+
     uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, proxy_headers=bool(proxies),
-                forwarded_allow_ips=",".join(proxies) or None, http="h11",
-                h11_max_incomplete_event_size=max_header_bytes)
+                forwarded_allow_ips=",".join(proxies) or None, http=BoundedHead, loop="auto")
 
 
 def public_url_for(host: str, port: int) -> str:

@@ -31,6 +31,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if ":memory:" in url:
         kwargs.setdefault("poolclass", NullPool)
+    else:  # enough kept-open connections for the server's threads: opening one costs pragmas
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 40)
     engine = create_engine(
         url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
     )
@@ -49,6 +52,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("topup_readonly")
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # straight to the driver: the statement needs none of SQLAlchemy's execution machinery
+        conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine

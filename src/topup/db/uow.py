@@ -6,16 +6,21 @@ on success and rolls back on any exception, so nothing is half-applied.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from topup.clock import Clock, system_clock
 from topup.config import Settings
 from topup.db.writer import WriterQueue
+
+if TYPE_CHECKING:
+    from topup.db.group import GroupWriter
 
 
 @dataclass
@@ -26,10 +31,30 @@ class UnitOfWork:
     now: datetime
     settings: Settings
     after_commit: list[object] = field(default_factory=list)
+    # Ids of immutable rows (ledger accounts by key) known to be committed, shared by every
+    # unit of work of the database; ``learned`` joins them only once this unit has committed,
+    # so an id from a rolled-back insert is never remembered.
+    known: dict[str, int] = field(default_factory=dict)
+    learned: dict[str, int] = field(default_factory=dict)
+    # Reads repeated inside this one transaction (a batch of many commands), answered once.
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict)
 
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception undoes its writes, and the ids it learned."""
+        mark = dict(self.learned)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            self.learned = mark
+            raise
+        nested.commit()
 
 
 class Database:
@@ -42,6 +67,22 @@ class Database:
         self.settings = settings
         self.clock = clock
         self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
+        self.known_ids: dict[str, int] = {}
+        # Process-local caches areas keep per database, each bounded where it is defined.
+        self.caches: dict[str, Any] = {}
+        self._group: GroupWriter | None = None
+        self._group_lock = threading.Lock()
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The database's group-committing writer (started on first use). Never call it from
+        inside a unit of work: on SQLite its thread waits for the same write slot."""
+        with self._group_lock:
+            if self._group is None:
+                from topup.db.group import GroupWriter
+
+                self._group = GroupWriter(self, self.settings.writer_max_batch)
+            return self._group
 
     @contextmanager
     def unit(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
@@ -56,10 +97,16 @@ class Database:
             with self.engine.connect() as raw:
                 conn = raw.execution_options(topup_readonly=readonly)
                 with conn.begin():
-                    yield UnitOfWork(conn=conn, now=self.clock(), settings=self.settings)
+                    uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
+                                     known=self.known_ids)
+                    yield uow
+                self.known_ids.update(uow.learned)
         finally:
             if queue is not None:
                 queue.release()
 
     def dispose(self) -> None:
+        if self._group is not None:
+            self._group.close()
+            self._group = None
         self.engine.dispose()

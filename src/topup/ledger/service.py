@@ -90,9 +90,15 @@ def open_account(
     line_id: int | None = None,
     no_overdraft: bool = False,
 ) -> int:
-    """Return the id of the account named ``key``, creating it on first use (race-safe)."""
+    """Return the id of the account named ``key``, creating it on first use (race-safe).
+
+    Accounts are never deleted and their ids never change, so committed ids are remembered."""
+    known = uow.known.get(key) or uow.learned.get(key)
+    if known is not None:
+        return known
     found = uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
     if found is not None:
+        uow.learned[key] = int(found)
         return int(found)
     values = {
         "key": key, "unit": unit, "kind": kind, "line_id": line_id,
@@ -100,7 +106,9 @@ def open_account(
         "debits_pending": 0, "credits_pending": 0, "created_at": uow.now,
     }
     uow.conn.execute(insert_ignore(uow, accounts, values, ["key"]))
-    return int(uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar_one())
+    made = int(uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar_one())
+    uow.learned[key] = made
+    return made
 
 
 def operator_account(uow: UnitOfWork, kind: str, unit: str, *, line_id: int | None = None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
@@ -66,10 +68,39 @@ def _claim(uow: UnitOfWork, owner_id: int, key: str, method: str, path: str, dig
         return None
     row = uow.conn.execute(select(idempotency_keys).where(
         idempotency_keys.c.owner_id == owner_id, idempotency_keys.c.key == key)).one()
+    return _stored(row, digest)
+
+
+def _stored(row: Any, digest: str) -> Outcome:
     if row.request_hash != digest:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key")
     return Outcome(row.status_code, row.response, True)
+
+
+_LOOKUP = select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code,
+                 idempotency_keys.c.response).where(
+    idempotency_keys.c.owner_id == bindparam("owner"), idempotency_keys.c.key == bindparam("key"))
+
+
+def stored_answer(db: Database, owner_id: int, key: str, digest: str) -> Outcome | None:
+    """The committed answer under ``key`` (read-only, outside the writer), or None."""
+    with db.unit(readonly=True) as uow:
+        row = uow.conn.execute(_LOOKUP, {"owner": owner_id, "key": key}).first()
+    return None if row is None or row.status_code == 0 else _stored(row, digest)
+
+
+def stored_answers(uow: UnitOfWork, owner_ids: set[int], keys: set[str]
+                   ) -> dict[tuple[int, str], Any]:
+    """The key rows among ``owner_ids`` x ``keys``, in one read."""
+    rows = uow.conn.execute(select(idempotency_keys).where(
+        idempotency_keys.c.owner_id.in_(owner_ids), idempotency_keys.c.key.in_(keys)))
+    return {(r.owner_id, r.key): r for r in rows}
+
+
+def answer_of(row: Any, digest: str) -> Outcome:
+    """A stored key row as the answer to a request with ``digest`` (or IdempotencyKeyReused)."""
+    return _stored(row, digest)
 
 
 def replay(db: Database, owner_id: int, key: str, method: str, path: str, body: Any
@@ -101,17 +132,58 @@ def record(uow: UnitOfWork, owner_id: int, key: str, method: str, path: str, bod
     ).values(status_code=status, response=response))
 
 
+def run_in(uow: UnitOfWork, owner_id: int, key: str, method: str, path: str, digest: str,
+           work: Callable[[UnitOfWork], tuple[int, Any]]) -> Outcome:
+    """``run_once``'s body in the caller's unit of work (the writer's batch)."""
+    stored = _claim(uow, owner_id, key, method, path, digest)
+    if stored is not None:
+        return stored
+    status, response = work(uow)
+    uow.conn.execute(update(idempotency_keys).where(
+        idempotency_keys.c.owner_id == owner_id, idempotency_keys.c.key == key,
+    ).values(status_code=status, response=response))
+    return Outcome(status, response, False)
+
+
 def run_once(db: Database, owner_id: int, key: str | None, method: str, path: str, body: Any,
              work: Callable[[UnitOfWork], tuple[int, Any]]) -> Outcome:
     """Run ``work`` once per (owner, key); later calls with the same request replay it."""
     key = require_key(key)
     digest = request_hash(method, path, body)
     with db.unit() as uow:
-        stored = _claim(uow, owner_id, key, method, path, digest)
-        if stored is not None:
-            return stored
-        status, response = work(uow)
-        uow.conn.execute(update(idempotency_keys).where(
-            idempotency_keys.c.owner_id == owner_id, idempotency_keys.c.key == key,
-        ).values(status_code=status, response=response))
-    return Outcome(status, response, False)
+        return run_in(uow, owner_id, key, method, path, digest, work)
+
+
+class RecentAnswers:
+    """Answers this process committed lately, by (owner, key): a client's retry is replayed
+    from memory without the database. Committed answers never change, so nothing goes stale;
+    a retry that reaches another process, or comes after ``size`` newer answers, is replayed
+    from the database as before."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str], tuple[str, Outcome]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, owner_id: int, key: str, digest: str) -> Outcome | None:
+        found = self._items.get((owner_id, key))
+        if found is None:
+            return None
+        if found[0] != digest:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key")
+        return Outcome(found[1].status, found[1].body, True)
+
+    def put(self, owner_id: int, key: str, digest: str, outcome: Outcome) -> None:
+        with self._lock:
+            self._items[(owner_id, key)] = (digest, outcome)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def recent_answers(db: Database) -> RecentAnswers:
+    """The database's ``RecentAnswers`` in this process."""
+    found: RecentAnswers | None = db.caches.get("idempotency")
+    if found is None:
+        found = db.caches.setdefault("idempotency", RecentAnswers())
+    return found

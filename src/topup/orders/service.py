@@ -173,7 +173,9 @@ def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
     return replace(order, state=to, **values)
 
 
-def _price(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
+def price_request(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
+    """What ``req`` costs on ``line`` and the plan it buys (None for a top-up), checked against
+    the currencies the line takes and the top-up limits."""
     currency = limits.order_currency(uow, line, req)
     if req.kind == "topup":
         if req.amount is None or isinstance(req.amount, bool) or req.amount <= 0:
@@ -233,7 +235,7 @@ def quote(uow: UnitOfWork, line: Line, req: OrderRequest, *,
     """Price and fee of a prospective order paid by ``provider`` (or from a prepaid source);
     nothing is written. The method is checked exactly as ``create_order`` checks it."""
     line_svc.ensure_usable(line)
-    money, _ = _price(uow, line, req)
+    money, _ = price_request(uow, line, req)
     check_method(req, money, provider, prepaid=prepaid)
     conv = fx.terms(uow, req, money)
     credit = Money(conv["credit_amount"], conv["credit_currency"]) if conv["fx_rate"] else None
@@ -262,7 +264,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     the payer's next action.
     """
     line_svc.ensure_usable(line)
-    money, plan = _price(uow, line, req)
+    money, plan = price_request(uow, line, req)
     check_method(req, money, provider, prepaid=prepaid is not None)
     superseded = []
     if not req.confirm_duplicate and prepaid is None:

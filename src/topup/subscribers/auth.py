@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Row
 
 from topup.audit.service import record as audit
@@ -26,6 +26,7 @@ from topup.subscribers import limits, throttle
 from topup.subscribers.errors import BadCredentials, LoginTaken, Unauthenticated, UserNotFound
 from topup.subscribers.identity import canonical_login, normalise_email, normalise_phone
 from topup.subscribers.tables import ROLES, auth_tokens, users
+from topup.subscribers.token_cache import TOKENS
 
 MIN_PASSWORD = 8
 
@@ -120,6 +121,7 @@ def update_profile(uow: UnitOfWork, user_id: int, *, language: str | None = None
         values["currency"] = offered_currency(currency, uow.settings.currencies)
     if values:
         uow.conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        TOKENS.forget(user_id=user_id)
     return User.of(uow.conn.execute(select(users).where(users.c.id == user_id)).one())
 
 
@@ -165,6 +167,7 @@ def set_disabled(uow: UnitOfWork, user_id: int, disabled: bool, *, actor_id: int
         raise InvalidInput("you cannot disable your own login", field="user_id")
     user = get_user(uow, user_id)
     uow.conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+    TOKENS.forget(user_id=user_id)
     audit(uow, actor_id, "user.disable" if disabled else "user.enable", f"user:{user_id}",
           reason=reason, role=user.role)
     return user
@@ -239,26 +242,44 @@ def issue_token(uow: UnitOfWork, user: User, kind: str = "api") -> str:
     return token
 
 
+_BY_TOKEN = select(users, auth_tokens.c.expires_at).join(
+    auth_tokens, auth_tokens.c.user_id == users.c.id).where(
+    auth_tokens.c.token_hash == bindparam("hash"), auth_tokens.c.kind == bindparam("kind"),
+    auth_tokens.c.expires_at > bindparam("now", type_=auth_tokens.c.expires_at.type),
+    auth_tokens.c.revoked_at.is_(None), users.c.disabled.is_(False))
+
+
 def user_for_token(uow: UnitOfWork, token: str, kind: str = "api") -> User:
-    """The user a live token of ``kind`` belongs to; raises Unauthenticated otherwise."""
-    row = uow.conn.execute(
-        select(users).join(auth_tokens, auth_tokens.c.user_id == users.c.id).where(
-            auth_tokens.c.token_hash == _token_hash(token),
-            auth_tokens.c.kind == kind,
-            auth_tokens.c.expires_at > uow.now,
-            auth_tokens.c.revoked_at.is_(None),
-            users.c.disabled.is_(False),
-        )
-    ).first()
+    """The user a live token of ``kind`` belongs to; raises Unauthenticated otherwise.
+
+    ``api`` tokens found here are remembered for ``auth_cache_seconds`` (token_cache.py)."""
+    digest = _token_hash(token)
+    if kind == "api":
+        cached = TOKENS.get(digest, uow.now)
+        if cached is not None:
+            return cached
+    row = uow.conn.execute(_BY_TOKEN, {"hash": digest, "kind": kind, "now": uow.now}).first()
     if row is None:
         raise Unauthenticated("the token is invalid or has expired")
-    return User.of(row)
+    user = User.of(row)
+    if kind == "api":
+        expires = row.expires_at
+        TOKENS.put(digest, user, expires, uow.settings.auth_cache_seconds)
+    return user
+
+
+def cached_user(token: str, now: datetime) -> User | None:
+    """The user of an API token checked within the last ``auth_cache_seconds``, else None
+    (then ``user_for_token`` reads the database)."""
+    return TOKENS.get(_token_hash(token), now)
 
 
 def revoke_token(uow: UnitOfWork, token: str) -> None:
     """Log out: the token stops working at once."""
+    digest = _token_hash(token)
+    TOKENS.forget(token_hash=digest)
     uow.conn.execute(update(auth_tokens).where(
-        auth_tokens.c.token_hash == _token_hash(token)).values(revoked_at=uow.now))
+        auth_tokens.c.token_hash == digest).values(revoked_at=uow.now))
 
 
 __all__ = ["BadCredentials", "User", "authenticate", "register"]

@@ -24,6 +24,7 @@ from topup.subscribers.auth import check_password, find_by_login, hasher
 from topup.subscribers.errors import ResetCodeInvalid
 from topup.subscribers.identity import canonical_login, keyed_hash
 from topup.subscribers.tables import auth_tokens, reset_codes, users
+from topup.subscribers.token_cache import TOKENS
 
 CODE_DIGITS = 8  # 10^8 codes: with the per-account back-off, guessing one takes years
 
@@ -87,6 +88,7 @@ def confirm_reset(uow: UnitOfWork, login: str, code: str, new_password: str,
     uow.conn.execute(update(auth_tokens).where(
         auth_tokens.c.user_id == row.id, auth_tokens.c.revoked_at.is_(None)
     ).values(revoked_at=uow.now))
+    TOKENS.forget(user_id=row.id)
     throttle.clear(uow, keys[0][0])
     throttle.clear(uow, limits.login_keys(uow.settings, account, None)[0][0])
     return True

@@ -23,11 +23,17 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.channels.api.views import line_out, order_out
-from topup.db.uow import Database, UnitOfWork
+from topup.db.uow import Database
 from topup.orders import refunds
 from topup.orders import service as orders
-from topup.orders.idempotency import IdempotencyKeyRequired, run_once
+from topup.orders.idempotency import (
+    IdempotencyKeyRequired,
+    recent_answers,
+    request_hash,
+    require_key,
+)
 from topup.orders.refunds import NotRefundable
+from topup.orders.topups import TopUp
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
@@ -94,20 +100,28 @@ def unfreeze(line_id: DbId, body: FreezeIn, user: User = Depends(lines_freeze),
 
 
 @router.post("/lines/{line_id}/credit", status_code=201, response_model=OrderOut)
-def credit(line_id: DbId, body: ManualCreditIn,
-           idempotency_key: str | None = Header(None, description=KEY_DOC),
-           user: User = Depends(lines_credit), db: Database = Depends(database)) -> Any:
-    """Credit a line's wallet by hand (cash at the office, goodwill); reason required, audited."""
-
-    def work(uow: UnitOfWork) -> tuple[int, Any]:
-        line = line_svc.get_line(uow, line_id)
+async def credit(line_id: DbId, body: ManualCreditIn,
+                 idempotency_key: str | None = Header(None, description=KEY_DOC),
+                 user: User = Depends(lines_credit), db: Database = Depends(database)) -> Any:
+    """Credit a line's wallet by hand (cash at the office, goodwill); reason required, audited.
+    Committed by the database's writer with whatever other top-ups are waiting."""
+    key = require_key(idempotency_key)
+    path = f"/api/v1/admin/lines/{line_id}/credit"
+    digest = request_hash("POST", path, body.model_dump())
+    recent = recent_answers(db)
+    outcome = recent.get(user.id, key, digest)
+    if outcome is None:
         req = orders.OrderRequest(kind="topup", method="manual", channel="admin",
                                   currency=body.currency, amount=body.amount,
                                   reason=body.reason, confirm_duplicate=body.confirm_duplicate)
-        return 201, jsonable_encoder(order_out(orders.create_order(uow, user.id, line, req)))
+        outcome = await db.writer.run(TopUp(user.id, key, path, digest, user.id, line_id, req,
+                                            _order_body))
+        recent.put(user.id, key, digest, outcome)
+    return respond(outcome)
 
-    return respond(run_once(db, user.id, idempotency_key, "POST",
-                            f"/api/v1/admin/lines/{line_id}/credit", body.model_dump(), work))
+
+def _order_body(order: orders.Order) -> Any:
+    return jsonable_encoder(order_out(order))
 
 
 @router.post("/staff", status_code=201, response_model=UserOut)

@@ -1,0 +1,285 @@
+"""Top-ups that complete at once, applied many to a transaction by the database's writer.
+
+A staff credit is a ``TopUp`` command; ``TOPUPS.apply`` takes a whole batch of them:
+1. one read of their Idempotency-Keys (a key already answered is a replay), one of their
+   lines, one of recent same-amount orders of those lines;
+2. each command validated exactly as ``create_order`` validates it (same functions): a
+   refusal fails that command alone, before anything is written;
+3. the accepted ones written with one multi-row statement per table: the orders (fulfilled
+   at once), their three events, audit entries, ledger transfers, account totals summed per
+   account under row locks taken in id order, line validity, the stored answers.
+
+A command outside the common case (a line whose status changes, a converted currency, a
+same-amount order within the duplicate window, a key sent twice in one batch, an account
+near its range) goes after them through the reference path, ``create_order`` under
+``idempotency.run_in`` in a savepoint: the same rows and the same answer, one at a time.
+tests/integration/test_topup_batches.py holds the two paths to the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from topup.audit.tables import audit_log
+from topup.db.group import Kind
+from topup.db.uow import UnitOfWork
+from topup.errors import TopupError
+from topup.ledger import service as ledger
+from topup.ledger.tables import MAX_TOTAL, accounts, transfers
+from topup.notifications.confirmations import order_fulfilled
+from topup.orders.idempotency import Outcome, answer_of, run_in, stored_answers
+from topup.orders.methods import check_method
+from topup.orders.service import LIVE_STATES, Order, OrderRequest, create_order, price_request
+from topup.orders.tables import idempotency_keys, order_events, orders
+from topup.subscribers import lines as line_svc
+from topup.subscribers.errors import LineNotFound
+from topup.subscribers.lines import Line
+from topup.subscribers.tables import lines as lines_table
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """One staff credit with its Idempotency-Key; ``render`` makes the API's answer body."""
+
+    owner_id: int
+    key: str
+    path: str
+    digest: str
+    actor_id: int | None
+    line_id: int
+    request: OrderRequest
+    render: Callable[[Order], Any]
+
+    @property
+    def kind(self) -> Kind:
+        return TOPUPS
+
+
+@dataclass
+class _Accepted:
+    index: int
+    cmd: TopUp
+    line: Line
+    source: int  # the operator account the money comes from
+    wallet: int
+
+
+_BUMP_CREDITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
+    credits_posted=accounts.c.credits_posted + bindparam("delta"))
+_BUMP_DEBITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
+    debits_posted=accounts.c.debits_posted + bindparam("delta"))
+_VALID_UNTIL = update(lines_table).where(lines_table.c.id == bindparam("lid")).values(
+    valid_until=bindparam("until"))
+_NEW_ORDERS = insert(orders).returning(orders.c.id, sort_by_parameter_order=True)
+
+
+class _TopUps:
+    """The batch kind of ``TopUp`` commands."""
+
+    def apply(self, uow: UnitOfWork, commands: Sequence[TopUp]) -> list[Any]:
+        out: list[Any] = [None] * len(commands)
+        later: list[int] = []
+        fast = _screen(uow, list(commands), out, later)
+        fast = _lock_and_range(uow, fast, later)
+        if fast:
+            for item, outcome in zip(fast, _write(uow, fast), strict=True):
+                out[item.index] = outcome
+        for i in sorted(later):
+            out[i] = _reference(uow, commands[i])
+        return out
+
+    def __repr__(self) -> str:
+        return "TOPUPS"
+
+
+TOPUPS = _TopUps()
+
+
+def _reference(uow: UnitOfWork, cmd: TopUp) -> Outcome | TopupError:
+    """One command the way a lone request does it, under a savepoint."""
+
+    def work(u: UnitOfWork) -> tuple[int, Any]:
+        line = line_svc.get_line(u, cmd.line_id)
+        return 201, cmd.render(create_order(u, cmd.actor_id, line, cmd.request))
+
+    try:
+        with uow.savepoint():
+            return run_in(uow, cmd.owner_id, cmd.key, "POST", cmd.path, cmd.digest, work)
+    except TopupError as exc:
+        return exc
+
+
+def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
+            ) -> list[_Accepted]:
+    """Replays and refusals answered, unusual cases set aside; the rest, validated."""
+    stored = stored_answers(uow, {c.owner_id for c in cmds}, {c.key for c in cmds})
+    rows = uow.conn.execute(select(lines_table).where(
+        lines_table.c.id.in_({c.line_id for c in cmds})))
+    by_id = {r.id: Line.of(r) for r in rows}
+    twins = _recent_twins(uow, [c for c in cmds if not c.request.confirm_duplicate])
+    seen_keys: set[tuple[int, str]] = set()
+    accepted: list[_Accepted] = []
+    for i, cmd in enumerate(cmds):
+        who = (cmd.owner_id, cmd.key)
+        if who in seen_keys:
+            later.append(i)  # after the first one is written, it replays it
+            continue
+        seen_keys.add(who)
+        try:
+            if who in stored:
+                out[i] = answer_of(stored[who], cmd.digest)
+                continue
+            item = _validate(uow, i, cmd, by_id.get(cmd.line_id))
+        except TopupError as exc:
+            out[i] = exc
+            continue
+        if item is None:
+            later.append(i)
+            continue
+        twin = (cmd.line_id, int(cmd.request.amount or 0), item.line.currency)
+        if not cmd.request.confirm_duplicate and twin in twins:
+            later.append(i)
+            continue
+        twins.add(twin)
+        accepted.append(item)
+    return accepted
+
+
+def _validate(uow: UnitOfWork, index: int, cmd: TopUp, line: Line | None
+              ) -> _Accepted | None:
+    """The checks of ``create_order``; None when the command needs the reference path."""
+    if line is None:
+        raise LineNotFound()
+    req = cmd.request
+    line_svc.ensure_usable(line)
+    money, _ = price_request(uow, line, req)
+    check_method(req, money, None)
+    if (req.kind != "topup" or req.method != "manual" or req.credit_currency
+            or line.status != "active" or money.currency != line.currency):
+        return None
+    unit = ledger.money_unit(money.currency)
+    return _Accepted(index, cmd, line,
+                     ledger.operator_account(uow, "manual_credit", unit, line_id=line.id),
+                     ledger.wallet(uow, line.id, money.currency))
+
+
+def _recent_twins(uow: UnitOfWork, cmds: list[TopUp]) -> set[tuple[int, int, str]]:
+    """(line, amount, currency) of live top-ups inside the duplicate window, for the lines
+    of commands that did not confirm a duplicate."""
+    if not cmds:
+        return set()
+    since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
+    rows = uow.conn.execute(select(orders.c.line_id, orders.c.amount, orders.c.currency).where(
+        orders.c.line_id.in_({c.line_id for c in cmds}), orders.c.kind == "topup",
+        orders.c.created_at >= since, orders.c.state.in_(LIVE_STATES)))
+    return {(int(r.line_id), int(r.amount), str(r.currency)) for r in rows}
+
+
+def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], later: list[int]
+                    ) -> list[_Accepted]:
+    """Lock every account the batch moves (id order) and set aside the commands whose
+    accounts would pass their range: the reference path refuses them precisely."""
+    if not fast:
+        return fast
+    query = select(accounts).where(accounts.c.id.in_(
+        {a.source for a in fast} | {a.wallet for a in fast})).order_by(accounts.c.id)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    totals = {r.id: r for r in uow.conn.execute(query)}
+    debits, credits = _sums(fast)
+    too_far = {a for a, d in debits.items() if totals[a].debits_posted + d > MAX_TOTAL}
+    too_far |= {a for a, c in credits.items() if totals[a].credits_posted + c > MAX_TOTAL}
+    keep = [a for a in fast if a.source not in too_far and a.wallet not in too_far]
+    later.extend(a.index for a in fast if a.source in too_far or a.wallet in too_far)
+    return keep
+
+
+def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
+    debits: dict[int, int] = {}
+    credits: dict[int, int] = {}
+    for a in fast:
+        amount = int(a.cmd.request.amount or 0)
+        debits[a.source] = debits.get(a.source, 0) + amount
+        credits[a.wallet] = credits.get(a.wallet, 0) + amount
+    return debits, credits
+
+
+def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
+    """Every row of the accepted top-ups, one multi-row statement per table."""
+    now = uow.now
+    ids = uow.conn.execute(_NEW_ORDERS, [_order_row(a, now) for a in fast]).scalars().all()
+    made = [_order(a, int(i), now) for a, i in zip(fast, ids, strict=True)]
+    uow.conn.execute(insert(order_events), [
+        ev for o in made for ev in (
+            {"order_id": o.id, "at": now, "from_state": None, "to_state": "created",
+             "note": None},
+            {"order_id": o.id, "at": now, "from_state": "created", "to_state": "paid",
+             "note": "manual_credit"},
+            {"order_id": o.id, "at": now, "from_state": "paid", "to_state": "fulfilled",
+             "note": None})])
+    uow.conn.execute(insert(audit_log), [
+        {"at": now, "actor_id": a.cmd.actor_id, "action": "order.manual_credit",
+         "target": f"line:{o.line_id}", "reason": o.reason,
+         "data": {"order_id": o.id, "amount": o.amount, "currency": o.currency}}
+        for a, o in zip(fast, made, strict=True)])
+    _move_money(uow, fast, made)
+    _extend_validity(uow, fast)
+    for a, o in zip(fast, made, strict=True):
+        if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
+            order_fulfilled(uow, o)
+    answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
+    uow.conn.execute(insert(idempotency_keys), [
+        {"owner_id": a.cmd.owner_id, "key": a.cmd.key, "method": "POST", "path": a.cmd.path,
+         "request_hash": a.cmd.digest, "status_code": 201, "response": body, "created_at": now}
+        for a, body in zip(fast, answers, strict=True)])
+    return [Outcome(201, body, False) for body in answers]
+
+
+def _order_row(a: _Accepted, now: datetime) -> dict[str, Any]:
+    req = a.cmd.request
+    return {
+        "customer_id": a.line.customer_id, "line_id": a.line.id, "kind": "topup",
+        "plan_id": None, "amount": req.amount, "fee": 0, "currency": a.line.currency,
+        "credit_currency": None, "credit_amount": None, "fx_rate": None,
+        "method": req.method, "channel": req.channel, "state": "fulfilled",
+        "reason": (req.reason or "").strip() or None, "created_by": a.cmd.actor_id,
+        "confirmed_duplicate": req.confirm_duplicate, "renewal": False, "created_at": now,
+        "updated_at": now, "paid_at": now, "fulfilled_at": now,
+    }
+
+
+def _order(a: _Accepted, order_id: int, now: datetime) -> Order:
+    row = _order_row(a, now)
+    return Order(
+        id=order_id, customer_id=row["customer_id"], line_id=a.line.id, kind="topup",
+        plan_id=None, amount=int(row["amount"]), fee=0, currency=row["currency"],
+        credit_currency=None, credit_amount=None, fx_rate=None, method=row["method"],
+        channel=row["channel"], state="fulfilled", reason=row["reason"], payment_ref=None,
+        next_action=None, bucket_id=None, renewal=False, created_at=now, paid_at=now,
+        fulfilled_at=now)
+
+
+def _move_money(uow: UnitOfWork, fast: list[_Accepted], made: list[Order]) -> None:
+    """The ledger transfers, then each account's totals moved once by their sum."""
+    uow.conn.execute(insert(transfers), [
+        {"idempotency_id": f"order:{o.id}:fund", "debit_account_id": a.source,
+         "credit_account_id": a.wallet, "unit": ledger.money_unit(o.currency),
+         "amount": o.amount, "kind": "posted", "pending_id": None, "timeout_at": None,
+         "code": "topup", "ref": f"order:{o.id}", "created_at": uow.now}
+        for a, o in zip(fast, made, strict=True)])
+    debits, credits = _sums(fast)  # their rows are locked already (``_lock_and_range``)
+    uow.conn.execute(_BUMP_DEBITS, [{"aid": a, "delta": d} for a, d in sorted(debits.items())])
+    uow.conn.execute(_BUMP_CREDITS, [{"aid": a, "delta": c} for a, c in sorted(credits.items())])
+
+
+def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> None:
+    """A top-up keeps the line valid ``topup_validity_days`` from now (never shortens it)."""
+    until = uow.now + timedelta(days=uow.settings.topup_validity_days)
+    grow = {a.line.id for a in fast if a.line.valid_until is None or until > a.line.valid_until}
+    if grow:
+        uow.conn.execute(_VALID_UNTIL, [{"lid": lid, "until": until} for lid in sorted(grow)])
