@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -43,11 +44,18 @@ def saved_methods(db: Database, providers: dict[str, PaymentProvider]
     return {"stripe": stripe_saved.from_settings(ctx)}
 
 
+SWITCH_INTERVAL = 0.0005  # seconds
+
+
 def app(db: Database | None = None) -> FastAPI:
     """The ASGI app; ``uvicorn --factory topup.bootstrap:app`` serves it from the environment."""
     from topup.channels.api.app import create_app
 
     db = db or database()
+    # The writer thread waits on the database while the event loop thread runs Python; each
+    # time an answer arrives it must win the GIL back, which by default takes up to 5 ms: per
+    # statement, that would be the writer's pace. Hand the GIL over sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     providers = payment_providers(db)
     served = create_app(db, providers, saved_methods(db, providers))
     if db.settings.embedded_worker:

@@ -28,6 +28,7 @@ from topup.channels.api import (
     vouchers,
     webhooks,
 )
+from topup.channels.api.fastlane import FastLane
 from topup.channels.api.limits import RequestLimits
 from topup.channels.payreturn import pages as payreturn_pages
 from topup.channels.portal import routes as portal
@@ -75,6 +76,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.include_router(portal.router)  # the traveller portal: /, its pages, /static
     app.include_router(admin_console.router)  # the operator's console under /admin
     app.include_router(pos_pages.router)  # the agent's point of sale under /pos
+    app.add_middleware(FastLane, db=db)  # inside the error guard, the metrics and the limits
     problems.install(app)  # its catch-all sits inside measure, so 500s are counted
     app.add_middleware(system.Measure)
     app.add_middleware(RequestLimits, settings=db.settings)  # outermost: before any byte is read

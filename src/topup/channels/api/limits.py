@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -69,7 +70,7 @@ class RequestLimits:
             status, code, title, detail = refusal
             await problem(Request(scope), status, code, title, detail)(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
 Refusal = tuple[int, str, str, str]
@@ -94,6 +95,11 @@ def _head_refusal(scope: Scope, headers: Headers, limit: int, max_head: int) -> 
     return None
 
 
+async def whole_body(receive: Receive) -> bytes:
+    """The body of a request that passed this middleware (already bounded)."""
+    return await _read_body(receive, sys.maxsize)
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     """The whole body, counted as it arrives; ``TooLarge`` as soon as it passes ``limit``."""
     chunks: list[bytes] = []
@@ -111,7 +117,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that hands the app the body already read, then the real channel (so a
     disconnect is still seen)."""
     sent = False

@@ -59,17 +59,33 @@ def problem(request: Request, status: int, code: str, title: str, detail: str | 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def topup_problem(request: Request, exc: TopupError) -> JSONResponse:
+    """The problem for a refusal of the domain (every ``TopupError``)."""
+    detail = generic_detail(exc.code, language_of(request))
+    if detail is not None:
+        log.warning("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.detail)
+        return problem(request, exc.status, exc.code, exc.title, detail)
+    return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
+
+
+def problem_for(request: Request, exc: Exception) -> JSONResponse | None:
+    """The problem the app's handlers make of ``exc`` (a domain refusal or a translated
+    lower-level error), for code that runs outside them (the fast lane); None otherwise."""
+    if isinstance(exc, TopupError):
+        return topup_problem(request, exc)
+    for error, code, title, detail in TRANSLATED:
+        if isinstance(exc, error):
+            log.info("%s on %s %s: %s", code, request.method, request.url.path, exc)
+            return problem(request, 422, code, title, detail)
+    return None
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(TopupError)
     async def _topup(request: Request, exc: TopupError) -> JSONResponse:
-        detail = generic_detail(exc.code, language_of(request))
-        if detail is not None:
-            log.warning("%s on %s %s: %s", exc.code, request.method, request.url.path,
-                        exc.detail)
-            return problem(request, exc.status, exc.code, exc.title, detail)
-        return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
+        return topup_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
