@@ -253,9 +253,14 @@ async def _drive(host: str, port: int, work: Workload, plan: Plan, conns: int,
     return client.out
 
 
+def _default_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _child(send: Connection, host: str, port: int, work: Workload, plan: Plan, conns: int,
            seq: Iterator[int]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent handles Ctrl-C and stops us
+    _default_signals()  # the parent handles Ctrl-C and stops us
     send.send(asyncio.run(_drive(host, port, work, plan, conns, seq)))
     send.close()
 
@@ -351,7 +356,7 @@ def _serve_trivial(port: int, ready: Connection, lifetime: float) -> None:
         ready.send(True)
         async with server:
             await asyncio.sleep(lifetime)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _default_signals()
     asyncio.run(main())
 
 

@@ -188,9 +188,9 @@ class Report:
     took: float
 
     def text(self) -> str:
-        return "\n\n".join([calibration_line(self.alone, self.args.concurrency),
+        return "\n\n".join(part for part in [calibration_line(self.alone, self.args.concurrency),
                             table(self.results, self.pgbench), sweep_table(self.results),
-                            self.machine.describe(), "Problems:\n" + notes(self.results)])
+                            self.machine.describe(), "Problems:\n" + notes(self.results)] if part)
 
     def markdown(self) -> str:
         a, here = self.args, Path(__file__).resolve().parent.name

@@ -15,6 +15,7 @@ charged. Every server is stopped at the end, also on Ctrl-C and on errors.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ from _meter import Meter
 ADMIN = ("admin@example.com", "demo-admin-pass")
 DEFAULT_PG = "postgresql+psycopg://topup:topup@127.0.0.1:5432/topup"
 PG_BENCH_DB = "topup_bench"
+SETTLE_SECONDS = 60
 
 
 @dataclass
@@ -70,18 +72,24 @@ class Run:
                          client_ms=out.cpu_s / done * 1000, moved=moved), out
 
     def settle(self, work: lg.Workload, unknown: list[int]) -> int:
-        """Resend the requests whose answers were lost (same key): what they moved."""
-        moved = 0
+        """Resend the requests whose answers were lost (same key): what they moved. A server
+        that no longer answers gets SETTLE_SECONDS in all; the rest stays unknown."""
+        moved, deadline = 0, time.monotonic() + SETTLE_SECONDS
         for n in unknown:
-            try:
-                found = work.settle(lg.resend(sup.LOOPBACK, self.srv.port, work.request(n)))
-            except (OSError, lg.ConnectionClosed, lg.ProtocolError):
-                found = None
+            left = min(deadline - time.monotonic(), self.args.timeout)
+            found = self.resend(work, n, left) if left > 0 else None
             if found is None:
                 self.books.unknown += 1
             else:
                 moved += found
         return moved
+
+    def resend(self, work: lg.Workload, n: int, timeout: float) -> int | None:
+        try:
+            resp = lg.resend(sup.LOOPBACK, self.srv.port, work.request(n), timeout=timeout)
+        except (OSError, lg.ConnectionClosed, lg.ProtocolError):
+            return None
+        return work.settle(resp)
 
 
 def setup(base: str, count: int) -> tuple[str, list[int], list[str]]:
@@ -234,7 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 if __name__ == "__main__":
+    # SIGTERM (and SIGINT, even where a shell started us with it ignored) unwinds like
+    # Ctrl-C, so every server and load process is stopped on the way out
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         sys.exit(main())
     except KeyboardInterrupt:
