@@ -16,6 +16,7 @@ idempotency key and learn what happened.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import multiprocessing
 import signal
@@ -282,6 +283,9 @@ def run(host: str, port: int, work: Workload, concurrency: int, warmup: float, s
     """Keep ``concurrency`` requests of ``work`` in flight for ``warmup`` + ``seconds``; the
     requests still in flight then finish (each bounded by ``timeout``)."""
     procs = max(1, min(procs, concurrency))
+    # the calling process has the app's modules loaded; collections during the load need not
+    # walk that heap again and again, so park what exists now where the collector never looks
+    gc.freeze()
     now = time.monotonic()
     plan = Plan(now + warmup, now + warmup + seconds, timeout)
     if procs == 1:

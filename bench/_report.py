@@ -48,7 +48,7 @@ class Result:
 
     @property
     def label(self) -> str:
-        return f"{self.backend} ×{self.workers}"
+        return f"{self.backend}, {self.workers} worker{'s' if self.workers > 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,14 @@ def notes(results: list[Result]) -> str:
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
-def svg_chart(results: list[Result], width: int = 640, height: int = 360) -> str:
+def svg_chart(results: list[Result], width: int = 680, height: int = 360) -> str:
     """Top-ups/s against requests in flight (log2 x axis), one line per configuration; plain
     SVG written here so the bench needs no plotting library."""
     series = [(r.label, r.sweep) for r in results if r.sweep]
     points = sorted({c for _, sw in series for c, _ in sw}) or [1]
     top = max([p.rate for _, sw in series for _, p in sw] + [1.0])
     top = _nice(top)
-    left, right, up, down = 70, 150, 20, 50
+    left, right, up, down = 70, 190, 20, 50
     pw, ph = width - left - right, height - up - down
 
     def x(c: int) -> float:
@@ -166,6 +166,10 @@ def svg_chart(results: list[Result], width: int = 640, height: int = 360) -> str
     return "\n".join(out) + "\n"
 
 
+def _procs(n: int) -> str:
+    return "one client process" if n == 1 else f"{n} client processes (forked, results merged)"
+
+
 def _nice(v: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten at or above ``v``."""
     step = 1.0
@@ -196,9 +200,10 @@ class Report:
         a, here = self.args, Path(__file__).resolve().parent.name
         sweep = ",".join(str(c) for c in a.sweep)
         # the prose below names `SELECT 1`, which is all S608 sees in it
+        note = f"*{self.args.note.strip()}*\n\n" if self.args.note.strip() else ""
         return f"""## Durable top-ups per second through the HTTP API
 
-What is measured: `POST /api/v1/admin/lines/{{id}}/credit` (a manual credit of
+{note}What is measured: `POST /api/v1/admin/lines/{{id}}/credit` (a manual credit of
 {AMOUNT / 100:.2f} CNY, a fresh `Idempotency-Key` each) through `topup serve` on the loopback,
 with {a.concurrency} requests in flight spread over {a.lines} lines. A 201 means the order, its
 events, the audit entry and the ledger transfer are committed (SQLite WAL with
@@ -210,7 +215,7 @@ The load comes from `{here}/_loadgen.py`, a raw asyncio HTTP/1.1 client: one kee
 connection per request in flight, hand-built request bytes, a minimal response parser (status
 line, headers, `Content-Length` body), a {a.timeout:g} s deadline per request (a timeout or a
 dropped connection is counted as an error, and the request is resent afterwards under the same
-key to learn whether it moved value), {a.client_procs} client process(es). Calibration, in the
+key to learn whether it moved value), {_procs(a.client_procs)}. Calibration, in the
 same run: against a trivial asyncio server on the loopback the client alone drives
 **{self.alone.rate:,.0f} requests/s** at {a.concurrency} in flight
 ({self.alone.cpu_us:.0f} µs of client CPU per request); *healthz/s* is `GET /healthz` of each
@@ -253,6 +258,7 @@ PostgreSQL row and leaves the last one for inspection; `pgbench_bench` is droppe
 ```
 bash scripts/postgres
 .venv/bin/python {here}/topups.py --seconds {a.seconds:g} --concurrency {a.concurrency} \\
-    --sweep {sweep} --out docs/benchmarks.md
+    --side-seconds {a.side_seconds:g} --sweep {sweep} --sweep-seconds {a.sweep_seconds:g} \\
+    --client-procs {a.client_procs} --out docs/benchmarks.md
 ```
 """  # noqa: S608

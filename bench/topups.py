@@ -205,6 +205,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-workers", default="1,2", help="worker counts to try on PostgreSQL")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
+    p.add_argument("--note", default="", help="a caveat printed under the report's title")
     return p.parse_args(argv)
 
 
