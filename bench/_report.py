@@ -158,12 +158,14 @@ def svg_chart(results: list[Result], width: int = 680, height: int = 360) -> str
                    f'stroke-width="2"/>')
         out += [f'<circle cx="{x(c):.1f}" cy="{y(p.rate):.1f}" r="3" fill="{colour}"/>'
                 for c, p in sw]
-        ly = up + 16 + 18 * i
-        out.append(f'<line x1="{left + pw + 12}" x2="{left + pw + 32}" y1="{ly - 4}" '
-                   f'y2="{ly - 4}" stroke="{colour}" stroke-width="2"/><text '
-                   f'x="{left + pw + 38}" y="{ly}">{_escape(label)}</text>')
+        out.append(_legend(left + pw + 12, up + 16 + 18 * i, colour, label))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _legend(x: int, y: int, colour: str, label: str) -> str:
+    return (f'<line x1="{x}" x2="{x + 20}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" '
+            f'stroke-width="2"/><text x="{x + 26}" y="{y}">{_escape(label)}</text>')
 
 
 def _procs(n: int) -> str:
