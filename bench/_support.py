@@ -64,10 +64,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``topup serve``: where it listens, and its process group (master, workers)."""
+
+    base: str
+    port: int
+    pgrp: int
+
+
 @contextmanager
 def server(env: dict[str, str], workers: int, log_path: Path, ready_timeout: float = 60
-           ) -> Iterator[str]:
-    """Run ``topup serve`` on a free loopback port; yields its base URL; always stops it."""
+           ) -> Iterator[Served]:
+    """Run ``topup serve`` on a free loopback port in its own session; always stops it."""
     port = free_port()
     cmd = [topup_exe(), "serve", "--host", LOOPBACK, "--port", str(port),
            "--workers", str(workers)]
@@ -77,7 +86,7 @@ def server(env: dict[str, str], workers: int, log_path: Path, ready_timeout: flo
     base = f"http://{LOOPBACK}:{port}"
     try:
         _wait_healthy(proc, base, log_path, ready_timeout)
-        yield base
+        yield Served(base, port, proc.pid)
     finally:
         stop(proc)
 

@@ -1,199 +1,156 @@
 """Durable top-ups per second through the HTTP API, on SQLite and PostgreSQL, beside pgbench.
 
-Run: ``.venv/bin/python bench/topups.py [--seconds 10] [--concurrency 16] [--out FILE]``.
-Each backend gets a fresh database, ``topup demo``, N bench lines, and a ``topup serve``
-subprocess on the loopback; an async httpx client keeps ``concurrency`` manual credits
-(``POST /api/v1/admin/lines/{id}/credit``, unique Idempotency-Key each) in flight for a fixed
-time after a warm-up. Afterwards ``topup ledger check`` must pass and the bench lines' wallets
-must hold exactly 1000 x the number of 201s. Every server is stopped at the end, also on Ctrl-C.
+Run: ``.venv/bin/python bench/topups.py [--seconds 10] [--concurrency 16] [--sweep 1,4,16,64]
+[--out docs/benchmarks.md]``. Each configuration gets a fresh database, ``topup demo``, N bench
+lines and a ``topup serve`` subprocess on the loopback. A raw asyncio HTTP/1.1 client
+(bench/_loadgen.py) keeps ``concurrency`` requests in flight, one keep-alive connection each:
+first ``GET /healthz`` (calibration), then manual credits (``POST
+/api/v1/admin/lines/{id}/credit``, a fresh Idempotency-Key each), replays of used keys, usage
+records (``POST /api/v1/usage``) and the sweep over requests in flight. CPU of the server, the
+database and the client is read around each phase. Afterwards ``topup ledger check`` must pass
+and the bench lines' wallets must hold exactly what the answers credited minus what usage
+charged. Every server is stopped at the end, also on Ctrl-C and on errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import itertools
+import signal
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import _support as sup  # bench/ is a folder of scripts: run as a script, it is on sys.path
+import _loadgen as lg  # bench/ is a folder of scripts: run as a script, it is on sys.path
+import _report as rep
+import _support as sup
+import _workloads as wl
 import httpx
+from _meter import Meter
 
-AMOUNT = 1000
-CURRENCY = "CNY"
 ADMIN = ("admin@example.com", "demo-admin-pass")
 DEFAULT_PG = "postgresql+psycopg://topup:topup@127.0.0.1:5432/topup"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One load phase: which lines, and when measuring starts and everything stops."""
-
-    lines: list[int]
-    measure_from: float
-    end: float
+PG_BENCH_DB = "topup_bench"
+SETTLE_SECONDS = 60
 
 
 @dataclass
-class Load:
-    """What the clients saw. ``ok`` counts every 201 (warm-up too) for the balance check."""
+class Books:
+    """Value the client saw move: what must be in the bench lines' wallets afterwards."""
 
-    ok: int = 0
-    measured_ok: int = 0
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    samples: list[tuple[int, str]] = field(default_factory=list)
+    credited: int = 0
+    charged: int = 0
+    unknown: int = 0
 
 
 @dataclass
-class Result:
-    backend: str
-    workers: int
-    concurrency: int
-    seconds: float
-    rate: float = 0.0
-    p50_ms: float = 0.0
-    p99_ms: float = 0.0
-    errors: Counter[str] = field(default_factory=Counter)
-    replay_rate: float = 0.0
-    checks: list[str] = field(default_factory=list)
-    server_log: Counter[str] = field(default_factory=Counter)
+class Run:
+    """One configuration's server and what has been learnt so far."""
 
-    @property
-    def ok(self) -> bool:
-        return not self.checks and not self.errors
+    srv: sup.Served
+    meter: Meter
+    args: argparse.Namespace
+    res: rep.Result
+    books: Books = field(default_factory=Books)
 
+    def phase(self, work: lg.Workload, concurrency: int, warmup: float, seconds: float
+              ) -> tuple[rep.Phase, lg.Outcome]:
+        """Drive ``work``; its figures, with CPU per successful answer over the whole phase."""
+        before = self.meter.cpu()
+        out = lg.run(sup.LOOPBACK, self.srv.port, work, concurrency, warmup, seconds,
+                     procs=self.args.client_procs, timeout=self.args.timeout)
+        spent, done = self.meter.cpu() - before, max(out.ok, 1)
+        self.res.errors.update(out.errors)
+        moved = out.moved + self.settle(work, out.unknown)
+        return rep.Phase(rate=out.rate, p50_ms=lg.percentile(out.latencies, 0.5) * 1000,
+                         p99_ms=lg.percentile(out.latencies, 0.99) * 1000,
+                         server_ms=spent.server / done * 1000, db_ms=spent.db / done * 1000,
+                         client_ms=out.cpu_s / done * 1000, moved=moved), out
 
-def credit_body() -> dict[str, Any]:
-    return {"amount": AMOUNT, "currency": CURRENCY, "reason": "bench",
-            "confirm_duplicate": True}
+    def settle(self, work: lg.Workload, unknown: list[int]) -> int:
+        """Resend the requests whose answers were lost (same key): what they moved. A server
+        that no longer answers gets SETTLE_SECONDS in all; the rest stays unknown."""
+        moved, deadline = 0, time.monotonic() + SETTLE_SECONDS
+        for n in unknown:
+            left = min(deadline - time.monotonic(), self.args.timeout)
+            found = self.resend(work, n, left) if left > 0 else None
+            if found is None:
+                self.books.unknown += 1
+            else:
+                moved += found
+        return moved
 
-
-async def credit(client: httpx.AsyncClient, line_id: int, key: str) -> httpx.Response:
-    return await client.post(f"/api/v1/admin/lines/{line_id}/credit", json=credit_body(),
-                             headers={"Idempotency-Key": key})
-
-
-async def _topup_worker(client: httpx.AsyncClient, plan: Plan, load: Load,
-                        seq: itertools.count[int]) -> None:
-    while time.perf_counter() < plan.end:
-        line_id = plan.lines[next(seq) % len(plan.lines)]
-        key = f"bench-{uuid.uuid4().hex}"
-        start = time.perf_counter()
+    def resend(self, work: lg.Workload, n: int, timeout: float) -> int | None:
         try:
-            status = str((await credit(client, line_id, key)).status_code)
-        except httpx.HTTPError as exc:
-            status = type(exc).__name__
-        done = time.perf_counter()
-        if status != "201":
-            load.errors[status] += 1
-            continue
-        load.ok += 1
-        if plan.measure_from <= done <= plan.end:
-            load.measured_ok += 1
-            load.latencies.append(done - start)
-            if len(load.samples) < 512:
-                load.samples.append((line_id, key))
+            resp = lg.resend(sup.LOOPBACK, self.srv.port, work.request(n), timeout=timeout)
+        except (OSError, lg.ConnectionClosed, lg.ProtocolError):
+            return None
+        return work.settle(resp)
 
 
-async def drive(client: httpx.AsyncClient, lines: list[int], concurrency: int,
-                warmup: float, seconds: float) -> Load:
-    """Keep ``concurrency`` top-ups in flight for warm-up + ``seconds``."""
-    now = time.perf_counter()
-    plan = Plan(lines, now + warmup, now + warmup + seconds)
-    load, seq = Load(), itertools.count()
-    await asyncio.gather(*(_topup_worker(client, plan, load, seq) for _ in range(concurrency)))
-    return load
+def setup(base: str, count: int) -> tuple[str, list[int], list[str]]:
+    """Log in as the demo admin and create ``count`` bench lines: (token, ids, ICCIDs)."""
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        r = client.post("/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]})
+        r.raise_for_status()
+        token = r.json()["access_token"]
+        ids, iccids = [], []
+        for n in range(1, count + 1):
+            iccid = sup.bench_iccid(n)
+            r = client.post("/api/v1/admin/lines", headers={"Authorization": f"Bearer {token}"},
+                            json={"iccid": iccid, "secret": f"bench-{n:04d}",
+                                  "currency": wl.CURRENCY})
+            if r.status_code != 201:
+                raise RuntimeError(f"creating bench line {n}: {r.status_code} {r.text}")
+            ids.append(int(r.json()["id"]))
+            iccids.append(iccid)
+    return token, ids, iccids
 
 
-async def replay(client: httpx.AsyncClient, samples: list[tuple[int, str]], concurrency: int,
-                 seconds: float) -> tuple[float, Counter[str]]:
-    """Resend already-used keys with the same body: replays per second, and any surprises."""
-    if not samples:
-        return 0.0, Counter()
-    end, seq, odd = time.perf_counter() + seconds, itertools.count(), Counter[str]()
-    count = 0
-
-    async def worker() -> None:
-        nonlocal count
-        while time.perf_counter() < end:
-            line_id, key = samples[next(seq) % len(samples)]
-            try:
-                r = await credit(client, line_id, key)
-                if r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true":
-                    count += 1
-                else:
-                    odd[f"replay {r.status_code}"] += 1
-            except httpx.HTTPError as exc:
-                odd[f"replay {type(exc).__name__}"] += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / seconds, odd
+def measure(run: Run, token: str, ids: list[int], iccids: list[str]) -> None:
+    """Calibration, top-ups, replays, usage and the sweep against one running server."""
+    args, res, tag = run.args, run.res, uuid.uuid4().hex[:12]
+    host = f"{sup.LOOPBACK}:{run.srv.port}"
+    res.healthz, _ = run.phase(wl.Get(host, "/healthz"), args.concurrency, 1, args.calibrate)
+    credit = wl.Credit(host, token, tuple(ids), f"{tag}-t")
+    res.topups, out = run.phase(credit, args.concurrency, args.warmup, args.seconds)
+    run.books.credited += res.topups.moved
+    if out.good:
+        res.replays, _ = run.phase(wl.Replay(credit, tuple(out.good)), args.concurrency, 0.5,
+                                   args.side_seconds)
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    usage = wl.Usage(host, token, tuple(iccids), f"{tag}-u", at)
+    res.usage, _ = run.phase(usage, args.concurrency, 0.5, args.side_seconds)
+    run.books.charged += res.usage.moved
+    for conc in args.sweep:
+        point, _ = run.phase(replace(credit, run=f"{tag}-s{conc}"), conc, 1, args.sweep_seconds)
+        run.books.credited += point.moved
+        res.sweep.append((conc, point))
+    res.rss_mib = run.meter.peak_rss_mib()
 
 
-async def login(client: httpx.AsyncClient) -> None:
-    """Log in as the demo admin; the client sends the bearer token from now on."""
-    r = await client.post("/api/v1/auth/token",
-                          data={"username": ADMIN[0], "password": ADMIN[1]})
-    r.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-
-
-async def make_lines(client: httpx.AsyncClient, count: int) -> list[int]:
-    """Create ``count`` bench lines through the admin API; their ids."""
-    ids = []
-    for n in range(1, count + 1):
-        r = await client.post("/api/v1/admin/lines", json={
-            "iccid": sup.bench_iccid(n), "secret": f"bench-{n:04d}", "currency": CURRENCY})
-        if r.status_code != 201:
-            raise RuntimeError(f"creating bench line {n}: {r.status_code} {r.text}")
-        ids.append(int(r.json()["id"]))
-    return ids
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-async def load_server(base: str, args: argparse.Namespace, res: Result) -> tuple[list[int], int]:
-    """Log in, create lines, drive the load and the replays; returns (line ids, 201 count)."""
-    limits = httpx.Limits(max_connections=args.concurrency + 4,
-                          max_keepalive_connections=args.concurrency + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits,
-                                 trust_env=False) as client:
-        await login(client)
-        lines = await make_lines(client, args.lines)
-        load = await drive(client, lines, args.concurrency, args.warmup, args.seconds)
-        res.rate = load.measured_ok / args.seconds
-        res.p50_ms = percentile(load.latencies, 0.50) * 1000
-        res.p99_ms = percentile(load.latencies, 0.99) * 1000
-        res.errors.update(load.errors)
-        res.replay_rate, odd = await replay(client, load.samples, args.concurrency,
-                                            args.replay_seconds)
-        res.errors.update(odd)
-    return lines, load.ok
-
-
-def verify(env: dict[str, str], url: str, lines: list[int], ok: int, res: Result) -> None:
-    """The books must balance and the wallets must hold exactly what the 201s promised."""
+def verify(env: dict[str, str], url: str, lines: list[int], books: Books, res: rep.Result
+           ) -> None:
+    """The books must balance and the wallets must hold exactly what the answers said."""
     done = sup.run_topup(env, "ledger", "check", timeout=300)
     if done.returncode != 0:
         res.checks.append(f"ledger check exit {done.returncode}: {done.stderr.strip()[-300:]}")
-    total = sup.wallet_total(url, lines)
-    if total != AMOUNT * ok:
-        res.checks.append(f"wallets hold {total}, expected {AMOUNT} x {ok} = {AMOUNT * ok}")
+    if books.unknown:
+        res.checks.append(f"{books.unknown} requests' outcome unknown even after resending")
+    total, expected = sup.wallet_total(url, lines), books.credited - books.charged
+    if total != expected:
+        res.checks.append(f"wallets hold {total}, expected {books.credited} credited - "
+                          f"{books.charged} charged = {expected}")
 
 
-def run_backend(backend: str, url: str | None, workers: int, args: argparse.Namespace) -> Result:
+def run_backend(backend: str, url: str | None, workers: int, args: argparse.Namespace
+                ) -> rep.Result:
     """One measured configuration on a fresh database; the server never outlives it."""
-    res = Result(backend, workers, args.concurrency, args.seconds)
+    res = rep.Result(backend, workers, args.concurrency, args.seconds)
     with tempfile.TemporaryDirectory(prefix=f"topup-bench-{backend}-") as tmp:
         data_dir = Path(tmp)
         url = url or sup.sqlite_url(data_dir)
@@ -203,110 +160,65 @@ def run_backend(backend: str, url: str | None, workers: int, args: argparse.Name
             raise RuntimeError(f"topup demo failed: {seeded.stderr}")
         log = data_dir / "server.log"
         try:
-            with sup.server(env, workers, log) as base:
-                lines, ok = asyncio.run(load_server(base, args, res))
+            with sup.server(env, workers, log) as srv:
+                token, ids, iccids = setup(srv.base, args.lines)
+                meter = Meter(srv.pgrp, PG_BENCH_DB if backend == "postgresql" else None)
+                run = Run(srv, meter, args, res)
+                measure(run, token, ids, iccids)
         finally:
             res.server_log = sup.log_problems(log) if log.exists() else Counter()
-        verify(env, url, lines, ok, res)
+        verify(env, url, ids, run.books, res)
     return res
 
 
-TABLE_HEAD = ("| backend | workers | concurrency | seconds | top-ups/s | p50 ms | p99 ms "
-              "| errors | replays/s | checks |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+def client_alone(args: argparse.Namespace) -> rep.Calibration:
+    """The client against a trivial asyncio server on the loopback: its own ceiling."""
+    port = sup.free_port()
+    seconds = args.calibrate
+    with lg.trivial_server(port, lifetime=seconds + 30):
+        out = lg.run(sup.LOOPBACK, port, wl.Get(f"{sup.LOOPBACK}:{port}", "/"),
+                     args.concurrency, 0.5, seconds, procs=args.client_procs, timeout=args.timeout)
+    return rep.Calibration(out.rate, out.cpu_s / max(out.ok, 1) * 1e6, sum(out.errors.values()))
 
 
-def table(results: list[Result], pgbench: float | None, conc: int, seconds: float) -> str:
-    rows = [TABLE_HEAD]
-    for r in results:
-        checks = "ok" if not r.checks else "FAILED"
-        rows.append(f"| {r.backend} | {r.workers} | {r.concurrency} | {r.seconds:g} | "
-                    f"{r.rate:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-                    f"{sum(r.errors.values())} | {r.replay_rate:.1f} | {checks} |")
-    if pgbench is not None:
-        rows.append(f"| pgbench TPC-B (same PostgreSQL) | - | {conc} | {seconds:g} | "
-                    f"{pgbench:.1f} tps | - | - | - | - | - |")
-    return "\n".join(rows)
-
-
-def notes(results: list[Result]) -> str:
-    out = []
-    for r in results:
-        label = f"{r.backend}, {r.workers} worker(s)"
-        out += [f"- {label}: check failed: {c}" for c in r.checks]
-        out += [f"- {label}: client saw {n} x {what}" for what, n in r.errors.most_common()]
-        out += [f"- {label}: server log {n} x `{line}`"
-                for line, n in r.server_log.most_common(5)]
-    return "\n".join(out) or "- none: no errors, no failed checks, nothing in the server logs"
-
-
-def document(tbl: str, facts: sup.Machine, problems: str, args: argparse.Namespace) -> str:
-    here = Path(__file__).resolve().parent.name
-    return f"""## Durable top-ups per second through the HTTP API
-
-What is measured: `POST /api/v1/admin/lines/{{id}}/credit` (a manual credit of 10.00 CNY, a
-fresh `Idempotency-Key` each) through `topup serve` on the loopback, with {args.concurrency}
-requests in flight from one async httpx client, spread over {args.lines} lines. A 201 means the
-order, its events, the audit entry and the ledger transfer are committed (SQLite WAL with
-`synchronous=FULL`; PostgreSQL with its default `fsync`/`synchronous_commit=on`). Throughput
-counts the 201s completed in a {args.seconds:g} s window after a {args.warmup:g} s warm-up;
-p50/p99 are their latencies as the client saw them. *replays/s* resends already-used keys (the
-stored response comes back, nothing moves). *checks*: `topup ledger check` exits 0 and the
-bench lines' wallets hold exactly 1000 x the 201s. `pgbench` runs TPC-B (scale 10,
-`-c {args.concurrency} -j 2 -T {args.seconds:g}`) on the same PostgreSQL server in the same run,
-as the yardstick for what that server commits per second.
-
-{tbl}
-
-{facts.describe()} Client, server and database share the machine, so its CPUs bound all rows.
-
-Problems seen during the run:
-
-{problems}
-
-Rerun (PostgreSQL from `scripts/postgres`; the bench recreates `topup_bench` for each
-PostgreSQL row and leaves the last one for inspection; `pgbench_bench` is dropped afterwards):
-
-```
-bash scripts/postgres
-.venv/bin/python {here}/topups.py --seconds 10 --concurrency 16 --out docs/benchmarks.md
-```
-
-Where we stand: every top-up is one transaction of about 22 statements (idempotency record,
-order and its events, audit entry, ledger transfer, line validity) and one commit; operator
-accounts are sharded by line, so top-ups of different lines lock different rows. The server is
-bound by Python CPU (about 10 ms per top-up in-process on SQLite, 14 ms on PostgreSQL, plus
-HTTP, auth and JSON), not by fsync. SQLite writers queue in arrival order inside the server
-(before that queue, p99 was 2.4 s at 81/s: SQLite's busy handler lets late writers barge
-past early ones). The later target is at least
-pgbench's TPC-B tps on the same server, by committing top-ups in batches (many transfers per
-commit), as TigerBeetle does.
-"""
+def concurrency_list(text: str) -> list[int]:
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if any(v < 1 or v > 1024 for v in values):
+        raise argparse.ArgumentTypeError("requests in flight between 1 and 1024")
+    return values
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=10, help="measured seconds per run")
+    p.add_argument("--seconds", type=float, default=10, help="measured seconds of top-ups")
     p.add_argument("--warmup", type=float, default=2, help="warm-up seconds before measuring")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     p.add_argument("--lines", type=int, default=64, help="lines to spread top-ups over")
-    p.add_argument("--replay-seconds", type=float, default=2, help="seconds of replays")
+    p.add_argument("--side-seconds", type=float, default=3, help="seconds of replays, of usage")
+    p.add_argument("--calibrate", type=float, default=3, help="seconds of each calibration")
+    p.add_argument("--sweep", type=concurrency_list, default=[1, 4, 16, 64],
+                   help="requests in flight to sweep ('' for none)")
+    p.add_argument("--sweep-seconds", type=float, default=3, help="seconds per sweep point")
+    p.add_argument("--client-procs", type=int, default=1, help="load generator processes")
+    p.add_argument("--timeout", type=float, default=10, help="seconds per request")
     p.add_argument("--pg-url", default=None, help="admin URL (default: scripts/postgres's)")
     p.add_argument("--pg-workers", default="1,2", help="worker counts to try on PostgreSQL")
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
+    p.add_argument("--note", default="", help="a caveat printed under the report's title")
     return p.parse_args(argv)
 
 
-def run_all(args: argparse.Namespace, pg_url: str | None) -> tuple[list[Result], float | None]:
+def run_all(args: argparse.Namespace, pg_url: str | None) -> tuple[list[rep.Result], float | None]:
     results = [run_backend("sqlite", None, 1, args)]
-    print(table(results, None, args.concurrency, args.seconds), flush=True)
+    print(rep.table(results, None), flush=True)
     if pg_url is None:
         return results, None
     for workers in (int(w) for w in args.pg_workers.split(",")):
-        bench_url = sup.recreate_database(pg_url, "topup_bench")
+        bench_url = sup.recreate_database(pg_url, PG_BENCH_DB)
         results.append(run_backend("postgresql", bench_url, workers, args))
-        print(table(results[-1:], None, args.concurrency, args.seconds), flush=True)
-    tps = sup.pgbench_tps(pg_url, args.concurrency, int(args.seconds))
+        print(rep.table(results[-1:], None), flush=True)
+    tps = sup.pgbench_tps(pg_url, args.concurrency, max(1, round(args.seconds)))
     return results, tps
 
 
@@ -316,17 +228,30 @@ def main(argv: list[str] | None = None) -> int:
     if float(load_before.split()[0]) > 0.5:
         print(f"bench: warning: the machine is busy (load {load_before})", file=sys.stderr)
     pg_url = None if args.skip_postgres else (args.pg_url or DEFAULT_PG)
+    started = time.monotonic()
+    alone = client_alone(args)
+    print(rep.calibration_line(alone, args.concurrency), flush=True)
     results, tps = run_all(args, pg_url)
-    tbl = table(results, tps, args.concurrency, args.seconds)
-    facts, problems = sup.machine(pg_url, load_before), notes(results)
-    print(f"\n{tbl}\n\n{facts.describe()}\n\nProblems:\n{problems}")
+    report = rep.Report(results, tps, alone, sup.machine(pg_url, load_before), args,
+                        time.monotonic() - started)
+    print(f"\n{report.text()}")
     if args.out:
-        sup.write_section(args.out, document(tbl, facts, problems, args))
-        print(f"wrote {args.out}")
+        chart = args.out.parent / rep.CHART_NAME
+        chart.write_text(rep.svg_chart(results), encoding="utf-8")
+        sup.write_section(args.out, report.markdown())
+        print(f"wrote {args.out} and {chart}")
     return 0 if all(r.ok for r in results) else 1
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 if __name__ == "__main__":
+    # SIGTERM (and SIGINT, even where a shell started us with it ignored) unwinds like
+    # Ctrl-C, so every server and load process is stopped on the way out
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         sys.exit(main())
     except KeyboardInterrupt:
