@@ -137,6 +137,7 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Froz
         url = engine.url.render_as_string(hide_password=False)
     database = Database(engine, settings_for(tmp_path, url), clock)
     yield database
+    database.close()  # the writer thread and its connection end with the test
     with engine.connect() as conn:
         problems = check_books(conn)
     assert problems == [], f"the books do not balance: {problems}"

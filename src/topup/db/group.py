@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from topup.errors import TopupError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from topup.db.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -95,12 +97,15 @@ SAVEPOINTS = _Savepoints()
 class GroupWriter:
     """The database's writer thread; ``submit`` from any thread, ``run`` from async code."""
 
+    IDLE_SECONDS = 1.0  # a writer with nothing to do this long returns its connection
+
     def __init__(self, db: Database, max_batch: int = 256) -> None:
         self.db = db
         self.max_batch = max_batch
         self._queue: deque[tuple[Any, Future[Any]]] = deque()
         self._wake = threading.Condition()
         self._closed = False
+        self._conn: Connection | None = None
         self._thread = threading.Thread(target=self._loop, name="topup-writer", daemon=True)
         self._thread.start()
 
@@ -143,11 +148,18 @@ class GroupWriter:
             while not self._queue:
                 if self._closed:
                     return None
-                self._wake.wait()
+                if not self._wake.wait(self.IDLE_SECONDS):
+                    self._drop_connection()  # idle: give the connection back to the pool
             count = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(count)]
 
     def _loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._drop_connection()
+
+    def _serve(self) -> None:
         while (batch := self._take()) is not None:
             try:
                 self._commit(batch)
@@ -157,11 +169,23 @@ class GroupWriter:
                     if not future.done():
                         future.set_exception(exc)
 
+    def _connection(self) -> Connection:
+        """The writer's own connection, kept open between batches (no checkout, no ping)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self.db.engine.connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # after a failure, start again from a fresh one
+            self._conn = None
+
     def _commit(self, batch: list[tuple[Any, Future[Any]]]) -> None:
         try:
-            with self.db.unit() as uow:
+            with self.db.unit(on=self._connection()) as uow:
                 outcomes = _apply(uow, [cmd for cmd, _ in batch])
         except Exception:
+            self._drop_connection()
             if len(batch) == 1:
                 raise
             log.warning("batch of %d rolled back; applying its commands one by one",
@@ -175,9 +199,10 @@ class GroupWriter:
     def _commit_alone(self, item: tuple[Any, Future[Any]]) -> None:
         command, future = item
         try:
-            with self.db.unit() as uow:
+            with self.db.unit(on=self._connection()) as uow:
                 (outcome,) = _apply(uow, [command])
         except BaseException as exc:
+            self._drop_connection()
             future.set_exception(exc)
             return
         _settle(future, outcome)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,7 @@ class Database:
     """Owns the engine; hands out units of work."""
 
     WRITE_WAIT_SECONDS = 30.0
+    MAX_KNOWN_IDS = 100_000  # account ids remembered (about 15 MB at most)
 
     def __init__(self, engine: Engine, settings: Settings, clock: Clock = system_clock) -> None:
         self.engine = engine
@@ -85,28 +86,38 @@ class Database:
             return self._group
 
     @contextmanager
-    def unit(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+    def unit(self, *, readonly: bool = False, on: Connection | None = None
+             ) -> Iterator[UnitOfWork]:
         """A transaction that commits when the block ends normally, else rolls back.
 
         ``readonly`` units take no write lock on SQLite, so reads never queue behind writers.
+        ``on``: a connection the caller keeps open between units (the writer's), else one
+        from the pool.
         """
         queue = None if readonly else self._writers
         if queue is not None:
             queue.acquire(self.WRITE_WAIT_SECONDS)
         try:
-            with self.engine.connect() as raw:
+            with nullcontext(on) if on is not None else self.engine.connect() as raw:
                 conn = raw.execution_options(topup_readonly=readonly)
                 with conn.begin():
                     uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
                                      known=self.known_ids)
                     yield uow
+                if len(self.known_ids) + len(uow.learned) > self.MAX_KNOWN_IDS:
+                    self.known_ids.clear()  # refills from the busiest accounts: memory bounded
                 self.known_ids.update(uow.learned)
         finally:
             if queue is not None:
                 queue.release()
 
+    def close(self) -> None:
+        """Stop the writer (after what is queued); the engine stays usable."""
+        with self._group_lock:
+            group, self._group = self._group, None
+        if group is not None:
+            group.close()
+
     def dispose(self) -> None:
-        if self._group is not None:
-            self._group.close()
-            self._group = None
+        self.close()
         self.engine.dispose()

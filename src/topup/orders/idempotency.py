@@ -160,7 +160,7 @@ class RecentAnswers:
     a retry that reaches another process, or comes after ``size`` newer answers, is replayed
     from the database as before."""
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._items: OrderedDict[tuple[int, str], tuple[str, Outcome]] = OrderedDict()
         self._lock = threading.Lock()
