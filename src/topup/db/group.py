@@ -102,7 +102,7 @@ class GroupWriter:
     def __init__(self, db: Database, max_batch: int = 256) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: deque[tuple[Any, Future[Any]]] = deque()
+        self._queue: deque[tuple[Any, Reply]] = deque()
         self._wake = threading.Condition()
         self._closed = False
         self._conn: Connection | None = None
@@ -113,16 +113,22 @@ class GroupWriter:
     def submit(self, command: Any) -> Future[Any]:
         """Queue ``command``; the future holds its result once the batch has committed."""
         future: Future[Any] = Future()
+        self._put(command, future)
+        return future
+
+    def _put(self, command: Any, reply: Reply) -> None:
         with self._wake:
             if self._closed:
                 raise WriterClosed("the writer is stopping")
-            self._queue.append((command, future))
+            self._queue.append((command, reply))
             self._wake.notify()
-        return future
 
     async def run(self, command: Any) -> Any:
-        """Submit and wait without blocking the event loop; raises what refused it."""
-        return await asyncio.wrap_future(self.submit(command))
+        """Submit and wait without blocking the event loop; raises what refused it. The
+        answers of one batch reach an event loop in one call (not one wake-up each)."""
+        reply = _Async(asyncio.get_running_loop())
+        self._put(command, reply)
+        return await reply.future
 
     def call(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work(uow)`` in the next batch (under a savepoint) and wait for the commit."""
@@ -143,7 +149,7 @@ class GroupWriter:
             self._thread.join(timeout)
 
     # --- the thread ----------------------------------------------------------------------
-    def _take(self) -> list[tuple[Any, Future[Any]]] | None:
+    def _take(self) -> list[tuple[Any, Reply]] | None:
         with self._wake:
             while not self._queue:
                 if self._closed:
@@ -165,9 +171,7 @@ class GroupWriter:
                 self._commit(batch)
             except BaseException as exc:  # never leave a caller waiting forever
                 log.exception("writer batch failed")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                _settle([(reply, exc) for _, reply in batch])
 
     def _connection(self) -> Connection:
         """The writer's own connection, kept open between batches (no checkout, no ping)."""
@@ -180,7 +184,7 @@ class GroupWriter:
             self._conn.close()  # after a failure, start again from a fresh one
             self._conn = None
 
-    def _commit(self, batch: list[tuple[Any, Future[Any]]]) -> None:
+    def _commit(self, batch: list[tuple[Any, Reply]]) -> None:
         try:
             with self.db.unit(on=self._connection()) as uow:
                 outcomes = _apply(uow, [cmd for cmd, _ in batch])
@@ -193,19 +197,17 @@ class GroupWriter:
             for item in batch:
                 self._commit_alone(item)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            _settle(future, outcome)
+        _settle([(reply, outcome) for (_, reply), outcome in zip(batch, outcomes, strict=True)])
 
-    def _commit_alone(self, item: tuple[Any, Future[Any]]) -> None:
-        command, future = item
+    def _commit_alone(self, item: tuple[Any, Reply]) -> None:
+        command, reply = item
         try:
             with self.db.unit(on=self._connection()) as uow:
                 (outcome,) = _apply(uow, [command])
         except BaseException as exc:
             self._drop_connection()
-            future.set_exception(exc)
-            return
-        _settle(future, outcome)
+            outcome = exc
+        _settle([(reply, outcome)])
 
 
 def _apply(uow: UnitOfWork, commands: list[Any]) -> list[Any]:
@@ -223,8 +225,44 @@ def _apply(uow: UnitOfWork, commands: list[Any]) -> list[Any]:
     return outcomes
 
 
-def _settle(future: Future[Any], outcome: Any) -> None:
-    if isinstance(outcome, TopupError):
+class _Async:
+    """An async caller's reply: its event loop and the future it awaits there."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+Reply = Future[Any] | _Async
+
+
+def _settle(pairs: list[tuple[Reply, Any]]) -> None:
+    """Hand each outcome (a result, or the exception that refused the command) to its
+    caller: threads directly, event loops with one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
+    for reply, outcome in pairs:
+        if isinstance(reply, _Async):
+            by_loop.setdefault(reply.loop, []).append((reply.future, outcome))
+        else:
+            _resolve(reply, outcome)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, items)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            log.warning("answers for %d commands found their event loop closed", len(items))
+
+
+def _resolve_all(items: list[tuple[Any, Any]]) -> None:
+    for future, outcome in items:
+        _resolve(future, outcome)
+
+
+def _resolve(future: Any, outcome: Any) -> None:
+    if future.done():  # an async caller that was cancelled (the client went away)
+        return
+    if isinstance(outcome, BaseException):
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
