@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func
+from sqlalchemy import Table, func, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from topup.db.uow import UnitOfWork
@@ -34,3 +34,24 @@ def utc_day(uow: UnitOfWork, column: Any) -> Any:
     if uow.dialect == "postgresql":
         return func.to_char(column, "YYYY-MM-DD")
     return func.date(column)
+
+
+def insert_rows_returning_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]
+                              ) -> list[int]:
+    """Insert ``rows`` into ``table`` (integer ``id`` from a sequence) and return their ids
+    in order. PostgreSQL takes the ids from the sequence in one round trip and inserts by
+    ``executemany`` (one prepared statement, pipelined); a multi-row ``INSERT … RETURNING``
+    would be planned anew for every batch size. SQLite inserts them in one statement."""
+    if not rows:
+        return []
+    if uow.dialect != "postgresql":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in uow.conn.execute(stmt, rows).scalars()]
+    ids = [int(i) for i in uow.conn.execute(_NEXT_IDS, {
+        "table": table.name, "n": len(rows)}).scalars()]
+    uow.conn.execute(insert(table), [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                 "FROM generate_series(1, :n)")

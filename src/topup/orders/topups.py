@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from topup.audit.tables import audit_log
+from topup.db.dialect import insert_rows_returning_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
@@ -75,7 +76,6 @@ _BUMP_DEBITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
     debits_posted=accounts.c.debits_posted + bindparam("delta"))
 _VALID_UNTIL = update(lines_table).where(lines_table.c.id == bindparam("lid")).values(
     valid_until=bindparam("until"))
-_NEW_ORDERS = insert(orders).returning(orders.c.id, sort_by_parameter_order=True)
 
 
 class _TopUps:
@@ -212,7 +212,7 @@ def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
 def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
     """Every row of the accepted top-ups, one multi-row statement per table."""
     now = uow.now
-    ids = uow.conn.execute(_NEW_ORDERS, [_order_row(a, now) for a in fast]).scalars().all()
+    ids = insert_rows_returning_ids(uow, orders, [_order_row(a, now) for a in fast])
     made = [_order(a, int(i), now) for a, i in zip(fast, ids, strict=True)]
     uow.conn.execute(insert(order_events), [
         ev for o in made for ev in (
