@@ -10,7 +10,7 @@ applies (a duplicate key raises ``IntegrityError`` as an ``INSERT`` would).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -19,25 +19,45 @@ from sqlalchemy.exc import IntegrityError
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Iterable[Sequence[Any]]) -> None:
-    """Insert ``rows`` (tuples of Python values, in ``columns`` order) into ``table``.
+                rows: Iterable[Sequence[Any]], *, same: Mapping[str, Any] | None = None
+                ) -> None:
+    """Insert ``rows`` (tuples of Python values, in ``columns`` order) into ``table``, each
+    with the values of ``same`` (the columns every row shares, given once).
 
-    Values go through each column's type the way ``insert()`` would send them (aware
-    datetimes become naive UTC, for instance).
+    Values are sent as ``insert()`` sends them, through each column's type for this dialect
+    (an aware datetime becomes naive UTC, on SQLite the text SQLAlchemy stores).
     """
-    convert = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
+    shared = dict(same or {})
+    names = [*columns, *shared]
+    tail = tuple(v if f is None else f(v)
+                 for f, v in zip(_processors(conn, table, shared), shared.values(),
+                                 strict=True))
+    convert = _processors(conn, table, columns)
     if any(convert):
         rows = (tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True))
                 for row in rows)
+    if tail:
+        rows = ((*row, *tail) for row in rows)
+    _send(conn, table, names, rows)
+
+
+def _processors(conn: Connection, table: Table, columns: Iterable[str]
+                ) -> list[Callable[[Any], Any] | None]:
+    return [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            for name in columns]
+
+
+def _send(conn: Connection, table: Table, names: Sequence[str],
+          rows: Iterable[Sequence[Any]]) -> None:
     quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(name) for name in columns)
+    listed = ", ".join(quote(name) for name in names)
     driver: Any = conn.connection.driver_connection
     # Names come from the schema, quoted; values travel apart from the statement.
     if conn.dialect.name == "postgresql":
-        statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+        statement = f"COPY {quote(table.name)} ({listed}) FROM STDIN"
     else:
-        marks = ", ".join("?" * len(columns))
-        statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+        marks = ", ".join("?" * len(names))
+        statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # noqa: S608
     try:
         if conn.dialect.name == "postgresql":
             with driver.cursor() as cursor, cursor.copy(statement) as copy:

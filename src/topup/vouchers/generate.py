@@ -19,7 +19,6 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Protocol, overload
 
@@ -148,9 +147,6 @@ def _checked(uow: UnitOfWork, hasher: PinHasher, n: int, length: int
     return list(out.items())[:n]
 
 
-_COLUMNS = ("batch_id", "serial", "pin_hash", "state", "holds")
-
-
 def _chunk(uow: UnitOfWork, terms: _Terms, hasher: PinHasher, first: int, n: int,
            sinks: Sequence[CardSink], *, check: bool) -> None:
     b = terms.batch
@@ -159,9 +155,9 @@ def _chunk(uow: UnitOfWork, terms: _Terms, hasher: PinHasher, first: int, n: int
     # keyed hashes tells nothing about the PINs to anyone without the key.
     pairs = sorted(_checked(uow, hasher, n, b.pin_length) if check
                    else _drawn(hasher, n, b.pin_length))
-    insert_rows(uow.conn, vouchers, _COLUMNS, zip(
-        repeat(b.id), range(first, first + n), (h for h, _ in pairs), repeat(terms.state),
-        repeat(0)))
+    insert_rows(uow.conn, vouchers, ("serial", "pin_hash"),
+                zip(range(first, first + n), (h for h, _ in pairs), strict=True),
+                same={"batch_id": b.id, "state": terms.state, "holds": 0})
     uow.conn.execute(update(voucher_batches).where(voucher_batches.c.id == b.id).values(
         generated=voucher_batches.c.generated + n))
     cards = CardChunk(b.id, b.face, terms.plan_en, terms.plan_zh, b.expires_at, first,
