@@ -93,7 +93,7 @@ def new_pins(n: int, length: int = DEFAULT_LENGTH) -> list[str]:
                 body = word % space
                 total = (group[body % 10_000] + group[body // 10_000 % 10_000]
                          + group[body // 100_000_000 % 10_000] + group[body // 10 ** 12])
-                out.append(f"{body * 10 + -total % 10:0{length}d}")
+                out.append(f"{body * 10 + (10 - total % 10) % 10:0{length}d}")
     return out
 
 
