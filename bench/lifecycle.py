@@ -153,7 +153,8 @@ What is measured: `advance_lines` (the `line_lifecycle` job of `topup worker`) o
 of {args.lines:,} lines: 60 % active with nothing left (to grace), 20 % active with money in a
 wallet (they stay), 10 % in grace past the grace period (to suspended), 10 % suspended past
 the suspension period (to terminated). The sweep works in batches of {args.batch:,} lines,
-one unit of work each, writing one `line_events` row per move. *bare UPDATEs* is the same
+one unit of work each (one `UPDATE` that takes the next due lines after the last one moved),
+writing one `line_events` row per move. *bare UPDATEs* is the same
 change as three plain `UPDATE … WHERE` statements in one transaction (rolled back), without
 events or batching: what the database itself needs. *checks*: afterwards every line is where
 it belongs.

@@ -182,8 +182,9 @@ def section(tbl: str, facts: sup.Machine, results: list[Result], args: argparse.
 
 What is measured: `topup vouchers generate --count {args.count} --face 100` (the operator's
 command, as a subprocess: CLI start, schema check, the batch, every card's PIN from `secrets`
-with its Luhn digit and HMAC, inserted in chunks of 5,000 that commit one by one, and the
-print shop's CSV written as it goes) on a fresh database. *activate*: the batch sold to a
+with its Luhn digit and HMAC, inserted in chunks of 50,000 that commit one by one, each one
+bulk insert (`executemany` on SQLite, `COPY` on PostgreSQL), and the print shop's CSV
+written as it goes) on a fresh database. *activate*: the batch sold to a
 distributor (one ledger transfer per liability shard, every card set active, one
 transaction). *PDF*: a separate batch of {args.pdf_cards:,} cards rendered to A4 sheets (ten
 cards a page, Chinese font embedded). *redeem*: {args.redemptions} single redemptions of random

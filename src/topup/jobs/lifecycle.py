@@ -35,14 +35,16 @@ def advance_lines(db: Database, *, batch: int = 2000) -> dict[str, int]:
     """Move due lines along the lifecycle; returns how many reached each state."""
     moved = {"grace": 0, "suspended": 0, "terminated": 0}
     for index in range(3):
+        after = 0
         while True:
             with db.unit() as uow:
                 step = lifecycle.steps(
                     uow, [buckets.lines_with_live_buckets(uow), ledger.lines_with_money()],
                     grace_days=uow.settings.grace_days,
                     suspended_days=uow.settings.suspended_days)[index]
-                ids = lifecycle.advance(uow, step, batch)
+                ids = lifecycle.advance(uow, step, batch, after=after)
             moved[step.target] += len(ids)
             if len(ids) < batch:
                 break
+            after = ids[-1]
     return moved

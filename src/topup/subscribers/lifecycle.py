@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, insert, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, select, true, update
 
+from topup.db.bulk import insert_rows
 from topup.db.uow import UnitOfWork
 from topup.subscribers.tables import line_events, lines
 
@@ -35,12 +36,16 @@ class Step:
     due: ColumnElement[bool]
 
 
+def _holds(kept: Select[Any]) -> ColumnElement[bool]:
+    # A correlated EXISTS costs one index probe per line looked at; ``NOT IN`` would build
+    # the whole set of holding lines again for every batch of a sweep.
+    return kept.where(kept.selected_columns[0] == lines.c.id).exists()
+
+
 def steps(uow: UnitOfWork, kept: Sequence[Select[Any]], *, grace_days: int,
           suspended_days: int) -> list[Step]:
     """The three moves at ``uow.now``; ``kept`` are subqueries of line ids that hold value."""
-    empty: ColumnElement[bool] = lines.c.id.not_in(kept[0]) if kept else literal(True)
-    for more in kept[1:]:
-        empty = empty & lines.c.id.not_in(more)
+    empty = and_(true(), *(~_holds(holding) for holding in kept))
     return [
         Step("active", "grace", empty),
         Step("grace", "suspended",
@@ -50,21 +55,21 @@ def steps(uow: UnitOfWork, kept: Sequence[Select[Any]], *, grace_days: int,
     ]
 
 
-def advance(uow: UnitOfWork, step: Step, limit: int) -> list[int]:
-    """Move up to ``limit`` due lines one step, recording an event for each; returns their
-    ids. On PostgreSQL rows another worker holds are skipped."""
-    query = (select(lines.c.id).where(lines.c.status == step.origin, step.due)
-             .order_by(lines.c.id).limit(limit))
+def advance(uow: UnitOfWork, step: Step, limit: int, *, after: int = 0) -> list[int]:
+    """Move up to ``limit`` due lines with ids above ``after`` one step, the lowest ids
+    first, recording an event for each; returns their ids, ascending. On PostgreSQL rows
+    another worker holds are skipped. A sweep passes the last id of one batch as ``after``
+    of the next, so that it reads every line once instead of starting over each time."""
+    due = (select(lines.c.id).where(lines.c.id > after, lines.c.status == step.origin,
+                                    step.due)
+           .order_by(lines.c.id).limit(limit).correlate(None))
     if uow.dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = [int(i) for i in uow.conn.execute(query).scalars()]
-    if not ids:
-        return []
-    moved = [int(i) for i in uow.conn.execute(
-        update(lines).where(lines.c.id.in_(ids), lines.c.status == step.origin)
-        .values(status=step.target, status_changed_at=uow.now).returning(lines.c.id)).scalars()]
-    if moved:
-        uow.conn.execute(insert(line_events), [
-            {"line_id": i, "at": uow.now, "from_status": step.origin, "to_status": step.target,
-             "actor_id": None, "reason": REASONS[step.target]} for i in moved])
+        due = due.with_for_update(skip_locked=True)
+    moved = sorted(int(i) for i in uow.conn.execute(
+        update(lines).where(lines.c.id.in_(due.scalar_subquery()),
+                            lines.c.status == step.origin)
+        .values(status=step.target, status_changed_at=uow.now).returning(lines.c.id)).scalars())
+    insert_rows(uow.conn, line_events, ("line_id",), ((i,) for i in moved), same={
+        "at": uow.now, "from_status": step.origin, "to_status": step.target,
+        "actor_id": None, "reason": REASONS[step.target]})
     return moved

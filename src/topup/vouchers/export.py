@@ -9,13 +9,22 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 
-from topup.vouchers.generate import Card
+from topup.vouchers.generate import CardChunk
 from topup.vouchers.views import BatchView
 
 COLUMNS = ("serial", "pin", "face_value", "currency", "plan", "expires", "batch")
+
+
+def rows(cards: CardChunk) -> Iterator[tuple[object, ...]]:
+    """The CSV rows of a chunk, in ``COLUMNS`` order (the CLI's file and the console's
+    download alike, so the print shop gets one format)."""
+    tail = (cards.face.text(), cards.face.currency, cards.plan_name_en or "",
+            cards.expires_at.date().isoformat(), cards.batch_id)
+    return zip(cards.serials(), cards.pins, *(repeat(v) for v in tail), strict=False)
 
 
 def create_private(path: Path) -> io.TextIOWrapper:
@@ -33,10 +42,8 @@ class CsvSink:
         self._csv = csv.writer(self._fh)
         self._csv.writerow(COLUMNS)
 
-    def write(self, cards: Sequence[Card]) -> None:
-        self._csv.writerows(
-            (c.serial, c.pin, c.face.text(), c.face.currency, c.plan_name_en or "",
-             c.expires_at.date().isoformat(), c.batch_id) for c in cards)
+    def write(self, cards: CardChunk) -> None:
+        self._csv.writerows(rows(cards))
         self._fh.flush()
 
     def close(self) -> list[Path]:

@@ -6,34 +6,38 @@ the same unit of work, and then the PINs are gone from memory. A batch is genera
 once; a lost export cannot be repeated (block the batch and make a new one). The export is
 audited: who, which files, how many cards, and each file's SHA-256.
 
-Chunks commit one by one, so a million cards never hold SQLite's writer lock for long and
-redemptions carry on meanwhile. A batch whose run stopped half-way stays incomplete: it can be
-neither activated nor sold from; block it and generate a new one.
+Chunks of 50,000 cards commit one by one, so a million cards never hold SQLite's writer lock
+for more than about a second at a time and redemptions carry on meanwhile; each chunk goes in
+as one bulk insert (``db.bulk``), its PINs drawn from one read of the CSPRNG. A batch whose run
+stopped half-way stays incomplete: it can be neither activated nor sold from; block it and
+generate a new one.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
+from topup.db.bulk import insert_rows
 from topup.db.uow import Database, UnitOfWork
 from topup.money import Money
 from topup.vouchers.batches import get_batch
 from topup.vouchers.errors import VoucherStateConflict
-from topup.vouchers.pins import PinHasher, new_pin
+from topup.vouchers.pins import PinHasher, new_pins
 from topup.vouchers.tables import voucher_batches, vouchers
 from topup.vouchers.views import BatchView, serial_text
 
-CHUNK = 5000
+CHUNK = 50_000
+_LOOKUP = 10_000
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,51 @@ class Card:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class CardChunk(Sequence[Card]):
+    """A chunk of cards with consecutive serials, in serial order, as the sinks receive it.
+
+    What every card of a batch shares is held once; a ``Card`` is made only when a sink asks
+    for one (the PDF draws card by card, the CSV reads ``serials`` and ``pins`` directly).
+    """
+
+    batch_id: int
+    face: Money
+    plan_name_en: str | None
+    plan_name_zh: str | None
+    expires_at: datetime
+    first_serial: int
+    pins: Sequence[str]
+
+    def serials(self) -> list[str]:
+        """The printed serials, one per PIN."""
+        return [serial_text(s) for s in range(self.first_serial,
+                                               self.first_serial + len(self.pins))]
+
+    def __len__(self) -> int:
+        return len(self.pins)
+
+    @overload
+    def __getitem__(self, index: int) -> Card: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Card]: ...
+
+    def __getitem__(self, index: int | slice) -> Card | Sequence[Card]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        at = range(len(self))[index]
+        return Card(self.batch_id, serial_text(self.first_serial + at), self.pins[at],
+                    self.face, self.plan_name_en, self.plan_name_zh, self.expires_at)
+
+    def __iter__(self) -> Iterator[Card]:
+        return (self[i] for i in range(len(self)))
+
+
 class CardSink(Protocol):
     """Where generated cards go (a CSV file for the print shop, PDF sheets…)."""
 
-    def write(self, cards: Sequence[Card]) -> None:
+    def write(self, cards: CardChunk) -> None:
         """Take one chunk of cards, in serial order."""
 
     def close(self) -> list[Path]:
@@ -81,35 +126,66 @@ def _start(uow: UnitOfWork, batch_id: int, actor_id: int | None) -> _Terms:
     return _Terms(batch, state, plan.name_en if plan else None, plan.name_zh if plan else None)
 
 
-def _fresh_pins(uow: UnitOfWork, hasher: PinHasher, n: int, length: int
-                ) -> list[tuple[str, str]]:
-    """``n`` new (PIN, hash) pairs whose hashes no stored voucher has and none repeats."""
+def _drawn(hasher: PinHasher, n: int, length: int) -> list[tuple[str, str]]:
+    """``n`` new (hash, PIN) pairs, unchecked: the UNIQUE index judges them."""
+    pins = new_pins(n, length)
+    return list(zip(hasher.many(pins), pins, strict=True))
+
+
+def _checked(uow: UnitOfWork, hasher: PinHasher, n: int, length: int
+             ) -> list[tuple[str, str]]:
+    """``n`` new (hash, PIN) pairs, no hash stored before and none repeated."""
     out: dict[str, str] = {}
     while len(out) < n:
-        want = n - len(out)
-        batch = {}
-        for _ in range(want):
-            pin = new_pin(length)
-            batch[hasher(pin)] = pin
-        taken = set(uow.conn.execute(select(vouchers.c.pin_hash).where(
-            vouchers.c.pin_hash.in_(list(batch)))).scalars())
-        out.update((h, p) for h, p in batch.items() if h not in taken and h not in out)
-    return [(p, h) for h, p in list(out.items())[:n]]
+        drawn = dict(_drawn(hasher, n - len(out), length))
+        keys = list(drawn)
+        taken: set[str] = set()
+        for at in range(0, len(keys), _LOOKUP):  # within every back end's parameter limit
+            taken.update(uow.conn.execute(select(vouchers.c.pin_hash).where(
+                vouchers.c.pin_hash.in_(keys[at:at + _LOOKUP]))).scalars())
+        out.update((h, p) for h, p in drawn.items() if h not in taken and h not in out)
+    return list(out.items())[:n]
 
 
 def _chunk(uow: UnitOfWork, terms: _Terms, hasher: PinHasher, first: int, n: int,
-           sinks: Sequence[CardSink]) -> None:
+           sinks: Sequence[CardSink], *, check: bool) -> None:
     b = terms.batch
-    pairs = _fresh_pins(uow, hasher, n, b.pin_length)
-    uow.conn.execute(insert(vouchers), [
-        {"batch_id": b.id, "serial": first + i, "pin_hash": h, "state": terms.state,
-         "holds": 0} for i, (_, h) in enumerate(pairs)])
+    # Serials are handed out in hash order: the PIN index then takes its keys in order and
+    # each of its pages is read and written once per chunk, not once per card. The order of
+    # keyed hashes tells nothing about the PINs to anyone without the key.
+    pairs = sorted(_checked(uow, hasher, n, b.pin_length) if check
+                   else _drawn(hasher, n, b.pin_length))
+    insert_rows(uow.conn, vouchers, ("serial", "pin_hash"),
+                zip(range(first, first + n), (h for h, _ in pairs), strict=True),
+                same={"batch_id": b.id, "state": terms.state, "holds": 0})
     uow.conn.execute(update(voucher_batches).where(voucher_batches.c.id == b.id).values(
         generated=voucher_batches.c.generated + n))
-    cards = [Card(b.id, serial_text(first + i), pin, b.face, terms.plan_en, terms.plan_zh,
-                  b.expires_at) for i, (pin, _) in enumerate(pairs)]
+    cards = CardChunk(b.id, b.face, terms.plan_en, terms.plan_zh, b.expires_at, first,
+                      [p for _, p in pairs])
     for sink in sinks:
         sink.write(cards)
+
+
+def _commit_chunk(db: Database, terms: _Terms, hasher: PinHasher, first: int, n: int,
+                  sinks: Sequence[CardSink]) -> None:
+    """One chunk in its own unit of work.
+
+    PINs are drawn without a lookup, and the UNIQUE index refuses a hash that is stored
+    already (rare: one card in 10^8 against ten million stored 16-digit cards) before any
+    sink sees the chunk; then the chunk is drawn again with every hash looked up first. A
+    refusal after that is the serials: another run is generating the same batch.
+    """
+    try:
+        with db.unit() as uow:
+            _chunk(uow, terms, hasher, first, n, sinks, check=False)
+        return
+    except IntegrityError:
+        pass
+    try:
+        with db.unit() as uow:
+            _chunk(uow, terms, hasher, first, n, sinks, check=True)
+    except IntegrityError as exc:
+        raise VoucherStateConflict("this batch is being generated by another run") from exc
 
 
 def _digest(path: Path) -> str:
@@ -136,11 +212,7 @@ def generate(db: Database, batch_id: int, sinks: Sequence[CardSink], *,
     done = 0
     while done < b.count:
         n = min(chunk, b.count - done)
-        try:
-            with db.unit() as uow:
-                _chunk(uow, terms, hasher, first + done, n, sinks)
-        except IntegrityError as exc:  # another run of the same batch got there first
-            raise VoucherStateConflict("this batch is being generated by another run") from exc
+        _commit_chunk(db, terms, hasher, first + done, n, sinks)
         done += n
         if progress is not None:
             progress(n)

@@ -16,6 +16,8 @@ import hmac
 import re
 import secrets
 import unicodedata
+from array import array
+from collections.abc import Iterable
 
 from stdnum import luhn
 
@@ -41,6 +43,15 @@ class PinHasher:
         mac.update(pin.encode("ascii"))
         return mac.hexdigest()
 
+    def many(self, pins: Iterable[str]) -> list[str]:
+        """The stored forms of ``pins``, in order (the same as calling once for each)."""
+        out = []
+        for pin in pins:
+            mac = self._mac.copy()
+            mac.update(pin.encode("ascii"))
+            out.append(mac.hexdigest())
+        return out
+
 
 def pin_hash(secret_key: str, pin: str) -> str:
     """The stored form of one PIN (hex HMAC-SHA256 under the derived PIN key)."""
@@ -49,10 +60,41 @@ def pin_hash(secret_key: str, pin: str) -> str:
 
 def new_pin(length: int = DEFAULT_LENGTH) -> str:
     """A fresh random PIN of ``length`` digits whose last digit is the Luhn check digit."""
+    return new_pins(1, length)[0]
+
+
+def _luhn_groups() -> list[int]:
+    # Luhn doubles every second digit from the right of the body (the check digit comes
+    # after it); a group of four body digits starting at an even place is weighted the same
+    # wherever it sits, so one table of 10^4 sums serves every group.
+    twice = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+    return [twice[g % 10] + g // 10 % 10 + twice[g // 100 % 10] + g // 1000
+            for g in range(10_000)]
+
+
+_GROUP_SUM = _luhn_groups()
+
+
+def new_pins(n: int, length: int = DEFAULT_LENGTH) -> list[str]:
+    """``n`` fresh random PINs as ``new_pin`` makes them, from one read of the OS CSPRNG.
+
+    Each body is a uniform draw below 10^(length-1): 64-bit words at or above the largest
+    multiple of it are thrown away, so that no body is likelier than another.
+    """
     if not MIN_LENGTH <= length <= MAX_LENGTH:
         raise ValueError(f"a PIN has {MIN_LENGTH} to {MAX_LENGTH} digits")
-    body = f"{secrets.randbelow(10 ** (length - 1)):0{length - 1}d}"
-    return body + str(luhn.calc_check_digit(body))
+    space = 10 ** (length - 1)
+    fair = (1 << 64) // space * space
+    group = _GROUP_SUM
+    out: list[str] = []
+    while len(out) < n:
+        for word in array("Q", secrets.token_bytes(8 * (n - len(out)))):
+            if word < fair:
+                body = word % space
+                total = (group[body % 10_000] + group[body // 10_000 % 10_000]
+                         + group[body // 100_000_000 % 10_000] + group[body // 10 ** 12])
+                out.append(f"{body * 10 + (10 - total % 10) % 10:0{length}d}")
+    return out
 
 
 def normalise(raw: str) -> str:

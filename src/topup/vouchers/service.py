@@ -27,7 +27,7 @@ from topup.vouchers.batches import (
 )
 from topup.vouchers.cards import get_voucher
 from topup.vouchers.errors import RedemptionLocked
-from topup.vouchers.generate import Card, generate
+from topup.vouchers.generate import Card, CardChunk, generate
 from topup.vouchers.redemption import (
     RedeemContext,
     Redemption,
@@ -47,6 +47,7 @@ __all__ = [
     "BatchSpec",
     "BatchView",
     "Card",
+    "CardChunk",
     "RedeemContext",
     "Redemption",
     "SerialCheck",

@@ -21,7 +21,6 @@ from topup.channels.admin import voucher_file
 from topup.channels.admin.vouchers import CONSOLE_MAX_CARDS
 from topup.db.uow import Database
 from topup.vouchers import service as vouchers
-from topup.vouchers.generate import CHUNK
 
 HREF = re.compile(r'href="(/[^"#]*)"')
 
@@ -115,8 +114,8 @@ def test_a_download_the_browser_abandons_leaves_the_batch_incomplete(
     b = staff("finance")
     with db.unit() as uow:
         batch = vouchers.create_batch(uow, vouchers.BatchSpec(
-            count=CHUNK * 6, face_amount=10_00, expires_at=uow.now + timedelta(days=30),
-            distributor="Lucky Mart"), None)
+            count=voucher_file.CHUNK * 6, face_amount=10_00,
+            expires_at=uow.now + timedelta(days=30), distributor="Lucky Mart"), None)
     sink, first = voucher_file.start(db, batch, make_user(db, "finance").id)
     body = sink.body(first)
     received = next(body)

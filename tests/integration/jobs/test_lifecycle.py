@@ -126,3 +126,22 @@ def test_sweeps_work_in_batches(catalogue: Database, clock: FrozenClock) -> None
     assert expire_buckets(catalogue, batch=3) == 7
     assert advance_lines(catalogue, batch=3)["grace"] == 7
     assert {one.status() for one in many} == {"grace"}
+
+
+def test_lines_that_keep_value_are_passed_over_batch_after_batch(
+        catalogue: Database, clock: FrozenClock) -> None:
+    kinds = ["money", "empty", "plan", "empty", "empty", "money", "plan", "empty", "empty"]
+    people = []
+    for kind in kinds:
+        one = Traveller(catalogue)
+        one.credit(49_00 if kind != "plan" else 99_00)
+        one.buy("TH-30D-20GB" if kind == "plan" else "TH-7D-10GB")
+        if kind == "money":
+            one.credit(10_00)
+        people.append(one)
+    clock.advance(days=8)
+    expire_buckets(catalogue)
+    assert advance_lines(catalogue, batch=2) == {"grace": 5, "suspended": 0, "terminated": 0}
+    assert [one.status() for one in people] == [
+        "active" if kind != "empty" else "grace" for kind in kinds]
+    assert advance_lines(catalogue, batch=2) == {"grace": 0, "suspended": 0, "terminated": 0}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import unescape
@@ -109,7 +110,7 @@ class Sink:
 
     cards: list[Card] = field(default_factory=list)
 
-    def write(self, cards: list[Card]) -> None:
+    def write(self, cards: Sequence[Card]) -> None:
         self.cards.extend(cards)
 
     def close(self) -> list[object]:

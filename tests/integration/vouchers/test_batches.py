@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from stdnum import luhn
 
 from tests.integration.vouchers.conftest import ListSink, make_batch, operator_total
 from topup.audit.service import entries
 from topup.db.uow import Database
+from topup.vouchers import generate as generate_module
 from topup.vouchers import service as vouchers
 from topup.vouchers.errors import InvalidBatch, VoucherStateConflict
 from topup.vouchers.export import CsvSink, file_stem
@@ -71,6 +72,46 @@ def test_a_batch_is_generated_once(db: Database, staff: int) -> None:
         vouchers.generate(db, made.batch.id, [ListSink()], actor_id=staff)
     with db.unit(readonly=True) as uow:
         assert vouchers.batch_counts(uow, made.batch.id) == {"distributed": 3}
+
+
+@pytest.mark.parametrize("clash", ["stored before", "drawn twice"])
+def test_a_pin_the_index_refuses_is_drawn_again_and_never_printed(
+        db: Database, staff: int, monkeypatch: pytest.MonkeyPatch, clash: str) -> None:
+    taken = make_batch(db, count=3).pins[0]
+    real, calls = generate_module.new_pins, []
+
+    def unlucky(n: int, length: int) -> list[str]:
+        calls.append(n)
+        drawn = real(n, length)
+        if len(calls) == 1:  # the first, unchecked draw of the chunk
+            drawn[-1] = taken if clash == "stored before" else drawn[0]
+        return drawn
+
+    monkeypatch.setattr(generate_module, "new_pins", unlucky)
+    batch = new_batch(db, 50, staff)
+    sink = ListSink()
+    done = vouchers.generate(db, batch.id, [sink], actor_id=staff)
+    pins = [c.pin for c in sink.cards]
+    assert done.complete and len(calls) >= 2
+    assert len(pins) == 50 and len(set(pins)) == 50 and taken not in pins
+    hasher = PinHasher(db.settings.secret_key)
+    with db.unit(readonly=True) as uow:
+        stored = dict(uow.conn.execute(select(voucher_table.c.serial, voucher_table.c.pin_hash)
+                                       .where(voucher_table.c.batch_id == batch.id)).all())
+    assert stored == {int(c.serial): hasher(c.pin) for c in sink.cards}
+
+
+def test_a_second_run_of_the_same_batch_is_refused_with_nothing_printed(
+        db: Database, staff: int) -> None:
+    batch = new_batch(db, 10, staff)
+    with db.unit() as uow:  # the other run's first card is in
+        uow.conn.execute(insert(voucher_table).values(
+            batch_id=batch.id, serial=int(batch.serial_first), pin_hash="0" * 64,
+            state="generated", holds=0))
+    sink = ListSink()
+    with pytest.raises(VoucherStateConflict, match="another run"):
+        vouchers.generate(db, batch.id, [sink], actor_id=staff)
+    assert sink.cards == []
 
 
 def test_pdf_sheets_carry_serial_pin_value_expiry_and_both_languages(

@@ -20,19 +20,21 @@ import hashlib
 import io
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from topup.audit.service import record as audit
 from topup.db.uow import Database
 from topup.vouchers import service as vouchers
-from topup.vouchers.export import COLUMNS, file_stem
-from topup.vouchers.generate import Card
+from topup.vouchers.export import COLUMNS, file_stem, rows
+from topup.vouchers.generate import CardChunk
 from topup.vouchers.service import BatchView
 
 # A browser that reads nothing for this long has gone away: the run stops.
 ABANDON_SECONDS = 120
 DEPTH = 2  # chunks waiting for the browser at most
+# Smaller than the CLI's chunks: the first bytes reach the browser after two of them.
+CHUNK = 5000
 _DONE = None
 
 
@@ -40,16 +42,10 @@ class DownloadAbandoned(Exception):
     """Raised in the generating thread when the browser stopped reading the file."""
 
 
-def _csv(rows: Sequence[Sequence[object]]) -> bytes:
+def _csv(rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO(newline="")
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue().encode("utf-8")
-
-
-def _rows(cards: Sequence[Card]) -> list[tuple[object, ...]]:
-    # The same row as the CLI's CsvSink, so the print shop gets one format.
-    return [(c.serial, c.pin, c.face.text(), c.face.currency, c.plan_name_en or "",
-             c.expires_at.date().isoformat(), c.batch_id) for c in cards]
 
 
 class CsvDownload:
@@ -65,12 +61,12 @@ class CsvDownload:
         self._has_rows = False
         self.finished = threading.Event()  # the generating thread has ended
 
-    def write(self, cards: Sequence[Card]) -> None:
+    def write(self, cards: CardChunk) -> None:
         # Called inside chunk N's unit of work: chunk N-1 has committed, chunk N not yet.
         if self._has_rows:
             self._send(self._held)
             self._held = b""
-        self._held += _csv(_rows(cards))
+        self._held += _csv(rows(cards))
         self._has_rows = True
 
     def close(self) -> list[Path]:
@@ -125,7 +121,7 @@ class CsvDownload:
 
 def _run(db: Database, batch: BatchView, sink: CsvDownload, actor_id: int) -> None:
     try:
-        done = vouchers.generate(db, batch.id, [sink], actor_id=actor_id)
+        done = vouchers.generate(db, batch.id, [sink], actor_id=actor_id, chunk=CHUNK)
         with db.unit() as uow:
             audit(uow, actor_id, "voucher_batch.download", f"voucher_batch:{batch.id}",
                   cards=done.generated, bytes=sink.size,

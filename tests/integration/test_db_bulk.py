@@ -1,0 +1,49 @@
+"""Rows inserted in bulk are stored exactly as ``insert()`` stores them, and the schema still
+refuses what it refuses, on SQLite (executemany) and PostgreSQL (COPY)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import String, insert, select, type_coerce
+from sqlalchemy.exc import IntegrityError
+
+from tests.factories import make_line
+from topup.db.bulk import insert_rows
+from topup.db.uow import Database
+from topup.subscribers.tables import line_events, lines
+
+
+def test_bulk_rows_read_back_as_rows_inserted_one_by_one(db: Database) -> None:
+    line = make_line(db)
+    with db.unit() as uow:
+        at = uow.now.replace(microsecond=0)  # where a plain isoformat would differ
+        uow.conn.execute(insert(line_events).values(
+            line_id=line.id, at=at, from_status="active", to_status="grace", actor_id=None,
+            reason="one by one"))
+        insert_rows(uow.conn, line_events, ("line_id", "reason"),
+                    [(line.id, "in bulk"), (line.id, "in bulk too")],
+                    same={"at": at, "from_status": "active", "to_status": "grace",
+                          "actor_id": None})
+    with db.unit(readonly=True) as uow:
+        stored = uow.conn.execute(select(
+            type_coerce(line_events.c.at, String), line_events.c.from_status,
+            line_events.c.to_status, line_events.c.actor_id).where(
+            line_events.c.line_id == line.id, line_events.c.to_status == "grace")).all()
+        found = uow.conn.execute(select(line_events.c.reason).where(
+            line_events.c.line_id == line.id, line_events.c.at == at)).scalars().all()
+    assert len(stored) == 3 and len(set(stored)) == 1, "the same value, stored the same way"
+    assert sorted(found) == ["in bulk", "in bulk too", "one by one"]
+
+
+def test_a_duplicate_key_in_bulk_is_an_integrity_error(db: Database) -> None:
+    line = make_line(db)
+    columns = ("iccid", "kind", "secret_hash", "status", "currency", "auto_renew",
+               "created_at", "status_changed_at")
+    with pytest.raises(IntegrityError), db.unit() as uow:
+        insert_rows(uow.conn, lines, columns, [
+            (f"8986{n:016d}", "sim", "x" * 64, "active", "CNY", False, uow.now, uow.now)
+            for n in range(3)] + [
+            (line.iccid, "sim", "x" * 64, "active", "CNY", False, uow.now, uow.now)])
+    with db.unit(readonly=True) as uow:
+        assert uow.conn.execute(select(lines.c.id)).scalars().all() == [line.id], \
+            "nothing of the refused rows stays"
