@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, insert, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from topup.db.uow import UnitOfWork
@@ -36,21 +36,19 @@ def utc_day(uow: UnitOfWork, column: Any) -> Any:
     return func.date(column)
 
 
-def insert_rows_returning_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]
-                              ) -> list[int]:
-    """Insert ``rows`` into ``table`` (integer ``id`` from a sequence) and return their ids
-    in order. PostgreSQL takes the ids from the sequence in one round trip and inserts by
-    ``executemany`` (one prepared statement, pipelined); a multi-row ``INSERT … RETURNING``
-    would be planned anew for every batch size. SQLite inserts them in one statement."""
-    if not rows:
+def new_ids(uow: UnitOfWork, table: Table, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table`` (an integer ``id`` key), to insert with them.
+
+    PostgreSQL takes them from the column's sequence (one round trip). SQLite continues from
+    the largest id, which is what it would assign itself: the unit of work holds SQLite's
+    write lock (``BEGIN IMMEDIATE``) until it commits, so nobody else can take them."""
+    if count <= 0:
         return []
-    if uow.dialect != "postgresql":
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return [int(i) for i in uow.conn.execute(stmt, rows).scalars()]
-    ids = [int(i) for i in uow.conn.execute(_NEXT_IDS, {
-        "table": table.name, "n": len(rows)}).scalars()]
-    uow.conn.execute(insert(table), [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
-    return ids
+    if uow.dialect == "postgresql":
+        return [int(i) for i in uow.conn.execute(_NEXT_IDS, {
+            "table": table.name, "n": count}).scalars()]
+    top = int(uow.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+    return list(range(top + 1, top + 1 + count))
 
 
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "

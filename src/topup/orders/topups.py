@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from topup.audit.tables import audit_log
-from topup.db.dialect import insert_rows_returning_ids
+from topup.db.bulk import insert_rows
+from topup.db.dialect import new_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
@@ -212,66 +213,62 @@ def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
 def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
     """Every row of the accepted top-ups, one multi-row statement per table."""
     now = uow.now
-    ids = insert_rows_returning_ids(uow, orders, [_order_row(a, now) for a in fast])
-    made = [_order(a, int(i), now) for a, i in zip(fast, ids, strict=True)]
-    uow.conn.execute(insert(order_events), [
-        ev for o in made for ev in (
-            {"order_id": o.id, "at": now, "from_state": None, "to_state": "created",
-             "note": None},
-            {"order_id": o.id, "at": now, "from_state": "created", "to_state": "paid",
-             "note": "manual_credit"},
-            {"order_id": o.id, "at": now, "from_state": "paid", "to_state": "fulfilled",
-             "note": None})])
-    uow.conn.execute(insert(audit_log), [
-        {"at": now, "actor_id": a.cmd.actor_id, "action": "order.manual_credit",
-         "target": f"line:{o.line_id}", "reason": o.reason,
-         "data": {"order_id": o.id, "amount": o.amount, "currency": o.currency}}
-        for a, o in zip(fast, made, strict=True)])
+    made = [_order(a, i, now) for a, i in zip(fast, new_ids(uow, orders, len(fast)),
+                                              strict=True)]
+    insert_rows(uow.conn, orders, _ORDER_COLUMNS, [
+        (o.id, o.customer_id, o.line_id, o.amount, o.currency, o.reason, o.method, o.channel,
+         a.cmd.actor_id, a.cmd.request.confirm_duplicate) for a, o in zip(fast, made, strict=True)],
+        same={"kind": "topup", "plan_id": None, "fee": 0, "credit_currency": None,
+              "credit_amount": None, "fx_rate": None, "state": "fulfilled", "renewal": False,
+              "created_at": now, "updated_at": now, "paid_at": now, "fulfilled_at": now})
+    insert_rows(uow.conn, order_events, ("order_id", "from_state", "to_state", "note"), [
+        event for o in made for event in (
+            (o.id, None, "created", None),
+            (o.id, "created", "paid", "manual_credit"),
+            (o.id, "paid", "fulfilled", None))], same={"at": now})
+    insert_rows(uow.conn, audit_log, ("actor_id", "target", "reason", "data"), [
+        (a.cmd.actor_id, f"line:{o.line_id}", o.reason,
+         {"order_id": o.id, "amount": o.amount, "currency": o.currency})
+        for a, o in zip(fast, made, strict=True)],
+        same={"at": now, "action": "order.manual_credit"})
     _move_money(uow, fast, made)
     _extend_validity(uow, fast)
     for a, o in zip(fast, made, strict=True):
         if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
             order_fulfilled(uow, o)
     answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
-    uow.conn.execute(insert(idempotency_keys), [
-        {"owner_id": a.cmd.owner_id, "key": a.cmd.key, "method": "POST", "path": a.cmd.path,
-         "request_hash": a.cmd.digest, "status_code": 201, "response": body, "created_at": now}
-        for a, body in zip(fast, answers, strict=True)])
+    insert_rows(uow.conn, idempotency_keys, ("owner_id", "key", "path", "request_hash",
+                                              "response"), [
+        (a.cmd.owner_id, a.cmd.key, a.cmd.path, a.cmd.digest, body)
+        for a, body in zip(fast, answers, strict=True)],
+        same={"method": "POST", "status_code": 201, "created_at": now})
     return [Outcome(201, body, False) for body in answers]
 
 
-def _order_row(a: _Accepted, now: datetime) -> dict[str, Any]:
-    req = a.cmd.request
-    return {
-        "customer_id": a.line.customer_id, "line_id": a.line.id, "kind": "topup",
-        "plan_id": None, "amount": req.amount, "fee": 0, "currency": a.line.currency,
-        "credit_currency": None, "credit_amount": None, "fx_rate": None,
-        "method": req.method, "channel": req.channel, "state": "fulfilled",
-        "reason": (req.reason or "").strip() or None, "created_by": a.cmd.actor_id,
-        "confirmed_duplicate": req.confirm_duplicate, "renewal": False, "created_at": now,
-        "updated_at": now, "paid_at": now, "fulfilled_at": now,
-    }
+_ORDER_COLUMNS = ("id", "customer_id", "line_id", "amount", "currency", "reason", "method",
+                  "channel", "created_by", "confirmed_duplicate")
 
 
 def _order(a: _Accepted, order_id: int, now: datetime) -> Order:
-    row = _order_row(a, now)
+    """The order as ``create_order`` would return it, fulfilled at ``now``."""
+    req = a.cmd.request
     return Order(
-        id=order_id, customer_id=row["customer_id"], line_id=a.line.id, kind="topup",
-        plan_id=None, amount=int(row["amount"]), fee=0, currency=row["currency"],
-        credit_currency=None, credit_amount=None, fx_rate=None, method=row["method"],
-        channel=row["channel"], state="fulfilled", reason=row["reason"], payment_ref=None,
-        next_action=None, bucket_id=None, renewal=False, created_at=now, paid_at=now,
-        fulfilled_at=now)
+        id=order_id, customer_id=a.line.customer_id, line_id=a.line.id, kind="topup",
+        plan_id=None, amount=int(req.amount or 0), fee=0, currency=a.line.currency,
+        credit_currency=None, credit_amount=None, fx_rate=None, method=req.method,
+        channel=req.channel, state="fulfilled", reason=(req.reason or "").strip() or None,
+        payment_ref=None, next_action=None, bucket_id=None, renewal=False, created_at=now,
+        paid_at=now, fulfilled_at=now)
 
 
 def _move_money(uow: UnitOfWork, fast: list[_Accepted], made: list[Order]) -> None:
     """The ledger transfers, then each account's totals moved once by their sum."""
-    uow.conn.execute(insert(transfers), [
-        {"idempotency_id": f"order:{o.id}:fund", "debit_account_id": a.source,
-         "credit_account_id": a.wallet, "unit": ledger.money_unit(o.currency),
-         "amount": o.amount, "kind": "posted", "pending_id": None, "timeout_at": None,
-         "code": "topup", "ref": f"order:{o.id}", "created_at": uow.now}
-        for a, o in zip(fast, made, strict=True)])
+    insert_rows(uow.conn, transfers, ("idempotency_id", "debit_account_id",
+                                      "credit_account_id", "unit", "amount", "ref"), [
+        (f"order:{o.id}:fund", a.source, a.wallet, ledger.money_unit(o.currency), o.amount,
+         f"order:{o.id}") for a, o in zip(fast, made, strict=True)],
+        same={"kind": "posted", "pending_id": None, "timeout_at": None, "code": "topup",
+              "created_at": uow.now})
     debits, credits = _sums(fast)  # their rows are locked already (``_lock_and_range``)
     uow.conn.execute(_BUMP_DEBITS, [{"aid": a, "delta": d} for a, d in sorted(debits.items())])
     uow.conn.execute(_BUMP_CREDITS, [{"aid": a, "delta": c} for a, c in sorted(credits.items())])
