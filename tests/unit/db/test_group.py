@@ -8,53 +8,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.factories import WRITER_WAIT as WAIT
+from tests.factories import writer_commits
+from tests.factories import writer_held as held
 from topup.audit.tables import audit_log
 from topup.db.group import WriterClosed, _Work
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
-
-WAIT = 30  # seconds; a test that waits longer has hung
-
-
-class _Gate:
-    """A kind that holds the writer's thread inside a batch until opened: whatever is
-    submitted meanwhile queues up and forms the next batch."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.opened = threading.Event()
-
-    @property
-    def kind(self) -> _Gate:
-        return self
-
-    def apply(self, uow: UnitOfWork, commands: Sequence[Any]) -> list[Any]:
-        self.entered.set()
-        assert self.opened.wait(WAIT)
-        return [None] * len(commands)
-
-
-@contextmanager
-def held(db: Database) -> Iterator[None]:
-    """The writer busy with a batch of its own while the block submits; then let go."""
-    gate = _Gate()
-    first = db.writer.submit(gate)
-    assert gate.entered.wait(WAIT)
-    try:
-        yield
-    finally:
-        gate.opened.set()
-        first.result(WAIT)
 
 
 @dataclass(frozen=True)
@@ -118,18 +87,9 @@ def stop_writer(db: Database) -> Iterator[None]:
 
 
 @pytest.fixture
-def writer_commits(db: Database) -> Iterator[list[str]]:
-    """One entry per COMMIT of a write transaction the writer's thread sends."""
-    seen: list[str] = []
-
-    def on_commit(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("topup_readonly")
-        if threading.current_thread().name == "topup-writer" and not readonly:
-            seen.append("commit")
-
-    event.listen(db.engine, "commit", on_commit)
-    yield seen
-    event.remove(db.engine, "commit", on_commit)
+def commits(db: Database) -> Iterator[list[str]]:
+    with writer_commits(db) as seen:
+        yield seen
 
 
 def notes_in_db(db: Database) -> set[str]:
@@ -161,7 +121,7 @@ def note(name: str) -> Any:
 
 
 def test_a_batch_commits_once_and_answers_only_after_the_commit(
-        db: Database, writer_commits: list[str]) -> None:
+        db: Database, commits: list[str]) -> None:
     NOTES.batches.clear()
     visible_on_answer: dict[str, bool] = {}
     checked = threading.Semaphore(0)
@@ -179,24 +139,24 @@ def test_a_batch_commits_once_and_answers_only_after_the_commit(
         assert not any(f.done() for f in futures)
     assert [f.result(WAIT) for f in futures] == [f"n{i}" for i in range(40)]
     assert NOTES.batches == [40]
-    assert writer_commits == ["commit", "commit"]  # the gate's batch, then all 40 at once
+    assert commits == ["commit", "commit"]  # the gate's batch, then all 40 at once
     assert all(checked.acquire(timeout=WAIT) for _ in futures)
     assert visible_on_answer == {f"n{i}": True for i in range(40)}
 
 
 def test_a_refused_command_fails_alone_and_its_batch_commits(
-        db: Database, writer_commits: list[str]) -> None:
+        db: Database, commits: list[str]) -> None:
     with held(db):
         futures = [db.writer.submit(_Work(w)) for w in (note("a"), refused, note("b"))]
     a, no, b = (outcome(f) for f in futures)
     assert (a, b) == ("a", "b")
     assert isinstance(no, InvalidInput)
     assert notes_in_db(db) == {"a", "b"}, "the refused command's own write is undone"
-    assert writer_commits == ["commit", "commit"]
+    assert commits == ["commit", "commit"]
 
 
 def test_an_unexpected_error_rolls_the_batch_back_and_each_command_goes_alone(
-        db: Database, writer_commits: list[str]) -> None:
+        db: Database, commits: list[str]) -> None:
     def broken(uow: UnitOfWork) -> None:
         note("broken")(uow)
         raise RuntimeError("a bug, not a refusal")
@@ -209,11 +169,11 @@ def test_an_unexpected_error_rolls_the_batch_back_and_each_command_goes_alone(
     assert isinstance(bad, RuntimeError)
     assert notes_in_db(db) == {"a", "b", "c"}
     # the gate, then no commit for the batch, then a, b and c each in a transaction alone
-    assert writer_commits == ["commit"] * 4
+    assert commits == ["commit"] * 4
 
 
 def test_a_failing_commit_sends_each_command_alone_and_only_the_culprit_fails(
-        db: Database, writer_commits: list[str]) -> None:
+        db: Database, commits: list[str]) -> None:
     with held(db):
         futures = [db.writer.submit(Note("a")), db.writer.submit(BreaksAtCommit()),
                    db.writer.submit(Note("b"))]
@@ -222,7 +182,7 @@ def test_a_failing_commit_sends_each_command_alone_and_only_the_culprit_fails(
     assert isinstance(bad, IntegrityError)
     assert notes_in_db(db) == {"a", "b"}
     # the gate; the batch and the culprit alone each tried to COMMIT and failed; a and b alone
-    assert len(writer_commits) == 1 + 2 + 2
+    assert len(commits) == 1 + 2 + 2
     assert db.writer.call(note("after")) == "after", "the writer carries on"
 
 
