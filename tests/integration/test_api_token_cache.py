@@ -29,8 +29,12 @@ class Monotonic:
 
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> Iterator[Monotonic]:
+    """The cache on a clock of its own, and empty: the cache is process-wide, and user ids
+    of other tests' databases are the same numbers."""
     clock = Monotonic()
     monkeypatch.setattr(token_cache, "time", SimpleNamespace(monotonic=clock))
+    monkeypatch.setattr(token_cache.TOKENS, "_entries", {})
+    monkeypatch.setattr(token_cache.TOKENS, "_forgotten", {})
     yield clock
 
 
@@ -113,3 +117,28 @@ def test_a_cached_token_never_outlives_its_own_expiry(
     _, headers = traveller
     clock.advance(seconds=db.settings.token_ttl_seconds)  # type: ignore[attr-defined]
     assert me(api, headers) == 401, "expired, though checked a moment ago"
+
+
+def test_a_request_in_flight_during_a_logout_does_not_bring_the_token_back(
+        api: Api, db: Database, monotonic: Monotonic,
+        traveller: tuple[auth.User, dict[str, str]]) -> None:
+    _, headers = traveller
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with db.unit() as uow:
+        auth.revoke_token(uow, token)
+        with db.unit(readonly=True) as racing:  # a request with the same token, meanwhile,
+            auth.user_for_token(racing, token)  # still sees it live: not committed yet
+    assert me(api, headers) == 401
+
+
+def test_after_a_change_in_this_process_tokens_are_cached_again_once_the_bound_passed(
+        api: Api, db: Database, monotonic: Monotonic,
+        traveller: tuple[auth.User, dict[str, str]]) -> None:
+    _, headers = traveller
+    assert api.client.patch("/api/v1/auth/me", headers=headers,
+                            json={"language": "zh-CN"}).status_code == 200
+    monotonic.now += db.settings.auth_cache_seconds
+    assert me(api, headers) == 200  # read from the database, and cached again
+    with db.unit() as uow:
+        uow.conn.execute(update(auth_tokens).values(revoked_at=uow.now))
+    assert me(api, headers) == 200, "the cache answers again, within its bound"
