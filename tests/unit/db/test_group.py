@@ -19,8 +19,10 @@ from tests.factories import WRITER_WAIT as WAIT
 from tests.factories import writer_commits
 from tests.factories import writer_held as held
 from topup.audit.tables import audit_log
+from topup.catalog import pricing
 from topup.db.group import WriterClosed, _Work
 from topup.db.uow import Database, UnitOfWork
+from topup.demo.catalog import seed_catalog
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
@@ -241,3 +243,23 @@ def test_ids_learned_by_a_batch_that_rolls_back_are_not_remembered(db: Database)
     bad, ok = (outcome(f) for f in futures)
     assert isinstance(bad, RuntimeError) and ok == "ok"
     assert "test:broken" not in db.known_ids
+
+
+def test_a_read_remembered_in_a_rolled_back_savepoint_is_forgotten(db: Database) -> None:
+    with db.unit() as uow:
+        seed_catalog(uow)
+        before = pricing.topup_limit(uow, "TH", "CNY")
+
+    def change_read_then_refuse(uow: UnitOfWork) -> None:
+        pricing.set_topup_limit(uow, "TH", "CNY", 1, 7_77)
+        assert pricing.topup_limit(uow, "TH", "CNY") == (1, 7_77)
+        raise InvalidInput("refused after reading its own, undone, change")
+
+    def read(uow: UnitOfWork) -> tuple[int, int]:
+        return pricing.topup_limit(uow, "TH", "CNY")
+
+    with held(db):
+        futures = [db.writer.submit(_Work(w)) for w in (change_read_then_refuse, read)]
+    no, seen = (outcome(f) for f in futures)
+    assert isinstance(no, InvalidInput)
+    assert seen == before, "the later command sees the committed limit, not the undone one"
