@@ -161,10 +161,20 @@ def footprint(db: Database, line_id: int, key: str) -> dict[str, Any]:
         }
 
 
+TOLD = {  # who a line's confirmation goes to: (bound customer, own number) -> channels
+    "customer and number": (True, True, {"email", "sms"}),
+    "customer only": (True, False, {"email"}),
+    "number only": (False, True, {"sms"}),
+    "nobody": (False, False, set()),
+}
+
+
+@pytest.mark.parametrize("told", TOLD)
 def test_the_fast_path_and_the_reference_path_leave_the_same_rows(
-        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = shop.line(customer=True, msisdn="66812345001")
-    slow = shop.line(customer=True, msisdn="66812345002")
+        shop: Shop, monkeypatch: pytest.MonkeyPatch, told: str) -> None:
+    customer, number, channels = TOLD[told]
+    fast = shop.line(customer=customer, msisdn="66812345001" if number else None)
+    slow = shop.line(customer=customer, msisdn="66812345002" if number else None)
     validate, reference = topups._validate, topups._reference
     taken: list[int] = []
 
@@ -183,8 +193,24 @@ def test_the_fast_path_and_the_reference_path_leave_the_same_rows(
     assert taken == [slow.id]
     assert {**a.json(), "id": 0, "line_id": 0} == {**b.json(), "id": 0, "line_id": 0}
     one, other = footprint(shop.db, fast.id, "k-fast"), footprint(shop.db, slow.id, "k-slow")
-    assert one["outbox"], "a customer with an e-mail and a number is told"
-    assert {c[0] for c in one["outbox"]} == {"email", "sms"}
+    assert {c[0] for c in one["outbox"]} == channels
+    for part in one:
+        assert one[part] == other[part], part
+
+
+def test_a_first_credit_activates_a_provisioned_line_through_the_reference_path(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    active = shop.line(customer=True)
+    new = shop.line(customer=True, status="provisioned")
+    reference, taken = topups._reference, []
+    monkeypatch.setattr(topups, "_reference",
+                        lambda uow, cmd: taken.append(cmd.line_id) or reference(uow, cmd))
+    a, b = in_one_batch(shop.db, [lambda: shop.credit(active.id, "k-active", 88_00),
+                                  lambda: shop.credit(new.id, "k-new", 88_00)])
+    assert a.status_code == b.status_code == 201, (a.text, b.text)
+    assert taken == [new.id]
+    one, other = footprint(shop.db, active.id, "k-active"), footprint(shop.db, new.id, "k-new")
+    assert other["line"][0] == "active"
     for part in one:
         assert one[part] == other[part], part
 
