@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -263,3 +263,24 @@ def test_a_read_remembered_in_a_rolled_back_savepoint_is_forgotten(db: Database)
     no, seen = (outcome(f) for f in futures)
     assert isinstance(no, InvalidInput)
     assert seen == before, "the later command sees the committed limit, not the undone one"
+
+
+def test_a_batch_takes_at_most_writer_max_batch_commands(db: Database) -> None:
+    db.settings = replace(db.settings, writer_max_batch=4)
+    NOTES.batches.clear()
+    with held(db):
+        futures = [db.writer.submit(Note(f"n{i}")) for i in range(10)]
+    assert [f.result(WAIT) for f in futures] == [f"n{i}" for i in range(10)]
+    assert NOTES.batches == [4, 4, 2]
+
+
+def test_commands_of_several_kinds_in_one_batch_each_get_their_own_answer(
+        db: Database, commits: list[str]) -> None:
+    with held(db):
+        futures = [db.writer.submit(Note("a")), db.writer.submit(_Work(note("b"))),
+                   db.writer.submit(_Work(refused)), db.writer.submit(Note("d"))]
+    answers = [outcome(f) for f in futures]
+    assert answers[:2] == ["a", "b"] and answers[3] == "d"
+    assert isinstance(answers[2], InvalidInput)
+    assert commits == ["commit", "commit"]
+    assert notes_in_db(db) == {"a", "b", "d"}
