@@ -22,6 +22,7 @@ from topup.audit.tables import audit_log
 from topup.catalog import pricing
 from topup.db.group import WriterClosed, _Work
 from topup.db.uow import Database, UnitOfWork
+from topup.db.writer import DatabaseBusy
 from topup.demo.catalog import seed_catalog
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
@@ -284,3 +285,27 @@ def test_commands_of_several_kinds_in_one_batch_each_get_their_own_answer(
     assert isinstance(answers[2], InvalidInput)
     assert commits == ["commit", "commit"]
     assert notes_in_db(db) == {"a", "b", "d"}
+
+
+class _NoSlot:
+    """A write gate that never opens in time: the SQLite slot held elsewhere all along."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+
+    def acquire(self, timeout: float) -> None:
+        self.waits += 1
+        raise DatabaseBusy(f"no write slot within {timeout:.0f} s")
+
+    def release(self) -> None:
+        raise AssertionError("never acquired")
+
+
+def test_a_batch_that_gets_no_write_slot_is_answered_busy_at_once(db: Database) -> None:
+    slot = _NoSlot()
+    with held(db):
+        db._writers = slot  # type: ignore[assignment]
+        futures = [db.writer.submit(Note(f"n{i}")) for i in range(5)]
+    answers = [outcome(f) for f in futures]
+    assert all(isinstance(a, DatabaseBusy) for a in answers), answers
+    assert slot.waits == 1, "nothing was applied: waiting again for each command is no use"
