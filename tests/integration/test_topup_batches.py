@@ -33,6 +33,7 @@ from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.notifications.tables import outbox
 from topup.orders import topups
+from topup.orders.service import OrderRequest
 from topup.orders.tables import idempotency_keys, order_events, orders
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
@@ -306,3 +307,46 @@ def test_a_wallet_near_its_range_is_refused_alone_and_the_batch_commits(
     with shop.db.unit(readonly=True) as uow:
         keys = set(uow.conn.execute(select(idempotency_keys.c.key)).scalars())
     assert keys == {"fits", "elsewhere"}, "the refused credit left no key behind"
+
+
+@pytest.mark.postgres  # SQLite lets one transaction write at a time: batches never cross
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_processes_writers_with_crossing_batches_answer_every_credit(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch credits one line the fast way and the other through the reference path, so
+    on PostgreSQL the two transactions lock the same accounts in opposite orders; the one
+    the database picks as the deadlock victim is applied again, command by command."""
+    db = shop.db
+    second = Database(db.engine, db.settings, db.clock)  # another server process's writer
+    one, two = shop.line(), shop.line()
+    staff = make_user(db, "admin")
+    validate, write = topups._validate, topups._write
+
+    def slow_write(uow: Any, fast: list[Any]) -> Any:
+        done = write(uow, fast)
+        time.sleep(0.2)  # both batches hold their fast path's locks before either goes on
+        return done
+
+    monkeypatch.setattr(topups, "_validate", lambda uow, i, cmd, line: (
+        None if cmd.key.startswith("ref") else validate(uow, i, cmd, line)))
+    monkeypatch.setattr(topups, "_write", slow_write)
+
+    def credit(line: Line, key: str, amount: int) -> topups.TopUp:
+        req = OrderRequest(kind="topup", method="manual", channel="admin", amount=amount,
+                           reason="cash desk", confirm_duplicate=True)
+        return topups.TopUp(staff.id, key, f"/credit/{line.id}", key, staff.id, line.id, req,
+                            lambda order: {"id": order.id, "amount": order.amount})
+
+    try:
+        with writer_held(db), writer_held(second):
+            futures = [db.writer.submit(credit(one, "fast-1", 100_00)),
+                       db.writer.submit(credit(two, "ref-2", 200_00)),
+                       second.writer.submit(credit(two, "fast-2", 300_00)),
+                       second.writer.submit(credit(one, "ref-1", 400_00))]
+        answers = [f.result(WRITER_WAIT) for f in futures]
+    finally:
+        second.writer.close()
+    assert [(a.status, a.replayed, a.body["amount"]) for a in answers] == [
+        (201, False, 100_00), (201, False, 200_00), (201, False, 300_00), (201, False, 400_00)]
+    assert len({a.body["id"] for a in answers}) == 4
+    assert shop.wallet(one.id) == 500_00 and shop.wallet(two.id) == 500_00
