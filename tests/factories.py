@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from stdnum import luhn
 
 from topup.channels.api.app import create_app
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.payments.interfaces import PaymentProvider
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
@@ -96,3 +100,59 @@ def sandbox_shop(db: Database, secret: str = "2718", **line: Any) -> SandboxShop
                     json={"identifier": made.iccid, "secret": secret})
     staff = api.login(str(make_user(db, "admin").email))
     return SandboxShop(api, me, staff, made.id, sandbox)
+
+
+WRITER_WAIT = 30  # seconds; a test that waits longer for the writer has hung
+
+
+class _Gate:
+    """A command that holds the writer's thread inside a batch of its own until opened."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    @property
+    def kind(self) -> _Gate:
+        return self
+
+    def apply(self, uow: UnitOfWork, commands: Sequence[Any]) -> list[Any]:
+        self.entered.set()
+        assert self.opened.wait(WRITER_WAIT)
+        return [None] * len(commands)
+
+
+@contextmanager
+def writer_held(db: Database) -> Iterator[None]:
+    """The database's writer busy while the block runs: whatever is submitted meanwhile
+    queues up, and forms one batch (up to ``writer_max_batch``) once the block ends."""
+    gate = _Gate()
+    first = db.writer.submit(gate)
+    assert gate.entered.wait(WRITER_WAIT)
+    try:
+        yield
+    finally:
+        gate.opened.set()
+        first.result(WRITER_WAIT)
+
+
+@contextmanager
+def writer_commits(db: Database) -> Iterator[list[str]]:
+    """One entry per write transaction the database's writer commits while the block runs."""
+    seen: list[str] = []
+
+    def on_commit(conn: Any) -> None:
+        readonly = conn.get_execution_options().get("topup_readonly")
+        if threading.current_thread().name == "topup-writer" and not readonly:
+            seen.append("commit")
+
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "commit", on_commit)
+
+
+def writer_queued(db: Database) -> int:
+    """How many commands wait for the writer's next batch."""
+    return len(db.writer._queue)

@@ -15,6 +15,8 @@ Failure modes, each tested in tests/unit/db/test_group.py:
   failure, a full disk), rolls the whole batch back, and each of its commands is applied again
   alone, in a transaction of its own: one bad command cannot sink the others, and nobody is
   answered with something that was not committed;
+- a batch that gets no write slot in time (SQLite, ``DatabaseBusy``) was not applied at all:
+  all its commands are answered 503 at once rather than each waiting as long again alone;
 - a writer that is closed refuses new commands with ``WriterClosed`` (503); commands already
   queued are still applied.
 """
@@ -29,6 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
 
 if TYPE_CHECKING:
@@ -185,11 +188,17 @@ class GroupWriter:
             self._conn = None
 
     def _commit(self, batch: list[tuple[Any, Reply]]) -> None:
+        entered = False
         try:
             with self.db.unit(on=self._connection()) as uow:
+                entered = True
                 outcomes = _apply(uow, [cmd for cmd, _ in batch])
-        except Exception:
+        except Exception as exc:
             self._drop_connection()
+            if isinstance(exc, DatabaseBusy) and not entered:
+                # no write slot: nothing was applied, and alone each would wait as long again
+                _settle([(reply, exc) for _, reply in batch])
+                return
             if len(batch) == 1:
                 raise
             log.warning("batch of %d rolled back; applying its commands one by one",

@@ -45,7 +45,8 @@ class UnitOfWork:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an exception undoes its writes, and the ids it learned."""
+        """A nested transaction: an exception undoes its writes, the ids it learned, and the
+        reads it remembered (they may have seen its own undone writes)."""
         mark = dict(self.learned)
         nested = self.conn.begin_nested()
         try:
@@ -53,6 +54,7 @@ class UnitOfWork:
         except BaseException:
             nested.rollback()
             self.learned = mark
+            self.memo.clear()
             raise
         nested.commit()
 

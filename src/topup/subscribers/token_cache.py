@@ -26,6 +26,11 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, datetime, User]] = {}
+        # When a token (its hash) or a user (its id) was last forgotten: ``forget`` runs before
+        # the revocation commits, so a request reading the database meanwhile still finds the
+        # token live; it must not put it back. Such tokens are read from the database for one
+        # cache period instead.
+        self._forgotten: dict[str | int, float] = {}
         self._lock = threading.Lock()
 
     def get(self, token_hash: str, now: datetime) -> User | None:
@@ -42,17 +47,26 @@ class TokenCache:
     def put(self, token_hash: str, user: User, expires_at: datetime, seconds: float) -> None:
         if seconds <= 0:
             return
+        now = time.monotonic()
         with self._lock:
+            for mark in (token_hash, user.id):
+                if now - self._forgotten.get(mark, now - seconds) < seconds:
+                    return
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[token_hash] = (time.monotonic() + seconds, expires_at, user)
+            self._entries[token_hash] = (now + seconds, expires_at, user)
 
     def forget(self, *, token_hash: str | None = None, user_id: int | None = None) -> None:
         """Drop one token, or every token of one user."""
+        now = time.monotonic()
         with self._lock:
+            if len(self._forgotten) >= MAX_ENTRIES:
+                self._forgotten.clear()
             if token_hash is not None:
                 self._entries.pop(token_hash, None)
+                self._forgotten[token_hash] = now
             if user_id is not None:
+                self._forgotten[user_id] = now
                 for key in [k for k, v in self._entries.items() if v[2].id == user_id]:
                     del self._entries[key]
 
