@@ -18,7 +18,12 @@ Failure modes, each tested in tests/unit/db/test_group.py:
 - a batch that gets no write slot in time (SQLite, ``DatabaseBusy``) was not applied at all:
   all its commands are answered 503 at once rather than each waiting as long again alone;
 - a writer that is closed refuses new commands with ``WriterClosed`` (503); commands already
-  queued are still applied.
+  queued are still applied; a full queue (``QUEUE_BATCHES`` batches waiting) refuses new ones
+  with ``DatabaseBusy`` (503).
+
+A COMMIT whose outcome is unknown (the connection lost during it) is treated as failed and
+its commands applied again one by one: commands must be idempotent (``TopUp`` is, by its
+Idempotency-Key; a ``call`` must be too).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+QUEUE_BATCHES = 64  # the queue holds at most this many full batches
 
 
 class WriterClosed(TopupError):
@@ -105,6 +111,9 @@ class GroupWriter:
     def __init__(self, db: Database, max_batch: int = 256) -> None:
         self.db = db
         self.max_batch = max_batch
+        # Beyond this many waiting commands a new one is refused at once (503) rather than
+        # queued for longer than any client waits: memory and latency stay bounded.
+        self.max_queue = QUEUE_BATCHES * max_batch
         self._queue: deque[tuple[Any, Reply]] = deque()
         self._wake = threading.Condition()
         self._closed = False
@@ -123,6 +132,8 @@ class GroupWriter:
         with self._wake:
             if self._closed:
                 raise WriterClosed("the writer is stopping")
+            if len(self._queue) >= self.max_queue:
+                raise DatabaseBusy(f"{len(self._queue)} commands are waiting to be written")
             self._queue.append((command, reply))
             self._wake.notify()
 

@@ -67,7 +67,9 @@ class _Accepted:
     index: int
     cmd: TopUp
     line: Line
-    source: int  # the operator account the money comes from
+    # The operator account the money comes from and the wallet it goes to: -1 until opened,
+    # 0 for a command whose accounts are not the usual two (the reference path opens them).
+    source: int
     wallet: int
 
 
@@ -85,8 +87,8 @@ class _TopUps:
     def apply(self, uow: UnitOfWork, commands: Sequence[TopUp]) -> list[Any]:
         out: list[Any] = [None] * len(commands)
         later: list[int] = []
-        fast = _screen(uow, list(commands), out, later)
-        fast = _lock_and_range(uow, fast, later)
+        fast, aside = _screen(uow, list(commands), out, later)
+        fast = _lock_and_range(uow, fast, aside, later)
         if fast:
             for item, outcome in zip(fast, _write(uow, fast), strict=True):
                 out[item.index] = outcome
@@ -116,15 +118,18 @@ def _reference(uow: UnitOfWork, cmd: TopUp) -> Outcome | TopupError:
 
 
 def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
-            ) -> list[_Accepted]:
-    """Replays and refusals answered, unusual cases set aside; the rest, validated."""
+            ) -> tuple[list[_Accepted], set[int]]:
+    """Replays and refusals answered, unusual cases set aside; the rest, validated. Also the
+    accounts the set-aside ones will move, to lock them with the batch's (see ``_lock``)."""
     stored = stored_answers(uow, {c.owner_id for c in cmds}, {c.key for c in cmds})
     rows = uow.conn.execute(select(lines_table).where(
         lines_table.c.id.in_({c.line_id for c in cmds})))
     by_id = {r.id: Line.of(r) for r in rows}
     twins = _recent_twins(uow, [c for c in cmds if not c.request.confirm_duplicate])
     seen_keys: set[tuple[int, str]] = set()
+    told: set[int] = set()  # lines whose confirmation in this batch is already written
     accepted: list[_Accepted] = []
+    aside: list[_Accepted] = []
     for i, cmd in enumerate(cmds):
         who = (cmd.owner_id, cmd.key)
         if who in seen_keys:
@@ -135,38 +140,54 @@ def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
             if who in stored:
                 out[i] = answer_of(stored[who], cmd.digest)
                 continue
-            item = _validate(uow, i, cmd, by_id.get(cmd.line_id))
+            item, simple = _validate(uow, i, cmd, by_id.get(cmd.line_id))
         except TopupError as exc:
             out[i] = exc
             continue
-        if item is None:
-            later.append(i)
-            continue
         twin = (cmd.line_id, int(cmd.request.amount or 0), item.line.currency)
-        if not cmd.request.confirm_duplicate and twin in twins:
+        duplicate = not cmd.request.confirm_duplicate and twin in twins
+        # A second confirmation of one line in one batch would state the final balance, not
+        # its own: one line's later credits with somebody to tell take the reference path.
+        notified = item.line.customer_id is not None or bool(item.line.msisdn)
+        if not simple or duplicate or (notified and item.line.id in told):
             later.append(i)
+            aside.append(item)
             continue
         twins.add(twin)
+        if notified:
+            told.add(item.line.id)
         accepted.append(item)
-    return accepted
+    _open_accounts(uow, accepted + aside)
+    return accepted, {a for item in aside if item.wallet > 0 for a in (item.source, item.wallet)}
 
 
 def _validate(uow: UnitOfWork, index: int, cmd: TopUp, line: Line | None
-              ) -> _Accepted | None:
-    """The checks of ``create_order``; None when the command needs the reference path."""
+              ) -> tuple[_Accepted, bool]:
+    """The checks of ``create_order``, and whether the batch can write the command itself
+    (else the reference path does); its accounts when they are the usual two."""
     if line is None:
         raise LineNotFound()
     req = cmd.request
     line_svc.ensure_usable(line)
     money, _ = price_request(uow, line, req)
     check_method(req, money, None)
-    if (req.kind != "topup" or req.method != "manual" or req.credit_currency
-            or line.status != "active" or money.currency != line.currency):
-        return None
-    unit = ledger.money_unit(money.currency)
-    return _Accepted(index, cmd, line,
-                     ledger.operator_account(uow, "manual_credit", unit, line_id=line.id),
-                     ledger.wallet(uow, line.id, money.currency))
+    usual = req.kind == "topup" and not req.credit_currency and money.currency == line.currency
+    item = _Accepted(index, cmd, line, -1 if usual else 0, -1 if usual else 0)
+    return item, usual and req.method == "manual" and line.status == "active"
+
+
+def _open_accounts(uow: UnitOfWork, items: list[_Accepted]) -> None:
+    """The two accounts of each usual command (-1 until known), opened in one order every
+    writer follows — wallets by line, then operator accounts by shard — so that two
+    processes creating the same new accounts never wait on each other in a circle."""
+    usual = sorted((i for i in items if i.wallet == -1), key=lambda i: i.line.id)
+    for item in usual:
+        item.wallet = ledger.wallet(uow, item.line.id, item.line.currency)
+    shards = uow.settings.ledger_shards
+    for item in sorted(usual, key=lambda i: i.line.id % shards):
+        item.source = ledger.operator_account(uow, "manual_credit",
+                                              ledger.money_unit(item.line.currency),
+                                              line_id=item.line.id)
 
 
 def _recent_twins(uow: UnitOfWork, cmds: list[TopUp]) -> set[tuple[int, int, str]]:
@@ -181,14 +202,16 @@ def _recent_twins(uow: UnitOfWork, cmds: list[TopUp]) -> set[tuple[int, int, str
     return {(int(r.line_id), int(r.amount), str(r.currency)) for r in rows}
 
 
-def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], later: list[int]
-                    ) -> list[_Accepted]:
-    """Lock every account the batch moves (id order) and set aside the commands whose
-    accounts would pass their range: the reference path refuses them precisely."""
-    if not fast:
+def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], aside: set[int],
+                    later: list[int]) -> list[_Accepted]:
+    """Lock every account the batch moves, in id order, those of the commands set aside for
+    the reference path too (so that two processes' writers never take shared operator
+    accounts in crossing orders), and set aside the commands whose accounts would pass their
+    range: the reference path refuses them precisely."""
+    if not fast and not aside:
         return fast
     query = select(accounts).where(accounts.c.id.in_(
-        {a.source for a in fast} | {a.wallet for a in fast})).order_by(accounts.c.id)
+        {a.source for a in fast} | {a.wallet for a in fast} | aside)).order_by(accounts.c.id)
     if uow.dialect == "postgresql":
         query = query.with_for_update()
     totals = {r.id: r for r in uow.conn.execute(query)}
