@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -60,6 +61,9 @@ def app(db: Database | None = None) -> FastAPI:
     served = create_app(db, providers, saved_methods(db, providers))
     if db.settings.embedded_worker:
         served.router.lifespan_context = _embedded_worker(db, providers)
+    # Everything built so far lives as long as the process: keep the garbage collector from
+    # walking it again and again (a full collection over it stalled requests for ~100 ms).
+    gc.freeze()
     return served
 
 
