@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from topup.db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
 
@@ -118,6 +119,8 @@ class GroupWriter:
         self._wake = threading.Condition()
         self._closed = False
         self._conn: Connection | None = None
+        self._checkpoints = (Checkpointer(db.engine) if db.engine.dialect.name == "sqlite"
+                             else None)
         self._thread = threading.Thread(target=self._loop, name="topup-writer", daemon=True)
         self._thread.start()
 
@@ -178,6 +181,8 @@ class GroupWriter:
             self._serve()
         finally:
             self._drop_connection()
+            if self._checkpoints is not None:
+                self._checkpoints.close()
 
     def _serve(self) -> None:
         while (batch := self._take()) is not None:
@@ -191,6 +196,9 @@ class GroupWriter:
         """The writer's own connection, kept open between batches (no checkout, no ping)."""
         if self._conn is None or self._conn.closed:
             self._conn = self.db.engine.connect()
+            if self._checkpoints is not None:  # db/checkpoint.py copies the log back
+                driver: Any = self._conn.connection.driver_connection  # outside a transaction
+                driver.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -217,6 +225,8 @@ class GroupWriter:
             for item in batch:
                 self._commit_alone(item)
             return
+        if self._checkpoints is not None:
+            self._checkpoints.poke()
         _settle([(reply, outcome) for (_, reply), outcome in zip(batch, outcomes, strict=True)])
 
     def _commit_alone(self, item: tuple[Any, Reply]) -> None:
