@@ -75,15 +75,16 @@ class WorldSpec:
 
 
 bucket_specs = st.builds(
-    BucketSpec, zone=st.sampled_from(ZONES), data=st.sampled_from([0, 1, 700, 3000]),
+    BucketSpec, zone=st.sampled_from(("TH", "SEA", "TH", "SEA", "VN", "JP")),
+    data=st.sampled_from([700, 3000, 1, 0]),
     voice=st.sampled_from([0, 60, 600]), first_use=st.booleans(),
     days=st.integers(1, 3), started_hours_ago=st.integers(0, 80),
     priority=st.integers(0, 2)).filter(lambda b: b.data or b.voice)
 worlds = st.builds(
     WorldSpec,
     lines=st.lists(st.builds(LineSpec, money=st.sampled_from([0, 5, 100, 10_000]),
-                             frozen=st.sampled_from([False, False, False, True]),
-                             buckets=st.lists(bucket_specs, max_size=3).map(tuple)),
+                             frozen=st.sampled_from([False, False, False, False, True]),
+                             buckets=st.lists(bucket_specs, min_size=1, max_size=4).map(tuple)),
                    min_size=1, max_size=3).map(tuple),
     rates=st.lists(st.tuples(st.sampled_from(ZONES), st.sampled_from(["data", "voice", "sms"]),
                              st.integers(1, 30), st.sampled_from([1, 7, 100])),
@@ -97,11 +98,11 @@ records = st.lists(st.tuples(
     st.integers(0, 9),  # line (9: no such line)
     st.sampled_from(["iccid", "msisdn", "+msisdn", "imsi"]),
     st.sampled_from(["data", "data", "voice", "sms"]),
-    st.sampled_from([1, 50, 600, 2500]),
+    st.sampled_from([600, 2500, 50, 1]),
     st.sampled_from(COUNTRIES),
     offsets,
     st.booleans(),  # stamped in UTC+08:00 instead of UTC
-), min_size=1, max_size=12)
+), min_size=2, max_size=14)
 
 
 def _build(db: Database, spec: WorldSpec) -> list[line_svc.Line]:
