@@ -10,9 +10,10 @@ A network report is a ``Usage`` command; ``USAGE.apply`` takes a whole batch of 
    at the record's time (and are started for the records after it), then the wallet at the
    out-of-bundle rate, never below zero — with running balances per account; a refusal
    fails that record alone, before anything of it is written;
-3. the records written with their final figures in one multi-row insert, then the bucket
-   starts, the ledger transfers (the same idempotency ids and codes as ``record_usage``) and
-   each account's totals moved once by their sum, under row locks taken in id order.
+3. the records written with their final figures in one multi-row insert (their ids read
+   back by record id), then the bucket starts, the ledger transfers (the same idempotency
+   ids and codes as ``record_usage``) and each account's totals moved once by their sum,
+   under row locks taken in id order.
 
 A batch outside the common case (an identifier naming two lines, an account or a transfer
 near its range) is rolled back to a savepoint and applied record by record through the
@@ -125,7 +126,11 @@ _BUCKETS = (
     .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
     .where(buckets.c.line_id.in_(bindparam("lines", expanding=True)),
            buckets.c.state == "active"))
-_NEW_RECORDS = insert(usage_records).returning(usage_records.c.id, sort_by_parameter_order=True)
+# RETURNING with the rows' order kept would go one row per statement on SQLite; the ids are
+# read back by record id instead (one statement each way).
+_NEW_RECORDS = insert(usage_records)
+_RECORD_IDS = select(usage_records.c.record_id, usage_records.c.id).where(
+    usage_records.c.record_id.in_(bindparam("ids", expanding=True)))
 _START = update(buckets).where(buckets.c.id == bindparam("bid")).values(
     valid_from=bindparam("start"), expires_at=bindparam("end"))
 _BUMP_CREDITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
@@ -347,9 +352,11 @@ def _lock_and_range(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
 def _write(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
     """The records with their final figures, bucket starts, transfers, then account totals."""
     now = uow.now
-    ids = uow.conn.execute(_NEW_RECORDS, [
-        {**r.record.__dict__, "request_hash": r.digest, "created_at": now} for r in made
-    ]).scalars().all()
+    uow.conn.execute(_NEW_RECORDS, [
+        {**r.record.__dict__, "request_hash": r.digest, "created_at": now} for r in made])
+    by_record = {rid: i for rid, i in uow.conn.execute(
+        _RECORD_IDS, {"ids": [r.record.record_id for r in made]})}
+    ids = [by_record[r.record.record_id] for r in made]
     if books.starts:
         uow.conn.execute(_START, [{"bid": b, "start": s, "end": e}
                                   for b, (s, e) in sorted(books.starts.items())])
