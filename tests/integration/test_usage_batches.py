@@ -5,7 +5,9 @@ reports several records at once (through the writer, or as one ``USAGE`` batch).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.encoders import jsonable_encoder
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from tests.conftest import START
 from tests.factories import Api, make_line, make_user
 from topup.catalog import service as catalog
+from topup.channels.api import fastlane
 from topup.channels.api.views import usage_out
 from topup.charging.batch import USAGE, Usage
 from topup.charging.buckets import issue_bucket
@@ -109,3 +112,28 @@ def test_an_identifier_naming_two_lines_takes_the_reference_path(catalogue: Data
         out = USAGE.apply(uow, [record("d1", "8613800000005"), record("d2", first.iccid)])
     assert all(o[1] for o in out)
     assert out[1][0].line_id == first.id
+
+
+def test_the_fast_lane_answers_as_the_route_does(net: tuple[Api, dict[str, str]],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    api, headers = net
+    line = _line_with_money(api.db, "+8613800000006", 50_00)
+    taken: list[str] = []
+
+    async def counted(*args: Any) -> Any:
+        taken.append(args[3].record_id)
+        return await usage_lane(*args)
+
+    usage_lane = next(lane.handler for lane in fastlane.LANES if lane.path == "/api/v1/usage")
+    monkeypatch.setattr(fastlane, "LANES", tuple(
+        dataclasses.replace(lane, handler=counted) if lane.path == "/api/v1/usage" else lane
+        for lane in fastlane.LANES))
+    body = {"record_id": "lane-1", "line": line.iccid, "unit": "voice", "quantity": 90,
+            "country": "TH", "occurred_at": "2026-11-22T08:30:00Z"}
+    answers = [api.post("/api/v1/usage", headers, json=body | {"record_id": rid})
+               for rid in ("lane-1", "lane-2", "lane-1")]
+    assert "lane-2" in taken, "a recently checked token goes the lean way"
+    assert [a.status_code for a in answers] == [201, 201, 200]
+    assert answers[2].content == answers[0].content
+    refused = api.post("/api/v1/usage", headers, json=body | {"country": "T1"})
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_usage"
