@@ -48,7 +48,15 @@ class UsageRecord:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
 
 
-def _hash(line_id: int, unit: str, quantity: int, country: str, at: datetime) -> str:
+def check_record(unit: str, quantity: int, country: str) -> str:
+    """The record's country in capitals, once its unit, quantity and country are valid."""
+    if unit not in UNITS or quantity <= 0 or len(country) != 2 or not country.isalpha():
+        raise InvalidUsage("unit is data, voice or sms; quantity > 0; country ISO 3166 alpha-2")
+    return country.upper()
+
+
+def record_hash(line_id: int, unit: str, quantity: int, country: str, at: datetime) -> str:
+    """What a record id stands for: a repeat with another hash is a conflict."""
     body = json.dumps([line_id, unit, quantity, country, at.isoformat()])
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -113,7 +121,7 @@ def _draw_money(uow: UnitOfWork, rec_id: int, line: Line, unit: str, left: int,
     return covered, charge
 
 
-def _check_when(uow: UnitOfWork, occurred_at: datetime) -> None:
+def check_when(uow: UnitOfWork, occurred_at: datetime) -> None:
     """Refuse a record dated outside the window the network can honestly report in (a year
     9999 or 1970 timestamp would start first-use plans at absurd times)."""
     settings = uow.settings
@@ -131,17 +139,15 @@ def record_usage(uow: UnitOfWork, record_id: str, line: Line, unit: str, quantit
     The same record id with the same contents returns the first result; with other
     contents it raises UsageRecordConflict.
     """
-    if unit not in UNITS or quantity <= 0 or len(country) != 2 or not country.isalpha():
-        raise InvalidUsage("unit is data, voice or sms; quantity > 0; country ISO 3166 alpha-2")
-    country = country.upper()
-    digest = _hash(line.id, unit, quantity, country, occurred_at)
+    country = check_record(unit, quantity, country)
+    digest = record_hash(line.id, unit, quantity, country, occurred_at)
     found = uow.conn.execute(
         select(usage_records).where(usage_records.c.record_id == record_id)).first()
     if found is not None:
         if found.request_hash != digest:
             raise UsageRecordConflict(f"record {record_id!r} was reported with other contents")
         return UsageRecord.of(found), False
-    _check_when(uow, occurred_at)
+    check_when(uow, occurred_at)
     ensure_usable(line)
     rec_id = int(uow.conn.execute(insert(usage_records).values(
         record_id=record_id, request_hash=digest, line_id=line.id, unit=unit,

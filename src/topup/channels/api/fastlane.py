@@ -1,15 +1,15 @@
-"""A lean way in for the busiest value-moving route, beside FastAPI's.
+"""A lean way in for the busiest value-moving routes, beside FastAPI's.
 
 FastAPI spends most of a top-up's HTTP time on its own machinery: matching the path against
 every route, solving dependencies, validating, encoding. For a route in ``LANES``, this pure
 ASGI middleware does the same steps directly when the request is in order: the path is
-``LANES``' pattern with an id in range, the body is JSON the route's own model accepts, the
-bearer token was checked lately (subscribers/token_cache.py) and its role may use the route.
-It then calls the route's own handler (the same function the FastAPI route calls) and sends
-the same response. Anything else — an unknown token, a body the model refuses, a wrong
-content type — goes on to FastAPI untouched (the body read here is handed on), so every
-refusal is worded by the one place that words them. It sits inside the request limits, the
-metrics and the last-resort error guard, like every route.
+``LANES``' pattern (with an id in range, when it has one), the body is JSON the route's own
+model accepts, the bearer token was checked lately (subscribers/token_cache.py) and its role
+may use the route. It then calls the route's own handler (the same function the FastAPI route
+calls) and sends the same response. Anything else — an unknown token, a body the model
+refuses, a wrong content type — goes on to FastAPI untouched (the body read here is handed
+on), so every refusal is worded by the one place that words them. It sits inside the request
+limits, the metrics and the last-resort error guard, like every route.
 """
 
 from __future__ import annotations
@@ -24,23 +24,25 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from topup.channels.api import admin
+from topup.channels.api import admin, usage
 from topup.channels.api.bounds import DB_INT_MAX
 from topup.channels.api.limits import replay_body, whole_body
 from topup.channels.api.orders import respond
 from topup.channels.api.problems import problem_for
-from topup.channels.api.schemas import ManualCreditIn
+from topup.channels.api.schemas import ManualCreditIn, UsageIn
 from topup.db.uow import Database
 from topup.orders.idempotency import Outcome
 from topup.subscribers import auth, staff
 from topup.subscribers.auth import User
 
-Handler = Callable[[Database, User, int, Any, str | None], Awaitable[Outcome]]
+# (database, caller, the path's id — None for a path without one —, the parsed body, the
+# Idempotency-Key or None)
+Handler = Callable[[Database, User, Any, Any, str | None], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
 class Lane:
-    """One route taken the lean way: ``POST`` on ``pattern`` (one id), a JSON body of
+    """One route taken the lean way: ``POST`` on ``pattern`` (one id or none), a JSON body of
     ``model``, callers of ``roles``, answered by ``handler``."""
 
     pattern: re.Pattern[str]
@@ -54,6 +56,8 @@ LANES = (
     Lane(re.compile(r"/api/v1/admin/lines/([1-9][0-9]{0,18})/credit"),
          "/api/v1/admin/lines/{line_id}/credit", ManualCreditIn,
          frozenset(staff.roles_for("lines.credit")), admin.credit_line),
+    Lane(re.compile(r"/api/v1/usage"), "/api/v1/usage", UsageIn, frozenset(usage.ROLES),
+         usage.lane),
 )
 
 
@@ -70,12 +74,13 @@ class FastLane:
             return
         for lane in LANES:
             found = lane.pattern.fullmatch(scope["path"])
-            if found and int(found[1]) <= DB_INT_MAX:
-                await self._take(lane, int(found[1]), scope, receive, send)
+            item = int(found[1]) if found and lane.pattern.groups else None
+            if found and (item is None or item <= DB_INT_MAX):
+                await self._take(lane, item, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _take(self, lane: Lane, item: int, scope: Scope, receive: Receive, send: Send
+    async def _take(self, lane: Lane, item: int | None, scope: Scope, receive: Receive, send: Send
                     ) -> None:
         head = _headers(scope)
         user = self._caller(head.get(b"authorization", b""), lane.roles)
