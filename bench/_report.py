@@ -221,8 +221,8 @@ key to learn whether it moved value), {_procs(a.client_procs)}. Calibration, in 
 same run: against a trivial asyncio server on the loopback the client alone drives
 **{self.alone.rate:,.0f} requests/s** at {a.concurrency} in flight
 ({self.alone.cpu_us:.0f} µs of client CPU per request); *healthz/s* is `GET /healthz` of each
-server at the same concurrency — not an empty endpoint: it runs `SELECT 1` in a read-only
-unit of work in the threadpool, so it is the cheapest database round trip the app serves.
+server at the same concurrency: the app's cheapest route (it checks the database with
+`SELECT 1` at most once a second), through the same HTTP stack, limits and metrics.
 
 *CPU ms/top-up*: utime + stime from `/proc` over the whole top-up phase (warm-up included),
 divided by its 201s — *server*: the `topup serve` process group (master and workers);

@@ -31,9 +31,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if ":memory:" in url:
         kwargs.setdefault("poolclass", NullPool)
-    else:  # enough kept-open connections for the server's threads: opening one costs pragmas
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 40)
+    else:  # connections kept open (opening one costs pragmas; each holds a page cache)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 30)
     engine = create_engine(
         url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
     )
