@@ -87,12 +87,11 @@ def test_an_event_nobody_handles_fails_its_unit(db: Database) -> None:
 
 def test_a_credit_refused_in_a_savepoint_queues_no_confirmation(db: Database) -> None:
     user, line = traveller(db)
-    with db.unit() as uow:
-        with pytest.raises(ValueError), uow.savepoint():
-            create_order(uow, None, line, OrderRequest(
-                kind="topup", method="manual", channel="admin", amount=100_00,
-                currency="CNY", reason="undone"))
-            raise ValueError("refused after the order was fulfilled")
+    with db.unit() as uow, pytest.raises(ValueError), uow.savepoint():
+        create_order(uow, None, line, OrderRequest(
+            kind="topup", method="manual", channel="admin", amount=100_00,
+            currency="CNY", reason="undone"))
+        raise ValueError("refused after the order was fulfilled")
     assert outbox_of(db, str(user.email)) == [] and outbox_of(db, f"+{MSISDN}") == []
 
 
