@@ -2,7 +2,9 @@
 
 Money always passes through the line's wallet: a payment or a manual credit lands in the
 wallet, and a plan is bought from the wallet. Every ledger transfer is keyed by the order, so
-repeating any step moves nothing twice.
+repeating any step moves nothing twice. What follows from an order elsewhere (its
+confirmations, its receipt) is published as an event (``orders.model``) and handled before
+the unit of work commits, never called from here.
 """
 
 from __future__ import annotations
