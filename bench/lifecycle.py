@@ -26,6 +26,7 @@ from pathlib import Path
 import _support as sup  # bench/ is a folder of scripts: run as a script, it is on sys.path
 from sqlalchemy import func, insert, select, text
 
+import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.clock import FrozenClock
 from topup.config import load_settings
 from topup.db.engine import make_engine

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
+import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.catalog import service as catalog
 from topup.charging.batch import USAGE, Usage
 from topup.charging.buckets import issue_bucket

@@ -28,6 +28,7 @@ import _support as sup  # bench/ is a folder of scripts: run as a script, it is 
 from sqlalchemy import func, select
 from stdnum import luhn
 
+import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.config import load_settings
 from topup.db.engine import make_engine
 from topup.db.uow import Database

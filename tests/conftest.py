@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 os.environ.setdefault("TOPUP_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("TOPUP_ARGON2_TIME_COST", "1")
 
+import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.clock import FrozenClock
 from topup.config import Settings, load_settings
 from topup.db.engine import make_engine

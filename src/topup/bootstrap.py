@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+import topup.handlers  # noqa: F401  (registers the domain event handlers: the wiring)
 from topup.clock import Clock, system_clock
 from topup.config import Settings, load_settings
 from topup.db.engine import make_engine

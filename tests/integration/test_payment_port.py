@@ -12,6 +12,7 @@ from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.orders import service as orders
 from topup.orders.errors import PaymentMismatch
+from topup.orders.model import OrderRequest
 from topup.payments.interfaces import (
     NextAction,
     PaymentRequest,
@@ -79,7 +80,7 @@ def test_plan_paid_by_provider_lands_in_a_bucket(catalogue: Database,
     buyer = make_user(catalogue).id
     with catalogue.unit() as uow:
         plan = catalog.get_plan_by_code(uow, "TH-7D-10GB")
-        order = orders.create_order(uow, buyer, line, orders.OrderRequest(
+        order = orders.create_order(uow, buyer, line, OrderRequest(
             kind="plan", method="localpay", channel="api", plan_id=plan.id), provider=provider)
     with catalogue.unit() as uow:
         done = orders.settle_payment(uow, order.payment_ref or "", provider.query(
@@ -93,7 +94,7 @@ def test_failed_payment_fails_the_order_and_a_late_success_is_not_lost(catalogue
     line = make_line(catalogue, secret="8080")
     buyer = make_user(catalogue).id
     with catalogue.unit() as uow:
-        order = orders.create_order(uow, buyer, line, orders.OrderRequest(
+        order = orders.create_order(uow, buyer, line, OrderRequest(
             kind="topup", method="localpay", channel="api", amount=50_00), provider=provider)
     with catalogue.unit() as uow:
         failed = orders.settle_payment(uow, order.payment_ref or "", PaymentStatus(

@@ -22,6 +22,7 @@ import pytest
 from tests.factories import Api, make_line, make_user
 from topup.db.uow import Database
 from topup.orders import service as orders
+from topup.orders.model import OrderRequest
 from topup.payments.providers.sandbox import SandboxProvider
 from topup.receipts import service as receipt_service
 from topup.subscribers import lines as line_svc
@@ -77,7 +78,7 @@ def credit(shop: Shop, amount: int = 20_00) -> int:
     issued on the way, whether or not settlement issues receipts)."""
     with shop.db.unit() as uow:
         line = line_svc.get_line(uow, shop.line_id)
-        return orders.create_order(uow, shop.admin_id, line, orders.OrderRequest(
+        return orders.create_order(uow, shop.admin_id, line, OrderRequest(
             kind="topup", method="manual", channel="admin", amount=amount, reason="goodwill",
             confirm_duplicate=True)).id
 

@@ -33,7 +33,7 @@ from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.notifications.tables import outbox
 from topup.orders import topups
-from topup.orders.service import OrderRequest
+from topup.orders.model import OrderRequest
 from topup.orders.tables import idempotency_keys, order_events, orders
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line

@@ -24,7 +24,8 @@ from topup.agents.tables import TENDERS, agent_sales
 from topup.db.uow import UnitOfWork
 from topup.ledger.errors import InsufficientFunds
 from topup.money import Money
-from topup.orders.service import Order, OrderRequest, Prepaid, create_order
+from topup.orders.model import Order, OrderRequest, Prepaid
+from topup.orders.service import create_order
 from topup.subscribers import lines as line_svc
 from topup.subscribers.identity import looks_like_iccid, msisdn_digits, normalise_iccid
 from topup.subscribers.lines import Line

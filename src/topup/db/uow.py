@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from topup.clock import Clock, system_clock
 from topup.config import Settings
+from topup.db.events import HANDLERS, Handlers, run_handlers
 from topup.db.writer import WriterQueue
 
 if TYPE_CHECKING:
@@ -38,6 +39,13 @@ class UnitOfWork:
     learned: dict[str, int] = field(default_factory=dict)
     # Reads repeated inside this one transaction (a batch of many commands), answered once.
     memo: dict[tuple[object, ...], object] = field(default_factory=dict)
+    # Domain events published by this unit's commands, handled before it commits
+    # (``topup.db.events``).
+    events: list[object] = field(default_factory=list)
+
+    def publish(self, event: object) -> None:
+        """Have ``event`` handled in this transaction, after the caller's block, before COMMIT."""
+        self.events.append(event)
 
     @property
     def dialect(self) -> str:
@@ -45,15 +53,18 @@ class UnitOfWork:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an exception undoes its writes, the ids it learned, and the
-        reads it remembered (they may have seen its own undone writes)."""
+        """A nested transaction: an exception undoes its writes, the ids it learned, the
+        events it published, and the reads it remembered (they may have seen its own undone
+        writes)."""
         mark = dict(self.learned)
+        published = len(self.events)
         nested = self.conn.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
             self.learned = mark
+            del self.events[published:]
             self.memo.clear()
             raise
         nested.commit()
@@ -65,8 +76,11 @@ class Database:
     WRITE_WAIT_SECONDS = 30.0
     MAX_KNOWN_IDS = 100_000  # account ids remembered (about 15 MB at most)
 
-    def __init__(self, engine: Engine, settings: Settings, clock: Clock = system_clock) -> None:
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock = system_clock, *,
+                 handlers: Handlers | None = None) -> None:
         self.engine = engine
+        # The shared registry the composition root fills (see ``topup.db.events``).
+        self.handlers = HANDLERS if handlers is None else handlers
         self.settings = settings
         self.clock = clock
         self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
@@ -90,7 +104,8 @@ class Database:
     @contextmanager
     def unit(self, *, readonly: bool = False, on: Connection | None = None
              ) -> Iterator[UnitOfWork]:
-        """A transaction that commits when the block ends normally, else rolls back.
+        """A transaction that commits when the block ends normally, else rolls back. The
+        events the block published are handled first, in the same transaction.
 
         ``readonly`` units take no write lock on SQLite, so reads never queue behind writers.
         ``on``: a connection the caller keeps open between units (the writer's), else one
@@ -106,6 +121,7 @@ class Database:
                     uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
                                      known=self.known_ids)
                     yield uow
+                    run_handlers(uow, self.handlers)
                 if len(self.known_ids) + len(uow.learned) > self.MAX_KNOWN_IDS:
                     self.known_ids.clear()  # refills from the busiest accounts: memory bounded
                 self.known_ids.update(uow.learned)

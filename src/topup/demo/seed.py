@@ -18,6 +18,7 @@ from topup.db.uow import UnitOfWork
 from topup.demo.catalog import seed_catalog
 from topup.notifications.preferences import set_preferences
 from topup.orders import service as orders
+from topup.orders.model import OrderRequest
 from topup.orders.tables import orders as orders_table
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
@@ -103,7 +104,7 @@ def seed_demo(uow: UnitOfWork) -> dict[str, object]:
     has_credit = uow.conn.execute(select(orders_table.c.id).where(
         orders_table.c.line_id == first.id, orders_table.c.method == "manual")).first()
     if not has_credit:
-        orders.create_order(uow, admin.id, first, orders.OrderRequest(
+        orders.create_order(uow, admin.id, first, OrderRequest(
             kind="topup", method="manual", channel="cli", amount=100_00, currency="CNY",
             reason="demo opening balance"))
     made = [(spec, line_svc.get_line(uow, line.id)) for spec, line in made]

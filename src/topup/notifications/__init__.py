@@ -2,7 +2,7 @@
 ``topup worker`` over SMTP and SMPP (or the console), rendered from en / zh-CN templates.
 
 ``service``        enqueue, list, retry (the outbox as callers and operators see it)
-``confirmations``  the confirmation of a fulfilled order (called by ``orders.service``)
+``confirmations``  the confirmation of a fulfilled order (handles ``OrderFulfilled``)
 ``recipients``     who hears about a line (reminders, renewals)
 ``preferences``    e-mail / SMS switches and quiet hours per customer
 ``rendering``      templates → text; ``templates/<language>/``

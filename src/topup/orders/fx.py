@@ -16,7 +16,7 @@ from topup.money import MAX_AMOUNT, Money, check_currency
 from topup.orders.errors import InvalidOrder, PaymentMethodUnavailable
 
 if TYPE_CHECKING:
-    from topup.orders.service import Order, OrderRequest
+    from topup.orders.model import Order, OrderRequest
 
 
 def terms(uow: UnitOfWork, req: OrderRequest, money: Money) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from topup.orders.errors import CurrencyNotForLine
 from topup.subscribers.lines import Line
 
 if TYPE_CHECKING:
-    from topup.orders.service import OrderRequest
+    from topup.orders.model import OrderRequest
 
 
 def order_currency(uow: UnitOfWork, line: Line, req: OrderRequest) -> str:

@@ -10,7 +10,7 @@ from topup.orders.errors import InvalidOrder, PaymentMethodUnavailable
 from topup.payments.interfaces import PaymentProvider, accepts
 
 if TYPE_CHECKING:
-    from topup.orders.service import OrderRequest
+    from topup.orders.model import OrderRequest
 
 
 def check_method(req: OrderRequest, money: Money, provider: PaymentProvider | None, *,

@@ -31,7 +31,8 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.orders.errors import OrderError
-from topup.orders.service import Order, get_order, late_payment_key, move_order
+from topup.orders.model import Order, move_order
+from topup.orders.service import get_order, late_payment_key
 from topup.orders.tables import refunds
 from topup.payments.errors import PaymentError, ProviderUnavailable, RefundFailed
 from topup.payments.interfaces import PaymentProvider

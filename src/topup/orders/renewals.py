@@ -31,7 +31,8 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.notifications.recipients import notify_line
-from topup.orders.service import LIVE_STATES, Order, OrderRequest, create_order, get_order
+from topup.orders.model import LIVE_STATES, Order, OrderRequest
+from topup.orders.service import create_order, get_order
 from topup.orders.tables import auto_renewals as renewals
 from topup.orders.tables import orders
 from topup.payments.interfaces import PaymentProvider

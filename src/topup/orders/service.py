@@ -2,18 +2,19 @@
 
 Money always passes through the line's wallet: a payment or a manual credit lands in the
 wallet, and a plan is bought from the wallet. Every ledger transfer is keyed by the order, so
-repeating any step moves nothing twice.
+repeating any step moves nothing twice. What follows from an order elsewhere (its
+confirmations, its receipt) is published as an event (``orders.model``) and handled before
+the unit of work commits, never called from here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
@@ -21,97 +22,27 @@ from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
-from topup.notifications.confirmations import order_fulfilled
 from topup.orders import fx, limits
-from topup.orders.errors import (
-    DuplicateSuspected,
-    IllegalOrderTransition,
-    InvalidOrder,
-    OrderNotFound,
-    PaymentMismatch,
-)
+from topup.orders.errors import DuplicateSuspected, InvalidOrder, OrderNotFound, PaymentMismatch
 from topup.orders.methods import check_method
+from topup.orders.model import (
+    LIVE_STATES,
+    Order,
+    OrderFulfilled,
+    OrderRequest,
+    PaymentSettled,
+    Prepaid,
+    Quote,
+    move_order,
+)
 from topup.orders.tables import order_events, orders
+
+__all__ = ["awaiting_payment", "create_order", "expire_unpaid", "fulfilled", "get_order",
+           "late_payment_key", "line_orders", "order_by_payment_ref", "price_request", "quote",
+           "return_token", "settle_payment"]
 from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
-from topup.receipts.service import issue_receipt
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
-
-NEXT: dict[str, frozenset[str]] = {
-    "created": frozenset({"awaiting_payment", "paid", "failed", "cancelled"}),
-    "awaiting_payment": frozenset({"paid", "failed", "cancelled", "expired"}),
-    "paid": frozenset({"fulfilled", "refunded"}),
-    "fulfilled": frozenset({"refunded"}),
-    "failed": frozenset(), "cancelled": frozenset(), "expired": frozenset(),
-    "refunded": frozenset(),
-}
-LIVE_STATES = ("created", "awaiting_payment", "paid", "fulfilled")
-
-
-@dataclass(frozen=True)
-class Order:
-    """An order as callers see it."""
-
-    id: int
-    customer_id: int | None
-    line_id: int
-    kind: str
-    plan_id: int | None
-    amount: int
-    fee: int
-    currency: str
-    credit_currency: str | None
-    credit_amount: int | None
-    fx_rate: str | None
-    method: str
-    channel: str
-    state: str
-    reason: str | None
-    payment_ref: str | None
-    next_action: dict[str, Any] | None
-    bucket_id: int | None
-    renewal: bool
-    created_at: datetime
-    paid_at: datetime | None
-    fulfilled_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Any) -> Order:
-        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
-
-    @property
-    def money(self) -> Money:
-        return Money(self.amount, self.currency)
-
-    @property
-    def total(self) -> Money:
-        """What the payer pays: the amount plus the fee."""
-        return Money(self.amount + self.fee, self.currency)
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    """What a channel asks for; becomes an immutable order."""
-
-    kind: str
-    method: str
-    channel: str
-    currency: str | None = None
-    amount: int | None = None
-    plan_id: int | None = None
-    confirm_duplicate: bool = False
-    reason: str | None = None
-    credit_currency: str | None = None  # top up this wallet, paying in ``currency``
-
-
-@dataclass(frozen=True)
-class Prepaid:
-    """Value collected before the order exists that pays it at once: a scratch-card voucher,
-    an agent's float. No provider is involved, no duplicate check applies (the source itself
-    is spent once) and no fee is charged (the source holds the amount, nothing on top)."""
-
-    account_id: int  # the ledger account the value comes from
-    note: str  # on the order's "paid" event: what paid, e.g. "voucher 1000-0001"
 
 
 def get_order(uow: UnitOfWork, order_id: int, *, owner: int | None = None) -> Order:
@@ -160,19 +91,6 @@ def awaiting_payment(uow: UnitOfWork, created_before: datetime, limit: int) -> l
     return [Order.of(r) for r in rows]
 
 
-def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
-               **values: Any) -> Order:
-    """Move ``order`` to state ``to`` along ``NEXT`` (else IllegalOrderTransition), setting
-    ``values`` and recording the event with ``note``."""
-    if to not in NEXT[order.state]:
-        raise IllegalOrderTransition(f"{order.state} -> {to}", order_state=order.state)
-    uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
-        state=to, updated_at=uow.now, **values))
-    uow.conn.execute(insert(order_events).values(
-        order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
-    return replace(order, state=to, **values)
-
-
 def price_request(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
     """What ``req`` costs on ``line`` and the plan it buys (None for a top-up), checked against
     the currencies the line takes and the top-up limits."""
@@ -214,20 +132,6 @@ def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Mone
             "the same order was made for this line a few minutes ago; check the balance, "
             "and send confirm_duplicate=true to really pay again", order_id=blocking[0].id)
     return given_up
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What an order would cost, shown before the payer confirms."""
-
-    amount: Money
-    fee: Money
-    credit: Money | None = None  # what the wallet receives, when converted
-    fx_rate: str | None = None
-
-    @property
-    def total(self) -> Money:
-        return self.amount + self.fee
 
 
 def quote(uow: UnitOfWork, line: Line, req: OrderRequest, *,
@@ -340,8 +244,9 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     line = line_svc.get_line(uow, order.line_id)
     if order.kind == "topup":
         until = uow.now + timedelta(days=uow.settings.topup_validity_days)
-        line_svc.activate_on_value(uow, line, until)
-        return order_fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now))
+        line = line_svc.activate_on_value(uow, line, until)
+        return fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now),
+                         line.valid_until)
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
     deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
@@ -350,9 +255,17 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     bucket_id, renews = issue_bucket(uow, line.id, plan, order.id)
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
-    line_svc.activate_on_value(uow, line, latest)
-    return order_fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now,
-                                           bucket_id=bucket_id, renewal=renews))
+    line = line_svc.activate_on_value(uow, line, latest)
+    return fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now,
+                                     bucket_id=bucket_id, renewal=renews), line.valid_until)
+
+
+def fulfilled(uow: UnitOfWork, order: Order, valid_until: datetime | None) -> Order:
+    """Publish ``OrderFulfilled`` for ``order`` with the wallet balance it left and the
+    line's validity ``valid_until``; returns ``order``."""
+    wallet = ledger.wallets(uow, order.line_id).get(order.credited_currency)
+    uow.publish(OrderFulfilled(order, wallet.available if wallet else 0, valid_until))
+    return order
 
 
 def _line_expiries(uow: UnitOfWork, line_id: int) -> list[Any]:
@@ -386,7 +299,7 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     if status.state != "succeeded":
         return order
     order = _fund_and_fulfil(uow, order, _operator(uow, order, source), source, None)
-    issue_receipt(uow, order, status.method_detail)
+    uow.publish(PaymentSettled(order, status.method_detail))
     return order
 
 

@@ -33,10 +33,10 @@ from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, accounts, transfers
-from topup.notifications.confirmations import order_fulfilled
 from topup.orders.idempotency import Outcome, answer_of, run_in, stored_answers
 from topup.orders.methods import check_method
-from topup.orders.service import LIVE_STATES, Order, OrderRequest, create_order, price_request
+from topup.orders.model import LIVE_STATES, Order, OrderRequest
+from topup.orders.service import create_order, fulfilled, price_request
 from topup.orders.tables import idempotency_keys, order_events, orders
 from topup.subscribers import lines as line_svc
 from topup.subscribers.errors import LineNotFound
@@ -255,10 +255,10 @@ def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
         for a, o in zip(fast, made, strict=True)],
         same={"at": now, "action": "order.manual_credit"})
     _move_money(uow, fast, made)
-    _extend_validity(uow, fast)
+    until = _extend_validity(uow, fast)
     for a, o in zip(fast, made, strict=True):
         if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
-            order_fulfilled(uow, o)
+            fulfilled(uow, o, max(until, a.line.valid_until or until))
     answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
     insert_rows(uow.conn, idempotency_keys, ("owner_id", "key", "path", "request_hash",
                                               "response"), [
@@ -297,9 +297,11 @@ def _move_money(uow: UnitOfWork, fast: list[_Accepted], made: list[Order]) -> No
     uow.conn.execute(_BUMP_CREDITS, [{"aid": a, "delta": c} for a, c in sorted(credits.items())])
 
 
-def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> None:
-    """A top-up keeps the line valid ``topup_validity_days`` from now (never shortens it)."""
+def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> datetime:
+    """A top-up keeps the line valid ``topup_validity_days`` from now (never shortens it);
+    returns that date."""
     until = uow.now + timedelta(days=uow.settings.topup_validity_days)
     grow = {a.line.id for a in fast if a.line.valid_until is None or until > a.line.valid_until}
     if grow:
         uow.conn.execute(_VALID_UNTIL, [{"lid": lid, "until": until} for lid in sorted(grow)])
+    return until

@@ -9,8 +9,9 @@ import logging
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.ledger import service as ledger
+from topup.orders.model import Order
 from topup.orders.refunds import refund_order
-from topup.orders.service import Order, late_payment_key
+from topup.orders.service import late_payment_key
 from topup.payments.interfaces import PaymentProvider
 
 log = logging.getLogger("topup.payments")

@@ -9,7 +9,8 @@ from datetime import timedelta
 from topup.config import Settings
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import Order, awaiting_payment, expire_unpaid
+from topup.orders.model import Order
+from topup.orders.service import awaiting_payment, expire_unpaid
 from topup.payments.errors import PaymentError
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.settlement import settle

@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 
 from topup.db.uow import Database, UnitOfWork
-from topup.orders.service import Order, settle_payment
+from topup.orders.model import Order
+from topup.orders.service import settle_payment
 from topup.payments.interfaces import PaymentProvider, PaymentStatus
 from topup.payments.late import apply_policy
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from topup.receipts.view import TEXT, ReceiptView, build
 
 if TYPE_CHECKING:
-    from topup.orders.service import Order
+    from topup.orders.model import Order
     from topup.receipts.service import Receipt
     from topup.subscribers.lines import Line
 

@@ -19,7 +19,7 @@ from topup.money import Money
 from topup.receipts.view import ReceiptView, build
 
 if TYPE_CHECKING:
-    from topup.orders.service import Order
+    from topup.orders.model import Order
     from topup.receipts.service import Receipt
     from topup.subscribers.lines import Line
 

@@ -32,7 +32,7 @@ from topup.receipts.html import render_html
 from topup.receipts.tables import DETAIL_MAX, receipt_counters, receipts
 
 if TYPE_CHECKING:
-    from topup.orders.service import Order
+    from topup.orders.model import Order
     from topup.subscribers.lines import Line
 
 __all__ = ["Receipt", "clean_method_detail", "get_receipt", "issue_receipt", "render_html",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from topup.money import Money
 
 if TYPE_CHECKING:
-    from topup.orders.service import Order
+    from topup.orders.model import Order
     from topup.receipts.service import Receipt
     from topup.subscribers.lines import Line
 

@@ -29,7 +29,8 @@ from topup.db.uow import Database, UnitOfWork
 from topup.ledger import service as ledger
 from topup.ledger.errors import PendingAlreadyResolved
 from topup.money import Money
-from topup.orders.service import OrderRequest, Prepaid, create_order
+from topup.orders.model import OrderRequest, Prepaid
+from topup.orders.service import create_order
 from topup.subscribers import lines as line_svc
 from topup.vouchers import books, cards, limits, pins
 from topup.vouchers.errors import (

@@ -8,7 +8,8 @@ import re
 from tests.integration.admin.conftest import StaffBrowser
 from tests.integration.portal.conftest import Shop, credit, plan_id, use
 from topup.catalog import service as catalog
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers.lines import get_line
 
 GIB = 1024**3

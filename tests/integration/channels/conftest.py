@@ -15,7 +15,8 @@ from tests.factories import Api, make_line, make_user
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.notifications.service import queued_for
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line

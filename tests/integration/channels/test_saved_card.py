@@ -17,7 +17,8 @@ from tests.integration.payments.test_saved_methods import (  # noqa: F401  (fixt
 )
 from topup.catalog.service import set_fee_rule
 from topup.channels.ivr.session import Hotline
-from topup.orders.service import Order, line_orders
+from topup.orders.model import Order
+from topup.orders.service import line_orders
 from topup.subscribers import lines as line_svc
 
 CALLER = ANON_MSISDN.lstrip("+")

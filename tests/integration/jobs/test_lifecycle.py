@@ -14,7 +14,8 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.jobs.lifecycle import advance_lines, expire_buckets
 from topup.ledger import service as ledger
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import lines
 
 GB = 1024**3

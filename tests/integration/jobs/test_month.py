@@ -16,7 +16,8 @@ from topup.jobs.schedule import lifecycle_jobs, sweep
 from topup.ledger import service as ledger
 from topup.notifications.service import queued_for
 from topup.orders import renewals
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import auth, lines
 
 GB = 1024**3

@@ -9,7 +9,8 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.jobs.reminders import send_reminders
 from topup.notifications.service import queued_for
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import lines
 
 GB = 1024**3

@@ -17,7 +17,8 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.notifications.service import queued_for
 from topup.orders import renewals
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import lines
 
 NO_CARDS = renewals.Payers({}, {})

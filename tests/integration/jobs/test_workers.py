@@ -15,7 +15,8 @@ from topup.jobs import worker
 from topup.jobs.claims import Claimed, runs
 from topup.jobs.schedule import lifecycle_jobs
 from topup.orders import renewals
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import lines
 
 ROUNDS = 24

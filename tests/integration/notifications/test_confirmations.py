@@ -18,7 +18,8 @@ from topup.notifications.delivery import claim
 from topup.notifications.preferences import set_preferences
 from topup.notifications.senders.console import ConsoleSender
 from topup.orders.errors import InvalidOrder
-from topup.orders.service import OrderRequest, create_order
+from topup.orders.model import OrderRequest
+from topup.orders.service import create_order
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.vouchers.service import RedeemContext, redeem

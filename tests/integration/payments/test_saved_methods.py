@@ -16,7 +16,8 @@ from tests.factories import Api, make_line
 from tests.integration.payments.stripe_peer import PUBLISHABLE_KEY, SECRET_KEY, StripePeer
 from topup.db.uow import Database
 from topup.errors import NotFound
-from topup.orders.service import Order, get_order
+from topup.orders.model import Order
+from topup.orders.service import get_order
 from topup.payments.errors import ProviderUnavailable
 from topup.payments.interfaces import PaymentRequest
 from topup.payments.providers.stripe import StripeProvider

@@ -25,6 +25,7 @@ from topup.config import Settings
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.orders import service as orders
+from topup.orders.model import OrderRequest
 from topup.payments import registry
 from topup.payments.errors import PaymentDeclined, ProviderUnavailable, RefundFailed
 from topup.payments.interfaces import PaymentProvider, PaymentRequest
@@ -243,7 +244,7 @@ def test_reconcile_settles_orders_whose_notification_never_came(
     made = []
     for amount in (100_00, 60_00, 30_00):
         with catalogue.unit() as uow:
-            made.append(orders.create_order(uow, buyer, line, orders.OrderRequest(
+            made.append(orders.create_order(uow, buyer, line, OrderRequest(
                 kind="topup", method="wechatpay", channel="api", amount=amount),
                 provider=providers["wechatpay"]))
     paid, closed, waiting = (o.payment_ref.split(":", 1)[1] for o in made if o.payment_ref)

@@ -114,7 +114,8 @@ def plan_id(db: Database, code: str) -> int:
 
 def credit(db: Database, line: Line, amount: int, currency: str = "CNY") -> None:
     """Staff credit cash to the line's wallet (the cash desk)."""
-    from topup.orders.service import OrderRequest, create_order
+    from topup.orders.model import OrderRequest
+    from topup.orders.service import create_order
     from topup.subscribers.lines import get_line
 
     with db.unit() as uow:

@@ -23,6 +23,7 @@ from topup.notifications.errors import NotificationNotFound
 from topup.notifications.recipients import recipients_of
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
+from topup.orders.model import OrderRequest
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
@@ -134,7 +135,7 @@ def credit(line_id: DbId, form: Form = Depends(posted),
     reason = reason_of(w, form, "credit_reason")
     if not form.ok or amount is None:
         return _line_page(w, line_id, form, 422)
-    req = orders.OrderRequest(kind="topup", method="manual", channel="admin", currency=currency,
+    req = OrderRequest(kind="topup", method="manual", channel="admin", currency=currency,
                               amount=amount, reason=reason,
                               confirm_duplicate=form.checked("confirm_duplicate"))
     body = {"line_id": line_id, "amount": amount, "currency": currency, "reason": reason}

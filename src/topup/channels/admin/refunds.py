@@ -23,8 +23,8 @@ from topup.errors import TopupError
 from topup.money import Money
 from topup.orders import refunds
 from topup.orders import service as orders
+from topup.orders.model import Order
 from topup.orders.refunds import NotRefundable, RefundView
-from topup.orders.service import Order
 from topup.payments.errors import RefundFailed
 from topup.receipts import service as receipts
 from topup.subscribers import lines as line_svc

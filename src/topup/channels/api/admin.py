@@ -33,6 +33,7 @@ from topup.orders.idempotency import (
     request_hash,
     require_key,
 )
+from topup.orders.model import Order, OrderRequest
 from topup.orders.refunds import NotRefundable
 from topup.orders.topups import TopUp
 from topup.subscribers import auth
@@ -120,7 +121,7 @@ async def credit_line(db: Database, user: User, line_id: int, body: ManualCredit
     recent = recent_answers(db)
     outcome = recent.get(user.id, key, digest)
     if outcome is None:
-        req = orders.OrderRequest(kind="topup", method="manual", channel="admin",
+        req = OrderRequest(kind="topup", method="manual", channel="admin",
                                   currency=body.currency, amount=body.amount,
                                   reason=body.reason, confirm_duplicate=body.confirm_duplicate)
         outcome = await db.writer.run(TopUp(user.id, key, path, digest, user.id, line_id, req,
@@ -129,7 +130,7 @@ async def credit_line(db: Database, user: User, line_id: int, body: ManualCredit
     return outcome
 
 
-def _order_body(order: orders.Order) -> Any:
+def _order_body(order: Order) -> Any:
     return order_out(order).model_dump(mode="json")  # what jsonable_encoder makes, directly
 
 

@@ -16,7 +16,7 @@ from topup.channels.api.views import order_out
 from topup.db.uow import Database, UnitOfWork
 from topup.orders import service as orders
 from topup.orders.idempotency import Outcome, run_once
-from topup.orders.service import OrderRequest
+from topup.orders.model import OrderRequest
 from topup.subscribers.auth import User
 from topup.subscribers.staff import is_staff
 

@@ -17,7 +17,7 @@ from topup.channels.api.deps import current_user, database
 from topup.channels.api.messages import language_of
 from topup.db.uow import Database
 from topup.orders import service as orders
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.receipts import service as receipts
 from topup.receipts.service import Receipt
 from topup.receipts.view import normalize_lang

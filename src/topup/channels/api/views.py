@@ -20,7 +20,7 @@ from topup.charging.service import UsageRecord
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.subscribers.lines import Line
 
 

@@ -22,7 +22,8 @@ from topup.channels.api.messages import language_of
 from topup.channels.portal import sessions as portal_sessions
 from topup.db.uow import Database
 from topup.errors import NotFound, TopupError
-from topup.orders.service import Order, get_order, return_token
+from topup.orders.model import Order
+from topup.orders.service import get_order, return_token
 from topup.payments.settlement import settle
 
 router = APIRouter(prefix="/pay", include_in_schema=False)

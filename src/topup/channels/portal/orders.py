@@ -12,7 +12,7 @@ from topup.channels.portal.payment import method_label, qr_svg, refresh
 from topup.channels.portal.web import PortalRoute, Web, signed_in
 from topup.errors import TopupError
 from topup.orders import service as orders
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.receipts import service as receipts
 from topup.subscribers import lines as line_svc
 

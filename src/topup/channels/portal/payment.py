@@ -16,7 +16,7 @@ from markupsafe import Markup
 from topup.channels.portal.web import Web
 from topup.db.uow import Database
 from topup.errors import TopupError
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.payments.interfaces import accepts
 from topup.payments.settlement import settle
 from topup.receipts.view import METHODS

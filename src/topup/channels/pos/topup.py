@@ -22,7 +22,7 @@ from topup.errors import TopupError
 from topup.money import Money
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
-from topup.orders.service import OrderRequest
+from topup.orders.model import OrderRequest
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
 

@@ -15,7 +15,8 @@ from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
 from topup.db.uow import Database
 from topup.errors import NotFound
-from topup.orders.service import Order, order_by_payment_ref, return_token
+from topup.orders.model import Order
+from topup.orders.service import order_by_payment_ref, return_token
 from topup.payments import webhooks
 from topup.payments.providers.sandbox.provider import SandboxProvider
 

@@ -18,7 +18,8 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.money import Money
 from topup.orders.errors import PaymentMethodUnavailable
-from topup.orders.service import Order, OrderRequest, Quote, create_order, get_order, quote
+from topup.orders.model import Order, OrderRequest, Quote
+from topup.orders.service import create_order, get_order, quote
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.saved.interfaces import SavesMethods
 from topup.payments.saved.service import (

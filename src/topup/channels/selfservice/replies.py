@@ -11,7 +11,7 @@ from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger.errors import InsufficientFunds
 from topup.money import Money
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.vouchers.service import Redemption
 
 

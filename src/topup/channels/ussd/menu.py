@@ -34,7 +34,7 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger.errors import InsufficientFunds
 from topup.money import Money
-from topup.orders.service import Quote
+from topup.orders.model import Quote
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.saved.interfaces import SavesMethods
 from topup.payments.saved.service import StoredMethod

@@ -15,7 +15,8 @@ from sqlalchemy import insert, select, update
 
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import Conflict, NotFound
-from topup.orders.service import Order, get_order
+from topup.orders.model import Order
+from topup.orders.service import get_order
 from topup.payments.interfaces import PaymentProvider, PaymentRequest
 from topup.payments.saved.interfaces import SavesMethods, SetupStart
 from topup.payments.saved.tables import saved_payment_methods as spm

@@ -29,7 +29,7 @@ from topup.audit.service import record as audit
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.money import Money
-from topup.orders.service import Order
+from topup.orders.model import Order
 from topup.orders.tables import orders
 from topup.payments.interfaces import PaymentStatus
 from topup.payments.providers.bank import camt053, csv_statement

@@ -29,7 +29,8 @@ from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.money import Money
 from topup.orders.errors import OrderNotFound
-from topup.orders.service import Order, OrderRequest, Prepaid, create_order, get_order
+from topup.orders.model import Order, OrderRequest, Prepaid
+from topup.orders.service import create_order, get_order
 from topup.orders.tables import orders
 from topup.payments.providers.bank.errors import ReviewItemNotFound, ReviewNotResolvable
 from topup.payments.providers.bank.importer import credit, mismatch_reason, provider_ref

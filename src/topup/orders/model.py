@@ -1,0 +1,149 @@
+"""The order itself: what it is, the states it moves through, and the events it raises.
+
+Nothing here calls another area. Side effects of an order (its receipt, its confirmations)
+are handlers of the events below, published on the unit of work and run by it before COMMIT
+(see ``topup.handlers``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from topup.db.uow import UnitOfWork
+from topup.money import Money
+from topup.orders.errors import IllegalOrderTransition
+from topup.orders.tables import order_events, orders
+
+NEXT: dict[str, frozenset[str]] = {
+    "created": frozenset({"awaiting_payment", "paid", "failed", "cancelled"}),
+    "awaiting_payment": frozenset({"paid", "failed", "cancelled", "expired"}),
+    "paid": frozenset({"fulfilled", "refunded"}),
+    "fulfilled": frozenset({"refunded"}),
+    "failed": frozenset(), "cancelled": frozenset(), "expired": frozenset(),
+    "refunded": frozenset(),
+}
+LIVE_STATES = ("created", "awaiting_payment", "paid", "fulfilled")
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as callers see it."""
+
+    id: int
+    customer_id: int | None
+    line_id: int
+    kind: str
+    plan_id: int | None
+    amount: int
+    fee: int
+    currency: str
+    credit_currency: str | None
+    credit_amount: int | None
+    fx_rate: str | None
+    method: str
+    channel: str
+    state: str
+    reason: str | None
+    payment_ref: str | None
+    next_action: dict[str, Any] | None
+    bucket_id: int | None
+    renewal: bool
+    created_at: datetime
+    paid_at: datetime | None
+    fulfilled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> Order:
+        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def total(self) -> Money:
+        """What the payer pays: the amount plus the fee."""
+        return Money(self.amount + self.fee, self.currency)
+
+    @property
+    def credited_currency(self) -> str:
+        """The wallet's currency the order tells the customer about: the converted one for a
+        converted top-up, the order's own otherwise (a plan is paid from that wallet)."""
+        return (self.credit_currency or self.currency) if self.kind == "topup" else self.currency
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a channel asks for; becomes an immutable order."""
+
+    kind: str
+    method: str
+    channel: str
+    currency: str | None = None
+    amount: int | None = None
+    plan_id: int | None = None
+    confirm_duplicate: bool = False
+    reason: str | None = None
+    credit_currency: str | None = None  # top up this wallet, paying in ``currency``
+
+
+@dataclass(frozen=True)
+class Prepaid:
+    """Value collected before the order exists that pays it at once: a scratch-card voucher,
+    an agent's float. No provider is involved, no duplicate check applies (the source itself
+    is spent once) and no fee is charged (the source holds the amount, nothing on top)."""
+
+    account_id: int  # the ledger account the value comes from
+    note: str  # on the order's "paid" event: what paid, e.g. "voucher 1000-0001"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What an order would cost, shown before the payer confirms."""
+
+    amount: Money
+    fee: Money
+    credit: Money | None = None  # what the wallet receives, when converted
+    fx_rate: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.fee
+
+
+@dataclass(frozen=True)
+class OrderFulfilled:
+    """An order was fulfilled (its confirmations follow). ``balance`` and
+    ``valid_until`` are the wallet's available balance (in ``order.credited_currency``) and
+    the line's validity at that moment: the handlers run at the end of the transaction, after
+    whatever else it does to the line (a batch may hold more of its commands)."""
+
+    order: Order
+    balance: int
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class PaymentSettled:
+    """A provider's payment paid (and fulfilled) an order; ``method_detail`` is what the
+    provider said about the method (a card's brand and last four, at most, reach a receipt)."""
+
+    order: Order
+    method_detail: str | None
+
+
+def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
+               **values: Any) -> Order:
+    """Move ``order`` to state ``to`` along ``NEXT`` (else IllegalOrderTransition), setting
+    ``values`` and recording the event with ``note``."""
+    if to not in NEXT[order.state]:
+        raise IllegalOrderTransition(f"{order.state} -> {to}", order_state=order.state)
+    uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
+        state=to, updated_at=uow.now, **values))
+    uow.conn.execute(insert(order_events).values(
+        order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
+    return replace(order, state=to, **values)
