@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from topup import bootstrap
-from topup.db.migrate import upgrade
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 
@@ -34,6 +33,8 @@ def opened(migrate: bool = True) -> Iterator[Database]:
     db = bootstrap.database()
     try:
         if migrate:
+            from topup.db.migrate import upgrade  # alembic only for commands that migrate
+
             upgrade(db.engine)
         yield db
     finally:

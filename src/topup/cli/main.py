@@ -23,7 +23,6 @@ from topup.cli.ivr import ivr
 from topup.cli.vouchers import vouchers_app
 from topup.cli.worker import notifications_app, worker
 from topup.config import load_settings
-from topup.db.migrate import current
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 
@@ -202,6 +201,8 @@ def ledger_check() -> None:
     if settings.is_sqlite and not Path(settings.database_url.removeprefix("sqlite:///")).exists():
         raise fail(f"no database at {settings.database_url}; run 'topup db upgrade' first")
     with opened(migrate=False) as db:
+        from topup.db.migrate import current  # alembic only where the schema is asked about
+
         if current(db.engine) is None:
             raise fail("the database has no schema; run 'topup db upgrade' first")
         with db.unit(readonly=True) as uow:

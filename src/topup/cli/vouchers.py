@@ -21,7 +21,6 @@ from topup.money import Money
 from topup.vouchers import service as vouchers
 from topup.vouchers.export import CsvSink, file_stem
 from topup.vouchers.generate import CardSink
-from topup.vouchers.pdf import PdfSink
 from topup.vouchers.service import BatchSpec, BatchView
 
 vouchers_app = typer.Typer(help="Scratch-card vouchers: batches, printer export, blocking",
@@ -79,6 +78,8 @@ def _sinks(db: Database, batch: BatchView, folder: Path, formats: list[str], per
         if "csv" in formats:
             sinks.append(CsvSink(folder / f"{stem}.csv"))
         if "pdf" in formats:
+            from topup.vouchers.pdf import PdfSink  # fpdf only for the commands that print
+
             sinks.append(PdfSink(folder, stem, db.settings.operator_name, per_file=per_file))
     except FileExistsError as exc:
         raise fail(f"{exc.filename} exists; export files are never overwritten (generate "
