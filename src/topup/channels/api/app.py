@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from topup import __version__
 from topup.channels.admin import routes as admin_console
@@ -43,10 +46,32 @@ from topup.payments.saved.interfaces import SavesMethods
 API_PREFIX = "/api/v1"
 
 
+class TopupApp(FastAPI):
+    """FastAPI with the request limits, the metrics and the fast lane in front of its own
+    middleware stack. The three are pure ASGI and need nothing of Starlette's; in front of it,
+    a request the fast lane takes never enters that stack at all. Every other request goes on
+    into it exactly as before (its own error guard, exception handlers and routes)."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await self.front(scope, receive, send)
+
+    def put_in_front(self, db: Database) -> None:
+        """Limits (before any byte is read), then metrics (so every answer is counted, the
+        500s of the error guard inside too), then the fast lane under an error guard."""
+        inner = partial(FastAPI.__call__, self)
+        self.front = RequestLimits(system.Measure(problems.ServerErrors(FastLane(inner, db))),
+                                   settings=db.settings)
+
+
 def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None,
                saved_methods: dict[str, SavesMethods] | None = None) -> FastAPI:
     """Build the app around a Database (and the configured payment providers)."""
-    app = FastAPI(
+    app = TopupApp(
         title=f"{db.settings.operator_name} top-up API", version=__version__,
         description="Prepaid top-up and renewal for travel SIM and eSIM lines. Errors are "
                     "RFC 9457 problem+json with a stable `code`; money is integer minor units.",
@@ -76,9 +101,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.include_router(portal.router)  # the traveller portal: /, its pages, /static
     app.include_router(admin_console.router)  # the operator's console under /admin
     app.include_router(pos_pages.router)  # the agent's point of sale under /pos
-    app.add_middleware(FastLane, db=db)  # inside the error guard, the metrics and the limits
-    problems.install(app)  # its catch-all sits inside measure, so 500s are counted
-    app.add_middleware(system.Measure)
-    app.add_middleware(RequestLimits, settings=db.settings)  # outermost: before any byte is read
+    problems.install(app)
+    app.put_in_front(db)
     contract.install(app)
     return app
