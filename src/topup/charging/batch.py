@@ -208,13 +208,16 @@ def _load(uow: UnitOfWork, line_ids: set[int]) -> _Books:
     books = _Books()
     if not line_ids:
         return books
+    # The accounts first: on PostgreSQL their locks make a batch of another process that
+    # charges the same lines wait for its COMMIT, so the buckets read next are as it left
+    # them (a first-use plan it started is started here too).
+    query = select(accounts).where(accounts.c.line_id.in_(sorted(line_ids))).order_by(
+        accounts.c.id)
+    _read_totals(uow, books, query)
     for r in uow.conn.execute(_BUCKETS, {"lines": sorted(line_ids)}):
         books.buckets.setdefault((int(r.line_id), str(r.unit)), []).append(_Bucket(
             int(r.id), int(r.account_id), str(r.zone_code), int(r.priority),
             int(r.validity_days), r.valid_from, r.expires_at))
-    query = select(accounts).where(accounts.c.line_id.in_(sorted(line_ids))).order_by(
-        accounts.c.id)
-    _read_totals(uow, books, query)
     return books
 
 

@@ -122,9 +122,7 @@ def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
     """Replays and refusals answered, unusual cases set aside; the rest, validated. Also the
     accounts the set-aside ones will move, to lock them with the batch's (see ``_lock``)."""
     stored = stored_answers(uow, {c.owner_id for c in cmds}, {c.key for c in cmds})
-    rows = uow.conn.execute(select(lines_table).where(
-        lines_table.c.id.in_({c.line_id for c in cmds})))
-    by_id = {r.id: Line.of(r) for r in rows}
+    by_id = _lock_lines(uow, {c.line_id for c in cmds})
     twins = _recent_twins(uow, [c for c in cmds if not c.request.confirm_duplicate])
     seen_keys: set[tuple[int, str]] = set()
     told: set[int] = set()  # lines whose confirmation in this batch is already written
@@ -159,6 +157,17 @@ def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
         accepted.append(item)
     _open_accounts(uow, accepted + aside)
     return accepted, {a for item in aside if item.wallet > 0 for a in (item.source, item.wallet)}
+
+
+def _lock_lines(uow: UnitOfWork, ids: set[int]) -> dict[int, Line]:
+    """The batch's lines, read first. On PostgreSQL their rows are locked in id order (FOR NO
+    KEY UPDATE: foreign keys to them still pass) before any account: every writer takes lines,
+    then accounts, each in id order, and a line's validity and status changes by another
+    process's batch wait for its COMMIT instead of crossing this one's."""
+    query = select(lines_table).where(lines_table.c.id.in_(ids)).order_by(lines_table.c.id)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return {r.id: Line.of(r) for r in uow.conn.execute(query)}
 
 
 def _validate(uow: UnitOfWork, index: int, cmd: TopUp, line: Line | None
