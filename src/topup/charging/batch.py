@@ -37,6 +37,7 @@ from topup.charging.service import (
     UsageRecord,
     check_record,
     check_when,
+    drawing_order,
     record_hash,
     record_usage,
 )
@@ -273,13 +274,7 @@ def _eligible(uow: UnitOfWork, books: _Books, line_id: int, unit: str, country: 
     if country not in books.zones:
         books.zones[country] = set(catalog.zones_covering(uow, country))
     zones = books.zones[country]
-    rows = books.buckets.get((line_id, unit), [])
-    started = [b for b in rows if b.valid_from is not None and b.expires_at is not None
-               and b.valid_from.replace(microsecond=0) <= at < b.expires_at]
-    unstarted = [b for b in rows if b.valid_from is None]
-    started.sort(key=lambda b: (b.expires_at, b.priority, b.id))
-    unstarted.sort(key=lambda b: (b.priority, b.id))
-    return [b for b in started + unstarted if b.zone_code in zones]
+    return drawing_order(books.buckets.get((line_id, unit), []), zones, at)
 
 
 def _draw_buckets(uow: UnitOfWork, books: _Books, line_id: int, cmd: Usage, country: str,

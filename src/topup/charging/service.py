@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -70,9 +71,16 @@ def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: dateti
         .where(buckets.c.line_id == line_id, buckets.c.state == "active",
                bucket_units.c.unit == unit)
     ).all()
+    return drawing_order(rows, zones, at)
+
+
+def drawing_order(rows: Iterable[Any], zones: set[str], at: datetime) -> list[Any]:
+    """The buckets a record at ``at`` draws from, in order: started ones by soonest expiry
+    (then priority, then age), then first-use ones (priority, age); only those whose zone is
+    in ``zones``. ``rows`` are bucket rows or anything with their attributes (the batch's)."""
     # The network stamps usage in whole seconds (at best): a plan that starts within the
     # second of ``at`` (bought at 09:00:00.75, used at 09:00:00) has started for it.
-    started = [r for r in rows if r.valid_from is not None
+    started = [r for r in rows if r.valid_from is not None and r.expires_at is not None
                and r.valid_from.replace(microsecond=0) <= at < r.expires_at]
     unstarted = [r for r in rows if r.valid_from is None]
     started.sort(key=lambda r: (r.expires_at, r.priority, r.id))
