@@ -152,11 +152,6 @@ class GroupWriter:
         result: T = self.submit(_Work(work)).result()
         return result
 
-    async def call_async(self, work: Callable[[UnitOfWork], T]) -> T:
-        """``call`` for async code."""
-        result: T = await self.run(_Work(work))
-        return result
-
     def close(self, timeout: float = 30.0) -> None:
         """Apply what is queued, then stop the thread."""
         with self._wake:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
@@ -76,18 +76,6 @@ def _stored(row: Any, digest: str) -> Outcome:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key")
     return Outcome(row.status_code, row.response, True)
-
-
-_LOOKUP = select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code,
-                 idempotency_keys.c.response).where(
-    idempotency_keys.c.owner_id == bindparam("owner"), idempotency_keys.c.key == bindparam("key"))
-
-
-def stored_answer(db: Database, owner_id: int, key: str, digest: str) -> Outcome | None:
-    """The committed answer under ``key`` (read-only, outside the writer), or None."""
-    with db.unit(readonly=True) as uow:
-        row = uow.conn.execute(_LOOKUP, {"owner": owner_id, "key": key}).first()
-    return None if row is None or row.status_code == 0 else _stored(row, digest)
 
 
 def stored_answers(uow: UnitOfWork, owner_ids: set[int], keys: set[str]
