@@ -55,6 +55,9 @@ class Settings:
     ledger_shards: int = 16
     # The writer commits at most this many value-moving commands in one transaction.
     writer_max_batch: int = 256
+    # The writer process's socket (set by ``topup serve`` for its workers, db/remote.py);
+    # empty: each process writes with a writer thread of its own.
+    writer_socket: str = ""
     # A bearer token checked once is trusted this long without reading the database again:
     # a logout or revocation on another server process takes effect within this bound.
     auth_cache_seconds: float = 5.0
@@ -283,6 +286,7 @@ def load_settings(**overrides: object) -> Settings:
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
+        "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
         "auth_cache_seconds": float(os.environ.get("TOPUP_AUTH_CACHE_SECONDS") or 5.0),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,14 @@ app.add_typer(notifications_app, name="notifications")
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
           port: int = typer.Option(8000, help="Port to listen on"),
           workers: int = typer.Option(1, help="Worker processes (PostgreSQL: more than one)"),
-          migrate: bool = typer.Option(True, help="Upgrade the schema before serving")) -> None:
+          migrate: bool = typer.Option(True, help="Upgrade the schema before serving"),
+          writer_process: bool = typer.Option(
+              True, envvar="TOPUP_WRITER_PROCESS",
+              help="Group-commit value-moving commands in a process of their own")) -> None:
     """Serve the API, the portal and the console with uvicorn.
+
+    Top-ups and usage records of every worker are committed by one writer process
+    (db/remote.py), started and supervised here, unless ``--no-writer-process``.
 
     Without TOPUP_PUBLIC_URL, payment links and return pages point at the address served here
     (``--host``/``--port``), not at the default port.
@@ -69,10 +77,26 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     # The request head a client may send before the app sees anything is bounded by the
     # parser (channels/api/server.py); past TOPUP_MAX_HEADER_BYTES the app answers 431.
     from topup.channels.api.server import BoundedHead
+    from topup.db.remote import WriterProcess
 
-    uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, proxy_headers=bool(proxies),
-                forwarded_allow_ips=",".join(proxies) or None, http=BoundedHead, loop="auto")
+    with ExitStack() as stack:
+        if writer_process:
+            try:
+                writer = stack.enter_context(WriterProcess())
+            except RuntimeError as exc:
+                raise fail(str(exc)) from None
+            os.environ["TOPUP_WRITER_SOCKET"] = writer.socket  # read by every worker
+            # uvicorn stops on SIGTERM and then raises it again: exit through Python, so
+            # the writer process is stopped after the workers, with what it has queued
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+        uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port,
+                    workers=workers, log_level="info", access_log=False,
+                    proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
+                    http=BoundedHead, loop="auto")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def public_url_for(host: str, port: int) -> str:

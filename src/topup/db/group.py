@@ -128,10 +128,11 @@ class GroupWriter:
     def submit(self, command: Any) -> Future[Any]:
         """Queue ``command``; the future holds its result once the batch has committed."""
         future: Future[Any] = Future()
-        self._put(command, future)
+        self.put(command, future)
         return future
 
-    def _put(self, command: Any, reply: Reply) -> None:
+    def put(self, command: Any, reply: Reply) -> None:
+        """Queue ``command``; ``reply`` gets its outcome (see ``_settle``)."""
         with self._wake:
             if self._closed:
                 raise WriterClosed("the writer is stopping")
@@ -144,7 +145,7 @@ class GroupWriter:
         """Submit and wait without blocking the event loop; raises what refused it. The
         answers of one batch reach an event loop in one call (not one wake-up each)."""
         reply = _Async(asyncio.get_running_loop())
-        self._put(command, reply)
+        self.put(command, reply)
         return await reply.future
 
     def call(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -191,9 +192,16 @@ class GroupWriter:
         """The writer's own connection, kept open between batches (no checkout, no ping)."""
         if self._conn is None or self._conn.closed:
             self._conn = self.db.engine.connect()
+            driver: Any = self._conn.connection.driver_connection  # outside a transaction
             if self._checkpoints is not None:  # db/checkpoint.py copies the log back
-                driver: Any = self._conn.connection.driver_connection  # outside a transaction
                 driver.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            else:
+                # The batch reads (keys, lines, accounts) would be prepared after a few runs
+                # and then kept on a generic plan made while a table was small: a sequential
+                # scan that grows with the table for as long as this connection lives (45 ms
+                # a batch after one minute of top-ups). Plan each with its real parameters.
+                driver.execute("SET plan_cache_mode = force_custom_plan")
+                driver.commit()
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -259,29 +267,41 @@ class _Async:
         self.loop = loop
         self.future: asyncio.Future[Any] = loop.create_future()
 
+    def deliver(self, outcome: Any) -> None:
+        _resolve(self.future, outcome)
 
-Reply = Future[Any] | _Async
+
+class Delivered(Protocol):
+    """A reply that lives on an event loop: ``deliver`` runs there (``_Async``, and the
+    writer process's answers to API processes, db/remote.py)."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def deliver(self, outcome: Any) -> None: ...
+
+
+Reply = Future[Any] | Delivered
 
 
 def _settle(pairs: list[tuple[Reply, Any]]) -> None:
     """Hand each outcome (a result, or the exception that refused the command) to its
-    caller: threads directly, event loops with one call per loop."""
+    caller: threads directly, event loops with one call per loop and batch."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
     for reply, outcome in pairs:
-        if isinstance(reply, _Async):
-            by_loop.setdefault(reply.loop, []).append((reply.future, outcome))
-        else:
+        if isinstance(reply, Future):
             _resolve(reply, outcome)
+        else:
+            by_loop.setdefault(reply.loop, []).append((reply, outcome))
     for loop, items in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_resolve_all, items)
+            loop.call_soon_threadsafe(_deliver_all, items)
         except RuntimeError:  # the loop has closed: nobody is waiting any more
             log.warning("answers for %d commands found their event loop closed", len(items))
 
 
-def _resolve_all(items: list[tuple[Any, Any]]) -> None:
-    for future, outcome in items:
-        _resolve(future, outcome)
+def _deliver_all(items: list[tuple[Any, Any]]) -> None:
+    for reply, outcome in items:
+        reply.deliver(outcome)
 
 
 def _resolve(future: Any, outcome: Any) -> None:

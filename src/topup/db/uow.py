@@ -22,6 +22,7 @@ from topup.db.writer import WriterQueue
 
 if TYPE_CHECKING:
     from topup.db.group import GroupWriter
+    from topup.db.remote import RemoteWriter
 
 
 @dataclass
@@ -88,12 +89,27 @@ class Database:
         # Process-local caches areas keep per database, each bounded where it is defined.
         self.caches: dict[str, Any] = {}
         self._group: GroupWriter | None = None
+        self._remote: RemoteWriter | None = None
         self._group_lock = threading.Lock()
 
     @property
-    def writer(self) -> GroupWriter:
-        """The database's group-committing writer (started on first use). Never call it from
-        inside a unit of work: on SQLite its thread waits for the same write slot."""
+    def writer(self) -> GroupWriter | RemoteWriter:
+        """The database's group-committing writer (started on first use): the writer process
+        when ``TOPUP_WRITER_SOCKET`` names one (db/remote.py), else ``local_writer``. Never
+        call it from inside a unit of work: on SQLite it waits for the same write slot."""
+        if not self.settings.writer_socket:
+            return self.local_writer
+        with self._group_lock:
+            if self._remote is None:
+                from topup.db.remote import RemoteWriter
+
+                self._remote = RemoteWriter(self.settings.writer_socket,
+                                            lambda: self.local_writer)
+            return self._remote
+
+    @property
+    def local_writer(self) -> GroupWriter:
+        """This process's own writer thread."""
         with self._group_lock:
             if self._group is None:
                 from topup.db.group import GroupWriter
@@ -133,6 +149,9 @@ class Database:
         """Stop the writer (after what is queued); the engine stays usable."""
         with self._group_lock:
             group, self._group = self._group, None
+            remote, self._remote = self._remote, None
+        if remote is not None:
+            remote.close()
         if group is not None:
             group.close()
 
