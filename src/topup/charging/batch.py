@@ -134,10 +134,6 @@ _RECORD_IDS = select(usage_records.c.record_id, usage_records.c.id).where(
     usage_records.c.record_id.in_(bindparam("ids", expanding=True)))
 _START = update(buckets).where(buckets.c.id == bindparam("bid")).values(
     valid_from=bindparam("start"), expires_at=bindparam("end"))
-_BUMP_CREDITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
-    credits_posted=accounts.c.credits_posted + bindparam("delta"))
-_BUMP_DEBITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
-    debits_posted=accounts.c.debits_posted + bindparam("delta"))
 
 
 class _UsageKind:
@@ -366,6 +362,5 @@ def _write(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
     if not moves:
         return
     uow.conn.execute(insert(transfers), moves)
-    debits, credits = _sums(made)  # their rows are locked already (``_load``, ``_lock_and_range``)
-    uow.conn.execute(_BUMP_DEBITS, [{"aid": a, "delta": d} for a, d in sorted(debits.items())])
-    uow.conn.execute(_BUMP_CREDITS, [{"aid": a, "delta": c} for a, c in sorted(credits.items())])
+    # their rows are locked already (``_load``, ``_lock_and_range``)
+    ledger.add_to_totals(uow, *_sums(made))

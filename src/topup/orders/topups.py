@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from topup.audit.tables import audit_log
 from topup.db.bulk import insert_rows
@@ -71,14 +71,6 @@ class _Accepted:
     # 0 for a command whose accounts are not the usual two (the reference path opens them).
     source: int
     wallet: int
-
-
-_BUMP_CREDITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
-    credits_posted=accounts.c.credits_posted + bindparam("delta"))
-_BUMP_DEBITS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
-    debits_posted=accounts.c.debits_posted + bindparam("delta"))
-_VALID_UNTIL = update(lines_table).where(lines_table.c.id == bindparam("lid")).values(
-    valid_until=bindparam("until"))
 
 
 class _TopUps:
@@ -301,9 +293,8 @@ def _move_money(uow: UnitOfWork, fast: list[_Accepted], made: list[Order]) -> No
          f"order:{o.id}") for a, o in zip(fast, made, strict=True)],
         same={"kind": "posted", "pending_id": None, "timeout_at": None, "code": "topup",
               "created_at": uow.now})
-    debits, credits = _sums(fast)  # their rows are locked already (``_lock_and_range``)
-    uow.conn.execute(_BUMP_DEBITS, [{"aid": a, "delta": d} for a, d in sorted(debits.items())])
-    uow.conn.execute(_BUMP_CREDITS, [{"aid": a, "delta": c} for a, c in sorted(credits.items())])
+    # their rows are locked and their range checked already (``_lock_and_range``)
+    ledger.add_to_totals(uow, *_sums(fast))
 
 
 def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> datetime:
@@ -311,6 +302,7 @@ def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> datetime:
     returns that date."""
     until = uow.now + timedelta(days=uow.settings.topup_validity_days)
     grow = {a.line.id for a in fast if a.line.valid_until is None or until > a.line.valid_until}
-    if grow:
-        uow.conn.execute(_VALID_UNTIL, [{"lid": lid, "until": until} for lid in sorted(grow)])
+    if grow:  # locked already (``_lock_lines``)
+        uow.conn.execute(update(lines_table).where(lines_table.c.id.in_(sorted(grow)))
+                         .values(valid_until=until))
     return until
