@@ -1,29 +1,35 @@
 """Rows inserted in bulk are stored exactly as ``insert()`` stores them, and the schema still
-refuses what it refuses, on SQLite (executemany) and PostgreSQL (COPY)."""
+refuses what it refuses, on SQLite (executemany) and PostgreSQL (COPY, and arrays through
+unnest inside a pipeline)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
-from sqlalchemy import String, insert, select, type_coerce
+from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import make_line
-from topup.db.bulk import insert_rows
+from topup.audit.tables import audit_log
+from topup.db.bulk import insert_rows, pipelined
 from topup.db.uow import Database
 from topup.subscribers.tables import line_events, lines
 
 
-def test_bulk_rows_read_back_as_rows_inserted_one_by_one(db: Database) -> None:
+@pytest.mark.parametrize("piped", [False, True], ids=["alone", "pipelined"])
+def test_bulk_rows_read_back_as_rows_inserted_one_by_one(db: Database, piped: bool) -> None:
     line = make_line(db)
     with db.unit() as uow:
         at = uow.now.replace(microsecond=0)  # where a plain isoformat would differ
         uow.conn.execute(insert(line_events).values(
             line_id=line.id, at=at, from_status="active", to_status="grace", actor_id=None,
             reason="one by one"))
-        insert_rows(uow.conn, line_events, ("line_id", "reason"),
-                    [(line.id, "in bulk"), (line.id, "in bulk too")],
-                    same={"at": at, "from_status": "active", "to_status": "grace",
-                          "actor_id": None})
+        with pipelined(uow.conn) if piped else nullcontext():
+            insert_rows(uow.conn, line_events, ("line_id", "reason"),
+                        [(line.id, "in bulk"), (line.id, "in bulk too")],
+                        same={"at": at, "from_status": "active", "to_status": "grace",
+                              "actor_id": None})
     with db.unit(readonly=True) as uow:
         stored = uow.conn.execute(select(
             type_coerce(line_events.c.at, String), line_events.c.from_status,
@@ -35,11 +41,13 @@ def test_bulk_rows_read_back_as_rows_inserted_one_by_one(db: Database) -> None:
     assert sorted(found) == ["in bulk", "in bulk too", "one by one"]
 
 
-def test_a_duplicate_key_in_bulk_is_an_integrity_error(db: Database) -> None:
+@pytest.mark.parametrize("piped", [False, True], ids=["alone", "pipelined"])
+def test_a_duplicate_key_in_bulk_is_an_integrity_error(db: Database, piped: bool) -> None:
     line = make_line(db)
     columns = ("iccid", "kind", "secret_hash", "status", "currency", "auto_renew",
                "created_at", "status_changed_at")
-    with pytest.raises(IntegrityError), db.unit() as uow:
+    with pytest.raises(IntegrityError), db.unit() as uow, \
+            pipelined(uow.conn) if piped else nullcontext():
         insert_rows(uow.conn, lines, columns, [
             (f"8986{n:016d}", "sim", "x" * 64, "active", "CNY", False, uow.now, uow.now)
             for n in range(3)] + [
@@ -47,3 +55,20 @@ def test_a_duplicate_key_in_bulk_is_an_integrity_error(db: Database) -> None:
     with db.unit(readonly=True) as uow:
         assert uow.conn.execute(select(lines.c.id)).scalars().all() == [line.id], \
             "nothing of the refused rows stays"
+
+
+def test_a_pipeline_carries_json_nulls_and_shared_values_and_waits_at_its_end(
+        db: Database) -> None:
+    data = [{"order_id": 1, "note": "ä"}, {}, {"nested": [1, None, "x"]}]
+    with db.unit() as uow:
+        with pipelined(uow.conn):
+            insert_rows(uow.conn, audit_log, ("actor_id", "target", "reason", "data"), [
+                (None, f"line:{n}", None if n % 2 else f"reason {n}", d)
+                for n, d in enumerate(data)], same={"at": uow.now, "action": "test.piped"})
+            uow.conn.execute(update(audit_log).where(audit_log.c.action == "test.piped")
+                             .values(reason="updated in the same pipeline"))
+        rows = uow.conn.execute(select(audit_log.c.target, audit_log.c.reason, audit_log.c.data)
+                                .where(audit_log.c.action == "test.piped")
+                                .order_by(audit_log.c.target)).all()
+    assert [(r.target, r.reason, r.data) for r in rows] == [
+        (f"line:{n}", "updated in the same pipeline", d) for n, d in enumerate(data)]

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from topup.audit.tables import audit_log
-from topup.db.bulk import insert_rows
+from topup.db.bulk import insert_rows, pipelined
 from topup.db.dialect import new_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
@@ -235,10 +235,24 @@ def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
 
 
 def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
-    """Every row of the accepted top-ups, one multi-row statement per table."""
+    """Every row of the accepted top-ups, one multi-row statement per table, sent without
+    waiting for each (``pipelined``); then the confirmations, which read the new balances."""
     now = uow.now
     made = [_order(a, i, now) for a, i in zip(fast, new_ids(uow, orders, len(fast)),
                                               strict=True)]
+    answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
+    with pipelined(uow.conn):
+        until = _write_rows(uow, fast, made, answers)
+    for a, o in zip(fast, made, strict=True):
+        if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
+            fulfilled(uow, o, max(until, a.line.valid_until or until))
+    return [Outcome(201, body, False) for body in answers]
+
+
+def _write_rows(uow: UnitOfWork, fast: list[_Accepted], made: list[Order], answers: list[Any]
+                ) -> datetime:
+    """The rows themselves (statements that return nothing); the line's new validity."""
+    now = uow.now
     insert_rows(uow.conn, orders, _ORDER_COLUMNS, [
         (o.id, o.customer_id, o.line_id, o.amount, o.currency, o.reason, o.method, o.channel,
          a.cmd.actor_id, a.cmd.request.confirm_duplicate) for a, o in zip(fast, made, strict=True)],
@@ -256,17 +270,12 @@ def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
         for a, o in zip(fast, made, strict=True)],
         same={"at": now, "action": "order.manual_credit"})
     _move_money(uow, fast, made)
-    until = _extend_validity(uow, fast)
-    for a, o in zip(fast, made, strict=True):
-        if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
-            fulfilled(uow, o, max(until, a.line.valid_until or until))
-    answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
     insert_rows(uow.conn, idempotency_keys, ("owner_id", "key", "path", "request_hash",
                                               "response"), [
         (a.cmd.owner_id, a.cmd.key, a.cmd.path, a.cmd.digest, body)
         for a, body in zip(fast, answers, strict=True)],
         same={"method": "POST", "status_code": 201, "created_at": now})
-    return [Outcome(201, body, False) for body in answers]
+    return _extend_validity(uow, fast)
 
 
 _ORDER_COLUMNS = ("id", "customer_id", "line_id", "amount", "currency", "reason", "method",
