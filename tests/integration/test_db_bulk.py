@@ -5,14 +5,16 @@ unnest inside a pipeline)."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import datetime
 
 import pytest
+from psycopg.types.json import Json
 from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import make_line
 from topup.audit.tables import audit_log
-from topup.db.bulk import insert_rows, pipelined
+from topup.db.bulk import array_text, insert_rows, pipelined
 from topup.db.uow import Database
 from topup.subscribers.tables import line_events, lines
 
@@ -72,3 +74,26 @@ def test_a_pipeline_carries_json_nulls_and_shared_values_and_waits_at_its_end(
                                 .order_by(audit_log.c.target)).all()
     assert [(r.target, r.reason, r.data) for r in rows] == [
         (f"line:{n}", "updated in the same pipeline", d) for n, d in enumerate(data)]
+
+
+NASTY = ["", "NULL", "null", 'a "quoted" word', "back\\slash", "\\\"", "{braces}", "a,b",
+         " spaced ", "ä 中文 😀", "line\nbreak", "tab\tand\rreturn", "'single'"]
+
+
+def test_array_text_round_trips_through_the_database(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the array text form is PostgreSQL's")
+    moment = datetime(2026, 12, 5, 6, 7, 8, 901234)
+    with db.unit(readonly=True) as uow:
+        cursor = uow.conn.connection.driver_connection.cursor()
+        cursor.execute("SELECT CAST(%s AS VARCHAR[]), CAST(%s AS BIGINT[]), "
+                       "CAST(%s AS BOOLEAN[]), CAST(%s AS TIMESTAMP[]), CAST(%s AS JSON[])",
+                       [array_text([*NASTY, None]), array_text([0, -(2**62), 2**62, None]),
+                        array_text([True, False, None]), array_text([moment, None]),
+                        array_text([Json({"k": NASTY}), Json([1, None]), None])])
+        texts, ints, flags, moments, docs = cursor.fetchone()
+    assert texts == [*NASTY, None]
+    assert ints == [0, -(2**62), 2**62, None]
+    assert flags == [True, False, None]
+    assert moments == [moment, None]
+    assert docs == [{"k": NASTY}, [1, None], None]

@@ -16,10 +16,13 @@ applies (a duplicate key raises ``IntegrityError`` as an ``INSERT`` would).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -96,9 +99,32 @@ def _send_arrays(conn: Connection, table: Table, columns: Sequence[str],
     statement = (f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
                  f"SELECT u.*{scalars} FROM unnest({arrays}) AS u")
     driver: Any = conn.connection.driver_connection
-    values = [list(column) for column in zip(*rows, strict=True)]
+    values = [array_text(column) for column in zip(*rows, strict=True)]
     with driver.cursor() as cursor:
         cursor.execute(statement, [*tail, *values])
+
+
+def array_text(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of a one-dimensional array of ``values`` (what the driver
+    would send, in a fraction of its time): NULL bare, every other element double-quoted
+    with its backslashes and quotes escaped, so the server parses it for the column's type."""
+    return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Json):
+        value = (value.dumps or json.dumps)(value.obj)
+    elif isinstance(value, datetime):
+        value = value.isoformat(sep=" ")
+    elif not isinstance(value, str):
+        value = str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _processors(conn: Connection, table: Table, columns: Iterable[str]

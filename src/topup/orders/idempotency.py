@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from topup.db.dialect import insert_ignore
+from topup.db.dialect import among, insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import IdempotencyKeyReused, InvalidInput
 from topup.orders.tables import idempotency_keys
@@ -82,7 +82,8 @@ def stored_answers(uow: UnitOfWork, owner_ids: set[int], keys: set[str]
                    ) -> dict[tuple[int, str], Any]:
     """The key rows among ``owner_ids`` x ``keys``, in one read."""
     rows = uow.conn.execute(select(idempotency_keys).where(
-        idempotency_keys.c.owner_id.in_(owner_ids), idempotency_keys.c.key.in_(keys)))
+        among(uow, idempotency_keys.c.owner_id, owner_ids),
+        among(uow, idempotency_keys.c.key, keys)))
     return {(r.owner_id, r.key): r for r in rows}
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from topup.audit.tables import audit_log
 from topup.db.bulk import insert_rows, pipelined
-from topup.db.dialect import new_ids
+from topup.db.dialect import among, new_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
@@ -156,7 +156,8 @@ def _lock_lines(uow: UnitOfWork, ids: set[int]) -> dict[int, Line]:
     KEY UPDATE: foreign keys to them still pass) before any account: every writer takes lines,
     then accounts, each in id order, and a line's validity and status changes by another
     process's batch wait for its COMMIT instead of crossing this one's."""
-    query = select(lines_table).where(lines_table.c.id.in_(ids)).order_by(lines_table.c.id)
+    query = select(lines_table).where(among(uow, lines_table.c.id, ids)).order_by(
+        lines_table.c.id)
     if uow.dialect == "postgresql":
         query = query.with_for_update(key_share=True)
     return {r.id: Line.of(r) for r in uow.conn.execute(query)}
@@ -198,7 +199,7 @@ def _recent_twins(uow: UnitOfWork, cmds: list[TopUp]) -> set[tuple[int, int, str
         return set()
     since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
     rows = uow.conn.execute(select(orders.c.line_id, orders.c.amount, orders.c.currency).where(
-        orders.c.line_id.in_({c.line_id for c in cmds}), orders.c.kind == "topup",
+        among(uow, orders.c.line_id, {c.line_id for c in cmds}), orders.c.kind == "topup",
         orders.c.created_at >= since, orders.c.state.in_(LIVE_STATES)))
     return {(int(r.line_id), int(r.amount), str(r.currency)) for r in rows}
 
@@ -211,8 +212,9 @@ def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], aside: set[int],
     range: the reference path refuses them precisely."""
     if not fast and not aside:
         return fast
-    query = select(accounts).where(accounts.c.id.in_(
-        {a.source for a in fast} | {a.wallet for a in fast} | aside)).order_by(accounts.c.id)
+    query = select(accounts).where(among(
+        uow, accounts.c.id, {a.source for a in fast} | {a.wallet for a in fast} | aside)
+    ).order_by(accounts.c.id)
     if uow.dialect == "postgresql":
         query = query.with_for_update()
     totals = {r.id: r for r in uow.conn.execute(query)}
