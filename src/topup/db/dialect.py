@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,25 +50,17 @@ def among(uow: UnitOfWork, column: Any, values: Iterable[Any]) -> Any:
 def new_ids(uow: UnitOfWork, table: Table, count: int) -> list[int]:
     """``count`` ids for new rows of ``table`` (an integer ``id`` key), to insert with them.
 
-    PostgreSQL takes them from the column's sequence, at least ``ID_BLOCK`` at a time: the
-    rest wait on the connection for its next batch, so most batches spend no round trip on
-    ids (sequence values are never handed out twice, committed or not; a connection closed
-    with some left leaves a gap, as a rollback does). SQLite continues from the largest id,
-    which is what it would assign itself: the unit of work holds SQLite's write lock (``BEGIN
-    IMMEDIATE``) until it commits, so nobody else can take them."""
+    PostgreSQL takes them from the column's sequence (one round trip). SQLite continues from
+    the largest id, which is what it would assign itself: the unit of work holds SQLite's
+    write lock (``BEGIN IMMEDIATE``) until it commits, so nobody else can take them."""
     if count <= 0:
         return []
     if uow.dialect == "postgresql":
-        spare: deque[int] = uow.conn.info.setdefault(_SPARE, {}).setdefault(table.name, deque())
-        if len(spare) < count:
-            spare.extend(int(i) for i in uow.conn.execute(_NEXT_IDS, {
-                "table": table.name, "n": max(count - len(spare), ID_BLOCK)}).scalars())
-        return [spare.popleft() for _ in range(count)]
+        return [int(i) for i in uow.conn.execute(_NEXT_IDS, {
+            "table": table.name, "n": count}).scalars()]
     top = int(uow.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
     return list(range(top + 1, top + 1 + count))
 
 
-ID_BLOCK = 256
-_SPARE = "topup_spare_ids"
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
                  "FROM generate_series(1, :n)")
