@@ -2,10 +2,10 @@
 
 CPU is utime + stime (``/proc/<pid>/stat``) summed over a set of processes at two instants;
 a process that ends between them takes its time with it, so the sets are chosen among
-long-lived processes: the ``topup serve`` session (master and workers) and, for PostgreSQL,
-the server's background processes (WAL writer, checkpointer, ...) plus the backends connected
-to the bench database (the API's pool keeps them open). Backends of other databases (other work
-on the same PostgreSQL) are left out.
+long-lived processes: the ``topup serve`` session (master, workers, writer process) and, for
+PostgreSQL, the server's background processes (WAL writer, checkpointer, ...) plus the
+backends connected to the bench database (the API's pool keeps them open). Backends of other
+databases (other work on the same PostgreSQL) are left out.
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ server at the same concurrency: the app's cheapest route (it checks the database
 `SELECT 1` at most once a second), through the same HTTP stack, limits and metrics.
 
 *CPU ms/top-up*: utime + stime from `/proc` over the whole top-up phase (warm-up included),
-divided by its 201s — *server*: the `topup serve` process group (master and workers);
+divided by its 201s — *server*: the `topup serve` process group (master, API workers and
+the writer process);
 *database*: PostgreSQL's background processes and its backends connected to `topup_bench`
 (on SQLite the database works inside the server process); *client*: the load generator.
 *server RSS*: the largest `VmHWM` of the server's processes at the end. *replays/s*: the keys

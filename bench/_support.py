@@ -106,7 +106,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path, time
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started by ``server`` (its own process group: master and workers)."""
+    """Stop a server started by ``server`` (its process group: master, workers, writer)."""
     if proc.poll() is not None:
         return
     for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
