@@ -115,6 +115,7 @@ class _Link:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.waiting: dict[int, asyncio.Future[Any]] = {}
+        self.out: list[bytes] = []
         self.next_id = 0
         self.alive = True
         self.task = asyncio.get_running_loop().create_task(self._read())
@@ -122,17 +123,22 @@ class _Link:
     async def call(self, command: Any) -> Any:
         self.next_id += 1
         ident = self.next_id
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        data = frame((ident, command))
         self.waiting[ident] = future
-        try:
-            self.writer.write(frame((ident, command)))
-        except Exception:
-            self.waiting.pop(ident, None)
-            raise
+        if not self.out:  # one write for all the commands of this turn of the loop
+            loop.call_soon(self._flush)
+        self.out.append(data)
         try:
             return await future
         finally:
             self.waiting.pop(ident, None)
+
+    def _flush(self) -> None:
+        data, self.out = b"".join(self.out), []
+        if self.alive:
+            self.writer.write(data)
 
     async def _read(self) -> None:
         frames = Frames()

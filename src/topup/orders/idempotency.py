@@ -13,7 +13,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -36,11 +36,20 @@ class IdempotencyKeyRequired(InvalidInput):
 
 @dataclass(frozen=True)
 class Outcome:
-    """A response to send: status, JSON body, and whether it is a replay."""
+    """A response to send: status, JSON body, and whether it is a replay. ``encoded``, when
+    the writer made it, is the body as the response sends it (``encode_body``), so the API
+    process does not encode it again."""
 
     status: int
     body: Any
     replayed: bool
+    encoded: bytes | None = None
+
+
+def encode_body(body: Any) -> bytes:
+    """A JSON body exactly as the API's JSON responses encode it."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -161,7 +170,7 @@ class RecentAnswers:
         if found[0] != digest:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different request; use a new key")
-        return Outcome(found[1].status, found[1].body, True)
+        return replace(found[1], replayed=True)
 
     def put(self, owner_id: int, key: str, digest: str, outcome: Outcome) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, accounts, transfers
-from topup.orders.idempotency import Outcome, answer_of, run_in, stored_answers
+from topup.orders.idempotency import Outcome, answer_of, encode_body, run_in, stored_answers
 from topup.orders.methods import check_method
 from topup.orders.model import LIVE_STATES, Order, OrderRequest
 from topup.orders.service import create_order, fulfilled, price_request
@@ -248,7 +248,7 @@ def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
     for a, o in zip(fast, made, strict=True):
         if a.line.customer_id is not None or a.line.msisdn:  # else nobody to tell
             fulfilled(uow, o, max(until, a.line.valid_until or until))
-    return [Outcome(201, body, False) for body in answers]
+    return [Outcome(201, body, False, encode_body(body)) for body in answers]
 
 
 def _write_rows(uow: UnitOfWork, fast: list[_Accepted], made: list[Order], answers: list[Any]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.responses import JSONResponse
 
 from tests.factories import make_line, make_user
 from topup.channels.api.admin import _order_body
@@ -111,6 +112,8 @@ def test_the_writer_process_commits_what_api_processes_send(
         first = [credit(staff, line.id, f"k{n}", 10_00 + n) for n in range(40)]
         answers = asyncio.run(gather(api.writer, [*first, credit(staff, 999_999, "gone", 5_00)]))
         assert all(isinstance(a, Outcome) and a.status == 201 for a in answers[:40]), answers
+        # encoded once, by the writer, as the API's JSON responses encode it
+        assert answers[0].encoded == JSONResponse(answers[0].body).body
         assert isinstance(answers[40], LineNotFound) and answers[40].status == 404
         assert wallet(db, line.id) == sum(10_00 + n for n in range(40))
         again = asyncio.run(gather(api.writer, [first[3]]))[0]

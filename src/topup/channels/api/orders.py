@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import current_user, database
@@ -25,9 +25,12 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 KEY_DOC = "Unique per intended order; a retry with the same key and body replays the result"
 
 
-def respond(outcome: Outcome) -> JSONResponse:
+def respond(outcome: Outcome) -> Response:
     """The stored or fresh response, marked when it is a replay."""
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    if outcome.encoded is not None:  # encoded once, by the writer
+        return Response(outcome.encoded, status_code=outcome.status, headers=headers,
+                        media_type="application/json")
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
