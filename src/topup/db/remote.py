@@ -54,6 +54,8 @@ HEAD = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 RETRY_SECONDS = 1.0  # an unreachable writer process is tried again after this long
 SOCKET_NAME = "writer.sock"
+DIR_PREFIX = "topup-writer-"
+STALE_SECONDS = 60.0  # a socket directory this old that nobody answers on is left over
 
 
 # --- the wire ------------------------------------------------------------------------------
@@ -313,6 +315,7 @@ def serve(path: str) -> None:
             loop.add_signal_handler(sig, stop.set)
         if os.path.exists(path):
             os.unlink(path)
+        Path(path).parent.mkdir(mode=0o700, exist_ok=True)  # swept while this one restarted
         server = await loop.create_unix_server(lambda: _Served(group, loop), path)
         os.chmod(path, 0o600)
         watch = loop.create_task(_orphaned(parent, stop))
@@ -328,8 +331,7 @@ def serve(path: str) -> None:
         uvloop.run(main())
     finally:
         db.dispose()
-        if os.path.exists(path):
-            os.unlink(path)
+        _remove(path)
 
 
 async def _orphaned(parent: int, stop: asyncio.Event) -> None:
@@ -339,6 +341,44 @@ async def _orphaned(parent: int, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.5)
     log.warning("the server that started this writer is gone: stopping")
     stop.set()
+
+
+def _remove(path: str) -> None:
+    """The socket and its directory (one of ours, emptied), whichever is still there."""
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+    folder = os.path.dirname(path)
+    if os.path.basename(folder).startswith(DIR_PREFIX):
+        with suppress(OSError):  # gone already, or not empty
+            os.rmdir(folder)
+
+
+def sweep_stale(older_than: float = STALE_SECONDS) -> list[str]:
+    """Remove this user's socket directories that nobody serves any more (a server killed
+    outright leaves its own behind): older than ``older_than`` seconds, and their socket
+    missing or refusing connections. Returns what was removed."""
+    import glob
+    import socket
+
+    removed = []
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), DIR_PREFIX + "*")):
+        try:
+            info = os.stat(folder)
+        except FileNotFoundError:
+            continue
+        if info.st_uid != os.getuid() or time.time() - info.st_mtime < older_than:
+            continue
+        path = os.path.join(folder, SOCKET_NAME)
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(path)
+                continue  # somebody answers: in use
+            except OSError:
+                pass
+        _remove(path)
+        if not os.path.exists(folder):
+            removed.append(folder)
+    return removed
 
 
 class WriterProcess:
@@ -351,7 +391,8 @@ class WriterProcess:
     READY_SECONDS = 30.0
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.dir = tempfile.mkdtemp(prefix="topup-writer-")
+        sweep_stale()
+        self.dir = tempfile.mkdtemp(prefix=DIR_PREFIX)
         self.socket = str(Path(self.dir) / SOCKET_NAME)
         self.env = {k: v for k, v in (env or os.environ).items() if k != "TOPUP_WRITER_SOCKET"}
         self._proc: subprocess.Popen[bytes] | None = None
@@ -430,9 +471,7 @@ class WriterProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        with suppress(FileNotFoundError):
-            os.unlink(self.socket)
-        os.rmdir(self.dir)
+        _remove(self.socket)
 
 
 if __name__ == "__main__":

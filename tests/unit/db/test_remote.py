@@ -9,8 +9,10 @@ import asyncio
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -210,3 +212,22 @@ def _alive(pid: int) -> bool:
     # an exited child of an exited parent is reaped by init; a zombie counts as gone
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split()[2] != "Z"
+
+
+def test_socket_directories_left_by_killed_servers_are_swept_and_live_ones_kept(
+        process: remote.WriterProcess) -> None:
+    left = tempfile.mkdtemp(prefix=remote.DIR_PREFIX)
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(os.path.join(left, remote.SOCKET_NAME))  # a socket file nobody listens on
+    dead.close()
+    young = tempfile.mkdtemp(prefix=remote.DIR_PREFIX)  # a server that is starting up
+    long_ago = time.time() - 2 * remote.STALE_SECONDS
+    for folder in (left, process.dir):
+        os.utime(folder, (long_ago, long_ago))
+    try:
+        assert left in remote.sweep_stale()
+        assert not os.path.exists(left)
+        assert os.path.exists(process.socket), "a directory whose writer answers stays"
+        assert os.path.exists(young), "a directory younger than a minute stays"
+    finally:
+        os.rmdir(young)
