@@ -211,20 +211,8 @@ Rerun:
 A PDF of a million cards would be 100,000 pages; sheets are split into files of
 `--pdf-per-file` cards (5,000 by default), and the CSV is what print shops take for large runs.
 A load average above 1 means other work shared the two CPUs: read the times as upper
-bounds. `bench/topups.py --out` rewrites this whole file; run this bench after it.
+bounds. Each bench replaces only its own section of this page.
 """
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this bench's section of ``path`` (up to the next ``## ``), or append it."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[end + 1:] if end >= 0 else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -259,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in r.checks:
             print(f"check failed: {r.backend}: {c}")
     if args.out:
-        write_section(args.out, section(tbl, facts, results, args))
+        sup.write_section(args.out, section(tbl, facts, results, args))
         print(f"wrote {args.out}")
     return 0 if all(not r.checks for r in results) else 1
 
