@@ -20,11 +20,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg.types.json import Json
 from sqlalchemy import Table
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 
@@ -87,21 +88,29 @@ def _send_arrays(conn: Connection, table: Table, columns: Sequence[str],
                  ) -> None:
     if not rows:
         return
-    quote = conn.dialect.identifier_preparer.quote
-    listed = ", ".join(quote(name) for name in [*columns, *shared])
-
-    def sql_type(name: str) -> str:
-        return str(table.c[name].type.compile(dialect=conn.dialect))
-
-    arrays = ", ".join(f"CAST(%s AS {sql_type(n)}[])" for n in columns)
-    scalars = "".join(f", CAST(%s AS {sql_type(n)})" for n in shared)
-    # Names and types come from the schema, quoted; values travel apart from the statement.
-    statement = (f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
-                 f"SELECT u.*{scalars} FROM unnest({arrays}) AS u")
+    statement = _array_insert(conn.dialect, table, tuple(columns), tuple(shared))
     driver: Any = conn.connection.driver_connection
     values = [array_text(column) for column in zip(*rows, strict=True)]
     with driver.cursor() as cursor:
         cursor.execute(statement, [*tail, *values])
+
+
+@lru_cache(maxsize=64)
+def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                  shared: tuple[str, ...]) -> str:
+    """``INSERT … SELECT … FROM unnest(…)`` for these columns, made once per shape (a batch
+    sends the same few every time)."""
+    quote = dialect.identifier_preparer.quote
+
+    def sql_type(name: str) -> str:
+        return str(table.c[name].type.compile(dialect=dialect))
+
+    listed = ", ".join(quote(name) for name in [*columns, *shared])
+    arrays = ", ".join(f"CAST(%s AS {sql_type(n)}[])" for n in columns)
+    scalars = "".join(f", CAST(%s AS {sql_type(n)})" for n in shared)
+    # Names and types come from the schema, quoted; values travel apart from the statement.
+    return (f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
+            f"SELECT u.*{scalars} FROM unnest({arrays}) AS u")
 
 
 def array_text(values: Iterable[Any]) -> str:
