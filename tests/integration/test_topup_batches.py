@@ -324,8 +324,8 @@ def test_two_processes_writers_with_crossing_batches_answer_every_credit(
     staff = make_user(db, "admin")
     validate, write = topups._validate, topups._write
 
-    def slow_write(uow: Any, fast: list[Any]) -> Any:
-        done = write(uow, fast)
+    def slow_write(uow: Any, fast: list[Any], ids: list[int]) -> Any:
+        done = write(uow, fast, ids)
         time.sleep(0.2)  # both batches hold their fast path's locks before either goes on
         return done
 

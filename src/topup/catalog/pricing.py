@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from topup.catalog.errors import InvalidCatalogEntry, TopupOutOfLimits
 from topup.catalog.tables import OOB_UNITS, oob_rates, topup_limits, topup_presets, zones
 from topup.catalog.tables import zone_countries as zc
 from topup.catalog.zones import zone_kind
 from topup.config import TOPUP_MAX_MAJOR
+from topup.db.bulk import Query, read_together
 from topup.db.uow import UnitOfWork
 from topup.money import MAX_AMOUNT, Money, check_currency, minor_units, offered_currency
 
@@ -102,13 +103,53 @@ def topup_limit(uow: UnitOfWork, country: str | None, currency: str) -> tuple[in
 
 
 def _topup_limit(uow: UnitOfWork, cc: str | None, currency: str) -> tuple[int, int]:
-    own = _own_zone_row(uow, topup_limits, cc, currency=currency) if cc else None
-    if own is not None:
-        return int(own.min_amount), int(own.max_amount)
-    rows = _region_rows(uow, topup_limits, cc, currency=currency)
-    if not rows:
+    return _limit_of(uow, cc, currency, read_together(uow.conn, _limit_reads(cc, currency)))
+
+
+def topup_limit_reads(country: str | None, currency: str) -> list[tuple[Query, dict[str, Any]]]:
+    """The reads ``topup_limit`` makes for ``country`` and ``currency``, to send with others
+    (``read_together``); ``learn_topup_limit`` keeps their answer for the unit of work."""
+    return _limit_reads(country.strip().upper() if country else None, check_currency(currency))
+
+
+def learn_topup_limit(uow: UnitOfWork, country: str | None, currency: str,
+                      rows: list[list[Any]]) -> None:
+    """What ``topup_limit`` answers in this unit of work, from the rows of
+    ``topup_limit_reads`` read in it."""
+    cc, currency = country.strip().upper() if country else None, check_currency(currency)
+    uow.memo[("topup_limit", cc, currency)] = _limit_of(uow, cc, currency, rows)
+
+
+def _limit_reads(cc: str | None, currency: str) -> list[tuple[Query, dict[str, Any]]]:
+    if cc is None:
+        return [(_GLOBAL_LIMIT, {"currency": currency})]
+    return [(_OWN_LIMIT, {"country": cc, "currency": currency}),
+            (_REGION_LIMITS, {"country": cc, "currency": currency})]
+
+
+def _limit_of(uow: UnitOfWork, cc: str | None, currency: str, rows: list[list[Any]]
+              ) -> tuple[int, int]:
+    if cc is not None:
+        own, regions = rows
+        if own:
+            return int(own[0].min_amount), int(own[0].max_amount)
+    else:
+        (regions,) = rows
+    if not regions:
         return default_topup_limit(uow, currency)
-    return max(int(r.min_amount) for r in rows), min(int(r.max_amount) for r in rows)
+    return max(int(r.min_amount) for r in regions), min(int(r.max_amount) for r in regions)
+
+
+_LIMITS = select(topup_limits).join(zones, zones.c.code == topup_limits.c.zone_code)
+_OWN_LIMIT = Query(lambda _: _LIMITS.where(
+    zones.c.kind == "country", topup_limits.c.zone_code == bindparam("country"),
+    topup_limits.c.currency == bindparam("currency")))
+_REGION_LIMITS = Query(lambda _: _LIMITS.where(
+    zones.c.kind == "region", topup_limits.c.currency == bindparam("currency"),
+    zones.c.code.in_(select(zc.c.zone_code).where(zc.c.country == bindparam("country")))))
+_GLOBAL_LIMIT = Query(lambda _: _LIMITS.where(
+    zones.c.kind == "region", topup_limits.c.currency == bindparam("currency"),
+    zones.c.code == GLOBAL_ZONE))
 
 
 def check_topup_amount(uow: UnitOfWork, country: str | None, money: Money) -> None:

@@ -4,7 +4,8 @@ Inside ``pipelined(conn)`` on PostgreSQL, statements are not waited for one by o
 database runs each while Python prepares the next, and the block waits once, at its end. COPY
 cannot be pipelined, so there ``insert_rows`` sends one ``INSERT … SELECT … FROM unnest(…)``
 with a column per array instead (one plan whatever the number of rows). Only statements that
-return nothing belong in the block.
+return nothing belong in the block. Reads go together too: ``read_together`` sends several
+``Query`` (selects whose values are all named parameters) and waits once for all their rows.
 
 SQLAlchemy's ``insert()`` with a list of dicts costs several microseconds a row in parameter
 handling; a million vouchers spend more time there than in the database. Here rows are plain
@@ -17,16 +18,19 @@ applies (a duplicate key raises ``IntegrityError`` as an ``INSERT`` would).
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from psycopg.types.json import Json
-from sqlalchemy import Table
+from sqlalchemy import Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
@@ -76,11 +80,126 @@ def pipelined(conn: Connection) -> Iterator[None]:
 
 @contextmanager
 def _as_sqlalchemy(conn: Connection, statement: str) -> Iterator[None]:
-    """The driver's IntegrityError raised as SQLAlchemy's, as an ``insert()`` would."""
+    """The driver's errors raised as SQLAlchemy raises them (an IntegrityError as an
+    ``insert()`` would), so callers handle one family whichever path ran the statement."""
+    dbapi = conn.dialect.loaded_dbapi
     try:
         yield
-    except conn.dialect.loaded_dbapi.IntegrityError as exc:
-        raise IntegrityError(statement, None, exc) from exc
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+
+
+def among(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column IN :name`` for a ``Query``: on PostgreSQL the values travel as one array
+    (``= ANY``), so the statement and its plan are the same whatever their number; SQLite
+    expands the list."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+class Query:
+    """A read built once per dialect by ``build(dialect name)``, whose values all arrive as
+    named parameters when it runs (``read_together``): the writer's batch reads."""
+
+    def __init__(self, build: Callable[[str], ClauseElement]) -> None:
+        self._build = build
+        self._statements: dict[str, ClauseElement] = {}
+        self._plans: dict[Dialect, _Plan] = {}
+
+    def statement(self, dialect: str) -> ClauseElement:
+        if dialect not in self._statements:
+            self._statements[dialect] = self._build(dialect)
+        return self._statements[dialect]
+
+    def plan(self, dialect: Dialect) -> _Plan:
+        if dialect not in self._plans:
+            self._plans[dialect] = _Plan(self.statement(dialect.name), dialect)
+        return self._plans[dialect]
+
+
+def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+         ) -> None:
+    """Run ``query``, a statement that returns nothing, with ``values`` (a list of them:
+    once per item). Inside ``pipelined`` on PostgreSQL it is queued without waiting for it;
+    elsewhere it runs at once through SQLAlchemy."""
+    if not conn.info.get(_PIPELINE):
+        conn.execute(cast(Executable, query.statement(conn.dialect.name)),
+                     values if isinstance(values, Sequence) else dict(values))
+        return
+    plan = query.plan(conn.dialect)
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cursor:
+        if isinstance(values, Sequence):
+            cursor.executemany(plan.sql, [plan.bind(v) for v in values])
+        else:
+            cursor.execute(plan.sql, plan.bind(values))
+
+
+def read_together(conn: Connection, reads: Sequence[tuple[Query, Mapping[str, Any]]]
+                  ) -> list[list[Any]]:
+    """The rows of each ``(query, values)``, in order. PostgreSQL gets every statement
+    before it answers the first (pipeline mode: one round trip, the transaction's BEGIN
+    included); elsewhere they run one after the other. Rows have an attribute per column,
+    converted by the columns' types as ``conn.execute`` would."""
+    if conn.dialect.name != "postgresql":
+        return [list(conn.execute(cast(Executable, query.statement(conn.dialect.name)),
+                                  dict(values))) for query, values in reads]
+    driver: Any = conn.connection.driver_connection
+    plans = [query.plan(conn.dialect) for query, _ in reads]
+    with _as_sqlalchemy(conn, "; ".join(p.sql for p in plans)):
+        with driver.pipeline():
+            cursors = []
+            for plan, (_, values) in zip(plans, reads, strict=True):
+                cursor = driver.cursor()
+                cursor.execute(plan.sql, plan.bind(values))
+                cursors.append(cursor)
+        return [plan.rows(cursor) for plan, cursor in zip(plans, cursors, strict=True)]
+
+
+class _Plan:
+    """A ``Query`` compiled for one PostgreSQL dialect: its text, how each value is sent and
+    how each column comes back (learnt from the first answer's type codes)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled: Any = statement.compile(dialect=dialect)  # an SQLCompiler: its binds
+        self.sql: str = compiled.string
+        self._dialect = dialect
+        self._binds = {name: bp.type.dialect_impl(dialect).bind_processor(dialect)
+                       for name, bp in compiled.binds.items()}
+        # values written into the statement itself (``kind == "topup"``)
+        self._fixed = {name: bp.effective_value for name, bp in compiled.binds.items()
+                       if not bp.required}
+        self._columns = list(getattr(statement, "selected_columns", []))
+        self._make: Callable[..., Any] | None = None
+        self._convert: list[Callable[[Any], Any] | None] = []
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        given = self._fixed | dict(values)
+        return {name: given[name] if convert is None else convert(given[name])
+                for name, convert in self._binds.items()}
+
+    def rows(self, cursor: Any) -> list[Any]:
+        records = cursor.fetchall()
+        if self._make is None:
+            self._learn(cursor.description or [])
+        make, convert = self._make, self._convert
+        assert make is not None
+        if not any(convert):
+            return [make(*r) for r in records]
+        return [make(*(v if f is None else f(v) for f, v in zip(convert, r, strict=True)))
+                for r in records]
+
+    def _learn(self, description: Sequence[Any]) -> None:
+        dialect = self._dialect
+        if self._columns:
+            names = [str(c.key) for c in self._columns]
+            self._convert = [c.type.dialect_impl(dialect).result_processor(dialect, d.type_code)
+                             for c, d in zip(self._columns, description, strict=True)]
+        else:  # a textual statement: its columns as the database names them, unconverted
+            names = [d.name for d in description]
+            self._convert = [None] * len(names)
+        self._make = namedtuple("Record", names, rename=True)  # type: ignore[misc]
 
 
 def _send_arrays(conn: Connection, table: Table, columns: Sequence[str],

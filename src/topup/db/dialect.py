@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 
+from topup.db.bulk import Query, read_together
 from topup.db.uow import UnitOfWork
 
 
@@ -38,29 +37,35 @@ def utc_day(uow: UnitOfWork, column: Any) -> Any:
     return func.date(column)
 
 
-def among(uow: UnitOfWork, column: Any, values: Iterable[Any]) -> Any:
-    """``column IN values``, for the reads of a batch. On PostgreSQL the values travel as one
-    array (``column = ANY(:values)``): the statement is the same whatever the batch's size, so
-    it is compiled once and planned without a parameter per value. SQLite lists them."""
+def next_ids(table: Table, count: int) -> tuple[Query, dict[str, Any]]:
+    """The read that takes ``count`` ids for new rows of ``table`` (an integer ``id`` key),
+    for ``read_together``; ``taken_ids`` makes them of its rows.
+
+    PostgreSQL takes them from the column's sequence. SQLite continues from the largest id,
+    which is what it would assign itself: the unit of work holds SQLite's write lock
+    (``BEGIN IMMEDIATE``) until it commits, so nobody else can take them."""
+    if table.name not in _NEXT_IDS:
+        _NEXT_IDS[table.name] = Query(lambda dialect: _NEXT_IDS_PG if dialect == "postgresql"
+                                      else select(func.coalesce(func.max(table.c.id), 0)))
+    return _NEXT_IDS[table.name], {"table": table.name, "n": count}
+
+
+def taken_ids(uow: UnitOfWork, rows: list[Any], count: int) -> list[int]:
+    """The ids ``next_ids`` read."""
     if uow.dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
-
-
-def new_ids(uow: UnitOfWork, table: Table, count: int) -> list[int]:
-    """``count`` ids for new rows of ``table`` (an integer ``id`` key), to insert with them.
-
-    PostgreSQL takes them from the column's sequence (one round trip). SQLite continues from
-    the largest id, which is what it would assign itself: the unit of work holds SQLite's
-    write lock (``BEGIN IMMEDIATE``) until it commits, so nobody else can take them."""
-    if count <= 0:
-        return []
-    if uow.dialect == "postgresql":
-        return [int(i) for i in uow.conn.execute(_NEXT_IDS, {
-            "table": table.name, "n": count}).scalars()]
-    top = int(uow.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+        return [int(r[0]) for r in rows]
+    top = int(rows[0][0])
     return list(range(top + 1, top + 1 + count))
 
 
-_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                 "FROM generate_series(1, :n)")
+def new_ids(uow: UnitOfWork, table: Table, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table``, in a read of their own (see ``next_ids``)."""
+    if count <= 0:
+        return []
+    (rows,) = read_together(uow.conn, [next_ids(table, count)])
+    return taken_ids(uow, rows, count)
+
+
+_NEXT_IDS: dict[str, Query] = {}
+_NEXT_IDS_PG = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 
 NAMING = {
@@ -17,6 +17,13 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
+
+
+def where_set(column: str) -> dict[str, Any]:
+    """The keywords of an ``Index`` that covers only the rows where ``column`` is not NULL
+    (a partial index on both databases): for columns most rows leave empty."""
+    where = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": where, "sqlite_where": where}
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
+from topup.db.bulk import Query, send
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
 from topup.ledger.errors import (
@@ -231,11 +232,11 @@ def add_to_totals(uow: UnitOfWork, debits: dict[int, int], credits: dict[int, in
     if not ids:
         return
     if uow.dialect == "postgresql":
-        uow.conn.execute(_ADD_TO_TOTALS_PG, {
+        send(uow.conn, _ADD_TO_TOTALS_Q, {
             "ids": ids, "debits": [debits.get(i, 0) for i in ids],
             "credits": [credits.get(i, 0) for i in ids]})
     else:
-        uow.conn.execute(_ADD_TO_TOTALS, [
+        send(uow.conn, _ADD_TO_TOTALS_Q, [
             {"aid": i, "d": debits.get(i, 0), "c": credits.get(i, 0)} for i in ids])
 
 
@@ -247,6 +248,8 @@ _ADD_TO_TOTALS_PG = text(
     "credits_posted = a.credits_posted + v.c "
     "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:debits AS BIGINT[]), "
     "CAST(:credits AS BIGINT[])) AS v(id, d, c) WHERE a.id = v.id")
+_ADD_TO_TOTALS_Q = Query(lambda dialect: _ADD_TO_TOTALS_PG if dialect == "postgresql"
+                         else _ADD_TO_TOTALS)
 
 
 def _record(uow: UnitOfWork, values: dict) -> Transfer | None:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from topup.db.metadata import UTCDateTime, metadata
+from topup.db.metadata import UTCDateTime, metadata, where_set
 
 # The range of an account total and of one transfer, in the unit's smallest step.
 MAX_TOTAL = 2**62
@@ -76,7 +76,7 @@ transfers = Table(
     Column("unit", String(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("pending_id", Id, ForeignKey("ledger_transfers.id"), nullable=True, unique=True),
+    Column("pending_id", Id, ForeignKey("ledger_transfers.id"), nullable=True),
     Column("timeout_at", UTCDateTime, nullable=True),
     Column("code", String(40), nullable=False),
     Column("ref", String(80), nullable=True),
@@ -104,5 +104,7 @@ transfers = Table(
     CheckConstraint("(kind = 'pending') OR timeout_at IS NULL", name="timeout_only_pending"),
     Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
     Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
-    Index("ix_ledger_transfers_timeout", "timeout_at"),
+    # only two-phase transfers have these: no index entry for the others
+    Index("uq_ledger_transfers_pending_id", "pending_id", unique=True, **where_set("pending_id")),
+    Index("ix_ledger_transfers_timeout", "timeout_at", **where_set("timeout_at")),
 )

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from topup.db.dialect import among, insert_ignore
+from topup.db.bulk import Query, among
+from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import IdempotencyKeyReused, InvalidInput
 from topup.orders.tables import idempotency_keys
@@ -87,12 +88,19 @@ def _stored(row: Any, digest: str) -> Outcome:
     return Outcome(row.status_code, row.response, True)
 
 
-def stored_answers(uow: UnitOfWork, owner_ids: set[int], keys: set[str]
-                   ) -> dict[tuple[int, str], Any]:
-    """The key rows among ``owner_ids`` x ``keys``, in one read."""
-    rows = uow.conn.execute(select(idempotency_keys).where(
-        among(uow, idempotency_keys.c.owner_id, owner_ids),
-        among(uow, idempotency_keys.c.key, keys)))
+STORED = Query(lambda dialect: select(idempotency_keys).where(
+    among(dialect, idempotency_keys.c.owner_id, "owners"),
+    among(dialect, idempotency_keys.c.key, "keys")))
+"""The key rows among ``owners`` x ``keys``: a batch's replays, read with its other reads."""
+
+
+def stored_read(owner_ids: set[int], keys: set[str]) -> tuple[Query, dict[str, Any]]:
+    """``STORED`` with its values, for ``read_together``."""
+    return STORED, {"owners": sorted(owner_ids), "keys": sorted(keys)}
+
+
+def stored_answers(rows: list[Any]) -> dict[tuple[int, str], Any]:
+    """The rows of ``STORED`` by ``(owner, key)``."""
     return {(r.owner_id, r.key): r for r in rows}
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Table,
 )
 
-from topup.db.metadata import UTCDateTime, metadata
+from topup.db.metadata import UTCDateTime, metadata, where_set
 from topup.ledger.tables import Id
 
 ORDER_STATES = ("created", "awaiting_payment", "paid", "fulfilled", "failed", "cancelled",
@@ -30,7 +30,7 @@ orders = Table(
     "orders",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("customer_id", Id, ForeignKey("users.id"), nullable=True, index=True),
+    Column("customer_id", Id, ForeignKey("users.id"), nullable=True),
     Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
     Column("kind", String(8), nullable=False),
     Column("plan_id", Id, nullable=True),
@@ -46,7 +46,7 @@ orders = Table(
     Column("reason", String(500), nullable=True),
     Column("created_by", Id, ForeignKey("users.id"), nullable=True),
     Column("confirmed_duplicate", Boolean, nullable=False, default=False),
-    Column("payment_ref", String(120), nullable=True, unique=True),
+    Column("payment_ref", String(120), nullable=True),
     Column("bucket_id", Id, nullable=True),
     Column("next_action", JSON, nullable=True),
     Column("renewal", Boolean, nullable=False, default=False),
@@ -67,6 +67,9 @@ orders = Table(
     CheckConstraint("method <> 'wallet' OR kind = 'plan'", name="wallet_buys_plans"),
     Index("ix_orders_line", "line_id", "id"),
     Index("ix_orders_dup", "line_id", "kind", "amount", "created_at"),
+    # most orders have no payment reference (manual credits) or no customer: no entry for them
+    Index("uq_orders_payment_ref", "payment_ref", unique=True, **where_set("payment_ref")),
+    Index("ix_orders_customer_id", "customer_id", **where_set("customer_id")),
 )
 
 order_events = Table(

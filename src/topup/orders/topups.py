@@ -23,17 +23,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from topup.audit.tables import audit_log
-from topup.db.bulk import insert_rows, pipelined
-from topup.db.dialect import among, new_ids
+from topup.catalog.pricing import learn_topup_limit, topup_limit_reads
+from topup.db.bulk import Query, among, insert_rows, pipelined, read_together, send
+from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, accounts, transfers
-from topup.orders.idempotency import Outcome, answer_of, encode_body, run_in, stored_answers
+from topup.orders.idempotency import (
+    Outcome,
+    answer_of,
+    encode_body,
+    run_in,
+    stored_answers,
+    stored_read,
+)
 from topup.orders.methods import check_method
 from topup.orders.model import LIVE_STATES, Order, OrderRequest
 from topup.orders.service import create_order, fulfilled, price_request
@@ -80,9 +88,9 @@ class _TopUps:
         out: list[Any] = [None] * len(commands)
         later: list[int] = []
         fast, aside = _screen(uow, list(commands), out, later)
-        fast = _lock_and_range(uow, fast, aside, later)
+        fast, ids = _lock_and_range(uow, fast, aside, later)
         if fast:
-            for item, outcome in zip(fast, _write(uow, fast), strict=True):
+            for item, outcome in zip(fast, _write(uow, fast, ids), strict=True):
                 out[item.index] = outcome
         for i in sorted(later):
             out[i] = _reference(uow, commands[i])
@@ -113,9 +121,7 @@ def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
             ) -> tuple[list[_Accepted], set[int]]:
     """Replays and refusals answered, unusual cases set aside; the rest, validated. Also the
     accounts the set-aside ones will move, to lock them with the batch's (see ``_lock``)."""
-    stored = stored_answers(uow, {c.owner_id for c in cmds}, {c.key for c in cmds})
-    by_id = _lock_lines(uow, {c.line_id for c in cmds})
-    twins = _recent_twins(uow, [c for c in cmds if not c.request.confirm_duplicate])
+    stored, by_id, twins = _read(uow, cmds)
     seen_keys: set[tuple[int, str]] = set()
     told: set[int] = set()  # lines whose confirmation in this batch is already written
     accepted: list[_Accepted] = []
@@ -151,16 +157,57 @@ def _screen(uow: UnitOfWork, cmds: list[TopUp], out: list[Any], later: list[int]
     return accepted, {a for item in aside if item.wallet > 0 for a in (item.source, item.wallet)}
 
 
-def _lock_lines(uow: UnitOfWork, ids: set[int]) -> dict[int, Line]:
-    """The batch's lines, read first. On PostgreSQL their rows are locked in id order (FOR NO
-    KEY UPDATE: foreign keys to them still pass) before any account: every writer takes lines,
-    then accounts, each in id order, and a line's validity and status changes by another
-    process's batch wait for its COMMIT instead of crossing this one's."""
-    query = select(lines_table).where(among(uow, lines_table.c.id, ids)).order_by(
+def _read(uow: UnitOfWork, cmds: list[TopUp]
+          ) -> tuple[dict[tuple[int, str], Any], dict[int, Line], set[tuple[int, int, str]]]:
+    """The batch's reads, sent together (one round trip on PostgreSQL, with BEGIN): the
+    stored answers of its keys; its lines, locked (see ``_LINES``); (line, amount, currency)
+    of live top-ups inside the duplicate window, for the lines of commands that did not
+    confirm a duplicate; and the top-up limits of the (home country, currency) pairs recent
+    batches' lines had, which validation then finds read (another pair reads its own)."""
+    global _places
+    checked = {c.line_id for c in cmds if not c.request.confirm_duplicate}
+    reads = [stored_read({c.owner_id for c in cmds}, {c.key for c in cmds}),
+             (_LINES, {"ids": sorted({c.line_id for c in cmds})})]
+    if checked:
+        since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
+        reads.append((_TWINS, {"lines": sorted(checked), "since": since,
+                               "live": list(LIVE_STATES)}))
+    guesses = _places
+    limits = [topup_limit_reads(*pair) for pair in guesses]
+    answers = read_together(uow.conn, reads + [r for pair in limits for r in pair])
+    ahead = answers[len(reads):]
+    for pair, pair_reads in zip(guesses, limits, strict=True):
+        learn_topup_limit(uow, *pair, ahead[:len(pair_reads)])
+        ahead = ahead[len(pair_reads):]
+    keys, found, *recent = answers[:len(reads)]
+    by_id = {r.id: Line.of(r) for r in found}
+    seen = tuple(dict.fromkeys((line.home_country, line.currency) for line in by_id.values()))
+    _places = tuple(dict.fromkeys(seen + guesses))[:_GUESSES]
+    twins = {(int(r.line_id), int(r.amount), str(r.currency)) for rows in recent for r in rows}
+    return stored_answers(keys), by_id, twins
+
+
+_GUESSES = 8
+_places: tuple[tuple[str | None, str], ...] = ()
+"""(home country, currency) of recent batches' lines, newest first: the limits ``_read``
+reads ahead (a guess only: validation reads any other pair itself)."""
+
+
+def _lines(dialect: str) -> Any:
+    query = select(lines_table).where(among(dialect, lines_table.c.id, "ids")).order_by(
         lines_table.c.id)
-    if uow.dialect == "postgresql":
-        query = query.with_for_update(key_share=True)
-    return {r.id: Line.of(r) for r in uow.conn.execute(query)}
+    return query.with_for_update(key_share=True) if dialect == "postgresql" else query
+
+
+_LINES = Query(_lines)
+"""The batch's lines, read first. On PostgreSQL their rows are locked in id order (FOR NO
+KEY UPDATE: foreign keys to them still pass) before any account: every writer takes lines,
+then accounts, each in id order, and a line's validity and status changes by another
+process's batch wait for its COMMIT instead of crossing this one's."""
+
+_TWINS = Query(lambda dialect: select(orders.c.line_id, orders.c.amount, orders.c.currency).where(
+    among(dialect, orders.c.line_id, "lines"), orders.c.kind == "topup",
+    orders.c.created_at >= bindparam("since"), among(dialect, orders.c.state, "live")))
 
 
 def _validate(uow: UnitOfWork, index: int, cmd: TopUp, line: Line | None
@@ -192,38 +239,36 @@ def _open_accounts(uow: UnitOfWork, items: list[_Accepted]) -> None:
                                               line_id=item.line.id)
 
 
-def _recent_twins(uow: UnitOfWork, cmds: list[TopUp]) -> set[tuple[int, int, str]]:
-    """(line, amount, currency) of live top-ups inside the duplicate window, for the lines
-    of commands that did not confirm a duplicate."""
-    if not cmds:
-        return set()
-    since = uow.now - timedelta(seconds=uow.settings.duplicate_topup_window_seconds)
-    rows = uow.conn.execute(select(orders.c.line_id, orders.c.amount, orders.c.currency).where(
-        among(uow, orders.c.line_id, {c.line_id for c in cmds}), orders.c.kind == "topup",
-        orders.c.created_at >= since, orders.c.state.in_(LIVE_STATES)))
-    return {(int(r.line_id), int(r.amount), str(r.currency)) for r in rows}
-
-
 def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], aside: set[int],
-                    later: list[int]) -> list[_Accepted]:
+                    later: list[int]) -> tuple[list[_Accepted], list[int]]:
     """Lock every account the batch moves, in id order, those of the commands set aside for
     the reference path too (so that two processes' writers never take shared operator
     accounts in crossing orders), and set aside the commands whose accounts would pass their
-    range: the reference path refuses them precisely."""
+    range: the reference path refuses them precisely. With the locks, in the same round
+    trip, the new orders' ids (one for each of ``fast``: those set aside leave a gap)."""
     if not fast and not aside:
-        return fast
-    query = select(accounts).where(among(
-        uow, accounts.c.id, {a.source for a in fast} | {a.wallet for a in fast} | aside)
-    ).order_by(accounts.c.id)
-    if uow.dialect == "postgresql":
-        query = query.with_for_update()
-    totals = {r.id: r for r in uow.conn.execute(query)}
+        return fast, []
+    held = {a.source for a in fast} | {a.wallet for a in fast} | aside
+    reads = [(_ACCOUNTS, {"ids": sorted(held)})]
+    if fast:
+        reads.append(next_ids(orders, len(fast)))
+    found, *taken = read_together(uow.conn, reads)
+    totals = {r.id: r for r in found}
     debits, credits = _sums(fast)
     too_far = {a for a, d in debits.items() if totals[a].debits_posted + d > MAX_TOTAL}
     too_far |= {a for a, c in credits.items() if totals[a].credits_posted + c > MAX_TOTAL}
     keep = [a for a in fast if a.source not in too_far and a.wallet not in too_far]
     later.extend(a.index for a in fast if a.source in too_far or a.wallet in too_far)
-    return keep
+    return keep, taken_ids(uow, taken[0], len(fast)) if fast else []
+
+
+def _accounts(dialect: str) -> Any:
+    query = select(accounts).where(among(dialect, accounts.c.id, "ids")).order_by(
+        accounts.c.id)
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+_ACCOUNTS = Query(_accounts)
 
 
 def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
@@ -236,12 +281,12 @@ def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:
     return debits, credits
 
 
-def _write(uow: UnitOfWork, fast: list[_Accepted]) -> list[Outcome]:
-    """Every row of the accepted top-ups, one multi-row statement per table, sent without
-    waiting for each (``pipelined``); then the confirmations, which read the new balances."""
+def _write(uow: UnitOfWork, fast: list[_Accepted], ids: list[int]) -> list[Outcome]:
+    """Every row of the accepted top-ups (their orders get ``ids``), one multi-row statement
+    per table, sent without waiting for each (``pipelined``); then the confirmations, which
+    read the new balances."""
     now = uow.now
-    made = [_order(a, i, now) for a, i in zip(fast, new_ids(uow, orders, len(fast)),
-                                              strict=True)]
+    made = [_order(a, i, now) for a, i in zip(fast, ids, strict=False)]
     answers = [a.cmd.render(o) for a, o in zip(fast, made, strict=True)]
     with pipelined(uow.conn):
         until = _write_rows(uow, fast, made, answers)
@@ -313,7 +358,10 @@ def _extend_validity(uow: UnitOfWork, fast: list[_Accepted]) -> datetime:
     returns that date."""
     until = uow.now + timedelta(days=uow.settings.topup_validity_days)
     grow = {a.line.id for a in fast if a.line.valid_until is None or until > a.line.valid_until}
-    if grow:  # locked already (``_lock_lines``)
-        uow.conn.execute(update(lines_table).where(lines_table.c.id.in_(sorted(grow)))
-                         .values(valid_until=until))
+    if grow:  # locked already (``_LINES``)
+        send(uow.conn, _EXTEND, {"ids": sorted(grow), "until": until})
     return until
+
+
+_EXTEND = Query(lambda dialect: update(lines_table).where(
+    among(dialect, lines_table.c.id, "ids")).values(valid_until=bindparam("until")))

@@ -65,7 +65,7 @@ class Line:
 
     @classmethod
     def of(cls, row: Row) -> Line:
-        return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: getattr(row, k) for k in cls.__dataclass_fields__})
 
     @property
     def activation_code(self) -> str | None:
