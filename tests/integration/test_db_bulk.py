@@ -1,6 +1,7 @@
 """Rows inserted in bulk are stored exactly as ``insert()`` stores them, and the schema still
 refuses what it refuses, on SQLite (executemany) and PostgreSQL (COPY, and arrays through
-unnest inside a pipeline)."""
+unnest inside a pipeline). Reads sent together answer what ``conn.execute`` answers, and the
+writer's connection opening its own transactions in a read's pipeline keeps every unit atomic."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ from datetime import datetime
 
 import pytest
 from psycopg.types.json import Json
-from sqlalchemy import String, insert, select, type_coerce, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, insert, select, text, type_coerce, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.factories import make_line
 from topup.audit.tables import audit_log
-from topup.db.bulk import array_text, insert_rows, pipelined
+from topup.db.bulk import (
+    OWN_BEGIN,
+    Query,
+    among,
+    array_text,
+    insert_rows,
+    own_begin_done,
+    pipelined,
+    read_together,
+    send,
+)
 from topup.db.uow import Database
 from topup.subscribers.tables import line_events, lines
 
@@ -97,3 +108,68 @@ def test_array_text_round_trips_through_the_database(db: Database) -> None:
     assert flags == [True, False, None]
     assert moments == [moment, None]
     assert docs == [{"k": NASTY}, [1, None], None]
+
+
+_LINES = Query(lambda dialect: select(lines).where(among(dialect, lines.c.id, "ids"))
+               .order_by(lines.c.id))
+_EVENTS = Query(lambda dialect: select(line_events.c.reason, line_events.c.at).where(
+    line_events.c.line_id == bindparam("line"), line_events.c.at >= bindparam("since")))
+_REASON = Query(lambda dialect: update(line_events).where(
+    line_events.c.line_id == bindparam("line")).values(reason=bindparam("reason")))
+
+
+@pytest.mark.parametrize("piped", [False, True], ids=["alone", "pipelined"])
+def test_reads_sent_together_answer_as_execute_answers(db: Database, piped: bool) -> None:
+    first, second = make_line(db), make_line(db)
+    with db.unit() as uow:
+        uow.conn.execute(insert(line_events).values(
+            line_id=first.id, at=uow.now, from_status="active", to_status="grace",
+            actor_id=None, reason="before"))
+        with pipelined(uow.conn) if piped else nullcontext():
+            send(uow.conn, _REASON, {"line": first.id, "reason": "sent"})
+        found, events, none = read_together(uow.conn, [
+            (_LINES, {"ids": [second.id, first.id, 10**9]}),
+            (_EVENTS, {"line": first.id, "since": uow.now}),
+            (_LINES, {"ids": []})])
+        expected = uow.conn.execute(select(lines).where(
+            lines.c.id.in_([first.id, second.id])).order_by(lines.c.id)).all()
+    assert [tuple(r) for r in found] == [tuple(r) for r in expected]
+    assert found[0].valid_until == expected[0].valid_until and found[1].id == second.id
+    assert [(e.reason, e.at.tzinfo is not None) for e in events] == [("sent", True)], \
+        "a statement sent in a pipeline ran before the reads; times come back aware"
+    assert none == []
+
+
+def test_a_read_that_fails_raises_as_sqlalchemy_raises(db: Database) -> None:
+    broken = Query(lambda dialect: text("SELECT no_such_column FROM lines"))
+    with pytest.raises(DBAPIError), db.unit() as uow:
+        read_together(uow.conn, [(_LINES, {"ids": [1]}), (broken, {})])
+
+
+def test_the_writers_own_begin_opens_an_atomic_transaction(db: Database) -> None:
+    """On PostgreSQL a connection marked ``OWN_BEGIN`` opens its transaction in the first
+    pipeline of reads; a unit rolled back after it leaves nothing, one committed keeps
+    everything, and after either the driver opens transactions itself again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the transaction's BEGIN travels in a pipeline on PostgreSQL only")
+    line = make_line(db)
+    with db.engine.connect() as conn:
+        conn.execution_options(**{OWN_BEGIN: True})
+        driver = conn.connection.driver_connection
+        for keep in (False, True):
+            with pytest.raises(RuntimeError) if not keep else nullcontext(), \
+                    db.unit(on=conn) as uow:
+                read_together(uow.conn, [(_LINES, {"ids": [line.id]})])
+                assert driver.autocommit and driver.info.transaction_status == 2, \
+                    "psycopg stood aside, and a transaction is open (INTRANS)"
+                uow.conn.execute(insert(line_events).values(
+                    line_id=line.id, at=uow.now, from_status="active", to_status="grace",
+                    actor_id=None, reason=f"kept {keep}"))
+                if not keep:
+                    raise RuntimeError("roll back")
+            own_begin_done(conn)
+            assert not driver.autocommit
+    with db.unit(readonly=True) as uow:
+        assert uow.conn.execute(select(line_events.c.reason).where(
+            line_events.c.line_id == line.id, line_events.c.reason.like("kept%"))
+        ).scalars().all() == ["kept True"]

@@ -25,6 +25,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Json
 from sqlalchemy import Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -147,14 +148,54 @@ def read_together(conn: Connection, reads: Sequence[tuple[Query, Mapping[str, An
                                   dict(values))) for query, values in reads]
     driver: Any = conn.connection.driver_connection
     plans = [query.plan(conn.dialect) for query, _ in reads]
+    begin = _begins_here(conn, driver)
     with _as_sqlalchemy(conn, "; ".join(p.sql for p in plans)):
         with driver.pipeline():
+            if begin:
+                driver.execute("BEGIN")
             cursors = []
             for plan, (_, values) in zip(plans, reads, strict=True):
                 cursor = driver.cursor()
                 cursor.execute(plan.sql, plan.bind(values))
                 cursors.append(cursor)
         return [plan.rows(cursor) for plan, cursor in zip(plans, cursors, strict=True)]
+
+
+OWN_BEGIN = "topup_own_begin"
+"""An execution option for the writer's PostgreSQL connection: the transaction's BEGIN may
+travel in the pipeline of its first ``read_together``. psycopg's own BEGIN would cost a
+round trip of its own, even in pipeline mode (it waits for BEGIN's answer); the owner calls
+``own_begin_done`` after every unit of work."""
+
+
+def _begins_here(conn: Connection, driver: Any) -> bool:
+    """Whether this read opens the transaction itself (see ``OWN_BEGIN``): psycopg is told
+    not to (autocommit, until ``own_begin_done``), and a plain BEGIN goes first in the
+    pipeline. Only where the connection's owner asked, with no transaction open yet and
+    psycopg set to open plain ones."""
+    if not conn.get_execution_options().get(OWN_BEGIN) or driver.autocommit:
+        return False
+    if driver.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    if driver.isolation_level is not None or driver.read_only is not None:
+        return False
+    driver.autocommit = True
+    return True
+
+
+def own_begin_done(conn: Connection) -> None:
+    """After a unit of work on an ``OWN_BEGIN`` connection (committed or rolled back):
+    psycopg opens transactions itself again, so that no statement of the next unit runs
+    outside one. A connection that cannot be set back is discarded."""
+    if conn.closed or conn.dialect.name != "postgresql":
+        return
+    driver: Any = conn.connection.driver_connection
+    if not driver.autocommit:
+        return
+    if driver.info.transaction_status == TransactionStatus.IDLE:
+        driver.autocommit = False
+    else:
+        conn.invalidate()
 
 
 class _Plan:

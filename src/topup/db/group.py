@@ -32,10 +32,12 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from topup.db.bulk import OWN_BEGIN, own_begin_done
 from topup.db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
@@ -202,7 +204,18 @@ class GroupWriter:
                 # a batch after one minute of top-ups). Plan each with its real parameters.
                 driver.execute("SET plan_cache_mode = force_custom_plan")
                 driver.commit()
+                self._conn.execution_options(**{OWN_BEGIN: True})  # see bulk.OWN_BEGIN
         return self._conn
+
+    @contextmanager
+    def _unit(self) -> Iterator[UnitOfWork]:
+        """A unit of work on the writer's connection."""
+        conn = self._connection()
+        try:
+            with self.db.unit(on=conn) as uow:
+                yield uow
+        finally:
+            own_begin_done(conn)
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
@@ -212,7 +225,7 @@ class GroupWriter:
     def _commit(self, batch: list[tuple[Any, Reply]]) -> None:
         entered = False
         try:
-            with self.db.unit(on=self._connection()) as uow:
+            with self._unit() as uow:
                 entered = True
                 outcomes = _apply(uow, [cmd for cmd, _ in batch])
         except Exception as exc:
@@ -235,7 +248,7 @@ class GroupWriter:
     def _commit_alone(self, item: tuple[Any, Reply]) -> None:
         command, reply = item
         try:
-            with self.db.unit(on=self._connection()) as uow:
+            with self._unit() as uow:
                 (outcome,) = _apply(uow, [command])
         except BaseException as exc:
             self._drop_connection()
