@@ -7,11 +7,12 @@ import threading
 
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.factories import Api, make_line, make_user
 from topup.db.uow import Database
 from topup.ledger import service as ledger
+from topup.orders.tables import order_events
 
 
 @pytest.fixture
@@ -110,6 +111,16 @@ def test_unconfigured_payment_method_is_refused(api: Api, world: dict) -> None:
     r = api.post("/api/v1/orders", world["me"], key="w", json={
         "line_id": world["line"].id, "kind": "topup", "amount": 100_00, "method": "wallet"})
     assert r.status_code == 422 and r.json()["code"] == "payment_method_unavailable"
+
+
+def test_a_manual_credit_keeps_one_event_for_its_one_transaction(api: Api, world: dict
+                                                                ) -> None:
+    order = credit(api, world, "history").json()
+    with api.db.unit(readonly=True) as uow:
+        history = uow.conn.execute(select(
+            order_events.c.from_state, order_events.c.to_state, order_events.c.note).where(
+            order_events.c.order_id == order["id"])).all()
+    assert [tuple(e) for e in history] == [(None, "fulfilled", "manual_credit")]
 
 
 def test_order_read_back_only_by_its_owner(api: Api, world: dict) -> None:

@@ -136,14 +136,39 @@ class PaymentSettled:
     method_detail: str | None
 
 
+def record_created(uow: UnitOfWork, order_id: int) -> None:
+    """The history of a new order: its first event, which the moves of the same unit of work
+    then carry forward (``move_order``)."""
+    event_id = uow.conn.execute(insert(order_events).values(
+        order_id=order_id, at=uow.now, from_state=None, to_state="created"
+    ).returning(order_events.c.id)).scalar_one()
+    uow.memo[(_OPENED, order_id)] = (int(event_id), None)
+
+
 def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
                **values: Any) -> Order:
     """Move ``order`` to state ``to`` along ``NEXT`` (else IllegalOrderTransition), setting
-    ``values`` and recording the event with ``note``."""
+    ``values`` and recording the event with ``note``.
+
+    An order created and moved on in the same transaction (a manual credit, a wallet
+    purchase, a voucher) keeps one event, from nothing to where that transaction left it,
+    with the notes of its steps (the state machine checked each step); a move in a later
+    transaction (a payment settling) records an event of its own."""
     if to not in NEXT[order.state]:
         raise IllegalOrderTransition(f"{order.state} -> {to}", order_state=order.state)
     uow.conn.execute(update(orders).where(orders.c.id == order.id).values(
         state=to, updated_at=uow.now, **values))
-    uow.conn.execute(insert(order_events).values(
-        order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
+    opened = uow.memo.get((_OPENED, order.id))
+    if isinstance(opened, tuple):
+        event_id, noted = opened
+        notes = "; ".join(n for n in (noted, note) if n) or None
+        uow.conn.execute(update(order_events).where(order_events.c.id == event_id).values(
+            to_state=to, note=notes))
+        uow.memo[(_OPENED, order.id)] = (event_id, notes)
+    else:
+        uow.conn.execute(insert(order_events).values(
+            order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
     return replace(order, state=to, **values)
+
+
+_OPENED = "order_event_opened"  # memo key: the event of an order created in this unit

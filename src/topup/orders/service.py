@@ -34,6 +34,7 @@ from topup.orders.model import (
     Prepaid,
     Quote,
     move_order,
+    record_created,
 )
 from topup.orders.tables import order_events, orders
 
@@ -182,8 +183,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
         updated_at=uow.now,
     ).returning(orders.c.id)).scalar_one())
-    uow.conn.execute(insert(order_events).values(
-        order_id=order_id, at=uow.now, from_state=None, to_state="created"))
+    record_created(uow, order_id)
     for twin in superseded:  # a payment that still comes for it follows the late policy
         move_order(uow, twin, "cancelled", f"superseded by order {order_id}")
     order = get_order(uow, order_id)

@@ -6,8 +6,9 @@ A staff credit is a ``TopUp`` command; ``TOPUPS.apply`` takes a whole batch of t
 2. each command validated exactly as ``create_order`` validates it (same functions): a
    refusal fails that command alone, before anything is written;
 3. the accepted ones written with one multi-row statement per table: the orders (fulfilled
-   at once), their three events, audit entries, ledger transfers, account totals summed per
-   account under row locks taken in id order, line validity, the stored answers.
+   at once), their events (one each, as ``move_order`` keeps them), audit entries, ledger
+   transfers, account totals summed per account under row locks taken in id order, line
+   validity, the stored answers.
 
 A command outside the common case (a line whose status changes, a converted currency, a
 same-amount order within the duplicate window, a key sent twice in one batch, an account
@@ -306,11 +307,10 @@ def _write_rows(uow: UnitOfWork, fast: list[_Accepted], made: list[Order], answe
         same={"kind": "topup", "plan_id": None, "fee": 0, "credit_currency": None,
               "credit_amount": None, "fx_rate": None, "state": "fulfilled", "renewal": False,
               "created_at": now, "updated_at": now, "paid_at": now, "fulfilled_at": now})
-    insert_rows(uow.conn, order_events, ("order_id", "from_state", "to_state", "note"), [
-        event for o in made for event in (
-            (o.id, None, "created", None),
-            (o.id, "created", "paid", "manual_credit"),
-            (o.id, "paid", "fulfilled", None))], same={"at": now})
+    # one event per order: created, paid and fulfilled in this one transaction (move_order)
+    insert_rows(uow.conn, order_events, ("order_id",), [(o.id,) for o in made],
+                same={"at": now, "from_state": None, "to_state": "fulfilled",
+                      "note": "manual_credit"})
     insert_rows(uow.conn, audit_log, ("actor_id", "target", "reason", "data"), [
         (a.cmd.actor_id, f"line:{o.line_id}", o.reason,
          {"order_id": o.id, "amount": o.amount, "currency": o.currency})

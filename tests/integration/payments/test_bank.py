@@ -24,6 +24,7 @@ from topup.db.uow import Database
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.orders.service import get_order, late_payment_key, settle_payment
+from topup.orders.tables import order_events
 from topup.payments.errors import InvalidNotification, RefundFailed
 from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
 from topup.payments.providers import bank as bank_package
@@ -140,6 +141,13 @@ def test_an_exact_camt053_payment_fulfils_the_order_once(shop: Shop) -> None:
     assert result.credited_orders == (o["id"],)
     assert shop.state(o["id"]) == "fulfilled" and shop.balance() == 20_00
     assert shop.provider.query(REF[1]).state == "succeeded"
+    with shop.db.unit(readonly=True) as uow:  # made in one transaction, paid in another
+        history = uow.conn.execute(select(
+            order_events.c.from_state, order_events.c.to_state, order_events.c.note).where(
+            order_events.c.order_id == o["id"]).order_by(order_events.c.id)).all()
+    assert [tuple(e) for e in history] == [
+        (None, "awaiting_payment", "bank"), ("awaiting_payment", "paid", "clearing:bank"),
+        ("paid", "fulfilled", None)], history
     again = shop.import_("camt053_001_02_exact.xml")
     assert (again.already_imported, again.credited, again.review) == (1, 0, 0)
     assert shop.balance() == 20_00 and shop.reasons() == []
