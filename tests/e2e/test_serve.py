@@ -75,7 +75,16 @@ def test_demo_and_serve_speak_the_contract(served: tuple[str, str]) -> None:
     line_id = r.json()["id"]
     assert c.get(f"/api/v1/lines/{line_id}", headers=me).json()["status"] == "provisioned"
     assert [x["id"] for x in c.get("/api/v1/lines", headers=me).json()] == [line_id]
-    assert "topup_http_requests_total" in c.get("/metrics").text
+    assert c.get("/healthz").json()["writer"] == "process", "serve starts the writer process"
+    admin = c.post("/api/v1/auth/token", data={"username": "admin@example.com",
+                                               "password": "demo-admin-pass"}).json()
+    credited = c.post(f"/api/v1/admin/lines/{line_id}/credit", json={
+        "amount": 500_00, "currency": "THB", "reason": "welcome"}, headers={
+        "Authorization": f"Bearer {admin['access_token']}", "Idempotency-Key": "e2e-credit"})
+    assert credited.status_code == 201, credited.text
+    scraped = c.get("/metrics").text
+    assert "topup_http_requests_total" in scraped
+    assert "topup_writer_batches_total 1.0" in scraped, "the writer process's own count"
     bad = c.post("/api/v1/orders", headers=me, json={"line_id": line_id})
     assert bad.headers["content-type"].startswith("application/problem+json")
 

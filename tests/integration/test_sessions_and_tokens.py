@@ -79,6 +79,27 @@ def test_metrics_are_served_to_loopback_only_without_a_scrape_token(db: Database
     assert local.status_code == 200 and "topup_http_requests_total" in local.text
 
 
+def test_health_and_metrics_report_the_writer(db: Database) -> None:
+    """Where commands are written, and the writer's batches as Prometheus series: here a
+    writer thread (no writer process is configured), after one manual credit."""
+    from tests.factories import Api, make_line, make_user
+
+    api = Api(db)
+    line = make_line(db)
+    staff = api.login(str(make_user(db, "admin").email))
+    assert api.post(f"/api/v1/admin/lines/{line.id}/credit", staff, key="health",
+                    json={"amount": 5_00, "currency": "CNY", "reason": "desk"}
+                    ).status_code == 201
+    health = TestClient(create_app(db)).get("/healthz").json()
+    assert health == {"status": "ok", "database": db.engine.dialect.name, "writer": "thread"}
+    text = TestClient(create_app(db), client=("127.0.0.1", 50000)).get("/metrics").text
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("topup_w"))
+    assert float(lines["topup_writer_batches_total"]) >= 1
+    assert float(lines["topup_writer_commands_total"]) >= 1
+    assert lines['topup_writer_batch_size_bucket{le="+Inf"}'] == lines["topup_writer_batches_total"]
+    assert "topup_writer_queued" in lines and "topup_writer_busy_seconds_total" in lines
+
+
 def test_metrics_need_the_scrape_token_when_one_is_set(db: Database) -> None:
     tokened = Database(db.engine, replace(db.settings, metrics_token="scrape-me"), db.clock)
     app = create_app(tokened)

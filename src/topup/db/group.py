@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -50,6 +51,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 QUEUE_BATCHES = 64  # the queue holds at most this many full batches
+SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes counted in /metrics
+
+
+class WriterStats:
+    """What a writer did since it started, for /healthz and /metrics: batches committed,
+    commands in them, batches rolled back and retried one by one, seconds spent applying and
+    committing them, and how many batches fell at most into each of ``SIZE_BUCKETS``.
+    Only the writer thread changes it."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.commands = 0
+        self.retried = 0
+        self.seconds = 0.0
+        self.sizes = [0] * len(SIZE_BUCKETS)
+
+    def count(self, size: int, seconds: float) -> None:
+        self.batches += 1
+        self.commands += size
+        self.seconds += seconds
+        for i, bound in enumerate(SIZE_BUCKETS):
+            if size <= bound:
+                self.sizes[i] += 1
+                break
 
 
 class WriterClosed(TopupError):
@@ -123,6 +148,8 @@ class GroupWriter:
         self._conn: Connection | None = None
         self._checkpoints = (Checkpointer(db.engine) if db.engine.dialect.name == "sqlite"
                              else None)
+        self.stats = WriterStats()
+        self._started = 0.0  # when the batch being applied was taken
         self._thread = threading.Thread(target=self._loop, name="topup-writer", daemon=True)
         self._thread.start()
 
@@ -155,6 +182,19 @@ class GroupWriter:
         result: T = self.submit(_Work(work)).result()
         return result
 
+    def status(self) -> dict[str, Any]:
+        """Where commands are written and what this writer did (``WriterStats``), with the
+        commands waiting now."""
+        st = self.stats
+        return {"writer": "thread", "queued": len(self._queue), "max_batch": self.max_batch,
+                "batches": st.batches, "commands": st.commands, "retried": st.retried,
+                "seconds": round(st.seconds, 6), "sizes": dict(zip(SIZE_BUCKETS, st.sizes,
+                                                                   strict=True))}
+
+    async def report(self) -> dict[str, Any]:
+        """``status``, awaited the way ``RemoteWriter.report`` is."""
+        return self.status()
+
     def close(self, timeout: float = 30.0) -> None:
         """Apply what is queued, then stop the thread."""
         with self._wake:
@@ -184,11 +224,17 @@ class GroupWriter:
 
     def _serve(self) -> None:
         while (batch := self._take()) is not None:
+            self._started = time.perf_counter()
             try:
                 self._commit(batch)
             except BaseException as exc:  # never leave a caller waiting forever
                 log.exception("writer batch failed")
+                self._count(batch)
                 _settle([(reply, exc) for _, reply in batch])
+
+    def _count(self, batch: list[tuple[Any, Reply]]) -> None:
+        """Count ``batch`` in ``stats`` before its callers hear back from it."""
+        self.stats.count(len(batch), time.perf_counter() - self._started)
 
     def _connection(self) -> Connection:
         """The writer's own connection, kept open between batches (no checkout, no ping)."""
@@ -232,17 +278,21 @@ class GroupWriter:
             self._drop_connection()
             if isinstance(exc, DatabaseBusy) and not entered:
                 # no write slot: nothing was applied, and alone each would wait as long again
+                self._count(batch)
                 _settle([(reply, exc) for _, reply in batch])
                 return
             if len(batch) == 1:
                 raise
             log.warning("batch of %d rolled back; applying its commands one by one",
                         len(batch), exc_info=True)
+            self.stats.retried += 1
+            self._count(batch)
             for item in batch:
                 self._commit_alone(item)
             return
         if self._checkpoints is not None:
             self._checkpoints.poke()
+        self._count(batch)
         _settle([(reply, outcome) for (_, reply), outcome in zip(batch, outcomes, strict=True)])
 
     def _commit_alone(self, item: tuple[Any, Reply]) -> None:

@@ -53,6 +53,7 @@ T = TypeVar("T")
 HEAD = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 RETRY_SECONDS = 1.0  # an unreachable writer process is tried again after this long
+STATUS = "status"  # a frame's command asking the writer process for its GroupWriter.status
 SOCKET_NAME = "writer.sock"
 DIR_PREFIX = "topup-writer-"
 STALE_SECONDS = 60.0  # a socket directory this old that nobody answers on is left over
@@ -199,6 +200,16 @@ class RemoteWriter:
     def call(self, work: Callable[[UnitOfWork], T]) -> T:
         return self._local().call(work)
 
+    async def report(self) -> dict[str, Any]:
+        """The writer process's status (``GroupWriter.status``, with its pid); while it is
+        unreachable, this process's own writer's, saying so."""
+        link = await self._link()
+        if link is None:
+            return self._local().status() | {"writer": "thread",
+                                              "note": "the writer process is unreachable"}
+        found: dict[str, Any] = await link.call(STATUS)
+        return found
+
     async def _link(self) -> _Link | None:
         """This event loop's link, opened by the first caller while the others wait for it;
         None while the writer process is unreachable."""
@@ -271,6 +282,10 @@ class _Served(asyncio.Protocol):
                 self.transport.close()
             return
         for ident, command in items:
+            if command == STATUS:
+                self.answer(ident, self.group.status() | {"writer": "process",
+                                                          "pid": os.getpid()})
+                continue
             back = _Back(self, ident)
             try:
                 self.group.put(command, back)

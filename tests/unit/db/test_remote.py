@@ -116,6 +116,10 @@ def test_the_writer_process_commits_what_api_processes_send(
         assert all(isinstance(a, Outcome) and a.status == 201 for a in answers[:40]), answers
         assert isinstance(answers[40], LineNotFound) and answers[40].status == 404
         assert wallet(db, line.id) == sum(10_00 + n for n in range(40))
+        report = asyncio.run(api.writer.report())
+        assert (report["writer"], report["pid"]) == ("process", process.pid)
+        assert report["commands"] == 41 and 1 <= report["batches"] <= 41
+        assert sum(report["sizes"].values()) == report["batches"] and report["queued"] == 0
         again = asyncio.run(gather(api.writer, [first[3]]))[0]
         assert again.replayed and again.body == answers[3].body
         # the line is active now: a credit takes the batch's own path, which encodes the
@@ -136,6 +140,9 @@ def test_without_a_writer_process_the_api_process_writes_itself(db: Database,
         answers = asyncio.run(gather(api.writer, [credit(staff, line.id, "here", 12_00)]))
         assert answers[0].status == 201
         assert api._group is not None
+        report = asyncio.run(api.writer.report())
+        assert report["writer"] == "thread" and "unreachable" in report["note"]
+        assert (report["batches"], report["commands"], report["sizes"][1]) == (1, 1, 1)
         assert wallet(db, line.id) == 12_00
     finally:
         api.close()

@@ -5,10 +5,19 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,18 +37,32 @@ HEALTH_SECONDS = 1.0  # a database check answers the probes of this long after i
 
 @router.get("/healthz")
 async def healthz(db: Database = Depends(database)) -> dict[str, str]:
-    """Liveness and database reachability (checked at most once a second: a probe or a load
-    balancer asking faster is answered from the last check)."""
+    """Liveness, database reachability and where value-moving commands are written: by the
+    writer process, or by a writer thread here (``thread``: configured so, or the writer
+    process is unreachable and this process writes itself; ``writer_note`` says which).
+    Checked at most once a second: a probe or a load balancer asking faster is answered
+    from the last check."""
     checked = db.caches.get("health")
-    if checked is None or time.monotonic() - checked > HEALTH_SECONDS:
+    if checked is None or time.monotonic() - checked[0] > HEALTH_SECONDS:
         await run_in_threadpool(_ping, db)
-        db.caches["health"] = time.monotonic()
-    return {"status": "ok", "database": db.engine.dialect.name}
+        checked = db.caches["health"] = (time.monotonic(), await _writer_state(db))
+    return {"status": "ok", "database": db.engine.dialect.name, **checked[1]}
 
 
 def _ping(db: Database) -> None:
     with db.unit(readonly=True) as uow:
         uow.conn.execute(text("SELECT 1"))
+
+
+async def _writer_state(db: Database) -> dict[str, str]:
+    try:
+        found = await db.writer.report()
+    except Exception as exc:  # the link broke while asking: the next command reconnects
+        return {"writer": "unknown", "writer_note": f"{type(exc).__name__}: {exc}"}
+    state = {"writer": str(found["writer"])}
+    if found.get("note"):
+        state["writer_note"] = str(found["note"])
+    return state
 
 
 def _loopback(address: str | None) -> bool:
@@ -63,9 +86,49 @@ def scraper(request: Request, db: Database = Depends(database)) -> None:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(scraper)])
-def metrics() -> Response:
-    """Prometheus text exposition (scrape token or loopback only)."""
+async def metrics(db: Database = Depends(database)) -> Response:
+    """Prometheus text exposition (scrape token or loopback only), with the writer's
+    batches as the writer (process or thread) reports them at the scrape."""
+    try:
+        WRITER.last = await db.writer.report()
+    except Exception:  # the link broke while asking: the writer's series are left out
+        WRITER.last = None
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _WriterMetrics(Collector):
+    """The writer's ``WriterStats`` as Prometheus series, from its last report."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        st = self.last
+        if not st:
+            return
+        yield CounterMetricFamily("topup_writer_batches", "Batches the writer committed",
+                                  value=st["batches"])
+        yield CounterMetricFamily("topup_writer_commands", "Commands in those batches",
+                                  value=st["commands"])
+        yield CounterMetricFamily("topup_writer_retried_batches",
+                                  "Batches rolled back and applied command by command",
+                                  value=st["retried"])
+        yield CounterMetricFamily("topup_writer_busy_seconds",
+                                  "Seconds spent applying and committing batches",
+                                  value=st["seconds"])
+        yield GaugeMetricFamily("topup_writer_queued", "Commands waiting for the writer",
+                                value=st["queued"])
+        buckets, total = [], 0
+        for bound, count in sorted(st["sizes"].items()):
+            total += count
+            buckets.append((str(bound), total))
+        buckets.append(("+Inf", st["batches"]))
+        yield HistogramMetricFamily("topup_writer_batch_size", "Commands per batch",
+                                    buckets=buckets, sum_value=st["commands"])
+
+
+WRITER = _WriterMetrics()
+REGISTRY.register(WRITER)
 
 
 class Measure:
