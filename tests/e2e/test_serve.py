@@ -105,7 +105,7 @@ def test_serve_runs_the_worker_in_its_embedded_mode(served: tuple[str, str],
             time.sleep(0.1)
         assert state == ("sent",), "the console sender delivered the reset code"
         jobs = {j for (j,) in db.execute("SELECT job FROM job_runs")}
-        assert {"auto_renew", "expire_buckets", "line_lifecycle"} <= jobs
+        assert {"auto_renew", "expire_buckets", "line_lifecycle", "charging_sessions"} <= jobs
     finally:
         db.close()
 

@@ -1,13 +1,17 @@
 """Charging errors.
 
-ChargingError (Conflict)            root
- ├─ UsageRecordConflict             a record id was reused with different contents
- └─ InvalidUsage (InvalidInput)     unit, quantity, country or time is not acceptable
+ChargingError (Conflict)                        root
+ ├─ UsageRecordConflict                         a record id was reused with different contents
+ ├─ ChargingRequestConflict                     a session's request number reused, or too old
+ ├─ ChargingSessionClosed                       the session is closed or was released
+ InvalidUsage (InvalidInput)                    unit, quantity, country or time not acceptable
+ InvalidChargingRequest (InvalidInput)          a charging request that cannot be answered
+ ChargingSessionNotFound (NotFound)             no session with that ref
 """
 
 from __future__ import annotations
 
-from topup.errors import Conflict, InvalidInput
+from topup.errors import Conflict, InvalidInput, NotFound
 
 
 class ChargingError(Conflict):
@@ -28,3 +32,32 @@ class InvalidUsage(InvalidInput):
 
     code = "invalid_usage"
     title = "Invalid usage record"
+
+
+class ChargingRequestConflict(ChargingError):
+    """Raised when a session's request number comes again with other contents, or after a
+    later one."""
+
+    code = "charging_request_conflict"
+    title = "Charging request conflicts with the session"
+
+
+class ChargingSessionClosed(ChargingError):
+    """Raised when a request reaches a session that was terminated or released."""
+
+    code = "charging_session_closed"
+    title = "Charging session is closed"
+
+
+class InvalidChargingRequest(InvalidInput):
+    """Raised when a charging request's kind, numbers or units are not acceptable."""
+
+    code = "invalid_charging_request"
+    title = "Invalid charging request"
+
+
+class ChargingSessionNotFound(NotFound):
+    """Raised when an update or termination names no known session."""
+
+    code = "charging_session_not_found"
+    title = "Charging session not found"

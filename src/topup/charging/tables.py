@@ -1,9 +1,12 @@
-"""Buckets bought with plans, their per-unit ledger accounts, and rated usage records."""
+"""Buckets bought with plans, their per-unit ledger accounts, rated usage records, and the
+sessions of online charging with what they hold."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -75,4 +78,72 @@ usage_records = Table(
                     "AND uncovered >= 0", name="non_negative"),
     CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
     Index("ix_usage_records_line", "line_id", "id"),
+)
+
+# --- online charging: sessions that reserve before use (charging/sessions.py) -------------
+
+charging_sessions = Table(
+    "charging_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ref", String(200), nullable=False, unique=True),  # the gateway's session id
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("country", String(2), nullable=False),  # where the line is served
+    Column("state", String(10), nullable=False),
+    Column("last_number", Integer, nullable=False),  # the request number answered last
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # silent past this: released
+    CheckConstraint("state IN ('open', 'closed', 'expired')", name="state"),
+    CheckConstraint("last_number >= 0", name="number_non_negative"),
+    Index("ix_charging_sessions_open", "state", "expires_at"),
+    Index("ix_charging_sessions_line", "line_id", "state"),
+)
+
+charging_requests = Table(
+    "charging_requests",
+    metadata,
+    Column("session_id", Id, ForeignKey("charging_sessions.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("answer", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("session_id", "number"),
+)
+
+charging_grants = Table(
+    "charging_grants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_id", Id, ForeignKey("charging_sessions.id"), nullable=False),
+    Column("rating_group", BigInteger, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("granted", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=True),  # set when the grant is closed
+    Column("final", Boolean, nullable=False),  # the last quota the balance allows
+    Column("state", String(10), nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    CheckConstraint("granted >= 0 AND (used IS NULL OR used >= 0)", name="non_negative"),
+    CheckConstraint("state IN ('held', 'closed')", name="state"),
+    CheckConstraint("(state = 'closed') = (closed_at IS NOT NULL)", name="closed_at"),
+    CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
+    Index("ix_charging_grants_session", "session_id", "state"),
+)
+
+charging_holds = Table(
+    "charging_holds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("grant_id", Id, ForeignKey("charging_grants.id"), nullable=False),
+    Column("transfer_id", Id, ForeignKey("ledger_transfers.id"), nullable=False, unique=True),
+    Column("bucket_id", Id, ForeignKey("buckets.id"), nullable=True),  # else the wallet
+    Column("quantity", BigInteger, nullable=False),  # units this hold covers
+    Column("rate", BigInteger, nullable=True),  # money: minor units per ``per`` units
+    Column("per", BigInteger, nullable=True),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("(bucket_id IS NULL) = (rate IS NOT NULL) AND (rate IS NULL) = (per IS NULL)",
+                    name="source"),
+    Index("ix_charging_holds_grant", "grant_id"),
 )

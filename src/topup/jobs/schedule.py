@@ -2,7 +2,8 @@
 
 Renewals come before expiry (a plan is bought again before its bucket ends), expiry before
 the line lifecycle (a line whose last plan just ended is then seen empty), and voucher holds
-are released before the ledger voids what is left of pending transfers.
+and silent charging sessions are released before the ledger voids what is left of pending
+transfers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+from topup.charging.sessions import release_silent
 from topup.db.uow import Database
 from topup.jobs.claims import Claimed, SlotTaken
 from topup.jobs.lifecycle import advance_lines, expire_buckets
@@ -61,6 +63,7 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
                 lambda db: sum(advance_lines(db).values())),
         Claimed("voucher_holds", timedelta(minutes=1), _until_done(release_stale)),
         Claimed("voucher_expiry", timedelta(hours=1), _until_done(expire_vouchers)),
+        Claimed("charging_sessions", timedelta(minutes=1), _until_done(release_silent)),
         Claimed("pending_transfers", timedelta(minutes=1), _until_done(ledger.void_expired)),
         Claimed("reconcile_payments", timedelta(minutes=2), _reconcile(providers)),
         Claimed("throttle_counters", timedelta(hours=1), _until_done(purge_throttles)),

@@ -1,0 +1,390 @@
+"""Online charging: a gateway reserves units before a traveller uses them.
+
+A session is the gateway's (a Diameter Session-Id, or the ref the REST API hands out); each of
+its requests carries a number and, per rating group, the units used since the last grant and
+the units wanted next (``Ask``). ``charge`` answers one request:
+
+- **initial**: the session opens on a line, in the country serving it; each rating group gets
+  a grant;
+- **update**: each rating group's open grant is closed at what was used (committed), and a
+  new grant is made;
+- **terminate**: what was used is committed, everything held is released, the session closes.
+
+A grant holds units the way usage draws them (``service.drawing_order``: the line's buckets
+whose zone covers the country, soonest expiry first, then first-use buckets, which start
+now), then money from the line's wallet at the out-of-bundle rate, each as a pending ledger
+transfer (``charging_holds``). What is granted is the smaller of what was asked (or the unit's
+default quota) and what the balance allows; a grant smaller than asked is ``final``: the
+gateway lets the traveller use it and then asks again, to be refused with
+``credit_limit_reached``. Closing a grant posts what was used from its holds in their order,
+partially, and releases the rest; the use is recorded as a usage record, as the network's
+after-the-fact reports are. A request number answered once is answered the same way again
+and moves nothing; the same number with other contents is refused. A session the gateway
+stops talking to is released by ``release_silent`` once its last grant's validity and a
+margin have passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from topup.catalog import service as catalog
+from topup.charging.errors import (
+    ChargingRequestConflict,
+    ChargingSessionClosed,
+    ChargingSessionNotFound,
+    InvalidChargingRequest,
+)
+from topup.charging.service import UNITS, check_record, record_hash
+from topup.charging.service import _eligible as eligible_buckets
+from topup.charging.tables import (
+    buckets,
+    charging_grants,
+    charging_holds,
+    charging_requests,
+    charging_sessions,
+    usage_records,
+)
+from topup.db.uow import UnitOfWork
+from topup.ledger import service as ledger
+from topup.subscribers.lines import Line, ensure_usable
+
+KINDS = ("initial", "update", "terminate")
+QUOTA = {"data": 10 * 1024 * 1024, "voice": 300, "sms": 1}  # units granted when none are named
+VALIDITY = timedelta(minutes=10)  # every grant is valid this long, then asked again
+MARGIN = timedelta(minutes=5)  # a session silent past its validity and this is released
+HOLD_SLACK = timedelta(hours=1)  # holds outlive their session's release by this much
+MAX_QUANTITY = 2**40  # units one request may ask for or report
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One rating group of a request: units ``used`` since its last grant (update and
+    terminate) and units ``requested`` next (None: the unit's default quota; 0: none)."""
+
+    rating_group: int
+    unit: str
+    used: int = 0
+    requested: int | None = None
+
+
+@dataclass(frozen=True)
+class Granted:
+    """The answer for one rating group. ``result`` is ``success``, ``credit_limit_reached``
+    (nothing left to hold) or ``rating_failed`` (no bucket and no rate for it here)."""
+
+    rating_group: int
+    unit: str
+    result: str
+    granted: int
+    validity_seconds: int
+    final: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one request: ``result`` is ``success`` unless every rating group asked
+    for failed, then that failure."""
+
+    ref: str
+    number: int
+    result: str
+    grants: tuple[Granted, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "number": self.number, "result": self.result,
+                "grants": [asdict(g) for g in self.grants]}
+
+    @classmethod
+    def of_json(cls, data: dict[str, Any]) -> Answer:
+        return cls(data["ref"], int(data["number"]), data["result"],
+                   tuple(Granted(**g) for g in data["grants"]))
+
+
+def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *,
+           line: Line | None = None, country: str | None = None) -> Answer:
+    """Answer request ``number`` of session ``ref`` (see the module's docstring). ``line``
+    and ``country`` are needed to open the session (``initial``) and ignored after."""
+    _check(ref, number, kind, asks)
+    digest = _digest(kind, asks, line.id if line else None, country)
+    session = _locked(uow, ref)
+    if session is not None:
+        stored = uow.conn.execute(select(charging_requests).where(
+            charging_requests.c.session_id == session.id,
+            charging_requests.c.number == number)).first()
+        if stored is not None:
+            if stored.request_hash != digest:
+                raise ChargingRequestConflict(
+                    f"request {number} of session {ref!r} was sent with other contents")
+            return Answer.of_json(stored.answer)
+        if kind == "initial":
+            raise ChargingRequestConflict(f"session {ref!r} is already open")
+        if session.state != "open":
+            raise ChargingSessionClosed(f"session {ref!r} is {session.state}")
+        if number <= session.last_number:
+            raise ChargingRequestConflict(
+                f"request {number} of session {ref!r} comes after {session.last_number}")
+    elif kind != "initial":
+        raise ChargingSessionNotFound(f"no charging session {ref!r}")
+    else:
+        if line is None or country is None:
+            raise InvalidChargingRequest("an initial request names its line and country")
+        ensure_usable(line)
+        session = _open(uow, ref, number, line, check_record(asks[0].unit, 1, country))
+    line_row = uow.conn.execute(select(charging_sessions.c.line_id).where(
+        charging_sessions.c.id == session.id)).scalar_one()
+    served = line if line is not None and line.id == line_row else _line(uow, int(line_row))
+    grants = [_answer_ask(uow, session, served, number, kind, ask) for ask in asks]
+    if kind == "terminate":
+        for open_grant in _held(uow, session.id):
+            _close(uow, session, served, number, open_grant, 0)
+    answer = Answer(ref, number, _overall(grants), tuple(grants))
+    _finish(uow, session.id, number, kind, digest, answer)
+    return answer
+
+
+def release_silent(uow: UnitOfWork, limit: int = 500) -> int:
+    """Release the sessions nobody has asked about since their last grant's validity and
+    ``MARGIN`` ran out: every hold voided, nothing committed. Returns how many."""
+    refs = uow.conn.execute(select(charging_sessions.c.ref).where(
+        charging_sessions.c.state == "open", charging_sessions.c.expires_at <= uow.now)
+        .order_by(charging_sessions.c.id).limit(limit)).scalars().all()
+    for ref in refs:
+        session = _locked(uow, ref)
+        if session is None or session.state != "open" or session.expires_at > uow.now:
+            continue  # answered meanwhile
+        for grant in _held(uow, session.id):
+            for hold in _holds(uow, grant.id):
+                ledger.void_pending(uow, f"charging:void:{hold.transfer_id}", hold.transfer_id)
+            uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant.id)
+                             .values(state="closed", used=0, closed_at=uow.now))
+        uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session.id)
+                         .values(state="expired", updated_at=uow.now))
+    return len(refs)
+
+
+def held_now(uow: UnitOfWork, line_id: int) -> dict[str, int]:
+    """Units held by the line's open sessions, per unit (what a traveller's remaining
+    balance already leaves out)."""
+    rows = uow.conn.execute(select(charging_grants.c.unit, charging_grants.c.granted).join(
+        charging_sessions, charging_sessions.c.id == charging_grants.c.session_id).where(
+        charging_sessions.c.line_id == line_id, charging_sessions.c.state == "open",
+        charging_grants.c.state == "held"))
+    out: dict[str, int] = {}
+    for unit, granted in rows:
+        out[unit] = out.get(unit, 0) + int(granted)
+    return out
+
+
+# --- one request ------------------------------------------------------------------------
+
+def _check(ref: str, number: int, kind: str, asks: list[Ask]) -> None:
+    if kind not in KINDS:
+        raise InvalidChargingRequest(f"kind is one of {', '.join(KINDS)}", field="kind")
+    if not ref or len(ref) > 200:
+        raise InvalidChargingRequest("a session ref has 1 to 200 characters", field="ref")
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
+        raise InvalidChargingRequest("a request number is 0 to 2^31-1", field="number")
+    if not asks and kind != "terminate":
+        raise InvalidChargingRequest("a request asks for at least one rating group",
+                                     field="asks")
+    seen: set[int] = set()
+    for ask in asks:
+        if ask.unit not in UNITS:
+            raise InvalidChargingRequest(f"unit is one of {', '.join(UNITS)}", field="unit")
+        if ask.rating_group in seen or not 0 <= ask.rating_group < 2**32:
+            raise InvalidChargingRequest("rating groups are distinct, 0 to 2^32-1",
+                                         field="rating_group")
+        seen.add(ask.rating_group)
+        for name, value in (("used", ask.used), ("requested", ask.requested)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value <= MAX_QUANTITY):
+                raise InvalidChargingRequest(f"{name} is 0 to {MAX_QUANTITY} units",
+                                             field=name)
+
+
+def _digest(kind: str, asks: list[Ask], line_id: int | None, country: str | None) -> str:
+    body = json.dumps([kind, line_id, country, [asdict(a) for a in asks]], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _locked(uow: UnitOfWork, ref: str) -> Any:
+    query = select(charging_sessions).where(charging_sessions.c.ref == ref)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    return uow.conn.execute(query).first()
+
+
+def _open(uow: UnitOfWork, ref: str, number: int, line: Line, country: str) -> Any:
+    uow.conn.execute(insert(charging_sessions).values(
+        ref=ref, line_id=line.id, country=country, state="open", last_number=number,
+        created_at=uow.now, updated_at=uow.now, expires_at=uow.now + VALIDITY + MARGIN))
+    return _locked(uow, ref)
+
+
+def _line(uow: UnitOfWork, line_id: int) -> Line:
+    from topup.subscribers.lines import get_line
+
+    return get_line(uow, line_id)
+
+
+def _answer_ask(uow: UnitOfWork, session: Any, line: Line, number: int, kind: str,
+                ask: Ask) -> Granted:
+    """Close the rating group's open grant at what was used; then, unless the session ends
+    or nothing is wanted, hold the next grant."""
+    for open_grant in _held(uow, session.id, ask.rating_group):
+        _close(uow, session, line, number, open_grant, ask.used)
+    if kind == "terminate" or ask.requested == 0:
+        return Granted(ask.rating_group, ask.unit, "success", 0, 0, False)
+    want = ask.requested if ask.requested is not None else QUOTA[ask.unit]
+    return _hold(uow, session, line, number, ask.rating_group, ask.unit, want)
+
+
+def _overall(grants: list[Granted]) -> str:
+    failed = {g.result for g in grants if g.result != "success"}
+    if grants and len(failed) == 1 and all(g.result != "success" for g in grants):
+        return failed.pop()
+    return "success"
+
+
+def _finish(uow: UnitOfWork, session_id: int, number: int, kind: str, digest: str,
+            answer: Answer) -> None:
+    uow.conn.execute(insert(charging_requests).values(
+        session_id=session_id, number=number, request_hash=digest, answer=answer.as_json(),
+        created_at=uow.now))
+    values: dict[str, Any] = {"last_number": number, "updated_at": uow.now,
+                              "expires_at": uow.now + VALIDITY + MARGIN}
+    if kind == "terminate":
+        values["state"] = "closed"
+    uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session_id)
+                     .values(**values))
+
+
+# --- grants and holds -------------------------------------------------------------------
+
+def _held(uow: UnitOfWork, session_id: int, rating_group: int | None = None) -> list[Any]:
+    cond = [charging_grants.c.session_id == session_id, charging_grants.c.state == "held"]
+    if rating_group is not None:
+        cond.append(charging_grants.c.rating_group == rating_group)
+    return list(uow.conn.execute(select(charging_grants).where(*cond)
+                                 .order_by(charging_grants.c.id)))
+
+
+def _holds(uow: UnitOfWork, grant_id: int) -> list[Any]:
+    return list(uow.conn.execute(select(charging_holds).where(
+        charging_holds.c.grant_id == grant_id).order_by(charging_holds.c.id)))
+
+
+def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: int,
+          unit: str, want: int) -> Granted:
+    """Hold up to ``want`` units: buckets in drawing order, then money."""
+    at = uow.now
+    grant_id = int(uow.conn.execute(insert(charging_grants).values(
+        session_id=session.id, rating_group=rating_group, unit=unit, granted=0, final=False,
+        state="held", valid_until=at + VALIDITY, created_at=at,
+    ).returning(charging_grants.c.id)).scalar_one())
+    timeout = VALIDITY + MARGIN + HOLD_SLACK
+    tag = f"charging:{session.id}:{number}:{rating_group}"
+    left = want
+    drawable = eligible_buckets(uow, line.id, unit, session.country, at)
+    for b in drawable:
+        if left == 0:
+            break
+        take = min(ledger.balance(uow, b.account_id).available, left)
+        if take <= 0:
+            continue
+        if b.valid_from is None:  # a first-use plan starts with the session that uses it
+            uow.conn.execute(update(buckets).where(buckets.c.id == b.id).values(
+                valid_from=at, expires_at=at + timedelta(days=b.validity_days)))
+        held = ledger.transfer(
+            uow, f"{tag}:bucket:{b.id}", b.account_id,
+            ledger.operator_account(uow, "consumed", unit, line_id=line.id), take,
+            code="usage_hold", ref=f"charging:{session.id}", pending=True, timeout=timeout)
+        uow.conn.execute(insert(charging_holds).values(
+            grant_id=grant_id, transfer_id=held.id, bucket_id=b.id, quantity=take))
+        left -= take
+    rate = catalog.oob_rate(uow, session.country, line.currency, unit) if left else None
+    if rate is not None:
+        per_unit, per = rate
+        wallet = ledger.wallet(uow, line.id, line.currency)
+        available = ledger.balance(uow, wallet).available
+        covered = left if catalog.oob_charge(per_unit, per, left) <= available \
+            else available * per // per_unit
+        if covered > 0:
+            held = ledger.transfer(
+                uow, f"{tag}:money", wallet,
+                ledger.operator_account(uow, "revenue_usage", ledger.money_unit(line.currency),
+                                        line_id=line.id),
+                catalog.oob_charge(per_unit, per, covered), code="usage_oob_hold",
+                ref=f"charging:{session.id}", pending=True, timeout=timeout)
+            uow.conn.execute(insert(charging_holds).values(
+                grant_id=grant_id, transfer_id=held.id, quantity=covered, rate=per_unit,
+                per=per))
+            left -= covered
+    granted = want - left
+    if granted == 0:
+        result = "rating_failed" if not drawable and rate is None and not _rated(
+            uow, session.country, line, unit) else "credit_limit_reached"
+        uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant_id)
+                         .values(state="closed", used=0, final=True, closed_at=at))
+        return Granted(rating_group, unit, result, 0, 0, True)
+    uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant_id).values(
+        granted=granted, final=left > 0))
+    return Granted(rating_group, unit, "success", granted, int(VALIDITY.total_seconds()),
+                   left > 0)
+
+
+def _rated(uow: UnitOfWork, country: str, line: Line, unit: str) -> bool:
+    """Whether ``unit`` can be charged here at all: a rate, or a bucket of the line for it
+    (spent or not) whose zone covers the country."""
+    if catalog.oob_rate(uow, country, line.currency, unit) is not None:
+        return True
+    return bool(eligible_buckets(uow, line.id, unit, country, uow.now))
+
+
+def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
+           used: int) -> None:
+    """Commit ``used`` units of ``grant`` from its holds in order (partial posts), release
+    the rest, and record the use; use beyond the grant is recorded as uncovered."""
+    left = min(used, int(grant.granted))
+    from_buckets = from_money = charged = 0
+    for hold in _holds(uow, grant.id):
+        take = min(left, int(hold.quantity))
+        cost = take if hold.bucket_id is not None else (
+            catalog.oob_charge(int(hold.rate), int(hold.per), take) if take else 0)
+        if cost:
+            ledger.post_pending(uow, f"charging:post:{hold.transfer_id}", hold.transfer_id,
+                                cost)
+        else:
+            ledger.void_pending(uow, f"charging:void:{hold.transfer_id}", hold.transfer_id)
+        if hold.bucket_id is not None:
+            from_buckets += take
+        else:
+            from_money += take
+            charged += cost
+        left -= take
+    uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant.id).values(
+        state="closed", used=used, closed_at=uow.now))
+    if used:
+        _record_use(uow, session, line, number, grant, used, from_buckets, from_money, charged)
+
+
+def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
+                used: int, from_buckets: int, from_money: int, charged: int) -> None:
+    at: datetime = uow.now
+    uow.conn.execute(insert(usage_records).values(
+        record_id=f"charging:{session.id}:{number}:{grant.rating_group}",
+        request_hash=record_hash(line.id, grant.unit, used, session.country, at),
+        line_id=line.id, unit=grant.unit, quantity=used, country=session.country,
+        occurred_at=at, from_buckets=from_buckets, from_money=from_money,
+        money_charged=charged, currency=line.currency if charged else None,
+        uncovered=used - from_buckets - from_money, created_at=at))
+
+
+__all__ = ["Answer", "Ask", "Granted", "charge", "held_now", "release_silent"]

@@ -1,0 +1,164 @@
+"""Online charging sessions (charging/sessions.py), told as a gateway would live them.
+
+A traveller's line holds a first-use Japan data plan and some money; a packet gateway opens a
+session, reports use and asks for more, then ends it. Another line has only a little money in
+Thailand and runs out mid-session, and is granted again after a top-up. A gateway that goes
+silent has its session released. The books balance after each (the suite's fixture)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import START
+from tests.factories import make_line
+from topup.catalog import service as catalog
+from topup.charging.buckets import issue_bucket
+from topup.charging.errors import (
+    ChargingRequestConflict,
+    ChargingSessionClosed,
+    ChargingSessionNotFound,
+    InvalidChargingRequest,
+)
+from topup.charging.sessions import MARGIN, QUOTA, VALIDITY, Ask, charge, held_now, release_silent
+from topup.charging.tables import bucket_units, buckets, charging_sessions, usage_records
+from topup.db.uow import Database
+from topup.ledger import service as ledger
+from topup.subscribers import lines as line_svc
+
+MIB = 1024**2
+
+
+def line_with_money(db: Database, amount: int) -> line_svc.Line:
+    line = make_line(db)
+    with db.unit() as uow:
+        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    return line
+
+
+def balances(db: Database, line: line_svc.Line, bucket_id: int | None = None
+             ) -> tuple[Any, ...]:
+    """(wallet posted, wallet held, bucket posted, bucket held)."""
+    with db.unit(readonly=True) as uow:
+        wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+        out: tuple[Any, ...] = (wallet.posted, wallet.pending_debits)
+        if bucket_id is not None:
+            account = uow.conn.execute(select(bucket_units.c.account_id).where(
+                bucket_units.c.bucket_id == bucket_id)).scalar_one()
+            b = ledger.balance(uow, account)
+            out += (b.posted, b.pending_debits)
+    return out
+
+
+def ask(db: Database, ref: str, number: int, kind: str, asks: list[Ask],
+        line: line_svc.Line | None = None, country: str | None = None) -> Any:
+    with db.unit() as uow:
+        return charge(uow, ref, number, kind, asks, line=line, country=country)
+
+
+def test_a_session_draws_the_plan_and_commits_exactly_what_was_used(catalogue: Database
+                                                                    ) -> None:
+    line = line_with_money(catalogue, 50_00)
+    with catalogue.unit() as uow:
+        plan = catalog.get_plan_by_code(uow, "JP-8D-15GB")  # starts at first use
+        bucket_id, _ = issue_bucket(uow, line.id, plan, 910_001)
+    _, _, total, _ = balances(catalogue, line, bucket_id)
+
+    first = ask(catalogue, "gw;1", 0, "initial", [Ask(1, "data")], line, "jp")
+    assert (first.result, [(g.rating_group, g.result, g.granted, g.final) for g in first.grants]
+            ) == ("success", [(1, "success", QUOTA["data"], False)])
+    assert first.grants[0].validity_seconds == VALIDITY.total_seconds()
+    assert balances(catalogue, line, bucket_id) == (50_00, 0, total, QUOTA["data"])
+    with catalogue.unit(readonly=True) as uow:
+        started = uow.conn.execute(select(buckets.c.valid_from).where(
+            buckets.c.id == bucket_id)).scalar_one()
+        assert held_now(uow, line.id) == {"data": QUOTA["data"]}
+    assert started == START, "a first-use plan starts with the session that uses it"
+
+    second = ask(catalogue, "gw;1", 1, "update", [Ask(1, "data", used=8 * MIB)])
+    assert second.grants[0].granted == QUOTA["data"]
+    assert balances(catalogue, line, bucket_id) == (50_00, 0, total - 8 * MIB, QUOTA["data"])
+
+    again = ask(catalogue, "gw;1", 1, "update", [Ask(1, "data", used=8 * MIB)])
+    assert again == second, "a retransmission gets the same answer"
+    assert balances(catalogue, line, bucket_id) == (50_00, 0, total - 8 * MIB, QUOTA["data"]), \
+        "and moves nothing"
+    with pytest.raises(ChargingRequestConflict):
+        ask(catalogue, "gw;1", 1, "update", [Ask(1, "data", used=9 * MIB)])
+
+    last = ask(catalogue, "gw;1", 2, "terminate", [Ask(1, "data", used=5 * MIB)])
+    assert last.grants[0].granted == 0 and last.result == "success"
+    assert balances(catalogue, line, bucket_id) == (50_00, 0, total - 13 * MIB, 0)
+    with catalogue.unit(readonly=True) as uow:
+        used = uow.conn.execute(select(usage_records.c.quantity, usage_records.c.from_buckets,
+                                       usage_records.c.money_charged).where(
+            usage_records.c.line_id == line.id).order_by(usage_records.c.id)).all()
+        state = uow.conn.execute(select(charging_sessions.c.state)).scalar_one()
+        assert held_now(uow, line.id) == {}
+    assert [tuple(u) for u in used] == [(8 * MIB, 8 * MIB, 0), (5 * MIB, 5 * MIB, 0)]
+    assert state == "closed"
+    with pytest.raises(ChargingSessionClosed):
+        ask(catalogue, "gw;1", 3, "update", [Ask(1, "data", used=MIB)])
+
+
+def test_a_short_balance_gets_a_final_grant_then_the_credit_limit(catalogue: Database) -> None:
+    line = line_with_money(catalogue, 1_00)  # 2 MiB at 0.50 CNY per MiB in Thailand
+
+    first = ask(catalogue, "gw;2", 0, "initial", [Ask(7, "data")], line, "TH")
+    assert [(g.result, g.granted, g.final) for g in first.grants] == [("success", 2 * MIB, True)]
+    assert balances(catalogue, line) == (1_00, 1_00)
+
+    out = ask(catalogue, "gw;2", 1, "update", [Ask(7, "data", used=2 * MIB)])
+    assert (out.result, out.grants[0].result, out.grants[0].granted) == (
+        "credit_limit_reached", "credit_limit_reached", 0)
+    assert balances(catalogue, line) == (0, 0)
+
+    with catalogue.unit() as uow:  # a top-up: the next request is granted again
+        ledger.transfer(uow, "seed:again", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 50, code="topup")
+    out = ask(catalogue, "gw;2", 2, "update", [Ask(7, "data", requested=5 * MIB)])
+    assert [(g.result, g.granted, g.final) for g in out.grants] == [("success", MIB, True)]
+    out = ask(catalogue, "gw;2", 3, "terminate", [Ask(7, "data", used=3 * MIB)])
+    assert balances(catalogue, line) == (0, 0), "1 MiB held and used; 2 more used, uncovered"
+    with catalogue.unit(readonly=True) as uow:
+        last = uow.conn.execute(select(usage_records).order_by(usage_records.c.id.desc())).first()
+    assert (last.quantity, last.from_money, last.money_charged, last.uncovered) == (
+        3 * MIB, MIB, 50, 2 * MIB)
+
+
+def test_a_silent_session_is_released_and_moves_nothing(catalogue: Database) -> None:
+    line = line_with_money(catalogue, 10_00)
+    ask(catalogue, "gw;3", 0, "initial", [Ask(1, "data", requested=4 * MIB),
+                                          Ask(2, "sms", requested=3)], line, "TH")
+    assert balances(catalogue, line) == (10_00, 2_00 + 1_50)
+    with catalogue.unit() as uow:
+        assert release_silent(uow) == 0, "still within its validity"
+    catalogue.clock.advance(seconds=(VALIDITY + MARGIN).total_seconds())  # type: ignore[attr-defined]
+    with catalogue.unit() as uow:
+        assert release_silent(uow) == 1
+    assert balances(catalogue, line) == (10_00, 0)
+    with pytest.raises(ChargingSessionClosed):
+        ask(catalogue, "gw;3", 1, "update", [Ask(1, "data", used=MIB)])
+
+
+def test_requests_that_cannot_be_answered_are_refused(catalogue: Database) -> None:
+    line = line_with_money(catalogue, 10_00)
+    with pytest.raises(ChargingSessionNotFound):
+        ask(catalogue, "nobody", 1, "update", [Ask(1, "data", used=MIB)])
+    for bad in ([Ask(1, "fax")], [Ask(1, "data"), Ask(1, "data")], [Ask(1, "data", used=-1)],
+                []):
+        with pytest.raises(InvalidChargingRequest):
+            ask(catalogue, "gw;4", 0, "initial", bad, line, "TH")
+    with pytest.raises(InvalidChargingRequest):
+        ask(catalogue, "gw;4", 0, "initial", [Ask(1, "data")])  # no line
+    ask(catalogue, "gw;4", 0, "initial", [Ask(1, "data")], line, "TH")
+    with pytest.raises(ChargingRequestConflict):
+        ask(catalogue, "gw;4", 5, "initial", [Ask(1, "data")], line, "TH")
+    ask(catalogue, "gw;4", 3, "update", [Ask(1, "data", used=MIB)])
+    with pytest.raises(ChargingRequestConflict):  # an older number never answered
+        ask(catalogue, "gw;4", 2, "update", [Ask(1, "data", used=MIB)])
