@@ -105,6 +105,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/orders/{order_id}/pay-with-saved"): roles(SIGNED),
     # the network reports usage
     ("POST", "/api/v1/usage"): roles("network", "admin"),
+    # and charges online, before use
+    ("POST", "/api/v1/charging/sessions"): roles("network", "admin"),
+    ("POST", "/api/v1/charging/sessions/{ref}/update"): roles("network", "admin"),
+    ("POST", "/api/v1/charging/sessions/{ref}/release"): roles("network", "admin"),
     # staff over the API (subscribers/staff.py PERMISSIONS)
     ("POST", "/api/v1/admin/lines"): roles(ADMIN),
     ("GET", "/api/v1/admin/lines"): roles(STAFF),

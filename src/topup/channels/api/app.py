@@ -16,6 +16,7 @@ from topup.channels.api import (
     admin_catalog,
     admin_vouchers,
     auth,
+    charging,
     contract,
     docs,
     lines,
@@ -92,7 +93,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    ussd_callback.router,  # the operator's USSD gateway
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
-                   admin_vouchers.router):
+                   admin_vouchers.router, charging.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)

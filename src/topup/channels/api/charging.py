@@ -1,0 +1,165 @@
+"""/charging/sessions: online charging for gateways that speak HTTP (5G's Nchf, shaped after
+3GPP TS 32.291's converged charging), for the network role.
+
+A gateway creates a session for a line, then updates it with what each rating group used
+and wants next, then releases it (``charging/sessions.py`` does the charging). Field names
+follow TS 32.291 (``multipleUnitUsage``, ``requestedUnit``, ``usedUnitContainer``,
+``multipleUnitInformation``, ``grantedUnit``, ``validityTime``, ``finalUnitIndication``); the
+unit of a rating group is the one its units name: ``totalVolume`` (bytes of data), ``time``
+(seconds of voice) or ``serviceSpecificUnits`` (messages). A rating group without
+``requestedUnit`` only reports use; an empty ``requestedUnit`` asks for the default quota.
+The session is named by the gateway (``sessionId``) so that a retransmitted create, like any
+retransmitted request (same ``invocationSequenceNumber``), gets the same answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from topup.channels.api.deps import database, role
+from topup.charging.errors import InvalidChargingRequest
+from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, charge
+from topup.db.uow import Database
+from topup.subscribers.auth import User
+from topup.subscribers.lines import find_line
+
+router = APIRouter(tags=["charging"])
+ROLES = ("network", "admin")
+FIELDS = {"totalVolume": "data", "time": "voice", "serviceSpecificUnits": "sms"}
+RESULTS = {"success": "SUCCESS", "credit_limit_reached": "QUOTA_LIMIT_REACHED",
+           "rating_failed": "RATING_FAILED"}
+
+
+class ServiceUnit(BaseModel):
+    """Units of one kind: bytes, seconds or messages."""
+
+    model_config = ConfigDict(extra="forbid")
+    totalVolume: int | None = Field(None, ge=0, le=MAX_QUANTITY, description="bytes of data")
+    time: int | None = Field(None, ge=0, le=MAX_QUANTITY, description="seconds of voice")
+    serviceSpecificUnits: int | None = Field(None, ge=0, le=MAX_QUANTITY,
+                                             description="messages")
+
+
+class MultipleUnitUsage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ratingGroup: int = Field(..., ge=0, lt=2**32)
+    requestedUnit: ServiceUnit | None = Field(
+        None, description="Absent: nothing more wanted; empty: the default quota")
+    usedUnitContainer: list[ServiceUnit] = Field(default_factory=list, max_length=32)
+
+
+class ChargingDataRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invocationSequenceNumber: int = Field(..., ge=0, lt=2**31)
+    multipleUnitUsage: list[MultipleUnitUsage] = Field(default_factory=list, max_length=16)
+
+
+class ChargingDataCreate(ChargingDataRequest):
+    sessionId: str = Field(..., min_length=1, max_length=200,
+                           description="The gateway's name for the session")
+    subscriberIdentifier: str = Field(
+        ..., min_length=1, max_length=40,
+        description="imsi-<IMSI>, msisdn-<MSISDN>, or a bare ICCID, MSISDN or IMSI")
+    country: str = Field(..., min_length=2, max_length=2,
+                         description="ISO 3166-1 alpha-2 of the network serving the line")
+
+
+class FinalUnitIndication(BaseModel):
+    finalUnitAction: Literal["TERMINATE"]
+
+
+class MultipleUnitInformation(BaseModel):
+    ratingGroup: int
+    resultCode: Literal["SUCCESS", "QUOTA_LIMIT_REACHED", "RATING_FAILED"]
+    grantedUnit: ServiceUnit | None = None
+    validityTime: int | None = Field(None, description="seconds")
+    finalUnitIndication: FinalUnitIndication | None = None
+
+
+class ChargingDataResponse(BaseModel):
+    sessionId: str
+    invocationSequenceNumber: int
+    invocationResult: Literal["SUCCESS", "QUOTA_LIMIT_REACHED", "RATING_FAILED"]
+    multipleUnitInformation: list[MultipleUnitInformation]
+
+
+@router.post("/charging/sessions", status_code=201, response_model=ChargingDataResponse,
+             response_model_exclude_none=True)
+def create_session(body: ChargingDataCreate, response: Response,
+                   _: User = Depends(role(*ROLES)),
+                   db: Database = Depends(database)) -> Any:
+    """Open a charging session on a line and grant each rating group its first quota, held
+    from the line's buckets, then its wallet at the out-of-bundle rate."""
+    asks = _asks(body)
+    with db.unit() as uow:
+        line = find_line(uow, _identifier(body.subscriberIdentifier))
+        answer = charge(uow, body.sessionId, body.invocationSequenceNumber, "initial", asks,
+                        line=line, country=body.country)
+    response.headers["Location"] = f"/api/v1/charging/sessions/{body.sessionId}"
+    return _out(answer, asks)
+
+
+@router.post("/charging/sessions/{ref}/update", response_model=ChargingDataResponse,
+             response_model_exclude_none=True)
+def update_session(ref: str, body: ChargingDataRequest, _: User = Depends(role(*ROLES)),
+                   db: Database = Depends(database)) -> Any:
+    """Commit what each rating group used since its last grant and grant the next quota."""
+    asks = _asks(body)
+    with db.unit() as uow:
+        return _out(charge(uow, ref, body.invocationSequenceNumber, "update", asks), asks)
+
+
+@router.post("/charging/sessions/{ref}/release", status_code=204,
+             response_class=Response)
+def release_session(ref: str, body: ChargingDataRequest, _: User = Depends(role(*ROLES)),
+                    db: Database = Depends(database)) -> Response:
+    """Commit the last use, release everything held and close the session."""
+    asks = _asks(body, releasing=True)
+    with db.unit() as uow:
+        charge(uow, ref, body.invocationSequenceNumber, "terminate", asks)
+    return Response(status_code=204)
+
+
+def _identifier(sent: str) -> str:
+    for prefix in ("imsi-", "msisdn-"):
+        if sent.lower().startswith(prefix):
+            return sent[len(prefix):]
+    return sent
+
+
+def _asks(body: ChargingDataRequest, *, releasing: bool = False) -> list[Ask]:
+    asks = []
+    for usage in body.multipleUnitUsage:
+        units = {unit for c in [usage.requestedUnit, *usage.usedUnitContainer] if c
+                 for name, unit in FIELDS.items() if getattr(c, name) is not None}
+        if len(units) > 1:
+            raise InvalidChargingRequest("a rating group counts one kind of unit",
+                                         field="multipleUnitUsage")
+        unit = units.pop() if units else "data"
+        field = next(name for name, u in FIELDS.items() if u == unit)
+        used = sum(getattr(c, field) or 0 for c in usage.usedUnitContainer)
+        if usage.requestedUnit is None or releasing:
+            requested: int | None = 0
+        else:
+            requested = getattr(usage.requestedUnit, field)
+        asks.append(Ask(usage.ratingGroup, unit, used=min(used, MAX_QUANTITY),
+                        requested=requested))
+    return asks
+
+
+def _out(answer: Answer, asks: list[Ask]) -> dict[str, Any]:
+    units = {a.rating_group: a.unit for a in asks}
+    info = []
+    for g in answer.grants:
+        field = next(name for name, u in FIELDS.items() if u == units[g.rating_group])
+        item: dict[str, Any] = {"ratingGroup": g.rating_group, "resultCode": RESULTS[g.result]}
+        if g.granted:
+            item |= {"grantedUnit": {field: g.granted}, "validityTime": g.validity_seconds}
+        if g.final and g.result == "success":
+            item["finalUnitIndication"] = {"finalUnitAction": "TERMINATE"}
+        info.append(item)
+    return {"sessionId": answer.ref, "invocationSequenceNumber": answer.number,
+            "invocationResult": RESULTS[answer.result], "multipleUnitInformation": info}
