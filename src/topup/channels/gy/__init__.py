@@ -1,0 +1,1 @@
+"""Diameter Gy: online charging for packet gateways (server.py)."""

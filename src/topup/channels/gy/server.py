@@ -1,0 +1,221 @@
+"""Diameter Gy (RFC 4006 / RFC 8506 Credit-Control) in front of ``charging/sessions.py``.
+
+topup is the online charging server (OCS) a packet gateway, or a Diameter relay in front of
+several, connects to. The Diameter base protocol (CER/CEA, DWR/DWA, DPR/DPA, the peer state
+machine) is python-diameter's; this module translates each Credit-Control-Request into one
+``charge`` and its answer into the Credit-Control-Answer, so nothing else in topup sees a
+Diameter type:
+
+- CC-Request-Type INITIAL / UPDATE / TERMINATION → ``initial`` / ``update`` / ``terminate``
+  (EVENT requests are answered 5012 for now); Session-Id and CC-Request-Number name the
+  request, so a retransmission gets the same answer and moves nothing;
+- Subscription-Id: the line, by END_USER_IMSI first, then END_USER_E164;
+- 3GPP-SGSN-MCC-MNC (PS-Information): the country serving the line (its home country when
+  absent);
+- each Multiple-Services-Credit-Control: Rating-Group; Used-Service-Unit (summed) and
+  Requested-Service-Unit in CC-Total-Octets (data), CC-Time (voice) or
+  CC-Service-Specific-Units (SMS); an empty Requested-Service-Unit asks for the default quota,
+  none asks for nothing more; the answer carries Granted-Service-Unit, Validity-Time, a
+  Result-Code in every MSCC and Final-Unit-Indication (TERMINATE) on the last quota.
+
+Result-Codes: 2001 success; 4012 credit limit reached (in the MSCC, and at message level when
+every rating group got it); 5031 rating failed; 5030 user unknown; 4010 end user service
+denied (a frozen or terminated line); 5002 unknown session id; 5012 unable to comply (a
+request that conflicts with its session, or that cannot be answered).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mobile_codes
+from diameter.message import constants as C
+from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
+from diameter.message.commands import CreditControlAnswer, CreditControlRequest
+from diameter.node import Node
+from diameter.node.application import ThreadingApplication
+
+from topup.charging.errors import (
+    ChargingRequestConflict,
+    ChargingSessionClosed,
+    ChargingSessionNotFound,
+    InvalidChargingRequest,
+)
+from topup.charging.sessions import Answer, Ask, charge
+from topup.db.uow import Database
+from topup.errors import TopupError
+from topup.subscribers.errors import LineNotFound, LineNotUsable
+from topup.subscribers.lines import find_line
+
+log = logging.getLogger(__name__)
+
+KINDS = {C.E_CC_REQUEST_TYPE_INITIAL_REQUEST: "initial",
+         C.E_CC_REQUEST_TYPE_UPDATE_REQUEST: "update",
+         C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST: "terminate"}
+UNIT_FIELDS = {"cc_total_octets": "data", "cc_time": "voice",
+               "cc_service_specific_units": "sms"}
+RESULTS = {"success": C.E_RESULT_CODE_DIAMETER_SUCCESS,
+           "credit_limit_reached": C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED,
+           "rating_failed": C.E_RESULT_CODE_DIAMETER_RATING_FAILED}
+# Where one MCC serves several countries, the one whose network it names first.
+SHARED_MCC = {"310": "US", "311": "US", "312": "US", "313": "US", "316": "US", "234": "GB",
+              "235": "GB", "208": "FR", "505": "AU", "302": "CA", "425": "IL", "647": "RE"}
+# topup's refusals as Result-Codes (first match wins).
+REFUSALS: tuple[tuple[type[TopupError], int], ...] = (
+    (LineNotFound, C.E_RESULT_CODE_DIAMETER_USER_UNKNOWN),
+    (LineNotUsable, C.E_RESULT_CODE_DIAMETER_END_USER_SERVICE_DENIED),
+    (ChargingSessionNotFound, C.E_RESULT_CODE_DIAMETER_UNKNOWN_SESSION_ID),
+    (ChargingSessionClosed, C.E_RESULT_CODE_DIAMETER_UNKNOWN_SESSION_ID),
+    (ChargingRequestConflict, C.E_RESULT_CODE_DIAMETER_UNABLE_TO_COMPLY),
+    (InvalidChargingRequest, C.E_RESULT_CODE_DIAMETER_UNABLE_TO_COMPLY),
+)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A Diameter peer allowed to connect: a gateway or a relay (its Origin-Host and realm)."""
+
+    identity: str
+    realm: str
+
+    @classmethod
+    def parse(cls, text: str) -> Peer:
+        """``identity@realm``, e.g. ``dra.relay.example@relay.example``."""
+        identity, sep, realm = text.strip().lower().partition("@")
+        if not sep or not identity or not realm:
+            raise ValueError(f"a peer is identity@realm, not {text!r}")
+        return cls(identity, realm)
+
+
+def serving_country(mcc_mnc: str | None) -> str | None:
+    """The ISO 3166 country of the network named by a 3GPP-SGSN-MCC-MNC, if known."""
+    if not mcc_mnc or len(mcc_mnc) < 3 or not mcc_mnc[:3].isdigit():
+        return None
+    mcc = mcc_mnc[:3]
+    if mcc in SHARED_MCC:
+        return SHARED_MCC[mcc]
+    try:
+        found = mobile_codes.mcc(mcc)
+    except KeyError:
+        return None
+    return str(found[0].alpha2) if len(found) == 1 else None
+
+
+class GyServer:
+    """topup's Credit-Control application on a Diameter node listening at ``host:port``."""
+
+    def __init__(self, db: Database, *, identity: str, realm: str, host: str, port: int,
+                 peers: list[Peer]) -> None:
+        self.db = db
+        self.node = Node(identity, realm, ip_addresses=[host], tcp_port=port,
+                         vendor_ids=[C.VENDOR_TGPP])
+        self.node.wakeup_interval = 1  # timers (watchdogs, stopping) checked every second
+        known = [self.node.add_peer(f"aaa://{p.identity}", p.realm) for p in peers]
+        self.app = _CreditControl(self._answer)
+        # requests for topup's own realm, and for the peers' (a relay forwards both)
+        self.node.add_application(self.app, known,
+                                  realms=sorted({realm, *(p.realm for p in peers)}))
+
+    def start(self) -> None:
+        self.node.start()
+
+    def stop(self) -> None:
+        self.node.stop(wait_timeout=5)
+
+    def wait_for_peer(self, timeout: float) -> None:
+        """Block until a peer has finished its CER/CEA (tests, and start-up logs)."""
+        self.app.wait_for_ready(timeout)
+
+    def _answer(self, app: ThreadingApplication, req: Any) -> Any:
+        if not isinstance(req, CreditControlRequest):
+            return app.generate_answer(req, C.E_RESULT_CODE_DIAMETER_COMMAND_UNSUPPORTED)
+        ans: CreditControlAnswer = app.generate_answer(req, C.E_RESULT_CODE_DIAMETER_SUCCESS)
+        ans.cc_request_type = req.cc_request_type
+        ans.cc_request_number = req.cc_request_number
+        kind = KINDS.get(req.cc_request_type)
+        try:
+            if kind is None:
+                raise InvalidChargingRequest("event requests are not answered yet")
+            asks = [_ask(m, kind) for m in req.multiple_services_credit_control or []]
+            with self.db.unit() as uow:
+                line = country = None
+                if kind == "initial":
+                    line = find_line(uow, _subscriber(req))
+                    country = serving_country(_mcc_mnc(req)) or line.home_country
+                    if country is None:
+                        raise InvalidChargingRequest("no serving network and no home country")
+                answer = charge(uow, req.session_id, int(req.cc_request_number), kind, asks,
+                                line=line, country=country)
+        except TopupError as exc:
+            ans.result_code = _refusal(exc)
+            log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
+            return ans
+        _fill(ans, answer, {a.rating_group: a.unit for a in asks})
+        return ans
+
+
+class _CreditControl(ThreadingApplication):
+    """Credit-Control (application 4) answered by ``answer``; a thread per request."""
+
+    def __init__(self, answer: Callable[[ThreadingApplication, Any], Any]) -> None:
+        super().__init__(C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True,
+                         max_threads=32)
+        self._handle = answer
+
+    def handle_request(self, message: Any) -> Any:
+        return self._handle(self, message)
+
+
+def _subscriber(req: Any) -> str:
+    ids = {s.subscription_id_type: s.subscription_id_data for s in req.subscription_id or []}
+    for kind in (C.E_SUBSCRIPTION_ID_TYPE_END_USER_IMSI, C.E_SUBSCRIPTION_ID_TYPE_END_USER_E164):
+        if ids.get(kind):
+            return str(ids[kind])
+    raise LineNotFound()
+
+
+def _mcc_mnc(req: Any) -> str | None:
+    info = req.service_information
+    ps = info.ps_information if info else None
+    return str(ps.tgpp_sgsn_mcc_mnc) if ps and ps.tgpp_sgsn_mcc_mnc else None
+
+
+def _ask(mscc: Any, kind: str) -> Ask:
+    rsu, used = mscc.requested_service_unit, list(mscc.used_service_unit or [])
+    units = {unit for u in [rsu, *used] if u is not None
+             for field, unit in UNIT_FIELDS.items() if getattr(u, field, None) is not None}
+    if len(units) > 1:
+        raise InvalidChargingRequest("a rating group counts one kind of unit")
+    unit = units.pop() if units else "data"
+    field = next(f for f, u in UNIT_FIELDS.items() if u == unit)
+    spent = sum(int(getattr(u, field) or 0) for u in used)
+    if rsu is None or kind == "terminate":
+        wanted: int | None = 0
+    else:
+        value = getattr(rsu, field, None)
+        wanted = int(value) if value is not None else None
+    return Ask(int(mscc.rating_group or 0), unit, used=spent, requested=wanted)
+
+
+def _refusal(exc: TopupError) -> int:
+    for kind, code in REFUSALS:
+        if isinstance(exc, kind):
+            return code
+    return C.E_RESULT_CODE_DIAMETER_UNABLE_TO_COMPLY
+
+
+def _fill(ans: Any, answer: Answer, units: dict[int, str]) -> None:
+    ans.result_code = RESULTS[answer.result]
+    for g in answer.grants:
+        field = next(f for f, u in UNIT_FIELDS.items() if u == units[g.rating_group])
+        ans.add_multiple_services_credit_control(
+            rating_group=g.rating_group, result_code=RESULTS[g.result],
+            granted_service_unit=GrantedServiceUnit(**{field: g.granted}) if g.granted
+            else None,
+            validity_time=g.validity_seconds if g.granted else None,
+            final_unit_indication=FinalUnitIndication(
+                final_unit_action=C.E_FINAL_UNIT_ACTION_TERMINATE)
+            if g.final and g.granted else None)

@@ -1,0 +1,55 @@
+"""``topup diameter``: the Diameter Gy server (online charging) a packet gateway or a Diameter
+relay connects to; see channels/gy/server.py and docs/charging.md."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import typer
+
+from topup import bootstrap
+from topup.cli.common import fail
+from topup.db.migrate import upgrade
+
+
+def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+             port: int = typer.Option(3868, help="TCP port to listen on (Diameter's is 3868)"),
+             identity: str = typer.Option(..., envvar="TOPUP_DIAMETER_IDENTITY",
+                                          help="This server's Origin-Host, e.g. ocs.example"),
+             realm: str = typer.Option(..., envvar="TOPUP_DIAMETER_REALM",
+                                       help="This server's Origin-Realm, e.g. example"),
+             peer: list[str] = typer.Option(
+                 ..., envvar="TOPUP_DIAMETER_PEERS",
+                 help="A gateway or relay allowed to connect, as identity@realm (repeat it)"),
+             migrate: bool = typer.Option(True, help="Upgrade the schema before serving")
+             ) -> None:
+    """Serve Diameter Gy credit control until SIGTERM or Ctrl-C."""
+    from topup.channels.gy.server import GyServer, Peer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        peers = [Peer.parse(p) for item in peer for p in item.split(",") if p.strip()]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    db = bootstrap.database()
+    try:
+        if migrate:
+            upgrade(db.engine)
+        server = GyServer(db, identity=identity, realm=realm, host=host, port=port,
+                          peers=peers)
+        try:
+            server.start()
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        typer.echo(f"Diameter Gy listening on {host}:{port} as {identity} ({realm}); peers: "
+                   + ", ".join(f"{p.identity}@{p.realm}" for p in peers))
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        server.stop()
+        typer.echo("Diameter Gy stopped")
+    finally:
+        db.dispose()

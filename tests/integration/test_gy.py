@@ -1,0 +1,177 @@
+"""Diameter Gy (channels/gy/server.py) on the loopback, driven by a packet gateway built on a
+real Diameter stack (python-diameter): CER/CEA, then CCR-I, CCR-U (and its retransmission),
+CCR-T; the answers echo the session and request, carry a Result-Code in every MSCC, and the
+wallet ends at exactly the price of the Used-Service-Units. A balance running short gets a
+Final-Unit-Indication, then 4012; an unknown subscriber 5030; an unknown session 5002."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from diameter.message import constants as C
+from diameter.message.avp.grouped import (
+    PsInformation,
+    RequestedServiceUnit,
+    ServiceInformation,
+    UsedServiceUnit,
+)
+from diameter.message.commands import CreditControlRequest
+from diameter.node import Node
+from diameter.node.application import SimpleThreadingApplication
+
+from tests.factories import make_line
+from topup.channels.gy.server import GyServer, Peer, serving_country
+from topup.db.uow import Database
+from topup.ledger import service as ledger
+from topup.subscribers import lines as line_svc
+
+MIB = 1024**2
+OCS, OCS_REALM = "ocs.topup.test", "topup.test"
+PGW, PGW_REALM = "pgw.gateway.test", "gateway.test"
+TYPES = {"I": C.E_CC_REQUEST_TYPE_INITIAL_REQUEST, "U": C.E_CC_REQUEST_TYPE_UPDATE_REQUEST,
+         "T": C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gateway:
+    """A packet gateway: connects to the OCS and sends Credit-Control-Requests."""
+
+    def __init__(self, port: int) -> None:
+        self.node = Node(PGW, PGW_REALM, vendor_ids=[C.VENDOR_TGPP])
+        self.node.wakeup_interval = 1
+        peer = self.node.add_peer(f"aaa://{OCS}:{port};transport=tcp", OCS_REALM,
+                                  ip_addresses=["127.0.0.1"], is_persistent=True)
+        self.app = SimpleThreadingApplication(
+            C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True,
+            request_handler=lambda app, req: app.generate_answer(
+                req, C.E_RESULT_CODE_DIAMETER_SUCCESS))
+        self.node.add_application(self.app, [peer], realms=[PGW_REALM])
+        self.node.start()
+        self.app.wait_for_ready(15)
+
+    def ccr(self, session: str, kind: str, number: int, msccs: list[dict[str, Any]], *,
+            imsi: str | None = None, mcc_mnc: str | None = "52001") -> Any:
+        r = CreditControlRequest()
+        r.session_id = session
+        r.origin_host = PGW.encode()
+        r.origin_realm = PGW_REALM.encode()
+        r.destination_realm = OCS_REALM.encode()
+        r.service_context_id = "32251@3gpp.org"
+        r.cc_request_type = TYPES[kind]
+        r.cc_request_number = number
+        if imsi:
+            r.add_subscription_id(C.E_SUBSCRIPTION_ID_TYPE_END_USER_IMSI, imsi)
+        r.multiple_services_indicator = \
+            C.E_MULTIPLE_SERVICES_INDICATOR_MULTIPLE_SERVICES_SUPPORTED
+        for m in msccs:
+            r.add_multiple_services_credit_control(**m)
+        if mcc_mnc:
+            r.service_information = ServiceInformation(
+                ps_information=PsInformation(tgpp_sgsn_mcc_mnc=mcc_mnc))
+        return self.app.send_request(r, timeout=10)
+
+    def stop(self) -> None:
+        self.node.stop(wait_timeout=5, force=True)
+
+
+@pytest.fixture
+def gy(catalogue: Database) -> Iterator[Gateway]:
+    port = free_port()
+    server = GyServer(catalogue, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
+                      peers=[Peer(PGW, PGW_REALM)])
+    server.start()
+    try:
+        gateway = Gateway(port)
+        try:
+            yield gateway
+        finally:
+            gateway.stop()
+    finally:
+        server.stop()
+
+
+def funded(db: Database, imsi: str, amount: int) -> line_svc.Line:
+    line = make_line(db, imsi=imsi)
+    with db.unit() as uow:
+        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    return line
+
+
+def wallet(db: Database, line: line_svc.Line) -> tuple[int, int]:
+    with db.unit(readonly=True) as uow:
+        b = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+    return b.posted, b.pending_debits
+
+
+def mscc_of(cca: Any) -> list[tuple[Any, ...]]:
+    return [(m.rating_group, m.result_code,
+             m.granted_service_unit.cc_total_octets if m.granted_service_unit else None,
+             m.validity_time,
+             m.final_unit_indication.final_unit_action if m.final_unit_indication else None)
+            for m in cca.multiple_services_credit_control]
+
+
+def test_a_gateway_charges_a_data_session(gy: Gateway, catalogue: Database) -> None:
+    line = funded(catalogue, "460001234500001", 10_00)
+    sid = "pgw.gateway.test;1;1"
+    cca = gy.ccr(sid, "I", 0, [{"rating_group": 10, "requested_service_unit":
+                                RequestedServiceUnit(cc_total_octets=4 * MIB)}],
+                 imsi="460001234500001")
+    assert (cca.session_id, cca.cc_request_type, cca.cc_request_number, cca.result_code) == (
+        sid, TYPES["I"], 0, 2001)
+    assert mscc_of(cca) == [(10, 2001, 4 * MIB, 600, None)]
+    assert wallet(catalogue, line) == (10_00, 2_00), "held at Thailand's rate (MCC 520)"
+
+    update = [{"rating_group": 10, "requested_service_unit": RequestedServiceUnit(),
+               "used_service_unit": UsedServiceUnit(cc_total_octets=3 * MIB)}]
+    cca = gy.ccr(sid, "U", 1, update)
+    assert (cca.result_code, cca.cc_request_number) == (2001, 1)
+    assert mscc_of(cca) == [(10, 2001, 10 * MIB, 600, None)]
+    assert wallet(catalogue, line) == (8_50, 5_00)
+    again = gy.ccr(sid, "U", 1, update)
+    assert mscc_of(again) == mscc_of(cca) and wallet(catalogue, line) == (8_50, 5_00)
+
+    cca = gy.ccr(sid, "T", 2, [{"rating_group": 10, "used_service_unit":
+                                UsedServiceUnit(cc_total_octets=MIB)}])
+    assert (cca.result_code, cca.cc_request_type) == (2001, TYPES["T"])
+    assert [m[:2] for m in mscc_of(cca)] == [(10, 2001)], "a Result-Code in every MSCC"
+    assert wallet(catalogue, line) == (8_00, 0)
+
+
+def test_short_balance_unknown_subscriber_and_unknown_session(gy: Gateway,
+                                                              catalogue: Database) -> None:
+    line = funded(catalogue, "460001234500002", 1_00)
+    sid = "pgw.gateway.test;1;2"
+    cca = gy.ccr(sid, "I", 0, [{"rating_group": 1, "requested_service_unit":
+                                RequestedServiceUnit(cc_total_octets=8 * MIB)}],
+                 imsi="460001234500002")
+    assert mscc_of(cca) == [(1, 2001, 2 * MIB, 600, C.E_FINAL_UNIT_ACTION_TERMINATE)]
+    cca = gy.ccr(sid, "U", 1, [{"rating_group": 1,
+                                "requested_service_unit": RequestedServiceUnit(),
+                                "used_service_unit": UsedServiceUnit(cc_total_octets=2 * MIB)}])
+    assert cca.result_code == C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED
+    assert mscc_of(cca) == [(1, C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED, None, None,
+                             None)]
+    assert wallet(catalogue, line) == (0, 0)
+
+    stranger = gy.ccr("pgw.gateway.test;1;3", "I", 0, [{"rating_group": 1}],
+                      imsi="460009999999999")
+    assert stranger.result_code == C.E_RESULT_CODE_DIAMETER_USER_UNKNOWN
+    lost = gy.ccr("pgw.gateway.test;1;4", "U", 1, [{"rating_group": 1}])
+    assert lost.result_code == C.E_RESULT_CODE_DIAMETER_UNKNOWN_SESSION_ID
+
+
+def test_the_serving_network_names_the_country() -> None:
+    assert [serving_country(x) for x in ("52001", "46000", "310260", "23415", "00101", "",
+                                         None, "abc")] == [
+        "TH", "CN", "US", "GB", None, None, None, None]
