@@ -12,74 +12,22 @@ from typing import Any
 
 import pytest
 from diameter.message import constants as C
-from diameter.message.avp.grouped import (
-    PsInformation,
-    RequestedServiceUnit,
-    ServiceInformation,
-    UsedServiceUnit,
-)
-from diameter.message.commands import CreditControlRequest
-from diameter.node import Node
-from diameter.node.application import SimpleThreadingApplication
+from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 
 from tests.factories import make_line
+from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway
 from topup.channels.gy.server import GyServer, Peer, serving_country
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.subscribers import lines as line_svc
 
 MIB = 1024**2
-OCS, OCS_REALM = "ocs.topup.test", "topup.test"
-PGW, PGW_REALM = "pgw.gateway.test", "gateway.test"
-TYPES = {"I": C.E_CC_REQUEST_TYPE_INITIAL_REQUEST, "U": C.E_CC_REQUEST_TYPE_UPDATE_REQUEST,
-         "T": C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST}
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Gateway:
-    """A packet gateway: connects to the OCS and sends Credit-Control-Requests."""
-
-    def __init__(self, port: int) -> None:
-        self.node = Node(PGW, PGW_REALM, vendor_ids=[C.VENDOR_TGPP])
-        self.node.wakeup_interval = 1
-        peer = self.node.add_peer(f"aaa://{OCS}:{port};transport=tcp", OCS_REALM,
-                                  ip_addresses=["127.0.0.1"], is_persistent=True)
-        self.app = SimpleThreadingApplication(
-            C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True,
-            request_handler=lambda app, req: app.generate_answer(
-                req, C.E_RESULT_CODE_DIAMETER_SUCCESS))
-        self.node.add_application(self.app, [peer], realms=[PGW_REALM])
-        self.node.start()
-        self.app.wait_for_ready(15)
-
-    def ccr(self, session: str, kind: str, number: int, msccs: list[dict[str, Any]], *,
-            imsi: str | None = None, mcc_mnc: str | None = "52001") -> Any:
-        r = CreditControlRequest()
-        r.session_id = session
-        r.origin_host = PGW.encode()
-        r.origin_realm = PGW_REALM.encode()
-        r.destination_realm = OCS_REALM.encode()
-        r.service_context_id = "32251@3gpp.org"
-        r.cc_request_type = TYPES[kind]
-        r.cc_request_number = number
-        if imsi:
-            r.add_subscription_id(C.E_SUBSCRIPTION_ID_TYPE_END_USER_IMSI, imsi)
-        r.multiple_services_indicator = \
-            C.E_MULTIPLE_SERVICES_INDICATOR_MULTIPLE_SERVICES_SUPPORTED
-        for m in msccs:
-            r.add_multiple_services_credit_control(**m)
-        if mcc_mnc:
-            r.service_information = ServiceInformation(
-                ps_information=PsInformation(tgpp_sgsn_mcc_mnc=mcc_mnc))
-        return self.app.send_request(r, timeout=10)
-
-    def stop(self) -> None:
-        self.node.stop(wait_timeout=5, force=True)
 
 
 @pytest.fixture
