@@ -3,11 +3,12 @@ connects to the OCS (or a relay in front of it) and sends Credit-Control-Request
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from diameter.message import constants as C
 from diameter.message.avp.grouped import PsInformation, ServiceInformation
-from diameter.message.commands import CreditControlRequest
+from diameter.message.commands import CreditControlRequest, ReAuthRequest
 from diameter.node import Node
 from diameter.node.application import SimpleThreadingApplication
 
@@ -26,14 +27,28 @@ class Gateway:
         self.node.wakeup_interval = 1
         to = self.node.add_peer(f"aaa://{peer}:{port};transport=tcp", peer_realm,
                                 ip_addresses=["127.0.0.1"], is_persistent=True)
+        self.reauths: list[str] = []  # Session-Ids of the Re-Auth-Requests received
         self.app = SimpleThreadingApplication(
             C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True,
-            request_handler=lambda app, req: app.generate_answer(
-                req, C.E_RESULT_CODE_DIAMETER_SUCCESS))
+            request_handler=self._request)
         # its own realm (answers to come back), and the OCS's through that peer
         self.node.add_application(self.app, [to], realms=[PGW_REALM, OCS_REALM])
         self.node.start()
         self.app.wait_for_ready(15)
+
+    def _request(self, app: Any, req: Any) -> Any:
+        if isinstance(req, ReAuthRequest):
+            self.reauths.append(str(req.session_id))
+        return app.generate_answer(req, C.E_RESULT_CODE_DIAMETER_SUCCESS)
+
+    def wait_reauth(self, session: str, timeout: float = 10.0) -> bool:
+        """Whether a Re-Auth-Request for ``session`` arrives within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if session in self.reauths:
+                return True
+            time.sleep(0.05)
+        return False
 
     def ccr(self, session: str, kind: str, number: int, msccs: list[dict[str, Any]], *,
             imsi: str | None = None, mcc_mnc: str | None = "52001") -> Any:

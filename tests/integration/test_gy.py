@@ -7,6 +7,7 @@ Final-Unit-Indication, then 4012; an unknown subscriber 5030; an unknown session
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,7 +97,7 @@ def test_a_gateway_charges_a_data_session(gy: Gateway, catalogue: Database) -> N
     assert wallet(catalogue, line) == (8_00, 0)
 
 
-def test_short_balance_unknown_subscriber_and_unknown_session(gy: Gateway,
+def test_short_balance_top_up_reauthorization_and_unknown_ones(gy: Gateway,
                                                               catalogue: Database) -> None:
     line = funded(catalogue, "460001234500002", 1_00)
     sid = "pgw.gateway.test;1;2"
@@ -111,6 +112,17 @@ def test_short_balance_unknown_subscriber_and_unknown_session(gy: Gateway,
     assert mscc_of(cca) == [(1, C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED, None, None,
                              None)]
     assert wallet(catalogue, line) == (0, 0)
+    assert gy.reauths == [], "nothing to grant: no re-authorization"
+    with catalogue.unit() as uow:  # a top-up: topup asks the gateway to re-authorize
+        ledger.transfer(uow, "seed:later", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 5_00, code="topup")
+    assert gy.wait_reauth(sid), "a Re-Auth-Request after the top-up"
+    cca = gy.ccr(sid, "U", 2, [{"rating_group": 1,
+                                "requested_service_unit": RequestedServiceUnit()}])
+    assert mscc_of(cca) == [(1, 2001, 10 * MIB, 600, None)]
+    time.sleep(1.5)
+    assert gy.reauths == [sid], "once per shortage"
 
     stranger = gy.ccr("pgw.gateway.test;1;3", "I", 0, [{"rating_group": 1}],
                       imsi="460009999999999")

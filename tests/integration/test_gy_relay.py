@@ -6,7 +6,9 @@ CCR-I, two CCR-U and CCR-T travel through the relay: every CCA echoes Session-Id
 CC-Request-Type and CC-Request-Number and carries a Result-Code in every MSCC, and the
 line's plan bucket and wallet end exactly at the Used-Service-Units (the plan's units first,
 then money at the out-of-bundle rate). A second session that never sends CCR-T is released
-by the sweep. Everything listens on 127.0.0.1 and stops by itself."""
+by the sweep. A line whose money runs out gets a final quota, then 4012; after a top-up,
+topup's Re-Auth-Request reaches the gateway through the relay and the next CCR-U is granted.
+Everything listens on 127.0.0.1 and stops by itself."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 from sqlalchemy import select
 
 from tests.factories import make_line
-from tests.gy_support import OCS, OCS_REALM, PGW, TYPES, Gateway
+from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway
 from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
 from topup.charging.sessions import release_silent
@@ -91,7 +93,7 @@ def relayed(catalogue: Database, tmp_path: Path) -> Iterator[Gateway]:
         "TOPUP_DATA_DIR": str(catalogue.settings.data_dir), "TOPUP_EMBEDDED_WORKER": "0"}
     ocs = subprocess.Popen(
         [TOPUP, "diameter", "--port", str(ocs_port), "--identity", OCS, "--realm", OCS_REALM,
-         "--peer", f"{RELAY}@{RELAY_REALM}", "--no-migrate"],
+         "--peer", f"{RELAY}@{RELAY_REALM}", "--gateway-realm", PGW_REALM, "--no-migrate"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     relay = None
     try:
@@ -186,3 +188,34 @@ def test_ccr_i_u_t_through_freediameter_end_at_the_used_units(relayed: Gateway,
     with catalogue.unit() as uow:
         assert release_silent(uow) == 1
     assert held(catalogue, line.id, bucket_id) == (total - committed, 0, 20_00, 0)
+
+
+def test_a_top_up_reauthorizes_through_the_relay(relayed: Gateway, catalogue: Database
+                                                 ) -> None:
+    line = make_line(catalogue, imsi="520011234500002")
+    with catalogue.unit() as uow:  # 2 MiB of Thai data at 0.50 CNY per MiB
+        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 1_00, code="topup")
+    sid = f"{PGW};relay;3"
+    more = {"rating_group": 7, "requested_service_unit": RequestedServiceUnit()}
+    cca = first_answer(relayed, sid, "I", 0, [more], imsi="520011234500002")
+    [(_, code, granted)] = mscc_of(cca)
+    assert (code, granted) == (2001, 2 * MIB)
+    assert cca.multiple_services_credit_control[0].final_unit_indication.final_unit_action \
+        == C.E_FINAL_UNIT_ACTION_TERMINATE
+    cca = relayed.ccr(sid, "U", 1, [more | {"used_service_unit":
+                                            UsedServiceUnit(cc_total_octets=2 * MIB)}])
+    assert cca.result_code == C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED
+    with catalogue.unit() as uow:
+        ledger.transfer(uow, f"seed:{line.id}:again", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 3_00, code="topup")
+    assert relayed.wait_reauth(sid, timeout=15), "the RAR came through the relay"
+    cca = relayed.ccr(sid, "U", 2, [more])
+    assert mscc_of(cca) == [(7, 2001, 6 * MIB)]
+    relayed.ccr(sid, "T", 3, [{"rating_group": 7, "used_service_unit":
+                               UsedServiceUnit(cc_total_octets=MIB)}])
+    with catalogue.unit(readonly=True) as uow:
+        w = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+    assert (w.posted, w.pending_debits) == (2_50, 0), "1 MiB of the new 6 MiB used"

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from topup.catalog import service as catalog
+from topup.charging.buckets import line_buckets
 from topup.charging.errors import (
     ChargingRequestConflict,
     ChargingSessionClosed,
@@ -108,9 +109,12 @@ class Answer:
 
 
 def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *,
-           line: Line | None = None, country: str | None = None) -> Answer:
+           line: Line | None = None, country: str | None = None,
+           peer: tuple[str, str] | None = None) -> Answer:
     """Answer request ``number`` of session ``ref`` (see the module's docstring). ``line``
-    and ``country`` are needed to open the session (``initial``) and ignored after."""
+    and ``country`` are needed to open the session (``initial``) and ignored after;
+    ``peer``, a Diameter gateway's (Origin-Host, Origin-Realm), is kept to re-authorize
+    the session (``to_reauthorize``)."""
     _check(ref, number, kind, asks)
     digest = _digest(kind, asks, line.id if line else None, country)
     session = _locked(uow, ref)
@@ -136,7 +140,7 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
         if line is None or country is None:
             raise InvalidChargingRequest("an initial request names its line and country")
         ensure_usable(line)
-        session = _open(uow, ref, number, line, check_record(asks[0].unit, 1, country))
+        session = _open(uow, ref, number, line, check_record(asks[0].unit, 1, country), peer)
     line_row = uow.conn.execute(select(charging_sessions.c.line_id).where(
         charging_sessions.c.id == session.id)).scalar_one()
     served = line if line is not None and line.id == line_row else _line(uow, int(line_row))
@@ -167,6 +171,40 @@ def release_silent(uow: UnitOfWork, limit: int = 500) -> int:
         uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session.id)
                          .values(state="expired", updated_at=uow.now))
     return len(refs)
+
+
+@dataclass(frozen=True)
+class Reauthorize:
+    """A session to ask its gateway to re-authorize (a Diameter RAR)."""
+
+    session_id: int
+    ref: str
+    peer_host: str
+    peer_realm: str
+
+
+def to_reauthorize(uow: UnitOfWork, limit: int = 100) -> list[Reauthorize]:
+    """Open Diameter sessions left short by their last answer (a final quota, or none) whose
+    line has something to grant again (money in its wallet, units in a plan), and that were
+    not asked since: after a top-up, the gateway is told to ask again at once."""
+    rows = uow.conn.execute(select(charging_sessions).where(
+        charging_sessions.c.state == "open", charging_sessions.c.starved.is_(True),
+        charging_sessions.c.peer_host.is_not(None), charging_sessions.c.reauth_at.is_(None))
+        .order_by(charging_sessions.c.id).limit(limit)).all()
+    out = []
+    for r in rows:
+        money = any(b.available > 0 for b in ledger.wallets(uow, int(r.line_id)).values())
+        units = any(u["remaining"] > 0 for b in line_buckets(uow, int(r.line_id))
+                    for u in b.units.values())
+        if money or units:
+            out.append(Reauthorize(int(r.id), str(r.ref), str(r.peer_host), str(r.peer_realm)))
+    return out
+
+
+def reauthorized(uow: UnitOfWork, session_id: int) -> None:
+    """Note that the gateway of ``session_id`` was asked to re-authorize it."""
+    uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session_id)
+                     .values(reauth_at=uow.now))
 
 
 def held_now(uow: UnitOfWork, line_id: int) -> dict[str, int]:
@@ -221,10 +259,13 @@ def _locked(uow: UnitOfWork, ref: str) -> Any:
     return uow.conn.execute(query).first()
 
 
-def _open(uow: UnitOfWork, ref: str, number: int, line: Line, country: str) -> Any:
+def _open(uow: UnitOfWork, ref: str, number: int, line: Line, country: str,
+          peer: tuple[str, str] | None) -> Any:
     uow.conn.execute(insert(charging_sessions).values(
         ref=ref, line_id=line.id, country=country, state="open", last_number=number,
-        created_at=uow.now, updated_at=uow.now, expires_at=uow.now + VALIDITY + MARGIN))
+        created_at=uow.now, updated_at=uow.now, expires_at=uow.now + VALIDITY + MARGIN,
+        starved=False, peer_host=peer[0] if peer else None,
+        peer_realm=peer[1] if peer else None))
     return _locked(uow, ref)
 
 
@@ -258,8 +299,11 @@ def _finish(uow: UnitOfWork, session_id: int, number: int, kind: str, digest: st
     uow.conn.execute(insert(charging_requests).values(
         session_id=session_id, number=number, request_hash=digest, answer=answer.as_json(),
         created_at=uow.now))
+    starved = any(g.final or g.result == "credit_limit_reached" for g in answer.grants)
     values: dict[str, Any] = {"last_number": number, "updated_at": uow.now,
-                              "expires_at": uow.now + VALIDITY + MARGIN}
+                              "expires_at": uow.now + VALIDITY + MARGIN, "starved": starved}
+    if not starved:
+        values["reauth_at"] = None
     if kind == "terminate":
         values["state"] = "closed"
     uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session_id)
@@ -387,4 +431,5 @@ def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: A
         uncovered=used - from_buckets - from_money, created_at=at))
 
 
-__all__ = ["Answer", "Ask", "Granted", "charge", "held_now", "release_silent"]
+__all__ = ["Answer", "Ask", "Granted", "Reauthorize", "charge", "held_now", "reauthorized",
+           "release_silent", "to_reauthorize"]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    false,
 )
 
 from topup.db.metadata import UTCDateTime, metadata
@@ -94,9 +95,15 @@ charging_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),  # silent past this: released
+    # the last answer left the line short (a final quota, or none): a top-up re-authorizes
+    Column("starved", Boolean, nullable=False, server_default=false()),
+    Column("peer_host", String(255), nullable=True),  # a Diameter gateway's Origin-Host
+    Column("peer_realm", String(255), nullable=True),  # and Origin-Realm, to send it a RAR
+    Column("reauth_at", UTCDateTime, nullable=True),  # when it was sent one last
     CheckConstraint("state IN ('open', 'closed', 'expired')", name="state"),
     CheckConstraint("last_number >= 0", name="number_non_negative"),
     Index("ix_charging_sessions_open", "state", "expires_at"),
+    Index("ix_charging_sessions_starved", "state", "starved"),
     Index("ix_charging_sessions_line", "line_id", "state"),
 )
 

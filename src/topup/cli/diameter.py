@@ -23,6 +23,10 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
              peer: list[str] = typer.Option(
                  ..., envvar="TOPUP_DIAMETER_PEERS",
                  help="A gateway or relay allowed to connect, as identity@realm (repeat it)"),
+             gateway_realm: list[str] = typer.Option(
+                 [], envvar="TOPUP_DIAMETER_GATEWAY_REALMS",
+                 help="A realm of gateways behind a relay peer, for re-authorization requests "
+                      "(repeat it)"),
              migrate: bool = typer.Option(True, help="Upgrade the schema before serving")
              ) -> None:
     """Serve Diameter Gy credit control until SIGTERM or Ctrl-C."""
@@ -38,7 +42,9 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         if migrate:
             upgrade(db.engine)
         server = GyServer(db, identity=identity, realm=realm, host=host, port=port,
-                          peers=peers)
+                          peers=peers, gateway_realms=[
+                              r.strip().lower() for item in gateway_realm
+                              for r in item.split(",") if r.strip()])
         try:
             server.start()
         except OSError as exc:

@@ -18,6 +18,11 @@ Diameter type:
   none asks for nothing more; the answer carries Granted-Service-Unit, Validity-Time, a
   Result-Code in every MSCC and Final-Unit-Indication (TERMINATE) on the last quota.
 
+A session whose last answer left the line short (a final quota, or 4012) is re-authorized
+when the line has something to grant again, a top-up say: within ``REAUTH_SECONDS`` the
+server sends the gateway a Re-Auth-Request (AUTHORIZE_ONLY) for it, once, and the gateway's
+next CCR-U is granted.
+
 Result-Codes: 2001 success; 4012 credit limit reached (in the MSCC, and at message level when
 every rating group got it); 5031 rating failed; 5030 user unknown; 4010 end user service
 denied (a frozen or terminated line); 5002 unknown session id; 5012 unable to comply (a
@@ -27,6 +32,7 @@ request that conflicts with its session, or that cannot be answered).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +40,7 @@ from typing import Any
 import mobile_codes
 from diameter.message import constants as C
 from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
-from diameter.message.commands import CreditControlAnswer, CreditControlRequest
+from diameter.message.commands import CreditControlAnswer, CreditControlRequest, ReAuthRequest
 from diameter.node import Node
 from diameter.node.application import ThreadingApplication
 
@@ -44,13 +50,14 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.sessions import Answer, Ask, charge
+from topup.charging.sessions import Answer, Ask, charge, reauthorized, to_reauthorize
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable
 from topup.subscribers.lines import find_line
 
 log = logging.getLogger(__name__)
+REAUTH_SECONDS = 1.0  # how often starved sessions are looked for
 
 KINDS = {C.E_CC_REQUEST_TYPE_INITIAL_REQUEST: "initial",
          C.E_CC_REQUEST_TYPE_UPDATE_REQUEST: "update",
@@ -108,22 +115,59 @@ class GyServer:
     """topup's Credit-Control application on a Diameter node listening at ``host:port``."""
 
     def __init__(self, db: Database, *, identity: str, realm: str, host: str, port: int,
-                 peers: list[Peer]) -> None:
-        self.db = db
+                 peers: list[Peer], gateway_realms: list[str] | None = None) -> None:
+        """``gateway_realms``: realms of gateways behind a relay peer (re-authorization
+        requests to them go through it)."""
+        self.db, self.identity, self.realm = db, identity, realm
         self.node = Node(identity, realm, ip_addresses=[host], tcp_port=port,
                          vendor_ids=[C.VENDOR_TGPP])
         self.node.wakeup_interval = 1  # timers (watchdogs, stopping) checked every second
         known = [self.node.add_peer(f"aaa://{p.identity}", p.realm) for p in peers]
         self.app = _CreditControl(self._answer)
         # requests for topup's own realm, and for the peers' (a relay forwards both)
-        self.node.add_application(self.app, known,
-                                  realms=sorted({realm, *(p.realm for p in peers)}))
+        self.node.add_application(self.app, known, realms=sorted(
+            {realm, *(p.realm for p in peers), *(gateway_realms or [])}))
+        self._stopping = threading.Event()
+        self._reauth = threading.Thread(target=self._reauthorize, name="gy-reauth",
+                                        daemon=True)
 
     def start(self) -> None:
         self.node.start()
+        self._reauth.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._reauth.is_alive():
+            self._reauth.join(timeout=10)
         self.node.stop(wait_timeout=5)
+
+    def _reauthorize(self) -> None:
+        """Send a RAR for every starved session whose line can be granted again."""
+        while not self._stopping.wait(REAUTH_SECONDS):
+            try:
+                with self.db.unit(readonly=True) as uow:
+                    due = to_reauthorize(uow)
+                for s in due:
+                    self._send_rar(s.ref, s.peer_host, s.peer_realm)
+                    with self.db.unit() as uow:
+                        reauthorized(uow, s.session_id)
+            except Exception:  # keep looking; the next round tries again
+                log.exception("re-authorization round failed")
+
+    def _send_rar(self, ref: str, host: str, realm: str) -> None:
+        rar = ReAuthRequest()
+        rar.session_id = ref
+        rar.origin_host = self.identity.encode()
+        rar.origin_realm = self.realm.encode()
+        rar.destination_realm = realm.encode()
+        rar.destination_host = host.encode()
+        rar.auth_application_id = C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION
+        rar.re_auth_request_type = C.E_RE_AUTH_REQUEST_TYPE_AUTHORIZE_ONLY
+        try:
+            raa = self.app.send_request(rar, timeout=5)
+            log.info("RAR for %s answered %s", ref, getattr(raa, "result_code", None))
+        except Exception as exc:  # no route, or no answer: the gateway asks at validity's end
+            log.warning("RAR for %s not answered: %s", ref, exc)
 
     def wait_for_peer(self, timeout: float) -> None:
         """Block until a peer has finished its CER/CEA (tests, and start-up logs)."""
@@ -148,7 +192,7 @@ class GyServer:
                     if country is None:
                         raise InvalidChargingRequest("no serving network and no home country")
                 answer = charge(uow, req.session_id, int(req.cc_request_number), kind, asks,
-                                line=line, country=country)
+                                line=line, country=country, peer=_origin(req))
         except TopupError as exc:
             ans.result_code = _refusal(exc)
             log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
@@ -175,6 +219,14 @@ def _subscriber(req: Any) -> str:
         if ids.get(kind):
             return str(ids[kind])
     raise LineNotFound()
+
+
+def _origin(req: Any) -> tuple[str, str] | None:
+    host, realm = req.origin_host, req.origin_realm
+    if not host or not realm:
+        return None
+    as_text = [v.decode() if isinstance(v, bytes) else str(v) for v in (host, realm)]
+    return as_text[0], as_text[1]
 
 
 def _mcc_mnc(req: Any) -> str | None:

@@ -34,6 +34,10 @@ def upgrade() -> None:
     sa.Column('created_at', topup.db.metadata.UTCDateTime(), nullable=False),
     sa.Column('updated_at', topup.db.metadata.UTCDateTime(), nullable=False),
     sa.Column('expires_at', topup.db.metadata.UTCDateTime(), nullable=False),
+    sa.Column('starved', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('peer_host', sa.String(length=255), nullable=True),
+    sa.Column('peer_realm', sa.String(length=255), nullable=True),
+    sa.Column('reauth_at', topup.db.metadata.UTCDateTime(), nullable=True),
     sa.CheckConstraint("state IN ('open', 'closed', 'expired')", name=op.f('ck_charging_sessions_state')),
     sa.CheckConstraint('last_number >= 0', name=op.f('ck_charging_sessions_number_non_negative')),
     sa.ForeignKeyConstraint(['line_id'], ['lines.id'], name=op.f('fk_charging_sessions_line_id_lines')),
@@ -43,6 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table('charging_sessions', schema=None) as batch_op:
         batch_op.create_index('ix_charging_sessions_line', ['line_id', 'state'], unique=False)
         batch_op.create_index('ix_charging_sessions_open', ['state', 'expires_at'], unique=False)
+        batch_op.create_index('ix_charging_sessions_starved', ['state', 'starved'], unique=False)
 
     op.create_table('charging_grants',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -107,6 +112,7 @@ def downgrade() -> None:
 
     op.drop_table('charging_grants')
     with op.batch_alter_table('charging_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_charging_sessions_starved')
         batch_op.drop_index('ix_charging_sessions_open')
         batch_op.drop_index('ix_charging_sessions_line')
 
