@@ -207,6 +207,41 @@ def reauthorized(uow: UnitOfWork, session_id: int) -> None:
                      .values(reauth_at=uow.now))
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    """An open session of a line as staff see it: units held now and used so far, per unit."""
+
+    ref: str
+    country: str
+    created_at: datetime
+    updated_at: datetime
+    held: dict[str, int]
+    used: dict[str, int]
+
+
+def live_sessions(uow: UnitOfWork, line_id: int) -> list[LiveSession]:
+    """The line's open sessions, newest first."""
+    rows = uow.conn.execute(select(charging_sessions).where(
+        charging_sessions.c.line_id == line_id, charging_sessions.c.state == "open")
+        .order_by(charging_sessions.c.id.desc())).all()
+    grants = uow.conn.execute(select(charging_grants).where(
+        charging_grants.c.session_id.in_([r.id for r in rows]))).all() if rows else []
+    out = []
+    for r in rows:
+        held: dict[str, int] = {}
+        used: dict[str, int] = {}
+        for g in grants:
+            if g.session_id != r.id:
+                continue
+            if g.state == "held":
+                held[g.unit] = held.get(g.unit, 0) + int(g.granted)
+            else:
+                used[g.unit] = used.get(g.unit, 0) + int(g.used or 0)
+        out.append(LiveSession(str(r.ref), str(r.country), r.created_at, r.updated_at, held,
+                               used))
+    return out
+
+
 def held_now(uow: UnitOfWork, line_id: int) -> dict[str, int]:
     """Units held by the line's open sessions, per unit (what a traveller's remaining
     balance already leaves out)."""
@@ -431,5 +466,5 @@ def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: A
         uncovered=used - from_buckets - from_money, created_at=at))
 
 
-__all__ = ["Answer", "Ask", "Granted", "Reauthorize", "charge", "held_now", "reauthorized",
-           "release_silent", "to_reauthorize"]
+__all__ = ["Answer", "Ask", "Granted", "LiveSession", "Reauthorize", "charge", "held_now",
+           "live_sessions", "reauthorized", "release_silent", "to_reauthorize"]

@@ -10,9 +10,12 @@ import pytest
 from tests.integration.admin.conftest import StaffBrowser
 from tests.integration.portal.conftest import Shop, credit, csrf_of, hidden
 from topup.audit.service import entries
+from topup.charging.sessions import Ask, charge
 from topup.ledger import service as ledger
 from topup.notifications import service as outbox
 from topup.subscribers.lines import get_line
+
+MIB = 1024**2
 
 
 def wallet(shop: Shop) -> int:
@@ -45,6 +48,28 @@ def test_the_detail_page_shows_the_whole_line(shop: Shop, staff: StaffBrowser) -
     assert re.search(r'href="/admin/orders/\d+"', orders)
     assert "+CN¥30.00" in html.split('id="line-movements"')[1]
     assert 'id="credit-panel"' in html and 'id="freeze-panel"' not in html  # finance
+    assert "No open charging sessions." in html
+
+
+def test_the_detail_page_shows_live_charging_sessions(shop: Shop, staff: StaffBrowser
+                                                      ) -> None:
+    credit(shop.db, shop.line, 30_00)
+    with shop.db.unit() as uow:  # a gateway holds 4 MiB, then reports 3 and holds 4 more
+        line = get_line(uow, shop.line.id)
+        charge(uow, "pgw;live;1", 0, "initial", [Ask(1, "data", requested=4 * MIB),
+                                                 Ask(2, "sms", requested=2)],
+               line=line, country="TH")
+        charge(uow, "pgw;live;1", 1, "update", [Ask(1, "data", used=3 * MIB,
+                                                    requested=4 * MIB)])
+    html = staff("support", lang="zh-CN").get(f"/admin/lines/{shop.line.id}").text
+    row = html.split('id="line-sessions"')[1].split("</table>")[0]
+    assert "pgw;live;1" in row and "TH" in row
+    assert "2 条短信" in row, "held SMS, in Chinese"
+    assert row.count("MB") >= 2, "data held and used"
+    with shop.db.unit() as uow:
+        charge(uow, "pgw;live;1", 2, "terminate", [])
+    html = staff("support").get(f"/admin/lines/{shop.line.id}").text
+    assert "No open charging sessions." in html
 
 
 def test_support_freezes_and_unfreezes_with_a_reason(shop: Shop, staff: StaffBrowser) -> None:

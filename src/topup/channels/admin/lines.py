@@ -1,6 +1,7 @@
 """Lines in the console: search by number, ICCID or e-mail; a line's whole picture (balances,
-plans, orders, ledger movements, status history, messages, audit); and what staff do to it:
-freeze or unfreeze with a reason, credit money by hand, send a message again."""
+plans, live charging sessions, orders, ledger movements, status history, messages, audit);
+and what staff do to it: freeze or unfreeze with a reason, credit money by hand, send a
+message again."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from topup.channels.portal.history import MOVEMENTS, movements
 from topup.channels.portal.views import line_view
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
 from topup.charging.buckets import line_buckets
+from topup.charging.sessions import live_sessions
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.notifications import service as outbox
@@ -70,6 +72,7 @@ def _detail(w: Web, line_id: int, before: int | None) -> dict[str, Any]:
             "view": line_view(uow, line, w.t.lang),
             "buckets": buckets, "plan_names": {
                 b.plan_id: catalog.get_plan(uow, b.plan_id).name(w.t.lang) for b in buckets},
+            "sessions": live_sessions(uow, line.id),
             "orders": orders.line_orders(uow, line.id, limit=PAGE),
             "moves": movements(uow, line.id, before), "before": before,
             "history": history, "audit": audit,
