@@ -15,7 +15,7 @@ from diameter.node.application import SimpleThreadingApplication
 OCS, OCS_REALM = "ocs.topup.test", "topup.test"
 PGW, PGW_REALM = "pgw.gateway.test", "gateway.test"
 TYPES = {"I": C.E_CC_REQUEST_TYPE_INITIAL_REQUEST, "U": C.E_CC_REQUEST_TYPE_UPDATE_REQUEST,
-         "T": C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST}
+         "T": C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST, "E": C.E_CC_REQUEST_TYPE_EVENT_REQUEST}
 
 
 class Gateway:

@@ -162,3 +162,22 @@ def test_requests_that_cannot_be_answered_are_refused(catalogue: Database) -> No
     ask(catalogue, "gw;4", 3, "update", [Ask(1, "data", used=MIB)])
     with pytest.raises(ChargingRequestConflict):  # an older number never answered
         ask(catalogue, "gw;4", 2, "update", [Ask(1, "data", used=MIB)])
+
+
+def test_an_event_is_debited_whole_or_not_at_all(catalogue: Database) -> None:
+    line = line_with_money(catalogue, 1_20)  # SMS in Thailand: 0.50 CNY each
+    sent = ask(catalogue, "smsc;1", 0, "event", [Ask(3, "sms", requested=2)], line, "TH")
+    assert [(g.result, g.granted, g.validity_seconds) for g in sent.grants] == [
+        ("success", 2, 0)]
+    assert balances(catalogue, line) == (20, 0), "debited at once, nothing held"
+    assert ask(catalogue, "smsc;1", 0, "event", [Ask(3, "sms", requested=2)], line,
+               "TH") == sent, "a retransmission debits nothing more"
+    short = ask(catalogue, "smsc;2", 0, "event", [Ask(3, "sms", requested=1)], line, "TH")
+    assert (short.result, short.grants[0].granted) == ("credit_limit_reached", 0)
+    assert balances(catalogue, line) == (20, 0), "not a part of it"
+    with pytest.raises(ChargingSessionClosed):
+        ask(catalogue, "smsc;1", 1, "update", [Ask(3, "sms", used=1)])
+    with catalogue.unit(readonly=True) as uow:
+        sms = uow.conn.execute(select(usage_records.c.quantity, usage_records.c.money_charged)
+                               .where(usage_records.c.line_id == line.id)).all()
+    assert [tuple(u) for u in sms] == [(2, 1_00)]

@@ -131,6 +131,17 @@ def test_short_balance_top_up_reauthorization_and_unknown_ones(gy: Gateway,
     assert lost.result_code == C.E_RESULT_CODE_DIAMETER_UNKNOWN_SESSION_ID
 
 
+def test_an_event_request_debits_an_sms(gy: Gateway, catalogue: Database) -> None:
+    line = funded(catalogue, "460001234500003", 1_00)
+    sms = [{"rating_group": 3, "requested_service_unit":
+            RequestedServiceUnit(cc_service_specific_units=1)}]
+    cca = gy.ccr("smsc.gateway.test;1", "E", 0, sms, imsi="460001234500003")
+    assert (cca.result_code, cca.cc_request_type) == (2001, TYPES["E"])
+    [m] = cca.multiple_services_credit_control
+    assert (m.result_code, m.granted_service_unit.cc_service_specific_units) == (2001, 1)
+    assert wallet(catalogue, line) == (50, 0)
+
+
 def test_the_serving_network_names_the_country() -> None:
     assert [serving_country(x) for x in ("52001", "46000", "310260", "23415", "00101", "",
                                          None, "abc")] == [

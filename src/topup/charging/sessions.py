@@ -8,7 +8,9 @@ the units wanted next (``Ask``). ``charge`` answers one request:
   a grant;
 - **update**: each rating group's open grant is closed at what was used (committed), and a
   new grant is made;
-- **terminate**: what was used is committed, everything held is released, the session closes.
+- **terminate**: what was used is committed, everything held is released, the session closes;
+- **event**: a one-shot charge (an SMS, say): each rating group's requested units are debited
+  whole, at once, or not at all (``credit_limit_reached``), and the session is closed.
 
 A grant holds units the way usage draws them (``service.drawing_order``: the line's buckets
 whose zone covers the country, soonest expiry first, then first-use buckets, which start
@@ -56,7 +58,8 @@ from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.subscribers.lines import Line, ensure_usable
 
-KINDS = ("initial", "update", "terminate")
+KINDS = ("initial", "update", "terminate", "event")
+OPENING = ("initial", "event")  # kinds that name a new session
 QUOTA = {"data": 10 * 1024 * 1024, "voice": 300, "sms": 1}  # units granted when none are named
 VALIDITY = timedelta(minutes=10)  # every grant is valid this long, then asked again
 MARGIN = timedelta(minutes=5)  # a session silent past its validity and this is released
@@ -127,18 +130,18 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
                 raise ChargingRequestConflict(
                     f"request {number} of session {ref!r} was sent with other contents")
             return Answer.of_json(stored.answer)
-        if kind == "initial":
-            raise ChargingRequestConflict(f"session {ref!r} is already open")
+        if kind in OPENING:
+            raise ChargingRequestConflict(f"session {ref!r} exists already")
         if session.state != "open":
             raise ChargingSessionClosed(f"session {ref!r} is {session.state}")
         if number <= session.last_number:
             raise ChargingRequestConflict(
                 f"request {number} of session {ref!r} comes after {session.last_number}")
-    elif kind != "initial":
+    elif kind not in OPENING:
         raise ChargingSessionNotFound(f"no charging session {ref!r}")
     else:
         if line is None or country is None:
-            raise InvalidChargingRequest("an initial request names its line and country")
+            raise InvalidChargingRequest(f"an {kind} request names its line and country")
         ensure_usable(line)
         session = _open(uow, ref, number, line, check_record(asks[0].unit, 1, country), peer)
     line_row = uow.conn.execute(select(charging_sessions.c.line_id).where(
@@ -319,7 +322,17 @@ def _answer_ask(uow: UnitOfWork, session: Any, line: Line, number: int, kind: st
     if kind == "terminate" or ask.requested == 0:
         return Granted(ask.rating_group, ask.unit, "success", 0, 0, False)
     want = ask.requested if ask.requested is not None else QUOTA[ask.unit]
-    return _hold(uow, session, line, number, ask.rating_group, ask.unit, want)
+    granted = _hold(uow, session, line, number, ask.rating_group, ask.unit, want)
+    if kind != "event":
+        return granted
+    # an event is debited whole, at once, or not at all
+    whole = granted.granted == want
+    for held in _held(uow, session.id, ask.rating_group):
+        _close(uow, session, line, number, held, want if whole else 0)
+    if whole:
+        return Granted(ask.rating_group, ask.unit, "success", want, 0, False)
+    result = "credit_limit_reached" if granted.result == "success" else granted.result
+    return Granted(ask.rating_group, ask.unit, result, 0, 0, True)
 
 
 def _overall(grants: list[Granted]) -> str:
@@ -339,7 +352,7 @@ def _finish(uow: UnitOfWork, session_id: int, number: int, kind: str, digest: st
                               "expires_at": uow.now + VALIDITY + MARGIN, "starved": starved}
     if not starved:
         values["reauth_at"] = None
-    if kind == "terminate":
+    if kind in ("terminate", "event"):
         values["state"] = "closed"
     uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session_id)
                      .values(**values))

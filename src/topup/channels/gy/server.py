@@ -6,9 +6,11 @@ machine) is python-diameter's; this module translates each Credit-Control-Reques
 ``charge`` and its answer into the Credit-Control-Answer, so nothing else in topup sees a
 Diameter type:
 
-- CC-Request-Type INITIAL / UPDATE / TERMINATION → ``initial`` / ``update`` / ``terminate``
-  (EVENT requests are answered 5012 for now); Session-Id and CC-Request-Number name the
-  request, so a retransmission gets the same answer and moves nothing;
+- CC-Request-Type INITIAL / UPDATE / TERMINATION / EVENT → ``initial`` / ``update`` /
+  ``terminate`` / ``event`` (Requested-Action DIRECT_DEBITING: the units debited whole or
+  not at all; balance checks, price enquiries and refunds are answered 5012); Session-Id and
+  CC-Request-Number name the request, so a retransmission gets the same answer and moves
+  nothing;
 - Subscription-Id: the line, by END_USER_IMSI first, then END_USER_E164;
 - 3GPP-SGSN-MCC-MNC (PS-Information): the country serving the line (its home country when
   absent);
@@ -61,7 +63,8 @@ REAUTH_SECONDS = 1.0  # how often starved sessions are looked for
 
 KINDS = {C.E_CC_REQUEST_TYPE_INITIAL_REQUEST: "initial",
          C.E_CC_REQUEST_TYPE_UPDATE_REQUEST: "update",
-         C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST: "terminate"}
+         C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST: "terminate",
+         C.E_CC_REQUEST_TYPE_EVENT_REQUEST: "event"}
 UNIT_FIELDS = {"cc_total_octets": "data", "cc_time": "voice",
                "cc_service_specific_units": "sms"}
 RESULTS = {"success": C.E_RESULT_CODE_DIAMETER_SUCCESS,
@@ -182,11 +185,14 @@ class GyServer:
         kind = KINDS.get(req.cc_request_type)
         try:
             if kind is None:
-                raise InvalidChargingRequest("event requests are not answered yet")
+                raise InvalidChargingRequest(f"CC-Request-Type {req.cc_request_type}")
+            if kind == "event" and req.requested_action not in (
+                    None, C.E_REQUESTED_ACTION_DIRECT_DEBITING):
+                raise InvalidChargingRequest("only direct debiting is answered")
             asks = [_ask(m, kind) for m in req.multiple_services_credit_control or []]
             with self.db.unit() as uow:
                 line = country = None
-                if kind == "initial":
+                if kind in ("initial", "event"):
                     line = find_line(uow, _subscriber(req))
                     country = serving_country(_mcc_mnc(req)) or line.home_country
                     if country is None:
@@ -267,7 +273,7 @@ def _fill(ans: Any, answer: Answer, units: dict[int, str]) -> None:
             rating_group=g.rating_group, result_code=RESULTS[g.result],
             granted_service_unit=GrantedServiceUnit(**{field: g.granted}) if g.granted
             else None,
-            validity_time=g.validity_seconds if g.granted else None,
+            validity_time=g.validity_seconds if g.granted and g.validity_seconds else None,
             final_unit_indication=FinalUnitIndication(
                 final_unit_action=C.E_FINAL_UNIT_ACTION_TERMINATE)
             if g.final and g.granted else None)
