@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,9 +55,11 @@ from topup.charging.tables import (
     charging_sessions,
     usage_records,
 )
+from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
+from topup.errors import TopupError
 from topup.ledger import service as ledger
-from topup.subscribers.lines import Line, ensure_usable
+from topup.subscribers.lines import Line, ensure_usable, find_line
 
 KINDS = ("initial", "update", "terminate", "event")
 OPENING = ("initial", "event")  # kinds that name a new session
@@ -154,6 +157,60 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
     answer = Answer(ref, number, _overall(grants), tuple(grants))
     _finish(uow, session.id, number, kind, digest, answer)
     return answer
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One request as a command for the database's writer (``Database.writer``): the
+    requests of many sessions are committed together, each under a savepoint of its own, so a
+    refusal undoes that request alone. An opening request (``initial``, ``event``) names its
+    line by id or by ``subscriber`` (ICCID, MSISDN or IMSI); its ``country`` falls back to the
+    line's home country."""
+
+    ref: str
+    number: int
+    request: str
+    asks: tuple[Ask, ...]
+    subscriber: str | None = None
+    line_id: int | None = None
+    country: str | None = None
+    peer: tuple[str, str] | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return CHARGES
+
+
+class _Charges:
+    """The batch kind of ``Charge`` commands: each applied by ``charge`` under a savepoint."""
+
+    def apply(self, uow: UnitOfWork, commands: Sequence[Charge]) -> list[Any]:
+        out: list[Any] = []
+        for cmd in commands:
+            try:
+                with uow.savepoint():
+                    out.append(_apply_one(uow, cmd))
+            except TopupError as exc:
+                out.append(exc)
+        return out
+
+    def __repr__(self) -> str:
+        return "CHARGES"
+
+
+CHARGES = _Charges()
+
+
+def _apply_one(uow: UnitOfWork, cmd: Charge) -> Answer:
+    line = country = None
+    if cmd.request in OPENING:
+        if cmd.line_id is not None:
+            line = _line(uow, cmd.line_id)
+        elif cmd.subscriber:
+            line = find_line(uow, cmd.subscriber)
+        country = cmd.country or (line.home_country if line else None)
+    return charge(uow, cmd.ref, cmd.number, cmd.request, list(cmd.asks), line=line,
+                  country=country, peer=cmd.peer)
 
 
 def release_silent(uow: UnitOfWork, limit: int = 500) -> int:
@@ -479,5 +536,6 @@ def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: A
         uncovered=used - from_buckets - from_money, created_at=at))
 
 
-__all__ = ["Answer", "Ask", "Granted", "LiveSession", "Reauthorize", "charge", "held_now",
+__all__ = ["CHARGES", "Answer", "Ask", "Charge", "Granted", "LiveSession", "Reauthorize",
+           "charge", "held_now",
            "live_sessions", "reauthorized", "release_silent", "to_reauthorize"]

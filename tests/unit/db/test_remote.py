@@ -24,9 +24,12 @@ from fastapi.responses import JSONResponse
 
 from tests.factories import make_line, make_user
 from topup.channels.api.admin import _order_body
+from topup.charging.errors import ChargingSessionNotFound
+from topup.charging.sessions import Answer, Ask, Charge
 from topup.db import remote
 from topup.db.group import WriterClosed
 from topup.db.uow import Database
+from topup.demo.catalog import seed_catalog
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
 from topup.orders.idempotency import Outcome, request_hash
@@ -126,6 +129,27 @@ def test_the_writer_process_commits_what_api_processes_send(
         # answer once, as the API's JSON responses encode it
         more = asyncio.run(gather(api.writer, [credit(staff, line.id, "more", 3_00)]))[0]
         assert more.status == 201 and more.encoded == JSONResponse(more.body).body
+        assert api._group is None, "nothing was written in the API process itself"
+    finally:
+        api.close()
+
+
+def test_charging_requests_travel_to_the_writer_process(
+        db: Database, process: remote.WriterProcess) -> None:
+    line = make_line(db)
+    with db.unit() as uow:
+        seed_catalog(uow)  # out-of-bundle rates
+        ledger.transfer(uow, "seed:charging", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 10_00, code="topup")
+    api = api_side(db, process.socket)
+    try:
+        opened, lost = asyncio.run(gather(api.writer, [
+            Charge("gw;remote", 0, "initial", (Ask(1, "sms", requested=2),),
+                   subscriber=line.iccid, country="TH"),
+            Charge("gw;nobody", 1, "update", (Ask(1, "sms", used=1),))]))
+        assert isinstance(opened, Answer) and opened.grants[0].granted == 2, opened
+        assert isinstance(lost, ChargingSessionNotFound) and lost.status == 404
         assert api._group is None, "nothing was written in the API process itself"
     finally:
         api.close()

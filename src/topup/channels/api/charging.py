@@ -9,7 +9,9 @@ unit of a rating group is the one its units name: ``totalVolume`` (bytes of data
 (seconds of voice) or ``serviceSpecificUnits`` (messages). A rating group without
 ``requestedUnit`` only reports use; an empty ``requestedUnit`` asks for the default quota.
 The session is named by the gateway (``sessionId``) so that a retransmitted create, like any
-retransmitted request (same ``invocationSequenceNumber``), gets the same answer.
+retransmitted request (same ``invocationSequenceNumber``), gets the same answer. Requests are
+committed by the database's writer (the writer process under ``topup serve``), many to a
+transaction.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from topup.channels.api.deps import database, role
 from topup.charging.errors import InvalidChargingRequest
-from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, charge
+from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, Charge
 from topup.db.uow import Database
 from topup.subscribers.auth import User
-from topup.subscribers.lines import find_line
 
 router = APIRouter(tags=["charging"])
 ROLES = ("network", "admin")
@@ -88,38 +89,38 @@ class ChargingDataResponse(BaseModel):
 
 @router.post("/charging/sessions", status_code=201, response_model=ChargingDataResponse,
              response_model_exclude_none=True)
-def create_session(body: ChargingDataCreate, response: Response,
-                   _: User = Depends(role(*ROLES)),
-                   db: Database = Depends(database)) -> Any:
+async def create_session(body: ChargingDataCreate, response: Response,
+                         _: User = Depends(role(*ROLES)),
+                         db: Database = Depends(database)) -> Any:
     """Open a charging session on a line and grant each rating group its first quota, held
     from the line's buckets, then its wallet at the out-of-bundle rate."""
     asks = _asks(body)
-    with db.unit() as uow:
-        line = find_line(uow, _identifier(body.subscriberIdentifier))
-        answer = charge(uow, body.sessionId, body.invocationSequenceNumber, "initial", asks,
-                        line=line, country=body.country)
+    answer = await db.writer.run(Charge(
+        body.sessionId, body.invocationSequenceNumber, "initial", tuple(asks),
+        subscriber=_identifier(body.subscriberIdentifier), country=body.country))
     response.headers["Location"] = f"/api/v1/charging/sessions/{body.sessionId}"
     return _out(answer, asks)
 
 
 @router.post("/charging/sessions/{ref}/update", response_model=ChargingDataResponse,
              response_model_exclude_none=True)
-def update_session(ref: str, body: ChargingDataRequest, _: User = Depends(role(*ROLES)),
-                   db: Database = Depends(database)) -> Any:
+async def update_session(ref: str, body: ChargingDataRequest, _: User = Depends(role(*ROLES)),
+                         db: Database = Depends(database)) -> Any:
     """Commit what each rating group used since its last grant and grant the next quota."""
     asks = _asks(body)
-    with db.unit() as uow:
-        return _out(charge(uow, ref, body.invocationSequenceNumber, "update", asks), asks)
+    answer = await db.writer.run(Charge(ref, body.invocationSequenceNumber, "update",
+                                        tuple(asks)))
+    return _out(answer, asks)
 
 
 @router.post("/charging/sessions/{ref}/release", status_code=204,
              response_class=Response)
-def release_session(ref: str, body: ChargingDataRequest, _: User = Depends(role(*ROLES)),
-                    db: Database = Depends(database)) -> Response:
+async def release_session(ref: str, body: ChargingDataRequest,
+                          _: User = Depends(role(*ROLES)),
+                          db: Database = Depends(database)) -> Response:
     """Commit the last use, release everything held and close the session."""
     asks = _asks(body, releasing=True)
-    with db.unit() as uow:
-        charge(uow, ref, body.invocationSequenceNumber, "terminate", asks)
+    await db.writer.run(Charge(ref, body.invocationSequenceNumber, "terminate", tuple(asks)))
     return Response(status_code=204)
 
 

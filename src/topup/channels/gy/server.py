@@ -52,11 +52,10 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.sessions import Answer, Ask, charge, reauthorized, to_reauthorize
+from topup.charging.sessions import Answer, Ask, Charge, reauthorized, to_reauthorize
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable
-from topup.subscribers.lines import find_line
 
 log = logging.getLogger(__name__)
 REAUTH_SECONDS = 1.0  # how often starved sessions are looked for
@@ -190,15 +189,13 @@ class GyServer:
                     None, C.E_REQUESTED_ACTION_DIRECT_DEBITING):
                 raise InvalidChargingRequest("only direct debiting is answered")
             asks = [_ask(m, kind) for m in req.multiple_services_credit_control or []]
-            with self.db.unit() as uow:
-                line = country = None
-                if kind in ("initial", "event"):
-                    line = find_line(uow, _subscriber(req))
-                    country = serving_country(_mcc_mnc(req)) or line.home_country
-                    if country is None:
-                        raise InvalidChargingRequest("no serving network and no home country")
-                answer = charge(uow, req.session_id, int(req.cc_request_number), kind, asks,
-                                line=line, country=country, peer=_origin(req))
+            opening = kind in ("initial", "event")
+            # committed by the database's writer with whatever other requests are waiting
+            answer = self.db.writer.submit(Charge(
+                req.session_id, int(req.cc_request_number), kind, tuple(asks),
+                subscriber=_subscriber(req) if opening else None,
+                country=serving_country(_mcc_mnc(req)) if opening else None,
+                peer=_origin(req))).result()
         except TopupError as exc:
             ans.result_code = _refusal(exc)
             log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
