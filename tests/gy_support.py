@@ -51,7 +51,8 @@ class Gateway:
         return False
 
     def ccr(self, session: str, kind: str, number: int, msccs: list[dict[str, Any]], *,
-            imsi: str | None = None, mcc_mnc: str | None = "52001") -> Any:
+            imsi: str | None = None, msisdn: str | None = None,
+            mcc_mnc: str | None = "52001") -> Any:
         r = CreditControlRequest()
         r.session_id = session
         r.origin_host = PGW.encode()
@@ -62,6 +63,8 @@ class Gateway:
         r.cc_request_number = number
         if imsi:
             r.add_subscription_id(C.E_SUBSCRIPTION_ID_TYPE_END_USER_IMSI, imsi)
+        if msisdn:
+            r.add_subscription_id(C.E_SUBSCRIPTION_ID_TYPE_END_USER_E164, msisdn)
         r.multiple_services_indicator = \
             C.E_MULTIPLE_SERVICES_INDICATOR_MULTIPLE_SERVICES_SUPPORTED
         for m in msccs:

@@ -136,3 +136,55 @@ def test_serve_limits_headers_and_bodies(served: tuple[str, str]) -> None:
                headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert r.json()["code"] == "request_too_large"
+
+
+def test_serve_starts_the_diameter_server_when_configured(tmp_path: Path) -> None:
+    """With TOPUP_DIAMETER_* set, ``topup serve`` runs ``topup diameter`` beside the API: a
+    gateway charges a demo line over Gy after staff credited it over HTTP."""
+    from diameter.message.avp.grouped import RequestedServiceUnit
+
+    from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, Gateway
+
+    gy_port, port = free_port(), free_port()
+    env = os.environ | {
+        "TOPUP_DATA_DIR": str(tmp_path / "var"), "TOPUP_DIAMETER_IDENTITY": OCS,
+        "TOPUP_DIAMETER_REALM": OCS_REALM, "TOPUP_DIAMETER_PEERS": f"{PGW}@{PGW_REALM}",
+        "TOPUP_DIAMETER_PORT": str(gy_port)}
+    for name in ("TOPUP_DATABASE_URL", "TOPUP_PUBLIC_URL"):
+        env.pop(name, None)
+    assert subprocess.run([TOPUP, "demo"], env=env, capture_output=True,
+                          timeout=120).returncode == 0
+    proc = subprocess.Popen([TOPUP, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("topup serve did not come up")
+        c = httpx.Client(base_url=base, timeout=10)
+        admin = c.post("/api/v1/auth/token", data={"username": "admin@example.com",
+                                                   "password": "demo-admin-pass"}).json()
+        line = c.get("/api/v1/admin/lines", params={"q": "66812345678"}, headers={
+            "Authorization": f"Bearer {admin['access_token']}"}).json()[0]
+        credited = c.post(f"/api/v1/admin/lines/{line['id']}/credit", json={
+            "amount": 500_00, "currency": "THB", "reason": "roaming"}, headers={
+            "Authorization": f"Bearer {admin['access_token']}", "Idempotency-Key": "gy-e2e"})
+        assert credited.status_code == 201, credited.text
+        gateway = Gateway(gy_port)
+        try:
+            cca = gateway.ccr("pgw.gateway.test;serve;1", "I", 0, [{
+                "rating_group": 1, "requested_service_unit":
+                RequestedServiceUnit(cc_total_octets=1024**2)}], imsi=None, msisdn="66812345678")
+            assert cca.result_code == 2001
+            assert cca.multiple_services_credit_control[0].granted_service_unit \
+                .cc_total_octets == 1024**2
+        finally:
+            gateway.stop()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

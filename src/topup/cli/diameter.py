@@ -4,7 +4,10 @@ relay connects to; see channels/gy/server.py and docs/charging.md."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
+import sys
 import threading
 
 import typer
@@ -12,6 +15,33 @@ import typer
 from topup import bootstrap
 from topup.cli.common import fail
 from topup.db.migrate import upgrade
+from topup.db.remote import Supervised
+
+DEFAULT_PORT = 3868
+
+
+class GyProcess(Supervised):
+    """``topup diameter`` as a child of ``topup serve``, when ``TOPUP_DIAMETER_IDENTITY`` is
+    set: listening on ``TOPUP_DIAMETER_HOST`` (127.0.0.1) and ``TOPUP_DIAMETER_PORT``
+    (3868), with the identity, realm and peers of the environment."""
+
+    NAME = "Diameter Gy server"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.host = env.get("TOPUP_DIAMETER_HOST", "").strip() or "127.0.0.1"
+        self.port = int(env.get("TOPUP_DIAMETER_PORT", "").strip() or DEFAULT_PORT)
+        super().__init__([sys.executable, "-m", "topup.cli.main", "diameter", "--host",
+                          self.host, "--port", str(self.port), "--no-migrate"], env)
+
+    @classmethod
+    def configured(cls, env: dict[str, str] | None = None) -> bool:
+        return bool((env if env is not None else os.environ).get(
+            "TOPUP_DIAMETER_IDENTITY", "").strip())
+
+    def ready(self) -> bool:
+        probe = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104
+        with socket.socket() as s:
+            return s.connect_ex((probe, self.port)) == 0
 
 
 def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),

@@ -58,7 +58,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     """Serve the API, the portal and the console with uvicorn.
 
     Top-ups and usage records of every worker are committed by one writer process
-    (db/remote.py), started and supervised here, unless ``--no-writer-process``.
+    (db/remote.py), started and supervised here, unless ``--no-writer-process``. With
+    TOPUP_DIAMETER_IDENTITY (and _REALM, _PEERS) set, the Diameter Gy server (``topup
+    diameter``) is started and supervised here too.
 
     Without TOPUP_PUBLIC_URL, payment links and return pages point at the address served here
     (``--host``/``--port``), not at the default port.
@@ -79,9 +81,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     # The request head a client may send before the app sees anything is bounded by the
     # parser (channels/api/server.py); past TOPUP_MAX_HEADER_BYTES the app answers 431.
     from topup.channels.api.server import BoundedHead
+    from topup.cli.diameter import GyProcess
     from topup.db.remote import WriterProcess
 
     with ExitStack() as stack:
+        if GyProcess.configured():  # online charging for packet gateways, its own process
+            try:
+                stack.enter_context(GyProcess(dict(os.environ)))
+            except (RuntimeError, ValueError) as exc:
+                raise fail(f"Diameter Gy server: {exc}") from None
         if writer_process:
             try:
                 writer = stack.enter_context(WriterProcess())

@@ -396,27 +396,24 @@ def sweep_stale(older_than: float = STALE_SECONDS) -> list[str]:
     return removed
 
 
-class WriterProcess:
-    """Runs ``serve`` in a child process for ``topup serve`` and starts it again if it dies.
-
-    The socket is made in a fresh directory only this user can enter; ``socket`` is what the
-    API workers get as ``TOPUP_WRITER_SOCKET``."""
+class Supervised:
+    """A child process of ``topup serve``, started again whenever it dies, after a pause
+    that doubles (up to ``MAX_PAUSE``) while it keeps dying quickly. ``ready`` says when it
+    serves; ``stop`` sends SIGTERM and kills it after a while."""
 
     MAX_PAUSE = 30.0
     READY_SECONDS = 30.0
+    NAME = "child process"
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        sweep_stale()
-        self.dir = tempfile.mkdtemp(prefix=DIR_PREFIX)
-        self.socket = str(Path(self.dir) / SOCKET_NAME)
-        self.env = {k: v for k, v in (env or os.environ).items() if k != "TOPUP_WRITER_SOCKET"}
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.argv, self.env = argv, env
         self._proc: subprocess.Popen[bytes] | None = None
         self._spawned = 0.0
         self._lock = threading.Lock()  # no process is started once stopping has begun
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
 
-    def __enter__(self) -> WriterProcess:
+    def __enter__(self) -> Supervised:
         self.start()
         return self
 
@@ -427,10 +424,14 @@ class WriterProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    def ready(self) -> bool:
+        """Whether the process serves (polled until it does, or exits)."""
+        return True
+
     def start(self) -> None:
         self._spawn()
         self.wait_ready()
-        self._watch = threading.Thread(target=self._supervise, name="topup-writer-watch",
+        self._watch = threading.Thread(target=self._supervise, name=f"topup-{self.NAME}-watch",
                                        daemon=True)
         self._watch.start()
 
@@ -439,24 +440,18 @@ class WriterProcess:
             if self._stopping.is_set():
                 return
             self._spawned = time.monotonic()
-            self._proc = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-                [sys.executable, "-m", "topup.db.remote", self.socket], env=self.env)
+            self._proc = subprocess.Popen(self.argv, env=self.env)  # noqa: S603 - ours
 
     def wait_ready(self) -> None:
-        """Until the socket accepts a connection; RuntimeError if the process exits first."""
-        import socket
-
+        """Until ``ready``; RuntimeError if the process exits first."""
         deadline = time.monotonic() + self.READY_SECONDS
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"the writer process exited with {self._proc.returncode}")
-            with socket.socket(socket.AF_UNIX) as probe:
-                try:
-                    probe.connect(self.socket)
-                    return
-                except OSError:
-                    time.sleep(0.05)
-        raise RuntimeError("the writer process did not start listening")
+                raise RuntimeError(f"the {self.NAME} exited with {self._proc.returncode}")
+            if self.ready():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the {self.NAME} did not start listening")
 
     def _supervise(self) -> None:
         """Start the process again whenever it exits, pausing longer after quick deaths."""
@@ -467,15 +462,15 @@ class WriterProcess:
                 return
             if time.monotonic() - self._spawned > self.MAX_PAUSE:
                 pause = 1.0  # it ran a good while: this is not a crash loop
-            log.error("the writer process exited with %s; starting it again in %.0f s",
-                      code, pause)
+            log.error("the %s exited with %s; starting it again in %.0f s", self.NAME, code,
+                      pause)
             if self._stopping.wait(pause):
                 return
             pause = min(pause * 2, self.MAX_PAUSE)
             self._spawn()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM: the process applies what is queued and exits; killed after ``timeout``."""
+        """SIGTERM: the process finishes what it holds and exits; killed after ``timeout``."""
         with self._lock:
             self._stopping.set()
             proc = self._proc
@@ -486,6 +481,40 @@ class WriterProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class WriterProcess(Supervised):
+    """Runs ``serve`` in a child process for ``topup serve`` and starts it again if it dies.
+
+    The socket is made in a fresh directory only this user can enter; ``socket`` is what the
+    API workers get as ``TOPUP_WRITER_SOCKET``."""
+
+    NAME = "writer process"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        sweep_stale()
+        self.dir = tempfile.mkdtemp(prefix=DIR_PREFIX)
+        self.socket = str(Path(self.dir) / SOCKET_NAME)
+        super().__init__([sys.executable, "-m", "topup.db.remote", self.socket],
+                         {k: v for k, v in (env or os.environ).items()
+                          if k != "TOPUP_WRITER_SOCKET"})
+
+    def __enter__(self) -> WriterProcess:
+        self.start()
+        return self
+
+    def ready(self) -> bool:
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(self.socket)
+                return True
+            except OSError:
+                return False
+
+    def stop(self, timeout: float = 30.0) -> None:
+        super().stop(timeout)
         _remove(self.socket)
 
 
