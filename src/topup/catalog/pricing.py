@@ -200,15 +200,24 @@ def set_oob_rate(
     keys = {"zone_code": zone_code, "currency": currency, "unit": _check_unit(unit)}
     _put(uow, oob_rates, keys, {"rate": _positive("rate", rate),
                                 "per_quantity": _positive("per_quantity", per_quantity)})
+    uow.memo.clear()  # rates read earlier in this unit are stale now
 
 
 def oob_rate(uow: UnitOfWork, country: str, currency: str, unit: str) -> tuple[int, int] | None:
     """The ``(rate, per_quantity)`` for out-of-bundle ``unit`` in ``country``, or None.
 
-    The country's own rate wins; else the cheapest of the regions covering it.
+    The country's own rate wins; else the cheapest of the regions covering it. Read once per
+    unit of work (a batch rates the same few countries).
     """
     cc = country.strip().upper()
     cond = {"currency": check_currency(currency), "unit": _check_unit(unit)}
+    key = ("oob_rate", cc, cond["currency"], cond["unit"])
+    if key not in uow.memo:
+        uow.memo[key] = _oob_rate(uow, cc, cond)
+    return uow.memo[key]  # type: ignore[return-value]
+
+
+def _oob_rate(uow: UnitOfWork, cc: str, cond: dict[str, str]) -> tuple[int, int] | None:
     own = _own_zone_row(uow, oob_rates, cc, **cond)
     if own is not None:
         return int(own.rate), int(own.per_quantity)

@@ -83,6 +83,7 @@ def upsert_zone(
     uow.conn.execute(
         insert(zone_countries), [{"zone_code": code, "country": c} for c in sorted(covered)]
     )
+    uow.memo.clear()  # zones and prices read earlier in this unit are stale now
 
 
 def zone_covers(uow: UnitOfWork, zone_code: str, country: str) -> bool:
@@ -100,14 +101,19 @@ _KIND_ORDER = case((zones.c.kind == "country", 0), else_=1)
 
 
 def zones_covering(uow: UnitOfWork, country: str) -> list[str]:
-    """Codes of every zone covering ``country``: its own country zone first, then regions."""
-    rows = uow.conn.execute(
-        select(zones.c.code)
-        .join(zone_countries, zone_countries.c.zone_code == zones.c.code)
-        .where(zone_countries.c.country == country.strip().upper())
-        .order_by(_KIND_ORDER, zones.c.code)
-    )
-    return [str(code) for code in rows.scalars()]
+    """Codes of every zone covering ``country``: its own country zone first, then regions
+    (read once per unit of work: a batch asks for the same few countries)."""
+    cc = country.strip().upper()
+    key = ("zones_covering", cc)
+    if key not in uow.memo:
+        rows = uow.conn.execute(
+            select(zones.c.code)
+            .join(zone_countries, zone_countries.c.zone_code == zones.c.code)
+            .where(zone_countries.c.country == cc)
+            .order_by(_KIND_ORDER, zones.c.code)
+        )
+        uow.memo[key] = [str(code) for code in rows.scalars()]
+    return list(uow.memo[key])  # type: ignore[call-overload]
 
 
 def countries_of(uow: UnitOfWork, zone_codes: list[str]) -> dict[str, tuple[str, ...]]:

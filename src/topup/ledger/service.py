@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from topup.db.bulk import Query, send
@@ -189,10 +190,22 @@ def find_transfer(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
 
 
 def _existing(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
-    row = uow.conn.execute(
-        select(transfers).where(transfers.c.idempotency_id == idempotency_id)
-    ).first()
+    row = uow.conn.execute(_BY_KEY, {"key": idempotency_id}).first()
     return Transfer.of(row) if row else None
+
+
+# The statements of one transfer, built once (a statement built per call costs more Python
+# than the database spends running it).
+_BY_KEY = select(transfers).where(transfers.c.idempotency_id == bindparam("key"))
+_LOCK = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=True))).order_by(
+    accounts.c.id)
+_LOCK_PG = _LOCK.with_for_update()
+_RECORD = {name: mod.insert(transfers).on_conflict_do_nothing(index_elements=["idempotency_id"])
+           .returning(transfers.c.id) for name, mod in (("postgresql", postgresql),
+                                                        ("sqlite", sqlite))}
+_BUMP = update(accounts).where(accounts.c.id == bindparam("aid")).values(
+    {name: accounts.c[name] + bindparam(f"d_{name}")
+     for name in ("debits_posted", "credits_posted", "debits_pending", "credits_pending")})
 
 
 def _same_or_conflict(found: Transfer, **want: object) -> Transfer:
@@ -205,10 +218,8 @@ def _same_or_conflict(found: Transfer, **want: object) -> Transfer:
 
 
 def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:
-    query = select(accounts).where(accounts.c.id.in_(ids)).order_by(accounts.c.id)
-    if uow.dialect == "postgresql":
-        query = query.with_for_update()
-    rows = {r.id: r for r in uow.conn.execute(query)}
+    query = _LOCK_PG if uow.dialect == "postgresql" else _LOCK
+    rows = {r.id: r for r in uow.conn.execute(query, {"ids": ids})}
     missing = set(ids) - set(rows)
     if missing:
         raise AccountNotFound(f"no such account(s): {sorted(missing)}")
@@ -216,9 +227,10 @@ def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:
 
 
 def _bump(uow: UnitOfWork, account_id: int, **deltas: int) -> None:
-    values = {name: getattr(accounts.c, name) + delta for name, delta in deltas.items() if delta}
-    if values:
-        uow.conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+    if any(deltas.values()):
+        uow.conn.execute(_BUMP, {"aid": account_id, "d_debits_posted": 0, "d_credits_posted": 0,
+                                 "d_debits_pending": 0, "d_credits_pending": 0}
+                         | {f"d_{name}": delta for name, delta in deltas.items()})
 
 
 def add_to_totals(uow: UnitOfWork, debits: dict[int, int], credits: dict[int, int]) -> None:
@@ -255,8 +267,7 @@ _ADD_TO_TOTALS_Q = Query(lambda dialect: _ADD_TO_TOTALS_PG if dialect == "postgr
 def _record(uow: UnitOfWork, values: dict) -> Transfer | None:
     """Insert the transfer; None when a concurrent writer took the idempotency id first."""
     values = {"created_at": uow.now, "pending_id": None, "timeout_at": None, "ref": None} | values
-    stmt = insert_ignore(uow, transfers, values, ["idempotency_id"]).returning(transfers.c.id)
-    new_id = uow.conn.execute(stmt).scalar()
+    new_id = uow.conn.execute(_RECORD[uow.dialect], values).scalar()
     if new_id is None:
         return None
     return Transfer(id=int(new_id), **values)
