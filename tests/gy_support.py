@@ -3,6 +3,7 @@ connects to the OCS (or a relay in front of it) and sends Credit-Control-Request
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -11,6 +12,14 @@ from diameter.message.avp.grouped import PsInformation, ServiceInformation
 from diameter.message.commands import CreditControlRequest, ReAuthRequest
 from diameter.node import Node
 from diameter.node.application import SimpleThreadingApplication
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, on the loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 OCS, OCS_REALM = "ocs.topup.test", "topup.test"
 PGW, PGW_REALM = "pgw.gateway.test", "gateway.test"

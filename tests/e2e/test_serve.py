@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,22 +25,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """``topup demo`` and ``topup serve`` on a fresh SQLite data folder (``tmp_path/var``)."""
-    env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
+def demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh SQLite data folder (``tmp_path/var``)."""
+    env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")} | extra
     env.pop("TOPUP_DATABASE_URL", None)
     env.pop("TOPUP_PUBLIC_URL", None)
-    demo = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
-    assert demo.returncode == 0, demo.stderr
-    again = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and again.stdout == demo.stdout, "demo is idempotent"
+    return env
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """``topup serve`` on a free loopback port until the block ends; yields its base URL."""
     port = free_port()
     proc = subprocess.Popen([TOPUP, "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(150):
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -47,10 +49,22 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 time.sleep(0.1)
         else:
             pytest.fail("topup serve did not come up")
-        yield base, demo.stdout
+        yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``topup demo`` and ``topup serve`` on a fresh SQLite data folder (``tmp_path/var``)."""
+    env = demo_env(tmp_path)
+    demo = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    again = subprocess.run([TOPUP, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout == demo.stdout, "demo is idempotent"
+    with serving(env) as base:
+        yield base, demo.stdout
 
 
 def test_demo_and_serve_speak_the_contract(served: tuple[str, str]) -> None:
@@ -145,27 +159,12 @@ def test_serve_starts_the_diameter_server_when_configured(tmp_path: Path) -> Non
 
     from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, Gateway
 
-    gy_port, port = free_port(), free_port()
-    env = os.environ | {
-        "TOPUP_DATA_DIR": str(tmp_path / "var"), "TOPUP_DIAMETER_IDENTITY": OCS,
-        "TOPUP_DIAMETER_REALM": OCS_REALM, "TOPUP_DIAMETER_PEERS": f"{PGW}@{PGW_REALM}",
-        "TOPUP_DIAMETER_PORT": str(gy_port)}
-    for name in ("TOPUP_DATABASE_URL", "TOPUP_PUBLIC_URL"):
-        env.pop(name, None)
+    gy_port = free_port()
+    env = demo_env(tmp_path, TOPUP_DIAMETER_IDENTITY=OCS, TOPUP_DIAMETER_REALM=OCS_REALM,
+                   TOPUP_DIAMETER_PEERS=f"{PGW}@{PGW_REALM}", TOPUP_DIAMETER_PORT=str(gy_port))
     assert subprocess.run([TOPUP, "demo"], env=env, capture_output=True,
                           timeout=120).returncode == 0
-    proc = subprocess.Popen([TOPUP, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("topup serve did not come up")
+    with serving(env) as base:
         c = httpx.Client(base_url=base, timeout=10)
         admin = c.post("/api/v1/auth/token", data={"username": "admin@example.com",
                                                    "password": "demo-admin-pass"}).json()
@@ -185,6 +184,3 @@ def test_serve_starts_the_diameter_server_when_configured(tmp_path: Path) -> Non
                 .cc_total_octets == 1024**2
         finally:
             gateway.stop()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)

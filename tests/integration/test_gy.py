@@ -6,7 +6,6 @@ Final-Unit-Indication, then 4012; an unknown subscriber 5030; an unknown session
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,19 +15,13 @@ from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 
 from tests.factories import make_line
-from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway
+from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
 from topup.channels.gy.server import GyServer, Peer, serving_country
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.subscribers import lines as line_svc
 
 MIB = 1024**2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

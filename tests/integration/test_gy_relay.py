@@ -29,7 +29,7 @@ from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 from sqlalchemy import select
 
 from tests.factories import make_line
-from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway
+from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
 from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
 from topup.charging.sessions import release_silent
@@ -44,12 +44,6 @@ TOPUP = str(Path(sys.executable).parent / "topup")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(FREEDIAMETERD),
                                 reason="freeDiameterd is installed by scripts/test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen[Any], what: str) -> None:

@@ -59,7 +59,7 @@ from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
-from topup.subscribers.lines import Line, ensure_usable, find_line
+from topup.subscribers.lines import Line, ensure_usable, find_line, get_line
 
 KINDS = ("initial", "update", "terminate", "event")
 OPENING = ("initial", "event")  # kinds that name a new session
@@ -365,8 +365,6 @@ def _open(uow: UnitOfWork, ref: str, number: int, line: Line, country: str,
 
 
 def _line(uow: UnitOfWork, line_id: int) -> Line:
-    from topup.subscribers.lines import get_line
-
     return get_line(uow, line_id)
 
 
