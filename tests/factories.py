@@ -38,6 +38,18 @@ def make_line(db: Database, *, currency: str = "CNY", country: str = "CN", secre
             home_country=country, kind=kind, msisdn=msisdn, **extra))
 
 
+def fund(db: Database, line: line_svc.Line, amount: int, key: str | None = None) -> None:
+    """Credit ``amount`` minor units to the line's wallet in its currency (a staff credit's
+    transfer, without its order), under the idempotency id ``key``."""
+    from topup.ledger import service as ledger
+
+    unit = ledger.money_unit(line.currency)
+    with db.unit() as uow:
+        ledger.transfer(uow, key or f"fund:{line.id}:{uuid.uuid4().hex}",
+                        ledger.operator_account(uow, "manual_credit", unit, line_id=line.id),
+                        ledger.wallet(uow, line.id, line.currency), amount, code="topup")
+
+
 def make_user(db: Database, role: str = "customer", email: str | None = None,
               password: str = "correct-horse-battery") -> auth.User:
     """A user with a known password."""

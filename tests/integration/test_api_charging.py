@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Api, make_line, make_user
+from tests.factories import Api, fund, make_line, make_user
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 from topup.subscribers import lines as line_svc
@@ -31,10 +31,7 @@ def funded(db: Database, amount: int, msisdn: str) -> line_svc.Line:
 
 
 def top_up(db: Database, line: line_svc.Line, amount: int, tag: str) -> None:
-    with db.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}:{tag}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    fund(db, line, amount, f"seed:{line.id}:{tag}")
 
 
 def wallet(db: Database, line: line_svc.Line) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import START
-from tests.factories import make_line
+from tests.factories import fund, make_line
 from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
 from topup.charging.errors import (
@@ -33,10 +33,7 @@ MIB = 1024**2
 
 def line_with_money(db: Database, amount: int) -> line_svc.Line:
     line = make_line(db)
-    with db.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    fund(db, line, amount, f"seed:{line.id}")
     return line
 
 
@@ -117,10 +114,7 @@ def test_a_short_balance_gets_a_final_grant_then_the_credit_limit(catalogue: Dat
         "credit_limit_reached", "credit_limit_reached", 0)
     assert balances(catalogue, line) == (0, 0)
 
-    with catalogue.unit() as uow:  # a top-up: the next request is granted again
-        ledger.transfer(uow, "seed:again", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), 50, code="topup")
+    fund(catalogue, line, 50, "seed:again")
     out = ask(catalogue, "gw;2", 2, "update", [Ask(7, "data", requested=5 * MIB)])
     assert [(g.result, g.granted, g.final) for g in out.grants] == [("success", MIB, True)]
     out = ask(catalogue, "gw;2", 3, "terminate", [Ask(7, "data", used=3 * MIB)])

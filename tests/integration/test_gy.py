@@ -14,7 +14,7 @@ import pytest
 from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 
-from tests.factories import make_line
+from tests.factories import fund, make_line
 from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
 from topup.channels.gy.server import GyServer, Peer, serving_country
 from topup.db.uow import Database
@@ -42,10 +42,7 @@ def gy(catalogue: Database) -> Iterator[Gateway]:
 
 def funded(db: Database, imsi: str, amount: int) -> line_svc.Line:
     line = make_line(db, imsi=imsi)
-    with db.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    fund(db, line, amount, f"seed:{line.id}")
     return line
 
 
@@ -106,10 +103,7 @@ def test_short_balance_top_up_reauthorization_and_unknown_ones(gy: Gateway,
                              None)]
     assert wallet(catalogue, line) == (0, 0)
     assert gy.reauths == [], "nothing to grant: no re-authorization"
-    with catalogue.unit() as uow:  # a top-up: topup asks the gateway to re-authorize
-        ledger.transfer(uow, "seed:later", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), 5_00, code="topup")
+    fund(catalogue, line, 5_00, "seed:later")
     assert gy.wait_reauth(sid), "a Re-Auth-Request after the top-up"
     cca = gy.ccr(sid, "U", 2, [{"rating_group": 1,
                                 "requested_service_unit": RequestedServiceUnit()}])

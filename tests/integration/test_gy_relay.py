@@ -28,7 +28,7 @@ from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
 from sqlalchemy import select
 
-from tests.factories import make_line
+from tests.factories import fund, make_line
 from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
 from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
@@ -143,10 +143,8 @@ def mscc_of(cca: Any) -> list[tuple[Any, ...]]:
 def test_ccr_i_u_t_through_freediameter_end_at_the_used_units(relayed: Gateway,
                                                              catalogue: Database) -> None:
     line = make_line(catalogue, imsi="520011234500001")
+    fund(catalogue, line, 20_00, f"seed:{line.id}")
     with catalogue.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), 20_00, code="topup")
         plan = catalog.get_plan_by_code(uow, "JP-8D-15GB")  # starts with its first use
         bucket_id, _ = issue_bucket(uow, line.id, plan, 920_001)
     total = held(catalogue, line.id, bucket_id)[0]
@@ -187,10 +185,7 @@ def test_ccr_i_u_t_through_freediameter_end_at_the_used_units(relayed: Gateway,
 def test_a_top_up_reauthorizes_through_the_relay(relayed: Gateway, catalogue: Database
                                                  ) -> None:
     line = make_line(catalogue, imsi="520011234500002")
-    with catalogue.unit() as uow:  # 2 MiB of Thai data at 0.50 CNY per MiB
-        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), 1_00, code="topup")
+    fund(catalogue, line, 1_00, f"seed:{line.id}")
     sid = f"{PGW};relay;3"
     more = {"rating_group": 7, "requested_service_unit": RequestedServiceUnit()}
     cca = first_answer(relayed, sid, "I", 0, [more], imsi="520011234500002")
@@ -201,10 +196,7 @@ def test_a_top_up_reauthorizes_through_the_relay(relayed: Gateway, catalogue: Da
     cca = relayed.ccr(sid, "U", 1, [more | {"used_service_unit":
                                             UsedServiceUnit(cc_total_octets=2 * MIB)}])
     assert cca.result_code == C.E_RESULT_CODE_DIAMETER_CREDIT_LIMIT_REACHED
-    with catalogue.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}:again", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), 3_00, code="topup")
+    fund(catalogue, line, 3_00, f"seed:{line.id}:again")
     assert relayed.wait_reauth(sid, timeout=15), "the RAR came through the relay"
     cca = relayed.ccr(sid, "U", 2, [more])
     assert mscc_of(cca) == [(7, 2001, 6 * MIB)]

@@ -14,7 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select
 
 from tests.conftest import START
-from tests.factories import Api, make_line, make_user
+from tests.factories import Api, fund, make_line, make_user
 from topup.catalog import service as catalog
 from topup.channels.api import fastlane
 from topup.channels.api.views import usage_out
@@ -43,10 +43,7 @@ def net(catalogue: Database) -> tuple[Api, dict[str, str]]:
 
 def _line_with_money(db: Database, msisdn: str, amount: int) -> line_svc.Line:
     line = make_line(db, msisdn=msisdn)
-    with db.unit() as uow:
-        ledger.transfer(uow, f"seed:{line.id}", ledger.operator_account(
-            uow, "manual_credit", "money:CNY", line_id=line.id),
-            ledger.wallet(uow, line.id, "CNY"), amount, code="topup")
+    fund(db, line, amount, f"seed:{line.id}")
     return line
 
 
