@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -305,14 +305,32 @@ def live_sessions(uow: UnitOfWork, line_id: int) -> list[LiveSession]:
 def held_now(uow: UnitOfWork, line_id: int) -> dict[str, int]:
     """Units held by the line's open sessions, per unit (what a traveller's remaining
     balance already leaves out)."""
-    rows = uow.conn.execute(select(charging_grants.c.unit, charging_grants.c.granted).join(
-        charging_sessions, charging_sessions.c.id == charging_grants.c.session_id).where(
-        charging_sessions.c.line_id == line_id, charging_sessions.c.state == "open",
-        charging_grants.c.state == "held"))
     out: dict[str, int] = {}
-    for unit, granted in rows:
-        out[unit] = out.get(unit, 0) + int(granted)
+    for session in live_sessions(uow, line_id):
+        for unit, held in session.held.items():
+            out[unit] = out.get(unit, 0) + held
     return out
+
+
+def ask_of(rating_group: int, requested: Any, used: Sequence[Any], fields: Mapping[str, str],
+           *, wanted: bool = True, where: str | None = None) -> Ask:
+    """The ``Ask`` of one rating group as a gateway sends it: its units come as objects with
+    an attribute per kind of unit (``fields``: attribute name → unit), ``requested`` (None:
+    nothing more wanted; no attribute set: the unit's default quota) and ``used`` (summed).
+    A rating group counts one kind of unit, data when it names none. ``wanted=False`` (a
+    release, a termination) asks for nothing more."""
+    units = {unit for c in [requested, *used] if c is not None
+             for name, unit in fields.items() if getattr(c, name, None) is not None}
+    if len(units) > 1:
+        raise InvalidChargingRequest("a rating group counts one kind of unit", field=where)
+    unit = units.pop() if units else "data"
+    name = next(n for n, u in fields.items() if u == unit)
+    spent = sum(int(getattr(c, name, None) or 0) for c in used)
+    asked: int | None = 0
+    if requested is not None and wanted:
+        value = getattr(requested, name, None)
+        asked = int(value) if value is not None else None
+    return Ask(int(rating_group or 0), unit, used=spent, requested=asked)
 
 
 # --- one request ------------------------------------------------------------------------
@@ -476,8 +494,9 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
             left -= covered
     granted = want - left
     if granted == 0:
-        result = "rating_failed" if not drawable and rate is None and not _rated(
-            uow, session.country, line, unit) else "credit_limit_reached"
+        # nothing to draw from at all (no plan covering the country, no rate) is a rating
+        # failure; plans or a rate with nothing left is the credit limit
+        result = "rating_failed" if not drawable and rate is None else "credit_limit_reached"
         uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant_id)
                          .values(state="closed", used=0, final=True, closed_at=at))
         return Granted(rating_group, unit, result, 0, 0, True)
@@ -485,14 +504,6 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
         granted=granted, final=left > 0))
     return Granted(rating_group, unit, "success", granted, int(VALIDITY.total_seconds()),
                    left > 0)
-
-
-def _rated(uow: UnitOfWork, country: str, line: Line, unit: str) -> bool:
-    """Whether ``unit`` can be charged here at all: a rate, or a bucket of the line for it
-    (spent or not) whose zone covers the country."""
-    if catalog.oob_rate(uow, country, line.currency, unit) is not None:
-        return True
-    return bool(eligible_buckets(uow, line.id, unit, country, uow.now))
 
 
 def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
@@ -534,6 +545,19 @@ def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: A
         uncovered=used - from_buckets - from_money, created_at=at))
 
 
-__all__ = ["CHARGES", "Answer", "Ask", "Charge", "Granted", "LiveSession", "Reauthorize",
-           "charge", "held_now",
-           "live_sessions", "reauthorized", "release_silent", "to_reauthorize"]
+__all__ = [
+    "CHARGES",
+    "Answer",
+    "Ask",
+    "Charge",
+    "Granted",
+    "LiveSession",
+    "Reauthorize",
+    "ask_of",
+    "charge",
+    "held_now",
+    "live_sessions",
+    "reauthorized",
+    "release_silent",
+    "to_reauthorize",
+]

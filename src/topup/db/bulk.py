@@ -113,6 +113,13 @@ class Query:
             self._statements[dialect] = self._build(dialect)
         return self._statements[dialect]
 
+    def run(self, conn: Connection, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+            ) -> Any:
+        """Run it through SQLAlchemy (a result, as ``conn.execute`` gives), with ``values``
+        (a list of them: once per item)."""
+        return conn.execute(cast(Executable, self.statement(conn.dialect.name)),
+                            values if isinstance(values, Sequence) else dict(values))
+
     def plan(self, dialect: Dialect) -> _Plan:
         if dialect not in self._plans:
             self._plans[dialect] = _Plan(self.statement(dialect.name), dialect)
@@ -125,8 +132,7 @@ def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Ma
     once per item). Inside ``pipelined`` on PostgreSQL it is queued without waiting for it;
     elsewhere it runs at once through SQLAlchemy."""
     if not conn.info.get(_PIPELINE):
-        conn.execute(cast(Executable, query.statement(conn.dialect.name)),
-                     values if isinstance(values, Sequence) else dict(values))
+        query.run(conn, values)
         return
     plan = query.plan(conn.dialect)
     driver: Any = conn.connection.driver_connection
@@ -144,8 +150,7 @@ def read_together(conn: Connection, reads: Sequence[tuple[Query, Mapping[str, An
     included); elsewhere they run one after the other. Rows have an attribute per column,
     converted by the columns' types as ``conn.execute`` would."""
     if conn.dialect.name != "postgresql":
-        return [list(conn.execute(cast(Executable, query.statement(conn.dialect.name)),
-                                  dict(values))) for query, values in reads]
+        return [list(query.run(conn, values)) for query, values in reads]
     driver: Any = conn.connection.driver_connection
     plans = [query.plan(conn.dialect) for query, _ in reads]
     begin = _begins_here(conn, driver)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from topup.db.bulk import Query, read_together
+from topup.db.bulk import Query
 from topup.db.uow import UnitOfWork
 
 
@@ -56,14 +56,6 @@ def taken_ids(uow: UnitOfWork, rows: list[Any], count: int) -> list[int]:
         return [int(r[0]) for r in rows]
     top = int(rows[0][0])
     return list(range(top + 1, top + 1 + count))
-
-
-def new_ids(uow: UnitOfWork, table: Table, count: int) -> list[int]:
-    """``count`` ids for new rows of ``table``, in a read of their own (see ``next_ids``)."""
-    if count <= 0:
-        return []
-    (rows,) = read_together(uow.conn, [next_ids(table, count)])
-    return taken_ids(uow, rows, count)
 
 
 _NEXT_IDS: dict[str, Query] = {}

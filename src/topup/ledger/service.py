@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, text, tuple_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
-from topup.db.bulk import Query, send
+from topup.db.bulk import Query, among, send
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
 from topup.ledger.errors import (
@@ -197,9 +197,17 @@ def _existing(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
 # The statements of one transfer, built once (a statement built per call costs more Python
 # than the database spends running it).
 _BY_KEY = select(transfers).where(transfers.c.idempotency_id == bindparam("key"))
-_LOCK = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=True))).order_by(
-    accounts.c.id)
-_LOCK_PG = _LOCK.with_for_update()
+
+
+def _locking(dialect: str) -> Any:
+    query = select(accounts).where(among(dialect, accounts.c.id, "ids")).order_by(
+        accounts.c.id)
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+LOCK_ACCOUNTS = Query(_locking)
+"""Accounts by id (``ids``), in id order, locked on PostgreSQL (FOR UPDATE): every writer of
+totals takes its accounts this way, so two never wait on each other in a circle."""
 _RECORD = {name: mod.insert(transfers).on_conflict_do_nothing(index_elements=["idempotency_id"])
            .returning(transfers.c.id) for name, mod in (("postgresql", postgresql),
                                                         ("sqlite", sqlite))}
@@ -218,8 +226,7 @@ def _same_or_conflict(found: Transfer, **want: object) -> Transfer:
 
 
 def _lock(uow: UnitOfWork, ids: list[int]) -> dict[int, Row]:
-    query = _LOCK_PG if uow.dialect == "postgresql" else _LOCK
-    rows = {r.id: r for r in uow.conn.execute(query, {"ids": ids})}
+    rows = {r.id: r for r in LOCK_ACCOUNTS.run(uow.conn, {"ids": ids})}
     missing = set(ids) - set(rows)
     if missing:
         raise AccountNotFound(f"no such account(s): {sorted(missing)}")

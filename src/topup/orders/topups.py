@@ -34,7 +34,7 @@ from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
-from topup.ledger.tables import MAX_TOTAL, accounts, transfers
+from topup.ledger.tables import MAX_TOTAL, transfers
 from topup.orders.idempotency import (
     Outcome,
     answer_of,
@@ -250,7 +250,7 @@ def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], aside: set[int],
     if not fast and not aside:
         return fast, []
     held = {a.source for a in fast} | {a.wallet for a in fast} | aside
-    reads = [(_ACCOUNTS, {"ids": sorted(held)})]
+    reads = [(ledger.LOCK_ACCOUNTS, {"ids": sorted(held)})]
     if fast:
         reads.append(next_ids(orders, len(fast)))
     found, *taken = read_together(uow.conn, reads)
@@ -261,15 +261,6 @@ def _lock_and_range(uow: UnitOfWork, fast: list[_Accepted], aside: set[int],
     keep = [a for a in fast if a.source not in too_far and a.wallet not in too_far]
     later.extend(a.index for a in fast if a.source in too_far or a.wallet in too_far)
     return keep, taken_ids(uow, taken[0], len(fast)) if fast else []
-
-
-def _accounts(dialect: str) -> Any:
-    query = select(accounts).where(among(dialect, accounts.c.id, "ids")).order_by(
-        accounts.c.id)
-    return query.with_for_update() if dialect == "postgresql" else query
-
-
-_ACCOUNTS = Query(_accounts)
 
 
 def _sums(fast: list[_Accepted]) -> tuple[dict[int, int], dict[int, int]]:

@@ -16,14 +16,14 @@ transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from topup.channels.api.deps import database, role
-from topup.charging.errors import InvalidChargingRequest
-from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, Charge
+from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, Charge, ask_of
 from topup.db.uow import Database
 from topup.subscribers.auth import User
 
@@ -134,20 +134,10 @@ def _identifier(sent: str) -> str:
 def _asks(body: ChargingDataRequest, *, releasing: bool = False) -> list[Ask]:
     asks = []
     for usage in body.multipleUnitUsage:
-        units = {unit for c in [usage.requestedUnit, *usage.usedUnitContainer] if c
-                 for name, unit in FIELDS.items() if getattr(c, name) is not None}
-        if len(units) > 1:
-            raise InvalidChargingRequest("a rating group counts one kind of unit",
-                                         field="multipleUnitUsage")
-        unit = units.pop() if units else "data"
-        field = next(name for name, u in FIELDS.items() if u == unit)
-        used = sum(getattr(c, field) or 0 for c in usage.usedUnitContainer)
-        if usage.requestedUnit is None or releasing:
-            requested: int | None = 0
-        else:
-            requested = getattr(usage.requestedUnit, field)
-        asks.append(Ask(usage.ratingGroup, unit, used=min(used, MAX_QUANTITY),
-                        requested=requested))
+        ask = ask_of(usage.ratingGroup, usage.requestedUnit, usage.usedUnitContainer, FIELDS,
+                     wanted=not releasing, where="multipleUnitUsage")
+        # each container is bounded by the schema; their sum is held to the same bound
+        asks.append(replace(ask, used=min(ask.used, MAX_QUANTITY)))
     return asks
 
 

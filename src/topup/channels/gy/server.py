@@ -52,7 +52,7 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.sessions import Answer, Ask, Charge, reauthorized, to_reauthorize
+from topup.charging.sessions import Answer, Charge, ask_of, reauthorized, to_reauthorize
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable
@@ -188,7 +188,10 @@ class GyServer:
             if kind == "event" and req.requested_action not in (
                     None, C.E_REQUESTED_ACTION_DIRECT_DEBITING):
                 raise InvalidChargingRequest("only direct debiting is answered")
-            asks = [_ask(m, kind) for m in req.multiple_services_credit_control or []]
+            asks = [ask_of(m.rating_group, m.requested_service_unit,
+                           list(m.used_service_unit or []), UNIT_FIELDS,
+                           wanted=kind != "terminate")
+                    for m in req.multiple_services_credit_control or []]
             opening = kind in ("initial", "event")
             # committed by the database's writer with whatever other requests are waiting
             answer = self.db.writer.submit(Charge(
@@ -236,23 +239,6 @@ def _mcc_mnc(req: Any) -> str | None:
     info = req.service_information
     ps = info.ps_information if info else None
     return str(ps.tgpp_sgsn_mcc_mnc) if ps and ps.tgpp_sgsn_mcc_mnc else None
-
-
-def _ask(mscc: Any, kind: str) -> Ask:
-    rsu, used = mscc.requested_service_unit, list(mscc.used_service_unit or [])
-    units = {unit for u in [rsu, *used] if u is not None
-             for field, unit in UNIT_FIELDS.items() if getattr(u, field, None) is not None}
-    if len(units) > 1:
-        raise InvalidChargingRequest("a rating group counts one kind of unit")
-    unit = units.pop() if units else "data"
-    field = next(f for f, u in UNIT_FIELDS.items() if u == unit)
-    spent = sum(int(getattr(u, field) or 0) for u in used)
-    if rsu is None or kind == "terminate":
-        wanted: int | None = 0
-    else:
-        value = getattr(rsu, field, None)
-        wanted = int(value) if value is not None else None
-    return Ask(int(mscc.rating_group or 0), unit, used=spent, requested=wanted)
 
 
 def _refusal(exc: TopupError) -> int:
