@@ -20,6 +20,7 @@ With ``--out`` the section "Online charging" of that file is replaced (or added)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 import sys
 import tempfile
@@ -43,7 +44,8 @@ from sqlalchemy import func, select
 
 import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.channels.gy.server import GyServer, Peer
-from topup.charging.sessions import QUOTA, Ask, Charge, charge
+from topup.charging.charges import Charge
+from topup.charging.sessions import QUOTA, Ask, charge
 from topup.charging.tables import usage_records
 from topup.config import load_settings
 from topup.db.engine import make_engine
@@ -138,34 +140,45 @@ def drive(phase: Phase, threads: int, seconds: float, step: Any) -> None:
 
 
 def in_process(db: Database, lines: list[line_svc.Line], args: argparse.Namespace) -> Phase:
+    """Each of ``--sessions`` lines' sessions with one request in flight at a time, from one
+    event loop, submitted as the HTTP API submits them (``writer.run``)."""
     phase = Phase("in-process")
-    per = max(1, len(lines) // args.threads)
-    numbers: dict[str, int] = {}
+    deadline = [float("inf")]  # set once every session is open
+    opened = [0]
 
-    def open_all(t: int) -> None:
-        for line in lines[t * per:(t + 1) * per]:
-            with db.unit() as uow:
-                charge(uow, f"p;{line.id}", 0, "initial", [Ask(1, "data")], line=line,
-                       country="TH")
-            numbers[f"p;{line.id}"] = 0
+    async def session(line: line_svc.Line, go: asyncio.Event) -> tuple[int, int, list[float]]:
+        ref, number, ok, errors, lat = f"p;{line.id}", 0, 0, 0, []
+        first = await db.writer.run(Charge(ref, 0, "initial", (Ask(1, "data"),),
+                                           line_id=line.id, country="TH"))
+        errors += first.result != "success"
+        opened[0] += 1
+        await go.wait()
+        while time.monotonic() < deadline[0]:
+            number += 1
+            began = time.perf_counter()
+            answer = await db.writer.run(Charge(ref, number, "update",
+                                                (Ask(1, "data", used=QUOTA["data"]),)))
+            lat.append(time.perf_counter() - began)
+            ok, errors = (ok + 1, errors) if answer.result == "success" else (ok, errors + 1)
+        await db.writer.run(Charge(ref, number + 1, "terminate", (Ask(1, "data"),)))
+        return ok, errors, lat
 
-    for t in range(args.threads):
-        open_all(t)
+    async def main() -> None:
+        go = asyncio.Event()
+        tasks = [asyncio.create_task(session(line, go)) for line in lines[:args.sessions]]
+        while opened[0] < len(tasks):
+            await asyncio.sleep(0.05)
+        began = time.perf_counter()
+        deadline[0] = time.monotonic() + args.seconds
+        go.set()
+        done = await asyncio.gather(*tasks)
+        phase.seconds = time.perf_counter() - began
+        for ok, errors, lat in done:
+            phase.ops += ok
+            phase.errors += errors
+            phase.latencies.extend(lat)
 
-    def step(t: int, i: int) -> bool:
-        line = lines[t * per + i % per]
-        ref = f"p;{line.id}"
-        numbers[ref] += 1
-        # as the Gy server and the HTTP API do: through the database's writer
-        answer = db.writer.submit(Charge(ref, numbers[ref], "update",
-                                         (Ask(1, "data", used=QUOTA["data"]),))).result()
-        return bool(answer.result == "success")
-
-    drive(phase, args.threads, args.seconds, step)
-    for line in lines[:per * args.threads]:  # release what the last grants hold
-        ref = f"p;{line.id}"
-        with db.unit() as uow:
-            charge(uow, ref, numbers[ref] + 1, "terminate", [Ask(1, "data")])
+    asyncio.run(main())
     return phase
 
 
@@ -277,6 +290,7 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
         db = Database(make_engine(url), load_settings(data_dir=data_dir, database_url=url))
         try:
             lines = prepare(db, args.lines)
+            print(f"{backend}: {len(lines)} lines ready", flush=True)
             res.phases.append(in_process(db, lines, args))
             print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
             port = free_port()
@@ -366,7 +380,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=8)
     p.add_argument("--threads", type=int, default=8)
-    p.add_argument("--lines", type=int, default=64)
+    p.add_argument("--lines", type=int, default=512)
+    p.add_argument("--sessions", type=int, default=512)
     p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)

@@ -16,6 +16,7 @@ from tests.conftest import START
 from tests.factories import fund, make_line
 from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
+from topup.charging.charges import CHARGES, Charge
 from topup.charging.errors import (
     ChargingRequestConflict,
     ChargingSessionClosed,
@@ -175,3 +176,42 @@ def test_an_event_is_debited_whole_or_not_at_all(catalogue: Database) -> None:
         sms = uow.conn.execute(select(usage_records.c.quantity, usage_records.c.money_charged)
                                .where(usage_records.c.line_id == line.id)).all()
     assert [tuple(u) for u in sms] == [(2, 1_00)]
+
+
+def in_batch(db: Database, ref: str, number: int, kind: str, asks: list[Ask],
+             line: line_svc.Line | None = None, country: str | None = None) -> Any:
+    """``ask``, as the writer applies it: a ``Charge`` in a batch of ``CHARGES``."""
+    with db.unit() as uow:
+        (out,) = CHARGES.apply(uow, [Charge(ref, number, kind, tuple(asks),
+                                            line_id=line.id if line else None,
+                                            country=country)])
+    if isinstance(out, Exception):
+        raise out
+    return out
+
+
+@pytest.mark.parametrize("swept_first", [False, True])
+@pytest.mark.parametrize("path", ["charge", "batch"])
+def test_a_hold_that_outlived_its_timeout_covers_nothing(catalogue: Database, clock: Any,
+                                                         swept_first: bool, path: str) -> None:
+    """A gateway silent for longer than a hold lasts (while no sweep ran), then back: its
+    report is recorded, none of it is charged (the hold is released, by the ledger's own
+    expiry sweep or now), and the next grant is held afresh."""
+    request = ask if path == "charge" else in_batch
+    line = line_with_money(catalogue, 50_00)
+    request(catalogue, "gw;late", 0, "initial", [Ask(1, "data")], line, "TH")
+    held = balances(catalogue, line)[1]
+    assert held > 0
+    clock.advance(minutes=90)  # past VALIDITY + MARGIN + the holds' slack
+    if swept_first:
+        with catalogue.unit() as uow:
+            assert ledger.void_expired(uow) == 1
+    late = request(catalogue, "gw;late", 1, "update", [Ask(1, "data", used=MIB)])
+    assert late.result == "success" and late.grants[0].granted == QUOTA["data"]
+    assert balances(catalogue, line) == (50_00, held)  # nothing charged; the new grant held
+    with catalogue.unit(readonly=True) as uow:
+        record = uow.conn.execute(select(usage_records).where(
+            usage_records.c.line_id == line.id)).one()
+    assert (record.quantity, record.money_charged, record.uncovered) == (MIB, 0, MIB)
+    request(catalogue, "gw;late", 2, "terminate", [Ask(1, "data")])
+    assert balances(catalogue, line) == (50_00, 0)

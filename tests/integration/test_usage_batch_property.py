@@ -11,21 +11,18 @@ account totals — must be the same, and the books must balance.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from itertools import count
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
-from tests.conftest import START, settings_for
+from tests.conftest import START
 from tests.factories import iccid
 from topup.catalog.pricing import set_oob_rate
 from topup.catalog.zones import upsert_zone
@@ -34,9 +31,6 @@ from topup.charging.batch import USAGE, Usage
 from topup.charging.buckets import issue_bucket
 from topup.charging.service import record_usage
 from topup.charging.tables import buckets, usage_records
-from topup.clock import FrozenClock
-from topup.db.engine import make_engine
-from topup.db.schema import metadata
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.ledger import service as ledger
@@ -198,28 +192,6 @@ def _rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             "accounts": [tuple(r) for r in uow.conn.execute(
                 select(accounts).order_by(accounts.c.id))],
         }
-
-
-@pytest.fixture
-def fresh(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
-          ) -> Callable[[], Database]:
-    """A factory of empty migrated databases, each with caches of its own."""
-    made = count()
-
-    def new() -> Database:
-        if backend == "sqlite":
-            path = tmp_path / f"world{next(made)}.db"
-            shutil.copy(request.getfixturevalue("sqlite_template"), path)
-            engine = make_engine(f"sqlite:///{path}")
-        else:
-            engine = request.getfixturevalue("pg_engine")
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        return Database(engine, settings_for(tmp_path, str(engine.url.render_as_string(
-            hide_password=False))), clock)
-
-    return new
 
 
 @settings(max_examples=40, deadline=None, derandomize=True,

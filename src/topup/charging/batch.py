@@ -103,7 +103,7 @@ class _Rated:
 
 
 @dataclass
-class _Books:
+class Books:
     """What the batch reads once and keeps up to date in memory while it rates."""
 
     buckets: dict[tuple[int, str], list[_Bucket]] = field(default_factory=dict)
@@ -168,7 +168,7 @@ def _batch(uow: UnitOfWork, cmds: list[Usage]) -> list[Any]:
     found = _lines(uow, cmds)
     stored = {r.record_id: r for r in uow.conn.execute(
         _RECORDS, {"ids": sorted({c.record_id for c in cmds})})}
-    books = _load(uow, {line.id for line in found if line is not None})
+    books = load_books(uow, {line.id for line in found if line is not None})
     fresh: dict[str, _Rated] = {}
     out: list[Any] = []
     for cmd, line in zip(cmds, found, strict=True):
@@ -200,9 +200,9 @@ def _lines(uow: UnitOfWork, cmds: list[Usage]) -> list[Line | None]:
             for c in cmds]
 
 
-def _load(uow: UnitOfWork, line_ids: set[int]) -> _Books:
+def load_books(uow: UnitOfWork, line_ids: set[int]) -> Books:
     """The lines' active buckets and their accounts' totals, the accounts locked in id order."""
-    books = _Books()
+    books = Books()
     if not line_ids:
         return books
     # The accounts first: on PostgreSQL their locks make a batch of another process that
@@ -210,7 +210,7 @@ def _load(uow: UnitOfWork, line_ids: set[int]) -> _Books:
     # them (a first-use plan it started is started here too).
     query = select(accounts).where(accounts.c.line_id.in_(sorted(line_ids))).order_by(
         accounts.c.id)
-    _read_totals(uow, books, query)
+    read_totals(uow, books, query)
     for r in uow.conn.execute(_BUCKETS, {"lines": sorted(line_ids)}):
         books.buckets.setdefault((int(r.line_id), str(r.unit)), []).append(_Bucket(
             int(r.id), int(r.account_id), str(r.zone_code), int(r.priority),
@@ -218,7 +218,7 @@ def _load(uow: UnitOfWork, line_ids: set[int]) -> _Books:
     return books
 
 
-def _read_totals(uow: UnitOfWork, books: _Books, query: Any) -> None:
+def read_totals(uow: UnitOfWork, books: Books, query: Any) -> None:
     if uow.dialect == "postgresql":
         query = query.with_for_update()
     for row in uow.conn.execute(query):
@@ -226,7 +226,7 @@ def _read_totals(uow: UnitOfWork, books: _Books, query: Any) -> None:
         books.available[row.id] = row.credits_posted - row.debits_posted - row.debits_pending
 
 
-def _one(uow: UnitOfWork, books: _Books, cmd: Usage, line: Line | None,
+def _one(uow: UnitOfWork, books: Books, cmd: Usage, line: Line | None,
          stored: dict[str, Any], fresh: dict[str, _Rated]) -> tuple[_Rated, bool]:
     """The checks of the API route and ``record_usage`` in their order, then the rating."""
     if line is None:
@@ -249,7 +249,7 @@ def _one(uow: UnitOfWork, books: _Books, cmd: Usage, line: Line | None,
     return rated, True
 
 
-def _rate(uow: UnitOfWork, books: _Books, cmd: Usage, line: Line, country: str, digest: str
+def _rate(uow: UnitOfWork, books: Books, cmd: Usage, line: Line, country: str, digest: str
           ) -> _Rated:
     draws: list[_Draw] = []
     from_buckets = _draw_buckets(uow, books, line.id, cmd, country, draws)
@@ -264,7 +264,7 @@ def _rate(uow: UnitOfWork, books: _Books, cmd: Usage, line: Line, country: str, 
     return _Rated(line, digest, record, draws)
 
 
-def _eligible(uow: UnitOfWork, books: _Books, line_id: int, unit: str, country: str,
+def eligible(uow: UnitOfWork, books: Books, line_id: int, unit: str, country: str,
               at: datetime) -> list[_Bucket]:
     """``record_usage``'s order of buckets, from the buckets as this batch left them."""
     if country not in books.zones:
@@ -273,10 +273,10 @@ def _eligible(uow: UnitOfWork, books: _Books, line_id: int, unit: str, country: 
     return drawing_order(books.buckets.get((line_id, unit), []), zones, at)
 
 
-def _draw_buckets(uow: UnitOfWork, books: _Books, line_id: int, cmd: Usage, country: str,
+def _draw_buckets(uow: UnitOfWork, books: Books, line_id: int, cmd: Usage, country: str,
                   draws: list[_Draw]) -> int:
     left, at = cmd.quantity, cmd.occurred_at
-    for b in _eligible(uow, books, line_id, cmd.unit, country, at):
+    for b in eligible(uow, books, line_id, cmd.unit, country, at):
         if left == 0:
             break
         take = min(books.available[b.account_id], left)
@@ -292,7 +292,7 @@ def _draw_buckets(uow: UnitOfWork, books: _Books, line_id: int, cmd: Usage, coun
     return cmd.quantity - left
 
 
-def _draw_money(uow: UnitOfWork, books: _Books, line: Line, cmd: Usage, left: int,
+def _draw_money(uow: UnitOfWork, books: Books, line: Line, cmd: Usage, left: int,
                 country: str, draws: list[_Draw]) -> tuple[int, int]:
     """(quantity covered, minor units charged) from the wallet at the out-of-bundle rate."""
     if left == 0:
@@ -328,13 +328,13 @@ def _sums(made: list[_Rated]) -> tuple[dict[int, int], dict[int, int]]:
     return debits, credits
 
 
-def _lock_and_range(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
+def _lock_and_range(uow: UnitOfWork, books: Books, made: list[_Rated]) -> None:
     """Lock the operator accounts the batch credits (id order, after the lines' own) and
     hand the batch to the reference path when a total or a transfer would pass its range."""
     debits, credits = _sums(made)
     others = sorted((set(debits) | set(credits)) - set(books.totals))
     if others:
-        _read_totals(uow, books, select(accounts).where(accounts.c.id.in_(others))
+        read_totals(uow, books, select(accounts).where(accounts.c.id.in_(others))
                      .order_by(accounts.c.id))
     if any(d.amount > MAX_TRANSFER for rated in made for d in rated.draws):
         raise _Unusual("a transfer past its range")
@@ -343,7 +343,7 @@ def _lock_and_range(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
         raise _Unusual("an account near its range")
 
 
-def _write(uow: UnitOfWork, books: _Books, made: list[_Rated]) -> None:
+def _write(uow: UnitOfWork, books: Books, made: list[_Rated]) -> None:
     """The records with their final figures, bucket starts, transfers, then account totals."""
     now = uow.now
     uow.conn.execute(_NEW_RECORDS, [

@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
@@ -55,11 +56,10 @@ from topup.charging.tables import (
     charging_sessions,
     usage_records,
 )
-from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
-from topup.errors import TopupError
 from topup.ledger import service as ledger
-from topup.subscribers.lines import Line, ensure_usable, find_line, get_line
+from topup.ledger.tables import transfers
+from topup.subscribers.lines import Line, ensure_usable, get_line
 
 KINDS = ("initial", "update", "terminate", "event")
 OPENING = ("initial", "event")  # kinds that name a new session
@@ -159,60 +159,6 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
     return answer
 
 
-@dataclass(frozen=True)
-class Charge:
-    """One request as a command for the database's writer (``Database.writer``): the
-    requests of many sessions are committed together, each under a savepoint of its own, so a
-    refusal undoes that request alone. An opening request (``initial``, ``event``) names its
-    line by id or by ``subscriber`` (ICCID, MSISDN or IMSI); its ``country`` falls back to the
-    line's home country."""
-
-    ref: str
-    number: int
-    request: str
-    asks: tuple[Ask, ...]
-    subscriber: str | None = None
-    line_id: int | None = None
-    country: str | None = None
-    peer: tuple[str, str] | None = None
-
-    @property
-    def kind(self) -> Kind:
-        return CHARGES
-
-
-class _Charges:
-    """The batch kind of ``Charge`` commands: each applied by ``charge`` under a savepoint."""
-
-    def apply(self, uow: UnitOfWork, commands: Sequence[Charge]) -> list[Any]:
-        out: list[Any] = []
-        for cmd in commands:
-            try:
-                with uow.savepoint():
-                    out.append(_apply_one(uow, cmd))
-            except TopupError as exc:
-                out.append(exc)
-        return out
-
-    def __repr__(self) -> str:
-        return "CHARGES"
-
-
-CHARGES = _Charges()
-
-
-def _apply_one(uow: UnitOfWork, cmd: Charge) -> Answer:
-    line = country = None
-    if cmd.request in OPENING:
-        if cmd.line_id is not None:
-            line = _line(uow, cmd.line_id)
-        elif cmd.subscriber:
-            line = find_line(uow, cmd.subscriber)
-        country = cmd.country or (line.home_country if line else None)
-    return charge(uow, cmd.ref, cmd.number, cmd.request, list(cmd.asks), line=line,
-                  country=country, peer=cmd.peer)
-
-
 def release_silent(uow: UnitOfWork, limit: int = 500) -> int:
     """Release the sessions nobody has asked about since their last grant's validity and
     ``MARGIN`` ran out: every hold voided, nothing committed. Returns how many."""
@@ -225,6 +171,8 @@ def release_silent(uow: UnitOfWork, limit: int = 500) -> int:
             continue  # answered meanwhile
         for grant in _held(uow, session.id):
             for hold in _holds(uow, grant.id):
+                if hold.resolution is not None:
+                    continue
                 ledger.void_pending(uow, f"charging:void:{hold.transfer_id}", hold.transfer_id)
             uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant.id)
                              .values(state="closed", used=0, closed_at=uow.now))
@@ -361,7 +309,10 @@ def _check(ref: str, number: int, kind: str, asks: list[Ask]) -> None:
 
 
 def _digest(kind: str, asks: list[Ask], line_id: int | None, country: str | None) -> str:
-    body = json.dumps([kind, line_id, country, [asdict(a) for a in asks]], sort_keys=True)
+    # each ask as ``asdict`` gives it (sorted by key): the stored digests stay comparable
+    body = json.dumps([kind, line_id, country, [
+        {"rating_group": a.rating_group, "requested": a.requested, "unit": a.unit,
+         "used": a.used} for a in asks]], sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -442,8 +393,18 @@ def _held(uow: UnitOfWork, session_id: int, rating_group: int | None = None) -> 
 
 
 def _holds(uow: UnitOfWork, grant_id: int) -> list[Any]:
-    return list(uow.conn.execute(select(charging_holds).where(
-        charging_holds.c.grant_id == grant_id).order_by(charging_holds.c.id)))
+    """The grant's holds in order, each with its pending transfer's ``timeout_at`` and
+    whether the ledger has resolved it already (``resolution``: its expiry sweep voids a
+    hold whose session went silent for longer than the hold's timeout)."""
+    return list(uow.conn.execute(_HOLDS, {"grant": grant_id}))
+
+
+_resolution = aliased(transfers)
+_HOLDS = (
+    select(charging_holds, transfers.c.timeout_at, _resolution.c.id.label("resolution"))
+    .join(transfers, transfers.c.id == charging_holds.c.transfer_id)
+    .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
+    .where(charging_holds.c.grant_id == bindparam("grant")).order_by(charging_holds.c.id))
 
 
 def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: int,
@@ -513,7 +474,11 @@ def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
     left = min(used, int(grant.granted))
     from_buckets = from_money = charged = 0
     for hold in _holds(uow, grant.id):
-        take = min(left, int(hold.quantity))
+        if hold.resolution is not None:
+            continue  # released by the ledger already: it covers nothing
+        # a hold past its timeout can only be released: what it covered goes uncovered
+        expired = hold.timeout_at is not None and uow.now >= hold.timeout_at
+        take = 0 if expired else min(left, int(hold.quantity))
         cost = take if hold.bucket_id is not None else (
             catalog.oob_charge(int(hold.rate), int(hold.per), take) if take else 0)
         if cost:
@@ -546,10 +511,8 @@ def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: A
 
 
 __all__ = [
-    "CHARGES",
     "Answer",
     "Ask",
-    "Charge",
     "Granted",
     "LiveSession",
     "Reauthorize",

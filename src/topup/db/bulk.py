@@ -48,16 +48,63 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     tail = tuple(v if f is None else f(v)
                  for f, v in zip(_processors(conn, table, shared), shared.values(),
                                  strict=True))
-    convert = _processors(conn, table, columns)
-    if any(convert):
-        rows = (tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True))
-                for row in rows)
+    rows = _converted(conn, table, columns, rows)
     if conn.info.get(_PIPELINE):
         _send_arrays(conn, table, columns, list(rows), shared, tail)
         return
     if tail:
         rows = ((*row, *tail) for row in rows)
     _send(conn, table, names, rows)
+
+
+def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str],
+                rows: Iterable[Sequence[Any]]) -> None:
+    """Set ``columns`` of many rows of ``table``: each of ``rows`` is the value of ``key``
+    that finds the row, then the new values in ``columns`` order, converted as
+    ``insert_rows`` converts them. One statement on PostgreSQL (the values as arrays, so
+    it also travels inside ``pipelined``); one prepared statement run per row on SQLite."""
+    rows = list(_converted(conn, table, (key, *columns), rows))
+    if not rows:
+        return
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql":
+        quote = conn.dialect.identifier_preparer.quote
+        sets = ", ".join(f"{quote(c)} = ?" for c in columns)
+        # Names come from the schema, quoted; values travel apart from the statement.
+        statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
+        with _as_sqlalchemy(conn, statement):
+            driver.executemany(statement, [(*row[1:], row[0]) for row in rows])
+        return
+    statement = _array_update(conn.dialect, table, key, tuple(columns))
+    with _as_sqlalchemy(conn, statement), driver.cursor() as cursor:
+        cursor.execute(statement, [array_text(column) for column in zip(*rows, strict=True)])
+
+
+def _converted(conn: Connection, table: Table, columns: Sequence[str],
+               rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+    """``rows`` with each value through its column's type for this dialect (NULL as it is)."""
+    convert = _processors(conn, table, columns)
+    which = [(i, f) for i, f in enumerate(convert) if f is not None]
+    if not which:
+        return rows
+
+    seen: dict[datetime, Any] = {}  # a batch's rows share a few instants: each made once
+
+    def one(row: Sequence[Any]) -> list[Any]:
+        out = list(row)
+        for i, f in which:
+            value = out[i]
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                if value not in seen:
+                    seen[value] = f(value)
+                out[i] = seen[value]
+            else:
+                out[i] = f(value)
+        return out
+
+    return map(one, rows)
 
 
 _PIPELINE = "topup_pipelined"
@@ -276,6 +323,19 @@ def _array_insert(dialect: Dialect, table: Table, columns: tuple[str, ...],
     # Names and types come from the schema, quoted; values travel apart from the statement.
     return (f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
             f"SELECT u.*{scalars} FROM unnest({arrays}) AS u")
+
+
+@lru_cache(maxsize=64)
+def _array_update(dialect: Dialect, table: Table, key: str, columns: tuple[str, ...]) -> str:
+    """``UPDATE … FROM unnest(…)`` setting these columns by ``key``, made once per shape."""
+    quote = dialect.identifier_preparer.quote
+    names = (key, *columns)
+    arrays = ", ".join(f"CAST(%s AS {table.c[n].type.compile(dialect=dialect)}[])" for n in names)
+    sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in columns)
+    listed = ", ".join(quote(n) for n in names)
+    # Names and types come from the schema, quoted; values travel apart from the statement.
+    return (f"UPDATE {quote(table.name)} AS t SET {sets} "  # noqa: S608
+            f"FROM unnest({arrays}) AS u({listed}) WHERE t.{quote(key)} = u.{quote(key)}")
 
 
 def array_text(values: Iterable[Any]) -> str:

@@ -240,33 +240,44 @@ def _bump(uow: UnitOfWork, account_id: int, **deltas: int) -> None:
                          | {f"d_{name}": delta for name, delta in deltas.items()})
 
 
-def add_to_totals(uow: UnitOfWork, debits: dict[int, int], credits: dict[int, int]) -> None:
-    """Add a batch's summed movements to its accounts' posted totals, in one statement.
+def add_to_totals(uow: UnitOfWork, debits: dict[int, int], credits: dict[int, int], *,
+                  debits_pending: dict[int, int] | None = None,
+                  credits_pending: dict[int, int] | None = None) -> None:
+    """Add a batch's summed movements to its accounts' totals, in one statement: posted
+    ``debits`` and ``credits``, and the change of pending ones (negative where holds were
+    resolved).
 
     The rows must be locked already and the sums checked against the accounts' range (the
     schema's CHECKs stay the backstop). PostgreSQL takes the deltas as arrays (one statement
     and one plan whatever the batch's size); SQLite, in-process, one prepared statement run
     per account."""
-    ids = sorted(debits.keys() | credits.keys())
+    dp, cp = debits_pending or {}, credits_pending or {}
+    ids = sorted(debits.keys() | credits.keys() | dp.keys() | cp.keys())
     if not ids:
         return
     if uow.dialect == "postgresql":
         send(uow.conn, _ADD_TO_TOTALS_Q, {
             "ids": ids, "debits": [debits.get(i, 0) for i in ids],
-            "credits": [credits.get(i, 0) for i in ids]})
+            "credits": [credits.get(i, 0) for i in ids], "dp": [dp.get(i, 0) for i in ids],
+            "cp": [cp.get(i, 0) for i in ids]})
     else:
         send(uow.conn, _ADD_TO_TOTALS_Q, [
-            {"aid": i, "d": debits.get(i, 0), "c": credits.get(i, 0)} for i in ids])
+            {"aid": i, "d": debits.get(i, 0), "c": credits.get(i, 0), "dp": dp.get(i, 0),
+             "cp": cp.get(i, 0)} for i in ids])
 
 
 _ADD_TO_TOTALS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
     debits_posted=accounts.c.debits_posted + bindparam("d"),
-    credits_posted=accounts.c.credits_posted + bindparam("c"))
+    credits_posted=accounts.c.credits_posted + bindparam("c"),
+    debits_pending=accounts.c.debits_pending + bindparam("dp"),
+    credits_pending=accounts.c.credits_pending + bindparam("cp"))
 _ADD_TO_TOTALS_PG = text(
     f"UPDATE {accounts.name} AS a SET debits_posted = a.debits_posted + v.d, "  # noqa: S608
-    "credits_posted = a.credits_posted + v.c "
+    "credits_posted = a.credits_posted + v.c, debits_pending = a.debits_pending + v.dp, "
+    "credits_pending = a.credits_pending + v.cp "
     "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:debits AS BIGINT[]), "
-    "CAST(:credits AS BIGINT[])) AS v(id, d, c) WHERE a.id = v.id")
+    "CAST(:credits AS BIGINT[]), CAST(:dp AS BIGINT[]), CAST(:cp AS BIGINT[])) "
+    "AS v(id, d, c, dp, cp) WHERE a.id = v.id")
 _ADD_TO_TOTALS_Q = Query(lambda dialect: _ADD_TO_TOTALS_PG if dialect == "postgresql"
                          else _ADD_TO_TOTALS)
 

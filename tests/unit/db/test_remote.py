@@ -24,8 +24,9 @@ from fastapi.responses import JSONResponse
 
 from tests.factories import make_line, make_user
 from topup.channels.api.admin import _order_body
+from topup.charging.charges import Charge
 from topup.charging.errors import ChargingSessionNotFound
-from topup.charging.sessions import Answer, Ask, Charge
+from topup.charging.sessions import Answer, Ask
 from topup.db import remote
 from topup.db.group import WriterClosed
 from topup.db.uow import Database

@@ -23,7 +23,8 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from topup.channels.api.deps import database, role
-from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, Charge, ask_of
+from topup.charging.charges import Charge
+from topup.charging.sessions import MAX_QUANTITY, Answer, Ask, ask_of
 from topup.db.uow import Database
 from topup.subscribers.auth import User
 

@@ -46,13 +46,14 @@ from diameter.message.commands import CreditControlAnswer, CreditControlRequest,
 from diameter.node import Node
 from diameter.node.application import ThreadingApplication
 
+from topup.charging.charges import Charge
 from topup.charging.errors import (
     ChargingRequestConflict,
     ChargingSessionClosed,
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.sessions import Answer, Charge, ask_of, reauthorized, to_reauthorize
+from topup.charging.sessions import Answer, ask_of, reauthorized, to_reauthorize
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable

@@ -1,0 +1,682 @@
+"""Charging requests applied many to a transaction by the database's writer.
+
+A gateway's request is a ``Charge`` command (the Gy server and the HTTP API submit them);
+``CHARGES.apply`` takes a whole batch:
+1. one read each of the batch's sessions (locked on PostgreSQL, in id order), their answered
+   requests, their open grants with the holds and each hold's pending transfer, the lines the
+   sessions and the opening requests name, and those lines' buckets and accounts (locked, as
+   the usage batch locks them);
+2. each request answered in memory, in arrival order, exactly as ``sessions.charge`` answers
+   it — the same checks in the same order, commits and holds drawn in the same order from
+   running balances — so a session asked twice in one batch sees its first answer; a refusal
+   fails that request alone, before anything of it is kept;
+3. the rows written with one multi-row statement per table, ids taken for the new sessions,
+   grants, transfers and holds in the order ``charge`` would have made them: the same rows,
+   the same idempotency ids, each account's totals moved once by their sum.
+
+A batch outside the common case (an identifier naming two lines, an amount or an account
+near its range) is rolled
+back to a savepoint and applied request by request through the reference path, ``charge``
+under a savepoint each. tests/integration/test_charge_batches.py holds the two paths to the
+same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, tuple_
+from sqlalchemy.orm import aliased
+
+from topup.catalog import service as catalog
+from topup.charging.batch import Books, eligible, load_books, read_totals
+from topup.charging.errors import (
+    ChargingRequestConflict,
+    ChargingSessionClosed,
+    ChargingSessionNotFound,
+    InvalidChargingRequest,
+)
+from topup.charging.service import check_record, record_hash
+from topup.charging.sessions import (
+    HOLD_SLACK,
+    MARGIN,
+    OPENING,
+    QUOTA,
+    VALIDITY,
+    Answer,
+    Ask,
+    Granted,
+    _check,
+    _digest,
+    _overall,
+    charge,
+)
+from topup.charging.tables import (
+    buckets,
+    charging_grants,
+    charging_holds,
+    charging_requests,
+    charging_sessions,
+    usage_records,
+)
+from topup.db.bulk import insert_rows, pipelined, update_rows
+from topup.db.dialect import next_ids, taken_ids
+from topup.db.group import Kind
+from topup.db.uow import UnitOfWork
+from topup.errors import TopupError
+from topup.ledger import service as ledger
+from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
+from topup.subscribers.errors import LineNotFound
+from topup.subscribers.lines import Line, ensure_usable, find_line, get_line
+from topup.subscribers.tables import lines as lines_table
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One request as a command for the database's writer (``Database.writer``). An opening
+    request (``initial``, ``event``) names its line by id or by ``subscriber`` (ICCID, MSISDN
+    or IMSI); its ``country`` falls back to the line's home country."""
+
+    ref: str
+    number: int
+    request: str
+    asks: tuple[Ask, ...]
+    subscriber: str | None = None
+    line_id: int | None = None
+    country: str | None = None
+    peer: tuple[str, str] | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return CHARGES
+
+
+class _Unusual(Exception):
+    """The batch holds something that only the reference path does identically."""
+
+
+class _Charges:
+    """The batch kind of ``Charge`` commands."""
+
+    def apply(self, uow: UnitOfWork, commands: Sequence[Charge]) -> list[Any]:
+        try:
+            with uow.savepoint():
+                return _Batch(uow, list(commands)).run()
+        except _Unusual:
+            return [_reference(uow, cmd) for cmd in commands]
+
+    def __repr__(self) -> str:
+        return "CHARGES"
+
+
+CHARGES = _Charges()
+
+
+def _reference(uow: UnitOfWork, cmd: Charge) -> Answer | TopupError:
+    """One request the way a lone one is answered, under a savepoint."""
+    try:
+        with uow.savepoint():
+            line = country = None
+            if cmd.request in OPENING:
+                if cmd.line_id is not None:
+                    line = get_line(uow, cmd.line_id)
+                elif cmd.subscriber:
+                    line = find_line(uow, cmd.subscriber)
+                country = cmd.country or (line.home_country if line else None)
+            return charge(uow, cmd.ref, cmd.number, cmd.request, list(cmd.asks), line=line,
+                          country=country, peer=cmd.peer)
+    except TopupError as exc:
+        return exc
+
+
+# --- what the batch holds in memory -----------------------------------------------------
+# Ids of rows made by the batch are None until ``_Batch._take_ids``; strings that name them
+# (idempotency ids, record ids) are made when the rows are written.
+
+@dataclass(eq=False)
+class _Session:
+    id: int | None
+    ref: str
+    line: Line
+    country: str
+    state: str
+    last_number: int
+    starved: bool
+    reauth_at: datetime | None
+    peer_host: str | None
+    peer_realm: str | None
+    new: bool = False
+    changed: bool = False
+    held: list[_Grant] = field(default_factory=list)  # open grants, oldest first
+
+
+@dataclass(eq=False)
+class _Pending:
+    """A pending transfer a hold made, read or made in this batch."""
+
+    id: int | None
+    session: _Session
+    debit: int
+    credit: int
+    unit: str
+    amount: int
+    code: str
+    ref: str | None  # None: the session's (``charging:<session id>``)
+    timeout_at: datetime | None  # of a new one (one read is ``expired`` or not)
+    expired: bool
+    resolved: bool
+    name: str = ""  # a new one's idempotency id after ``charging:<session id>:``
+
+
+@dataclass(eq=False)
+class _Resolution:
+    """A post (``amount`` > 0) or void of a pending transfer."""
+
+    id: int | None
+    pending: _Pending
+    amount: int
+
+
+@dataclass(eq=False)
+class _Hold:
+    id: int | None
+    grant: _Grant
+    pending: _Pending
+    bucket_id: int | None
+    quantity: int
+    rate: int | None
+    per: int | None
+
+
+@dataclass(eq=False)
+class _Grant:
+    id: int | None
+    session: _Session
+    rating_group: int
+    unit: str
+    granted: int
+    used: int | None
+    final: bool
+    state: str
+    closed_at: datetime | None
+    holds: list[_Hold] = field(default_factory=list)
+    new: bool = False
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class _Use:
+    session: _Session
+    number: int
+    grant: _Grant
+    used: int
+    from_buckets: int
+    from_money: int
+    charged: int
+
+
+@dataclass
+class _Totals:
+    """Each account's change, summed over the batch."""
+
+    debits: dict[int, int] = field(default_factory=dict)
+    credits: dict[int, int] = field(default_factory=dict)
+    debits_pending: dict[int, int] = field(default_factory=dict)
+    credits_pending: dict[int, int] = field(default_factory=dict)
+
+    @staticmethod
+    def add(into: dict[int, int], account: int, amount: int) -> None:
+        into[account] = into.get(account, 0) + amount
+
+    def accounts(self) -> set[int]:
+        return (self.debits.keys() | self.credits.keys() | self.debits_pending.keys()
+                | self.credits_pending.keys())
+
+
+# --- the batch's reads ------------------------------------------------------------------
+
+_SESSIONS = select(
+    *(charging_sessions.c[name] for name in (
+        "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
+        "peer_host", "peer_realm"))).where(
+    charging_sessions.c.ref.in_(bindparam("refs", expanding=True))).order_by(
+    charging_sessions.c.id)
+_REQUESTS = select(charging_requests.c.session_id, charging_requests.c.number,
+                   charging_requests.c.request_hash, charging_requests.c.answer).where(
+    tuple_(charging_requests.c.session_id, charging_requests.c.number).in_(
+        bindparam("pairs", expanding=True)))
+_GRANTS = select(
+    *(charging_grants.c[name] for name in (
+        "id", "session_id", "rating_group", "unit", "granted", "final"))).where(
+    charging_grants.c.session_id.in_(bindparam("ids", expanding=True)),
+    charging_grants.c.state == "held").order_by(charging_grants.c.id)
+_resolution = aliased(transfers)
+_HOLDS = (
+    select(charging_holds, transfers.c.debit_account_id, transfers.c.credit_account_id,
+           transfers.c.unit, transfers.c.amount, transfers.c.code, transfers.c.ref,
+           (transfers.c.timeout_at <= bindparam("now")).label("expired"), transfers.c.kind,
+           _resolution.c.id.label("resolution"))
+    .join(transfers, transfers.c.id == charging_holds.c.transfer_id)
+    .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
+    .where(charging_holds.c.grant_id.in_(bindparam("grants", expanding=True)))
+    .order_by(charging_holds.c.id))
+_LINES = select(lines_table).where(or_(
+    lines_table.c.id.in_(bindparam("ids", expanding=True)),
+    lines_table.c.iccid.in_(bindparam("idents", expanding=True)),
+    lines_table.c.msisdn.in_(bindparam("idents", expanding=True)),
+    lines_table.c.imsi.in_(bindparam("idents", expanding=True))))
+
+# --- the batch's writes -----------------------------------------------------------------
+
+_SESSION_COLUMNS = ("id", "ref", "line_id", "country", "state", "last_number", "starved",
+                    "peer_host", "peer_realm", "reauth_at")
+_SESSION_UPDATE = ("state", "last_number", "updated_at", "expires_at", "starved", "reauth_at")
+_GRANT_COLUMNS = ("id", "session_id", "rating_group", "unit", "granted", "used", "final",
+                  "state", "closed_at")
+_TRANSFER_COLUMNS = ("id", "idempotency_id", "debit_account_id", "credit_account_id", "unit",
+                     "amount", "kind", "pending_id", "timeout_at", "code", "ref")
+_HOLD_COLUMNS = ("id", "grant_id", "transfer_id", "bucket_id", "quantity", "rate", "per")
+_USE_COLUMNS = ("record_id", "request_hash", "line_id", "unit", "quantity", "country",
+                "occurred_at", "from_buckets", "from_money", "money_charged", "currency",
+                "uncovered")
+_REQUEST_COLUMNS = ("session_id", "number", "request_hash", "answer")
+
+
+class _Batch:
+    def __init__(self, uow: UnitOfWork, cmds: list[Charge]) -> None:
+        self.uow = uow
+        self.cmds = cmds
+        self.now = uow.now
+        self.sessions: dict[str, _Session] = {}
+        self.answered: dict[tuple[str, int], tuple[str, Any]] = {}  # (ref, number) → stored
+        self.by_id: dict[int, Line] = {}
+        self.by_ident: dict[str, Line] = {}
+        self.books = Books()
+        # what the batch makes, in the order ``charge`` would make it
+        self.new_sessions: list[_Session] = []
+        self.new_grants: list[_Grant] = []
+        self.closed_grants: list[_Grant] = []
+        self.moves: list[_Pending | _Resolution] = []
+        self.new_holds: list[_Hold] = []
+        self.uses: list[_Use] = []
+        self.requests: list[tuple[_Session, int, str, Any]] = []
+        self.totals = _Totals()
+
+    def run(self) -> list[Any]:
+        self._read()
+        out: list[Any] = []
+        for cmd in self.cmds:
+            try:
+                out.append(self._one(cmd))
+            except TopupError as exc:
+                out.append(exc)
+        if self.requests:
+            self._lock_and_range()
+            self._take_ids()
+            self._write()
+        return out
+
+    # --- reads ---------------------------------------------------------------------------
+    def _read(self) -> None:
+        conn = self.uow.conn
+        refs = sorted({c.ref for c in self.cmds})
+        query = _SESSIONS.with_for_update() if self.uow.dialect == "postgresql" else _SESSIONS
+        rows = list(conn.execute(query, {"refs": refs}))
+        line_ids = {int(r.line_id) for r in rows}
+        line_ids |= {c.line_id for c in self.cmds if c.request in OPENING and c.line_id}
+        idents = {_ident(c.subscriber) for c in self.cmds
+                  if c.request in OPENING and c.line_id is None and c.subscriber}
+        self._read_lines(line_ids, idents)
+        ids = [int(r.id) for r in rows]
+        if ids:
+            sid = {str(r.ref): int(r.id) for r in rows}
+            by_sid = {int(r.id): str(r.ref) for r in rows}
+            pairs = sorted({(sid[c.ref], c.number) for c in self.cmds
+                            if c.ref in sid and isinstance(c.number, int)})
+            for r in conn.execute(_REQUESTS, {"pairs": pairs}):
+                self.answered[(by_sid[int(r.session_id)], int(r.number))] = (
+                    str(r.request_hash), r.answer)
+        for r in rows:
+            self.sessions[str(r.ref)] = _Session(
+                int(r.id), str(r.ref), self.by_id[int(r.line_id)], str(r.country), str(r.state),
+                int(r.last_number), bool(r.starved), r.reauth_at, r.peer_host, r.peer_realm)
+        self.books = load_books(self.uow, {line.id for line in self.by_id.values()})
+        if ids:
+            self._read_grants(ids, {int(r.id): self.sessions[str(r.ref)] for r in rows})
+
+    def _read_lines(self, ids: set[int], idents: set[str]) -> None:
+        if not ids and not idents:
+            return
+        for row in self.uow.conn.execute(_LINES, {"ids": sorted(ids), "idents": sorted(idents)}):
+            line = Line.of(row)
+            self.by_id[line.id] = line
+            for ident in (line.iccid, line.msisdn, line.imsi):
+                if ident is None or ident not in idents:
+                    continue
+                if ident in self.by_ident and self.by_ident[ident].id != line.id:
+                    raise _Unusual("an identifier names two lines")
+                self.by_ident[ident] = line
+
+    def _read_grants(self, ids: list[int], by_sid: dict[int, _Session]) -> None:
+        conn = self.uow.conn
+        grants: dict[int, _Grant] = {}
+        for r in conn.execute(_GRANTS, {"ids": ids}):
+            session = by_sid[int(r.session_id)]
+            grant = _Grant(int(r.id), session, int(r.rating_group), str(r.unit), int(r.granted),
+                           None, bool(r.final), "held", None)
+            session.held.append(grant)
+            grants[grant.id] = grant  # type: ignore[index]
+        if not grants:
+            return
+        for r in conn.execute(_HOLDS, {"grants": sorted(grants), "now": self.now}):
+            grant = grants[int(r.grant_id)]
+            pending = _Pending(int(r.transfer_id), grant.session, int(r.debit_account_id),
+                               int(r.credit_account_id), str(r.unit), int(r.amount),
+                               str(r.code), r.ref, None, bool(r.expired),
+                               r.kind != "pending" or r.resolution is not None)
+            grant.holds.append(_Hold(int(r.id), grant, pending,
+                                     None if r.bucket_id is None else int(r.bucket_id),
+                                     int(r.quantity), r.rate, r.per))
+
+    # --- one request, as ``charge`` answers it -----------------------------------------
+    def _one(self, cmd: Charge) -> Answer:
+        line: Line | None = None
+        country = None
+        if cmd.request in OPENING:
+            if cmd.line_id is not None:
+                line = self.by_id.get(cmd.line_id)
+                if line is None:
+                    raise LineNotFound()
+            elif cmd.subscriber:
+                line = self.by_ident.get(_ident(cmd.subscriber))
+                if line is None:
+                    raise LineNotFound()
+            country = cmd.country or (line.home_country if line else None)
+        ref, number, kind, asks = cmd.ref, cmd.number, cmd.request, list(cmd.asks)
+        _check(ref, number, kind, asks)
+        digest = _digest(kind, asks, line.id if line else None, country)
+        session = self.sessions.get(ref)
+        if session is not None:
+            stored = self.answered.get((ref, number))
+            if stored is not None:
+                if stored[0] != digest:
+                    raise ChargingRequestConflict(
+                        f"request {number} of session {ref!r} was sent with other contents")
+                return Answer.of_json(stored[1])
+            if kind in OPENING:
+                raise ChargingRequestConflict(f"session {ref!r} exists already")
+            if session.state != "open":
+                raise ChargingSessionClosed(f"session {ref!r} is {session.state}")
+            if number <= session.last_number:
+                raise ChargingRequestConflict(
+                    f"request {number} of session {ref!r} comes after {session.last_number}")
+        elif kind not in OPENING:
+            raise ChargingSessionNotFound(f"no charging session {ref!r}")
+        else:
+            if line is None or country is None:
+                raise InvalidChargingRequest(f"an {kind} request names its line and country")
+            ensure_usable(line)
+            session = self._open(ref, number, line, check_record(asks[0].unit, 1, country),
+                                 cmd.peer)
+        grants = [self._answer_ask(session, number, kind, ask) for ask in asks]
+        if kind == "terminate":
+            for open_grant in list(session.held):
+                self._close(session, number, open_grant, 0)
+        answer = Answer(ref, number, _overall(grants), tuple(grants))
+        self._finish(session, number, kind, digest, answer)
+        return answer
+
+    def _open(self, ref: str, number: int, line: Line, country: str,
+              peer: tuple[str, str] | None) -> _Session:
+        session = _Session(None, ref, line, country, "open", number, False, None,
+                           peer[0] if peer else None, peer[1] if peer else None, new=True)
+        self.sessions[ref] = session
+        self.new_sessions.append(session)
+        return session
+
+    def _answer_ask(self, session: _Session, number: int, kind: str, ask: Ask) -> Granted:
+        for open_grant in [g for g in session.held if g.rating_group == ask.rating_group]:
+            self._close(session, number, open_grant, ask.used)
+        if kind == "terminate" or ask.requested == 0:
+            return Granted(ask.rating_group, ask.unit, "success", 0, 0, False)
+        want = ask.requested if ask.requested is not None else QUOTA[ask.unit]
+        granted = self._hold(session, number, ask.rating_group, ask.unit, want)
+        if kind != "event":
+            return granted
+        whole = granted.granted == want
+        for held in [g for g in session.held if g.rating_group == ask.rating_group]:
+            self._close(session, number, held, want if whole else 0)
+        if whole:
+            return Granted(ask.rating_group, ask.unit, "success", want, 0, False)
+        result = "credit_limit_reached" if granted.result == "success" else granted.result
+        return Granted(ask.rating_group, ask.unit, result, 0, 0, True)
+
+    def _finish(self, session: _Session, number: int, kind: str, digest: str,
+                answer: Answer) -> None:
+        body = answer.as_json()
+        self.answered[(session.ref, number)] = (digest, body)
+        self.requests.append((session, number, digest, body))
+        starved = any(g.final or g.result == "credit_limit_reached" for g in answer.grants)
+        session.last_number = number
+        session.starved = starved
+        if not starved:
+            session.reauth_at = None
+        if kind in ("terminate", "event"):
+            session.state = "closed"
+        session.changed = True
+
+    # --- grants and holds ----------------------------------------------------------------
+    def _hold(self, session: _Session, number: int, rating_group: int, unit: str,
+              want: int) -> Granted:
+        uow, books, at, line = self.uow, self.books, self.now, session.line
+        grant = _Grant(None, session, rating_group, unit, 0, None, False, "held", None,
+                       new=True)
+        self.new_grants.append(grant)
+        session.held.append(grant)
+        timeout_at = at + VALIDITY + MARGIN + HOLD_SLACK
+        tag = f"{number}:{rating_group}"
+        left = want
+        drawable = eligible(uow, books, line.id, unit, session.country, at)
+        for b in drawable:
+            if left == 0:
+                break
+            take = min(books.available[b.account_id], left)
+            if take <= 0:
+                continue
+            if b.valid_from is None:  # a first-use plan starts with the session that uses it
+                b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
+                books.starts[b.id] = (b.valid_from, b.expires_at)
+            consumed = ledger.operator_account(uow, "consumed", unit, line_id=line.id)
+            pending = self._pend(session, f"{tag}:bucket:{b.id}", b.account_id, consumed, unit,
+                                 take, "usage_hold", timeout_at)
+            self._add_hold(_Hold(None, grant, pending, b.id, take, None, None))
+            left -= take
+        rate = catalog.oob_rate(uow, session.country, line.currency, unit) if left else None
+        if rate is not None:
+            per_unit, per = rate
+            wallet = ledger.wallet(uow, line.id, line.currency)
+            available = books.available.setdefault(wallet, 0)  # a wallet opened now is empty
+            covered = left if catalog.oob_charge(per_unit, per, left) <= available \
+                else available * per // per_unit
+            if covered > 0:
+                mu = ledger.money_unit(line.currency)
+                revenue = ledger.operator_account(uow, "revenue_usage", mu, line_id=line.id)
+                pending = self._pend(session, f"{tag}:money", wallet, revenue, mu,
+                                     catalog.oob_charge(per_unit, per, covered),
+                                     "usage_oob_hold", timeout_at)
+                self._add_hold(_Hold(None, grant, pending, None, covered, per_unit, per))
+                left -= covered
+        granted = want - left
+        if granted == 0:
+            result = "rating_failed" if not drawable and rate is None else "credit_limit_reached"
+            grant.state, grant.used, grant.final, grant.closed_at = "closed", 0, True, at
+            session.held.remove(grant)
+            return Granted(rating_group, unit, result, 0, 0, True)
+        grant.granted, grant.final = granted, left > 0
+        return Granted(rating_group, unit, "success", granted, int(VALIDITY.total_seconds()),
+                       left > 0)
+
+    def _pend(self, session: _Session, name: str, debit: int, credit: int, unit: str,
+              amount: int, code: str, timeout_at: datetime) -> _Pending:
+        if amount > MAX_TRANSFER:
+            raise _Unusual("a transfer past its range")
+        pending = _Pending(None, session, debit, credit, unit, amount, code, None, timeout_at,
+                           False, False, name)
+        self.moves.append(pending)
+        self.books.available[debit] -= amount
+        _Totals.add(self.totals.debits_pending, debit, amount)
+        _Totals.add(self.totals.credits_pending, credit, amount)
+        return pending
+
+    def _add_hold(self, hold: _Hold) -> None:
+        hold.grant.holds.append(hold)
+        self.new_holds.append(hold)
+
+    def _close(self, session: _Session, number: int, grant: _Grant, used: int) -> None:
+        """Commit ``used`` units of ``grant`` from its holds in order, release the rest,
+        record the use (``sessions._close``)."""
+        left = min(used, grant.granted)
+        from_buckets = from_money = charged = 0
+        for hold in grant.holds:
+            if hold.pending.resolved:
+                continue  # released by the ledger already: it covers nothing
+            # a hold past its timeout can only be released: what it covered goes uncovered
+            take = 0 if hold.pending.expired else min(left, hold.quantity)
+            cost = take if hold.bucket_id is not None else (
+                catalog.oob_charge(int(hold.rate or 0), int(hold.per or 0), take) if take else 0)
+            self._resolve(hold.pending, cost)
+            if hold.bucket_id is not None:
+                from_buckets += take
+            else:
+                from_money += take
+                charged += cost
+            left -= take
+        grant.state, grant.used, grant.closed_at = "closed", used, self.now
+        session.held.remove(grant)
+        if not grant.new:
+            self.closed_grants.append(grant)
+        if used:
+            self.uses.append(_Use(session, number, grant, used, from_buckets, from_money,
+                                  charged))
+
+    def _resolve(self, pending: _Pending, amount: int) -> None:
+        """Post ``amount`` of ``pending`` (0: void it), as ``ledger.post_pending`` would."""
+        if amount > pending.amount:
+            raise _Unusual("a post beyond its hold")
+        pending.resolved = True
+        self.moves.append(_Resolution(None, pending, amount))
+        t = self.totals
+        _Totals.add(t.debits_pending, pending.debit, -pending.amount)
+        _Totals.add(t.credits_pending, pending.credit, -pending.amount)
+        if amount:
+            _Totals.add(t.debits, pending.debit, amount)
+            _Totals.add(t.credits, pending.credit, amount)
+        if pending.debit in self.books.available:
+            self.books.available[pending.debit] += pending.amount - amount
+
+    # --- locks, ids and rows -------------------------------------------------------------
+    def _lock_and_range(self) -> None:
+        """Lock the operator accounts the batch moves (id order, after the lines' own), and
+        hand the batch to the reference path when a total would pass its range."""
+        books, t = self.books, self.totals
+        others = sorted(t.accounts() - set(books.totals))
+        if others:
+            read_totals(self.uow, books, select(accounts).where(accounts.c.id.in_(others))
+                        .order_by(accounts.c.id))
+        for account in t.accounts():
+            row = books.totals.get(account)
+            if row is None:
+                raise _Unusual("an account the batch did not read")
+            for name, deltas in (("debits_posted", t.debits), ("credits_posted", t.credits),
+                                 ("debits_pending", t.debits_pending),
+                                 ("credits_pending", t.credits_pending)):
+                if getattr(row, name) + max(deltas.get(account, 0), 0) > MAX_TOTAL:
+                    raise _Unusual("an account near its range")
+
+    def _take_ids(self) -> None:
+        made: list[tuple[Any, Sequence[Any]]] = [
+            (charging_sessions, self.new_sessions), (charging_grants, self.new_grants),
+            (transfers, self.moves), (charging_holds, self.new_holds)]
+        for table, items in made:
+            if not items:
+                continue
+            query, values = next_ids(table, len(items))
+            rows = list(query.run(self.uow.conn, values))
+            for item, taken in zip(items, taken_ids(self.uow, rows, len(items)), strict=True):
+                item.id = taken
+
+    def _write(self) -> None:
+        uow, now = self.uow, self.now
+        conn = uow.conn
+        with pipelined(conn):
+            if self.new_sessions:
+                insert_rows(conn, charging_sessions, _SESSION_COLUMNS, [
+                    (s.id, s.ref, s.line.id, s.country, s.state, s.last_number, s.starved,
+                     s.peer_host, s.peer_realm, s.reauth_at) for s in self.new_sessions],
+                    same={"created_at": now, "updated_at": now,
+                          "expires_at": now + VALIDITY + MARGIN})
+            old = [s for s in self.sessions.values() if s.changed and not s.new]
+            if old:
+                update_rows(conn, charging_sessions, "id", _SESSION_UPDATE, [
+                    (s.id, s.state, s.last_number, now, now + VALIDITY + MARGIN, s.starved,
+                     s.reauth_at)
+                    for s in old])
+            if self.new_grants:
+                insert_rows(conn, charging_grants, _GRANT_COLUMNS, [
+                    (g.id, g.session.id, g.rating_group, g.unit, g.granted, g.used, g.final,
+                     g.state, g.closed_at) for g in self.new_grants],
+                    same={"valid_until": now + VALIDITY, "created_at": now})
+            if self.closed_grants:
+                update_rows(conn, charging_grants, "id", ("state", "used", "closed_at"), [
+                    (g.id, "closed", g.used, now) for g in self.closed_grants])
+            if self.moves:
+                insert_rows(conn, transfers, _TRANSFER_COLUMNS,
+                            [_transfer_row(m) for m in self.moves], same={"created_at": now})
+            if self.new_holds:
+                insert_rows(conn, charging_holds, _HOLD_COLUMNS, [
+                    (h.id, h.grant.id, h.pending.id, h.bucket_id, h.quantity, h.rate, h.per)
+                    for h in self.new_holds])
+            if self.uses:
+                insert_rows(conn, usage_records, _USE_COLUMNS, [
+                    _use_row(u, now) for u in self.uses], same={"created_at": now})
+            insert_rows(conn, charging_requests, _REQUEST_COLUMNS, [
+                (s.id, number, digest, body) for s, number, digest, body in self.requests],
+                same={"created_at": now})
+            if self.books.starts:
+                update_rows(conn, buckets, "id", ("valid_from", "expires_at"), [
+                    (b, start, end) for b, (start, end) in sorted(self.books.starts.items())])
+            t = self.totals
+            ledger.add_to_totals(uow, t.debits, t.credits, debits_pending=t.debits_pending,
+                                 credits_pending=t.credits_pending)
+
+
+def _transfer_row(move: _Pending | _Resolution) -> tuple[Any, ...]:
+    if isinstance(move, _Pending):
+        sid = move.session.id
+        return (move.id, f"charging:{sid}:{move.name}", move.debit, move.credit, move.unit,
+                move.amount, "pending", None, move.timeout_at, move.code, f"charging:{sid}")
+    p = move.pending
+    ref = p.ref if p.ref is not None else f"charging:{p.session.id}"
+    if move.amount:
+        return (move.id, f"charging:post:{p.id}", p.debit, p.credit, p.unit, move.amount,
+                "post_pending", p.id, None, p.code, ref)
+    return (move.id, f"charging:void:{p.id}", p.debit, p.credit, p.unit, p.amount,
+            "void_pending", p.id, None, p.code, ref)
+
+
+def _use_row(u: _Use, at: datetime) -> tuple[Any, ...]:
+    s, g, line = u.session, u.grant, u.session.line
+    return (f"charging:{s.id}:{u.number}:{g.rating_group}",
+            record_hash(line.id, g.unit, u.used, s.country, at), line.id, g.unit, u.used,
+            s.country, at, u.from_buckets, u.from_money, u.charged,
+            line.currency if u.charged else None, u.used - u.from_buckets - u.from_money)
+
+
+def _ident(subscriber: str) -> str:
+    return subscriber.strip().lstrip("+")
+
+
+__all__ = ["CHARGES", "Charge"]
