@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, or_, select, tuple_
 from sqlalchemy.orm import aliased
@@ -136,11 +136,18 @@ def _reference(uow: UnitOfWork, cmd: Charge) -> Answer | TopupError:
 # Ids of rows made by the batch are None until ``_Batch._take_ids``; strings that name them
 # (idempotency ids, record ids) are made when the rows are written.
 
+class _Served(NamedTuple):
+    """What the batch needs of a session's line."""
+
+    id: int
+    currency: str
+
+
 @dataclass(eq=False)
 class _Session:
     id: int | None
     ref: str
-    line: Line
+    line: _Served
     country: str
     state: str
     last_number: int
@@ -241,28 +248,31 @@ class _Totals:
 _SESSIONS = select(
     *(charging_sessions.c[name] for name in (
         "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
-        "peer_host", "peer_realm"))).where(
+        "peer_host", "peer_realm")), lines_table.c.currency).join(
+    lines_table, lines_table.c.id == charging_sessions.c.line_id).where(
     charging_sessions.c.ref.in_(bindparam("refs", expanding=True))).order_by(
     charging_sessions.c.id)
 _REQUESTS = select(charging_requests.c.session_id, charging_requests.c.number,
                    charging_requests.c.request_hash, charging_requests.c.answer).where(
     tuple_(charging_requests.c.session_id, charging_requests.c.number).in_(
         bindparam("pairs", expanding=True)))
-_GRANTS = select(
-    *(charging_grants.c[name] for name in (
-        "id", "session_id", "rating_group", "unit", "granted", "final"))).where(
-    charging_grants.c.session_id.in_(bindparam("ids", expanding=True)),
-    charging_grants.c.state == "held").order_by(charging_grants.c.id)
 _resolution = aliased(transfers)
-_HOLDS = (
-    select(charging_holds, transfers.c.debit_account_id, transfers.c.credit_account_id,
-           transfers.c.unit, transfers.c.amount, transfers.c.code, transfers.c.ref,
-           (transfers.c.timeout_at <= bindparam("now")).label("expired"), transfers.c.kind,
-           _resolution.c.id.label("resolution"))
-    .join(transfers, transfers.c.id == charging_holds.c.transfer_id)
+_GRANTS = (
+    select(charging_grants.c.id, charging_grants.c.session_id, charging_grants.c.rating_group,
+           charging_grants.c.unit, charging_grants.c.granted, charging_grants.c.final,
+           charging_holds.c.id.label("hold_id"), charging_holds.c.transfer_id,
+           charging_holds.c.bucket_id, charging_holds.c.quantity, charging_holds.c.rate,
+           charging_holds.c.per, transfers.c.debit_account_id, transfers.c.credit_account_id,
+           transfers.c.unit.label("transfer_unit"), transfers.c.amount, transfers.c.code,
+           transfers.c.ref, (transfers.c.timeout_at <= bindparam("now")).label("expired"),
+           transfers.c.kind, _resolution.c.id.label("resolution"))
+    .outerjoin(charging_holds, charging_holds.c.grant_id == charging_grants.c.id)
+    .outerjoin(transfers, transfers.c.id == charging_holds.c.transfer_id)
     .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
-    .where(charging_holds.c.grant_id.in_(bindparam("grants", expanding=True)))
-    .order_by(charging_holds.c.id))
+    .where(charging_grants.c.session_id.in_(bindparam("ids", expanding=True)),
+           charging_grants.c.state == "held")
+    .order_by(charging_grants.c.id, charging_holds.c.id))
+"""Open grants of the sessions, oldest first, each with its holds in order (a row each)."""
 _LINES = select(lines_table).where(or_(
     lines_table.c.id.in_(bindparam("ids", expanding=True)),
     lines_table.c.iccid.in_(bindparam("idents", expanding=True)),
@@ -323,29 +333,31 @@ class _Batch:
     def _read(self) -> None:
         conn = self.uow.conn
         refs = sorted({c.ref for c in self.cmds})
-        query = _SESSIONS.with_for_update() if self.uow.dialect == "postgresql" else _SESSIONS
+        query = _SESSIONS
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update(of=charging_sessions)
         rows = list(conn.execute(query, {"refs": refs}))
-        line_ids = {int(r.line_id) for r in rows}
-        line_ids |= {c.line_id for c in self.cmds if c.request in OPENING and c.line_id}
-        idents = {_ident(c.subscriber) for c in self.cmds
-                  if c.request in OPENING and c.line_id is None and c.subscriber}
-        self._read_lines(line_ids, idents)
-        ids = [int(r.id) for r in rows]
-        if ids:
-            sid = {str(r.ref): int(r.id) for r in rows}
-            by_sid = {int(r.id): str(r.ref) for r in rows}
-            pairs = sorted({(sid[c.ref], c.number) for c in self.cmds
-                            if c.ref in sid and isinstance(c.number, int)})
-            for r in conn.execute(_REQUESTS, {"pairs": pairs}):
-                self.answered[(by_sid[int(r.session_id)], int(r.number))] = (
-                    str(r.request_hash), r.answer)
+        self._read_lines({c.line_id for c in self.cmds if c.request in OPENING and c.line_id},
+                         {_ident(c.subscriber) for c in self.cmds if c.request in OPENING
+                          and c.line_id is None and c.subscriber})
         for r in rows:
             self.sessions[str(r.ref)] = _Session(
-                int(r.id), str(r.ref), self.by_id[int(r.line_id)], str(r.country), str(r.state),
-                int(r.last_number), bool(r.starved), r.reauth_at, r.peer_host, r.peer_realm)
-        self.books = load_books(self.uow, {line.id for line in self.by_id.values()})
-        if ids:
-            self._read_grants(ids, {int(r.id): self.sessions[str(r.ref)] for r in rows})
+                int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
+                str(r.country), str(r.state), int(r.last_number), bool(r.starved),
+                r.reauth_at, r.peer_host, r.peer_realm)
+        # Only a number a session has reached can have been answered already.
+        asked = sorted({(s.id, c.number) for c in self.cmds
+                        if (s := self.sessions.get(c.ref)) is not None
+                        and isinstance(c.number, int) and c.number <= s.last_number})
+        if asked:
+            by_sid = {s.id: s.ref for s in self.sessions.values()}
+            for q in conn.execute(_REQUESTS, {"pairs": asked}):
+                self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
+                    str(q.request_hash), q.answer)
+        self.books = load_books(self.uow, {int(r.line_id) for r in rows} | set(self.by_id))
+        if rows:
+            self._read_grants([int(r.id) for r in rows],
+                              {int(r.id): self.sessions[str(r.ref)] for r in rows})
 
     def _read_lines(self, ids: set[int], idents: set[str]) -> None:
         if not ids and not idents:
@@ -361,23 +373,20 @@ class _Batch:
                 self.by_ident[ident] = line
 
     def _read_grants(self, ids: list[int], by_sid: dict[int, _Session]) -> None:
-        conn = self.uow.conn
-        grants: dict[int, _Grant] = {}
-        for r in conn.execute(_GRANTS, {"ids": ids}):
-            session = by_sid[int(r.session_id)]
-            grant = _Grant(int(r.id), session, int(r.rating_group), str(r.unit), int(r.granted),
-                           None, bool(r.final), "held", None)
-            session.held.append(grant)
-            grants[grant.id] = grant  # type: ignore[index]
-        if not grants:
-            return
-        for r in conn.execute(_HOLDS, {"grants": sorted(grants), "now": self.now}):
-            grant = grants[int(r.grant_id)]
+        grant: _Grant | None = None
+        for r in self.uow.conn.execute(_GRANTS, {"ids": ids, "now": self.now}):
+            if grant is None or grant.id != r.id:
+                session = by_sid[int(r.session_id)]
+                grant = _Grant(int(r.id), session, int(r.rating_group), str(r.unit),
+                               int(r.granted), None, bool(r.final), "held", None)
+                session.held.append(grant)
+            if r.hold_id is None:
+                continue
             pending = _Pending(int(r.transfer_id), grant.session, int(r.debit_account_id),
-                               int(r.credit_account_id), str(r.unit), int(r.amount),
+                               int(r.credit_account_id), str(r.transfer_unit), int(r.amount),
                                str(r.code), r.ref, None, bool(r.expired),
                                r.kind != "pending" or r.resolution is not None)
-            grant.holds.append(_Hold(int(r.id), grant, pending,
+            grant.holds.append(_Hold(int(r.hold_id), grant, pending,
                                      None if r.bucket_id is None else int(r.bucket_id),
                                      int(r.quantity), r.rate, r.per))
 
@@ -431,7 +440,8 @@ class _Batch:
 
     def _open(self, ref: str, number: int, line: Line, country: str,
               peer: tuple[str, str] | None) -> _Session:
-        session = _Session(None, ref, line, country, "open", number, False, None,
+        session = _Session(None, ref, _Served(line.id, line.currency), country, "open",
+                           number, False, None,
                            peer[0] if peer else None, peer[1] if peer else None, new=True)
         self.sessions[ref] = session
         self.new_sessions.append(session)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,7 +106,9 @@ class Answer:
 
     def as_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "number": self.number, "result": self.result,
-                "grants": [asdict(g) for g in self.grants]}
+                "grants": [{"rating_group": g.rating_group, "unit": g.unit, "result": g.result,
+                            "granted": g.granted, "validity_seconds": g.validity_seconds,
+                            "final": g.final} for g in self.grants]}  # ``asdict``, sooner
 
     @classmethod
     def of_json(cls, data: dict[str, Any]) -> Answer:
