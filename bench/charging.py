@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import socket
 import sys
 import tempfile
@@ -45,7 +46,7 @@ from sqlalchemy import func, select
 import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
 from topup.channels.gy.server import GyServer, Peer
 from topup.charging.charges import Charge
-from topup.charging.sessions import QUOTA, Ask, charge
+from topup.charging.sessions import QUOTA, Ask
 from topup.charging.tables import usage_records
 from topup.config import load_settings
 from topup.db.engine import make_engine
@@ -216,32 +217,48 @@ class Gateway:
 
 def over_gy(phase: Phase, port: int, lines: list[line_svc.Line], args: argparse.Namespace,
             tag: str) -> None:
-    gateway = Gateway(port)
+    """The gateway in a process of its own, as a real one is: the server's process keeps its
+    interpreter to itself."""
     per = max(1, len(lines) // args.threads)
-    numbers: dict[str, int] = {}
+    sessions = [(f"{PGW};{tag};{line.id}", str(line.imsi)) for line in lines[:per * args.threads]]
+    ctx = multiprocessing.get_context("spawn")
+    mine, theirs = ctx.Pipe()
+    gateway = ctx.Process(target=run_gateway, args=(port, sessions, args.threads, args.seconds,
+                                                    theirs))
+    gateway.start()
     try:
-        for line in lines[:per * args.threads]:
-            sid = f"{PGW};{tag};{line.id}"
-            cca = gateway.ccr(sid, C.E_CC_REQUEST_TYPE_INITIAL_REQUEST, 0, str(line.imsi), None)
-            numbers[sid] = 0
-            if cca.result_code != 2001:
-                phase.errors += 1
+        phase.ops, phase.errors, phase.seconds, phase.latencies = mine.recv()
+    finally:
+        gateway.join(60)
+
+
+def run_gateway(port: int, sessions: list[tuple[str, str]], threads: int, seconds: float,
+                out: Any) -> None:
+    """A gateway's sessions: CCR-I each, then CCR-Us from ``threads`` threads for
+    ``seconds``, then CCR-T each; sends back (ops, errors, seconds, latencies)."""
+    phase = Phase("Gy")
+    gateway = Gateway(port)
+    per = len(sessions) // threads
+    numbers = dict.fromkeys((sid for sid, _ in sessions), 0)
+    try:
+        for sid, imsi in sessions:
+            cca = gateway.ccr(sid, C.E_CC_REQUEST_TYPE_INITIAL_REQUEST, 0, imsi, None)
+            phase.errors += cca.result_code != 2001
 
         def step(t: int, i: int) -> bool:
-            line = lines[t * per + i % per]
-            sid = f"{PGW};{tag};{line.id}"
+            sid, imsi = sessions[t * per + i % per]
             numbers[sid] += 1
-            cca = gateway.ccr(sid, C.E_CC_REQUEST_TYPE_UPDATE_REQUEST, numbers[sid],
-                              str(line.imsi), QUOTA["data"])
+            cca = gateway.ccr(sid, C.E_CC_REQUEST_TYPE_UPDATE_REQUEST, numbers[sid], imsi,
+                              QUOTA["data"])
             return bool(cca.result_code == 2001)
 
-        drive(phase, args.threads, args.seconds, step)
-        for line in lines[:per * args.threads]:
-            sid = f"{PGW};{tag};{line.id}"
-            gateway.ccr(sid, C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST, numbers[sid] + 1,
-                        str(line.imsi), None)
+        drive(phase, threads, seconds, step)
+        for sid, imsi in sessions:
+            gateway.ccr(sid, C.E_CC_REQUEST_TYPE_TERMINATION_REQUEST, numbers[sid] + 1, imsi,
+                        None)
     finally:
         gateway.stop()
+        out.send((phase.ops, phase.errors, phase.seconds, phase.latencies))
 
 
 def echo_node(port: int) -> Node:

@@ -34,6 +34,7 @@ request that conflicts with its session, or that cannot be answered).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from diameter.message import constants as C
 from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
 from diameter.message.commands import CreditControlAnswer, CreditControlRequest, ReAuthRequest
 from diameter.node import Node
-from diameter.node.application import ThreadingApplication
+from diameter.node.application import Application
 
 from topup.charging.charges import Charge
 from topup.charging.errors import (
@@ -126,15 +127,20 @@ class GyServer:
                          vendor_ids=[C.VENDOR_TGPP])
         self.node.wakeup_interval = 1  # timers (watchdogs, stopping) checked every second
         known = [self.node.add_peer(f"aaa://{p.identity}", p.realm) for p in peers]
-        self.app = _CreditControl(self._answer)
+        self.app = _CreditControl(self._receive)
         # requests for topup's own realm, and for the peers' (a relay forwards both)
         self.node.add_application(self.app, known, realms=sorted(
             {realm, *(p.realm for p in peers), *(gateway_realms or [])}))
         self._stopping = threading.Event()
         self._reauth = threading.Thread(target=self._reauthorize, name="gy-reauth",
                                         daemon=True)
+        # committed requests whose answers are to go out (None: stop)
+        self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._answers = threading.Thread(target=self._answering, name="gy-answers",
+                                         daemon=True)
 
     def start(self) -> None:
+        self._answers.start()
         self.node.start()
         self._reauth.start()
 
@@ -143,6 +149,9 @@ class GyServer:
         if self._reauth.is_alive():
             self._reauth.join(timeout=10)
         self.node.stop(wait_timeout=5)
+        self._done.put(None)
+        if self._answers.is_alive():
+            self._answers.join(timeout=10)
 
     def _reauthorize(self) -> None:
         """Send a RAR for every starved session whose line can be granted again."""
@@ -176,48 +185,84 @@ class GyServer:
         """Block until a peer has finished its CER/CEA (tests, and start-up logs)."""
         self.app.wait_for_ready(timeout)
 
-    def _answer(self, app: ThreadingApplication, req: Any) -> Any:
+    def _receive(self, app: Application, req: Any) -> None:
+        """A request, on the node's own thread, which must never wait: it is read into a
+        ``Charge`` and handed to the database's writer, which commits it with whatever
+        other requests are waiting; its answer goes out from ``_answering`` once committed.
+        A request that cannot be read is answered at once."""
         if not isinstance(req, CreditControlRequest):
-            return app.generate_answer(req, C.E_RESULT_CODE_DIAMETER_COMMAND_UNSUPPORTED)
+            app.send_answer(app.generate_answer(
+                req, C.E_RESULT_CODE_DIAMETER_COMMAND_UNSUPPORTED))
+            return
         ans: CreditControlAnswer = app.generate_answer(req, C.E_RESULT_CODE_DIAMETER_SUCCESS)
         ans.cc_request_type = req.cc_request_type
         ans.cc_request_number = req.cc_request_number
-        kind = KINDS.get(req.cc_request_type)
         try:
-            if kind is None:
-                raise InvalidChargingRequest(f"CC-Request-Type {req.cc_request_type}")
-            if kind == "event" and req.requested_action not in (
-                    None, C.E_REQUESTED_ACTION_DIRECT_DEBITING):
-                raise InvalidChargingRequest("only direct debiting is answered")
-            asks = [ask_of(m.rating_group, m.requested_service_unit,
-                           list(m.used_service_unit or []), UNIT_FIELDS,
-                           wanted=kind != "terminate")
-                    for m in req.multiple_services_credit_control or []]
-            opening = kind in ("initial", "event")
-            # committed by the database's writer with whatever other requests are waiting
-            answer = self.db.writer.submit(Charge(
-                req.session_id, int(req.cc_request_number), kind, tuple(asks),
-                subscriber=_subscriber(req) if opening else None,
-                country=serving_country(_mcc_mnc(req)) if opening else None,
-                peer=_origin(req))).result()
-        except TopupError as exc:
-            ans.result_code = _refusal(exc)
-            log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
-            return ans
-        _fill(ans, answer, {a.rating_group: a.unit for a in asks})
-        return ans
+            cmd = _command(req)
+            future = self.db.writer.submit(cmd)
+        except Exception as exc:  # a refusal, or a writer that is stopping
+            app.send_answer(_refused(ans, req, exc))
+            return
+        units = {a.rating_group: a.unit for a in cmd.asks}
+        future.add_done_callback(lambda done: self._done.put((app, req, ans, units, done)))
+
+    def _answering(self) -> None:
+        """Send the answer of each committed request (the writer's thread only queues it)."""
+        while (item := self._done.get()) is not None:
+            app, req, ans, units, done = item
+            try:
+                failed = done.exception()
+                if failed is None:
+                    _fill(ans, done.result(), units)
+                else:
+                    ans = _refused(ans, req, failed)
+                app.send_answer(ans)
+            except Exception:  # the next answers still go out
+                log.exception("CCR %s/%s not answered", req.session_id, req.cc_request_number)
 
 
-class _CreditControl(ThreadingApplication):
-    """Credit-Control (application 4) answered by ``answer``; a thread per request."""
+def _command(req: Any) -> Charge:
+    """The ``Charge`` a Credit-Control-Request asks for (InvalidChargingRequest, or
+    LineNotFound for an opening request without a subscriber, when it cannot be read)."""
+    kind = KINDS.get(req.cc_request_type)
+    if kind is None:
+        raise InvalidChargingRequest(f"CC-Request-Type {req.cc_request_type}")
+    if kind == "event" and req.requested_action not in (
+            None, C.E_REQUESTED_ACTION_DIRECT_DEBITING):
+        raise InvalidChargingRequest("only direct debiting is answered")
+    asks = [ask_of(m.rating_group, m.requested_service_unit, list(m.used_service_unit or []),
+                   UNIT_FIELDS, wanted=kind != "terminate")
+            for m in req.multiple_services_credit_control or []]
+    opening = kind in ("initial", "event")
+    return Charge(req.session_id, int(req.cc_request_number), kind, tuple(asks),
+                  subscriber=_subscriber(req) if opening else None,
+                  country=serving_country(_mcc_mnc(req)) if opening else None,
+                  peer=_origin(req))
 
-    def __init__(self, answer: Callable[[ThreadingApplication, Any], Any]) -> None:
-        super().__init__(C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True,
-                         max_threads=32)
-        self._handle = answer
 
-    def handle_request(self, message: Any) -> Any:
-        return self._handle(self, message)
+def _refused(ans: Any, req: Any, exc: BaseException) -> Any:
+    if isinstance(exc, TopupError):
+        ans.result_code = _refusal(exc)
+        log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
+    else:
+        ans.result_code = C.E_RESULT_CODE_DIAMETER_UNABLE_TO_COMPLY
+        log.error("CCR %s/%s failed", req.session_id, req.cc_request_number, exc_info=exc)
+    return ans
+
+
+class _CreditControl(Application):
+    """Credit-Control (application 4): each request goes to ``receive``, which answers it
+    later (``Application.send_answer``) rather than holding a thread while it is charged."""
+
+    def __init__(self, receive: Callable[[Application, Any], None]) -> None:
+        super().__init__(C.APP_DIAMETER_CREDIT_CONTROL_APPLICATION, is_auth_application=True)
+        self._receive = receive
+
+    def handle_request(self, message: Any) -> None:
+        try:
+            self._receive(self, message)
+        except Exception:  # never into the node's own loop
+            log.exception("Diameter request not handled")
 
 
 def _subscriber(req: Any) -> str:
