@@ -267,10 +267,13 @@ def _rate(uow: UnitOfWork, books: Books, cmd: Usage, line: Line, country: str, d
 def eligible(uow: UnitOfWork, books: Books, line_id: int, unit: str, country: str,
               at: datetime) -> list[_Bucket]:
     """``record_usage``'s order of buckets, from the buckets as this batch left them."""
+    held = books.buckets.get((line_id, unit))
+    if not held:
+        return []
     if country not in books.zones:
         books.zones[country] = set(catalog.zones_covering(uow, country))
     zones = books.zones[country]
-    return drawing_order(books.buckets.get((line_id, unit), []), zones, at)
+    return drawing_order(held, zones, at)
 
 
 def _draw_buckets(uow: UnitOfWork, books: Books, line_id: int, cmd: Usage, country: str,

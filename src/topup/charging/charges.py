@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, or_, select, tuple_
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
@@ -62,7 +62,7 @@ from topup.charging.tables import (
     charging_sessions,
     usage_records,
 )
-from topup.db.bulk import insert_rows, pipelined, update_rows
+from topup.db.bulk import insert_rows, pipelined, read_together, update_rows
 from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
@@ -254,8 +254,10 @@ _SESSIONS = select(
     charging_sessions.c.id)
 _REQUESTS = select(charging_requests.c.session_id, charging_requests.c.number,
                    charging_requests.c.request_hash, charging_requests.c.answer).where(
-    tuple_(charging_requests.c.session_id, charging_requests.c.number).in_(
-        bindparam("pairs", expanding=True)))
+    charging_requests.c.session_id.in_(bindparam("ids", expanding=True)),
+    charging_requests.c.number.in_(bindparam("numbers", expanding=True)))
+"""Answered requests among these sessions and numbers (a superset of the pairs wanted: a
+row-value IN would scan the table on SQLite, this one walks the primary key)."""
 _resolution = aliased(transfers)
 _GRANTS = (
     select(charging_grants.c.id, charging_grants.c.session_id, charging_grants.c.rating_group,
@@ -346,14 +348,17 @@ class _Batch:
                 str(r.country), str(r.state), int(r.last_number), bool(r.starved),
                 r.reauth_at, r.peer_host, r.peer_realm)
         # Only a number a session has reached can have been answered already.
-        asked = sorted({(s.id, c.number) for c in self.cmds
+        asked = sorted({(int(s.id or 0), c.number) for c in self.cmds
                         if (s := self.sessions.get(c.ref)) is not None
                         and isinstance(c.number, int) and c.number <= s.last_number})
         if asked:
             by_sid = {s.id: s.ref for s in self.sessions.values()}
-            for q in conn.execute(_REQUESTS, {"pairs": asked}):
-                self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
-                    str(q.request_hash), q.answer)
+            wanted = set(asked)
+            for q in conn.execute(_REQUESTS, {"ids": sorted({i for i, _ in asked}),
+                                              "numbers": sorted({n for _, n in asked})}):
+                if (int(q.session_id), int(q.number)) in wanted:
+                    self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
+                        str(q.request_hash), q.answer)
         self.books = load_books(self.uow, {int(r.line_id) for r in rows} | set(self.by_id))
         if rows:
             self._read_grants([int(r.id) for r in rows],
@@ -607,16 +612,16 @@ class _Batch:
                     raise _Unusual("an account near its range")
 
     def _take_ids(self) -> None:
-        made: list[tuple[Any, Sequence[Any]]] = [
+        """Ids for the rows the batch makes, in the order it made them (one round trip)."""
+        made = [(table, items) for table, items in (
             (charging_sessions, self.new_sessions), (charging_grants, self.new_grants),
-            (transfers, self.moves), (charging_holds, self.new_holds)]
-        for table, items in made:
-            if not items:
-                continue
-            query, values = next_ids(table, len(items))
-            rows = list(query.run(self.uow.conn, values))
-            for item, taken in zip(items, taken_ids(self.uow, rows, len(items)), strict=True):
-                item.id = taken
+            (transfers, self.moves), (charging_holds, self.new_holds)) if items]
+        taken = read_together(self.uow.conn, [next_ids(table, len(items))
+                                              for table, items in made])
+        for (_, items), rows in zip(made, taken, strict=True):
+            seq: Sequence[Any] = items
+            for item, new_id in zip(seq, taken_ids(self.uow, rows, len(seq)), strict=True):
+                item.id = new_id
 
     def _write(self) -> None:
         uow, now = self.uow, self.now
