@@ -22,12 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import socket
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from diameter.node.application import SimpleThreadingApplication
 from sqlalchemy import func, select
 
 import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
+from topup.bootstrap import SWITCH_INTERVAL
 from topup.channels.gy.server import GyServer, Peer
 from topup.charging.charges import Charge
 from topup.charging.sessions import QUOTA, Ask
@@ -51,6 +54,7 @@ from topup.charging.tables import usage_records
 from topup.config import load_settings
 from topup.db.engine import make_engine
 from topup.db.migrate import upgrade
+from topup.db.remote import WriterProcess
 from topup.db.uow import Database
 from topup.demo.catalog import seed_catalog
 from topup.ledger import service as ledger
@@ -310,21 +314,32 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
             print(f"{backend}: {len(lines)} lines ready", flush=True)
             res.phases.append(in_process(db, lines, args))
             print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
-            port = free_port()
-            server = GyServer(db, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
-                              peers=[Peer(PGW, PGW_REALM)])
-            server.start()
-            try:
-                phase = Phase("Gy")
-                over_gy(phase, port, lines, args, "gy")
+            for phase in (Phase("Gy, one process"), Phase("Gy + writer process")):
+                gy_over(phase, db, url, data_dir, lines, args, remote="writer" in phase.name)
                 res.phases.append(phase)
-            finally:
-                server.stop()
-            print(f"{backend}: Gy {res.phases[-1].rate:,.0f}/s", flush=True)
+                print(f"{backend}: {phase.name} {phase.rate:,.0f}/s", flush=True)
             check(db, lines, res)
         finally:
             db.dispose()
     return res
+
+
+def gy_over(phase: Phase, db: Database, url: str, data_dir: Path,
+            lines: list[line_svc.Line], args: argparse.Namespace, *, remote: bool) -> None:
+    """The Gy server, on the bench's database (its writer thread in the same process), or
+    as ``topup serve`` runs it: handing its requests to a writer process of their own."""
+    port = free_port()
+    with ExitStack() as stack:
+        served = db
+        if remote:
+            env = dict(os.environ, TOPUP_DATABASE_URL=url, TOPUP_DATA_DIR=str(data_dir))
+            writer = stack.enter_context(WriterProcess(env))
+            served = Database(db.engine, replace(db.settings, writer_socket=writer.socket))
+        server = GyServer(served, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
+                          peers=[Peer(PGW, PGW_REALM)])
+        server.start()
+        stack.callback(server.stop)
+        over_gy(phase, port, lines, args, "remote" if remote else "local")
 
 
 def echo(args: argparse.Namespace) -> Phase:
@@ -403,6 +418,7 @@ def main() -> int:
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as the API's and topup diameter's processes do
     load = sup.load_average()
     ceiling = echo(args)
     print(f"echo: {ceiling.rate:,.0f}/s", flush=True)

@@ -63,6 +63,9 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     from topup.channels.gy.server import GyServer, Peer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # the Diameter stack's threads, the answers' and the writer's hand the interpreter to
+    # each other many times a request: sooner than the default 5 ms (see bootstrap.app)
+    sys.setswitchinterval(bootstrap.SWITCH_INTERVAL)
     try:
         peers = [Peer.parse(p) for item in peer for p in item.split(",") if p.strip()]
     except ValueError as exc:

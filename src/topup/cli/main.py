@@ -85,11 +85,6 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     from topup.db.remote import WriterProcess
 
     with ExitStack() as stack:
-        if GyProcess.configured():  # online charging for packet gateways, its own process
-            try:
-                stack.enter_context(GyProcess(dict(os.environ)))
-            except (RuntimeError, ValueError) as exc:
-                raise fail(f"Diameter Gy server: {exc}") from None
         if writer_process:
             try:
                 writer = stack.enter_context(WriterProcess())
@@ -99,6 +94,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
             # uvicorn stops on SIGTERM and then raises it again: exit through Python, so
             # the writer process is stopped after the workers, with what it has queued
             signal.signal(signal.SIGTERM, _exit_on_signal)
+        if GyProcess.configured():  # online charging for packet gateways, its own process,
+            try:  # which hands its requests to the writer process too
+                stack.enter_context(GyProcess(dict(os.environ)))
+            except (RuntimeError, ValueError) as exc:
+                raise fail(f"Diameter Gy server: {exc}") from None
         uvicorn.run("topup.bootstrap:app", factory=True, host=host, port=port,
                     workers=workers, log_level="info", access_log=False,
                     proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,

@@ -28,11 +28,13 @@ next CCR-U is granted.
 Result-Codes: 2001 success; 4012 credit limit reached (in the MSCC, and at message level when
 every rating group got it); 5031 rating failed; 5030 user unknown; 4010 end user service
 denied (a frozen or terminated line); 5002 unknown session id; 5012 unable to comply (a
-request that conflicts with its session, or that cannot be answered).
+request that conflicts with its session, or that cannot be answered); 3004 too busy (the
+database's writer refused more work, or is stopping: the gateway tries again).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -55,7 +57,9 @@ from topup.charging.errors import (
     InvalidChargingRequest,
 )
 from topup.charging.sessions import Answer, ask_of, reauthorized, to_reauthorize
+from topup.db.group import WriterClosed
 from topup.db.uow import Database
+from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable
 
@@ -138,8 +142,12 @@ class GyServer:
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._answers = threading.Thread(target=self._answering, name="gy-answers",
                                          daemon=True)
+        self._loop = asyncio.new_event_loop()  # where requests are handed to the writer
+        self._looping = threading.Thread(target=self._loop.run_forever, name="gy-writes",
+                                         daemon=True)
 
     def start(self) -> None:
+        self._looping.start()
         self._answers.start()
         self.node.start()
         self._reauth.start()
@@ -149,6 +157,14 @@ class GyServer:
         if self._reauth.is_alive():
             self._reauth.join(timeout=10)
         self.node.stop(wait_timeout=5)
+        if self._looping.is_alive():
+            try:  # what is still waiting for the writer, and its link, closed on the loop
+                asyncio.run_coroutine_threadsafe(_cancel_all(), self._loop).result(10)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._looping.join(timeout=10)
+        if not self._looping.is_alive():
+            self._loop.close()
         self._done.put(None)
         if self._answers.is_alive():
             self._answers.join(timeout=10)
@@ -199,11 +215,14 @@ class GyServer:
         ans.cc_request_number = req.cc_request_number
         try:
             cmd = _command(req)
-            future = self.db.writer.submit(cmd)
-        except Exception as exc:  # a refusal, or a writer that is stopping
+        except TopupError as exc:
             app.send_answer(_refused(ans, req, exc))
             return
         units = {a.rating_group: a.unit for a in cmd.asks}
+        # ``writer.run`` on the server's own event loop: the writer thread of this process,
+        # or the writer process of ``topup serve`` (TOPUP_WRITER_SOCKET), whose interpreter
+        # then charges while this one speaks Diameter
+        future = asyncio.run_coroutine_threadsafe(self.db.writer.run(cmd), self._loop)
         future.add_done_callback(lambda done: self._done.put((app, req, ans, units, done)))
 
     def _answering(self) -> None:
@@ -219,6 +238,14 @@ class GyServer:
                 app.send_answer(ans)
             except Exception:  # the next answers still go out
                 log.exception("CCR %s/%s not answered", req.session_id, req.cc_request_number)
+
+
+async def _cancel_all() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.sleep(0)  # transports closed by them finish closing
 
 
 def _command(req: Any) -> Charge:
@@ -241,7 +268,12 @@ def _command(req: Any) -> Charge:
 
 
 def _refused(ans: Any, req: Any, exc: BaseException) -> Any:
-    if isinstance(exc, TopupError):
+    if isinstance(exc, (DatabaseBusy, WriterClosed)):
+        # a protocol error (E bit): the gateway tries again, here or at another server
+        ans.result_code = C.E_RESULT_CODE_DIAMETER_TOO_BUSY
+        ans.header.is_error = True
+        log.warning("CCR %s/%s: %s", req.session_id, req.cc_request_number, exc)
+    elif isinstance(exc, TopupError):
         ans.result_code = _refusal(exc)
         log.info("CCR %s/%s refused: %s", req.session_id, req.cc_request_number, exc)
     else:
