@@ -184,3 +184,24 @@ def test_serve_starts_the_diameter_server_when_configured(tmp_path: Path) -> Non
                 .cc_total_octets == 1024**2
         finally:
             gateway.stop()
+        # the operator's check from where a gateway stands: a quota asked and given back
+        probe = subprocess.run(
+            [TOPUP, "diameter-probe", "--peer", f"{OCS}@{OCS_REALM}", "--connect",
+             f"127.0.0.1:{gy_port}", "--identity", PGW, "--realm", PGW_REALM,
+             "--msisdn", "66812345678"], env=env, capture_output=True, text=True, timeout=60)
+        assert probe.returncode == 0, probe.stderr
+        assert probe.stdout.splitlines() == [
+            "CCR-I: 2001 (rating group 1: 2001, 10485760 octets for 600 s)",
+            "CCR-T: 2001 (rating group 1: 2001)"]
+        unknown = subprocess.run(
+            [TOPUP, "diameter-probe", "--peer", f"{OCS}@{OCS_REALM}", "--connect",
+             f"127.0.0.1:{gy_port}", "--identity", PGW, "--realm", PGW_REALM,
+             "--imsi", "001010000000000"], env=env, capture_output=True, text=True, timeout=60)
+        assert (unknown.returncode, unknown.stdout.strip()) == (1, "CCR-I: 5030")
+        stranger = subprocess.run(
+            [TOPUP, "diameter-probe", "--peer", f"{OCS}@{OCS_REALM}", "--connect",
+             f"127.0.0.1:{gy_port}", "--identity", "probe.elsewhere", "--realm", "elsewhere",
+             "--imsi", "001010000000000", "--seconds", "3"], env=env, capture_output=True,
+            text=True, timeout=60)
+        assert stranger.returncode != 0
+        assert "no Diameter connection" in stranger.stderr.strip().splitlines()[-1]

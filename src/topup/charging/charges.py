@@ -33,13 +33,7 @@ from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
 from topup.charging.batch import Books, eligible, load_books, read_totals
-from topup.charging.errors import (
-    ChargingRequestConflict,
-    ChargingSessionClosed,
-    ChargingSessionNotFound,
-    InvalidChargingRequest,
-)
-from topup.charging.service import check_record, record_hash
+from topup.charging.service import record_hash
 from topup.charging.sessions import (
     HOLD_SLACK,
     MARGIN,
@@ -52,7 +46,9 @@ from topup.charging.sessions import (
     _check,
     _digest,
     _overall,
+    admit,
     charge,
+    opening,
 )
 from topup.charging.tables import (
     buckets,
@@ -70,7 +66,7 @@ from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
-from topup.subscribers.lines import Line, ensure_usable, find_line, get_line
+from topup.subscribers.lines import Line, find_line, get_line
 from topup.subscribers.tables import lines as lines_table
 
 
@@ -413,28 +409,14 @@ class _Batch:
         _check(ref, number, kind, asks)
         digest = _digest(kind, asks, line.id if line else None, country)
         session = self.sessions.get(ref)
-        if session is not None:
-            stored = self.answered.get((ref, number))
-            if stored is not None:
-                if stored[0] != digest:
-                    raise ChargingRequestConflict(
-                        f"request {number} of session {ref!r} was sent with other contents")
-                return Answer.of_json(stored[1])
-            if kind in OPENING:
-                raise ChargingRequestConflict(f"session {ref!r} exists already")
-            if session.state != "open":
-                raise ChargingSessionClosed(f"session {ref!r} is {session.state}")
-            if number <= session.last_number:
-                raise ChargingRequestConflict(
-                    f"request {number} of session {ref!r} comes after {session.last_number}")
-        elif kind not in OPENING:
-            raise ChargingSessionNotFound(f"no charging session {ref!r}")
-        else:
-            if line is None or country is None:
-                raise InvalidChargingRequest(f"an {kind} request names its line and country")
-            ensure_usable(line)
-            session = self._open(ref, number, line, check_record(asks[0].unit, 1, country),
-                                 cmd.peer)
+        replay = admit(ref, number, kind, digest,
+                       (session.state, session.last_number) if session is not None else None,
+                       self.answered.get((ref, number)) if session is not None else None)
+        if replay is not None:
+            return replay
+        if session is None:
+            opened, where = opening(kind, line, country, asks)
+            session = self._open(ref, number, opened, where, cmd.peer)
         grants = [self._answer_ask(session, number, kind, ask) for ask in asks]
         if kind == "terminate":
             for open_grant in list(session.held):

@@ -126,29 +126,20 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
     _check(ref, number, kind, asks)
     digest = _digest(kind, asks, line.id if line else None, country)
     session = _locked(uow, ref)
+    stored = None
     if session is not None:
-        stored = uow.conn.execute(select(charging_requests).where(
+        row = uow.conn.execute(select(charging_requests).where(
             charging_requests.c.session_id == session.id,
             charging_requests.c.number == number)).first()
-        if stored is not None:
-            if stored.request_hash != digest:
-                raise ChargingRequestConflict(
-                    f"request {number} of session {ref!r} was sent with other contents")
-            return Answer.of_json(stored.answer)
-        if kind in OPENING:
-            raise ChargingRequestConflict(f"session {ref!r} exists already")
-        if session.state != "open":
-            raise ChargingSessionClosed(f"session {ref!r} is {session.state}")
-        if number <= session.last_number:
-            raise ChargingRequestConflict(
-                f"request {number} of session {ref!r} comes after {session.last_number}")
-    elif kind not in OPENING:
-        raise ChargingSessionNotFound(f"no charging session {ref!r}")
-    else:
-        if line is None or country is None:
-            raise InvalidChargingRequest(f"an {kind} request names its line and country")
-        ensure_usable(line)
-        session = _open(uow, ref, number, line, check_record(asks[0].unit, 1, country), peer)
+        stored = (row.request_hash, row.answer) if row is not None else None
+    replay = admit(ref, number, kind, digest,
+                   (session.state, session.last_number) if session is not None else None,
+                   stored)
+    if replay is not None:
+        return replay
+    if session is None:
+        opened, where = opening(kind, line, country, asks)
+        session = _open(uow, ref, number, opened, where, peer)
     line_row = uow.conn.execute(select(charging_sessions.c.line_id).where(
         charging_sessions.c.id == session.id)).scalar_one()
     served = line if line is not None and line.id == line_row else _line(uow, int(line_row))
@@ -308,6 +299,39 @@ def _check(ref: str, number: int, kind: str, asks: list[Ask]) -> None:
                                       or not 0 <= value <= MAX_QUANTITY):
                 raise InvalidChargingRequest(f"{name} is 0 to {MAX_QUANTITY} units",
                                              field=name)
+
+
+def admit(ref: str, number: int, kind: str, digest: str, found: tuple[str, int] | None,
+          stored: tuple[str, Any] | None) -> Answer | None:
+    """The checks a request meets against its session as found (state and last number
+    answered; None: no such session) and what is stored under its number (request digest
+    and answer): a retransmission's answer, None to go on, or the refusal raised."""
+    if found is None:
+        if kind not in OPENING:
+            raise ChargingSessionNotFound(f"no charging session {ref!r}")
+        return None
+    if stored is not None:
+        if stored[0] != digest:
+            raise ChargingRequestConflict(
+                f"request {number} of session {ref!r} was sent with other contents")
+        return Answer.of_json(stored[1])
+    state, last = found
+    if kind in OPENING:
+        raise ChargingRequestConflict(f"session {ref!r} exists already")
+    if state != "open":
+        raise ChargingSessionClosed(f"session {ref!r} is {state}")
+    if number <= last:
+        raise ChargingRequestConflict(f"request {number} of session {ref!r} comes after {last}")
+    return None
+
+
+def opening(kind: str, line: Line | None, country: str | None, asks: list[Ask]
+            ) -> tuple[Line, str]:
+    """The line and country (checked, in capitals) a request opening a session names."""
+    if line is None or country is None:
+        raise InvalidChargingRequest(f"an {kind} request names its line and country")
+    ensure_usable(line)
+    return line, check_record(asks[0].unit, 1, country)
 
 
 def _digest(kind: str, asks: list[Ask], line_id: int | None, country: str | None) -> str:

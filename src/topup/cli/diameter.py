@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import typer
 
@@ -92,3 +93,75 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         typer.echo("Diameter Gy stopped")
     finally:
         db.dispose()
+
+
+def diameter_probe(
+        peer: str = typer.Option(..., help="The Gy server, or a relay in front of it, as "
+                                           "identity@realm"),
+        connect: str = typer.Option("127.0.0.1:3868", help="Its address, host:port"),
+        identity: str = typer.Option(..., help="This probe's Origin-Host: the server must "
+                                               "allow it as a peer"),
+        realm: str = typer.Option(..., help="This probe's Origin-Realm"),
+        imsi: str = typer.Option("", help="The IMSI of a line to ask for"),
+        msisdn: str = typer.Option("", help="Or its MSISDN"),
+        destination_realm: str = typer.Option("", help="The server's realm, when --peer is a "
+                                                       "relay"),
+        mcc_mnc: str = typer.Option("", help="The serving network (3GPP-SGSN-MCC-MNC), e.g. "
+                                             "52001; the line's home country without it"),
+        seconds: float = typer.Option(10, help="How long to wait for the peer and each answer"),
+) -> None:
+    """Check a Gy server from where a gateway stands: open a session for a line asking the
+    default data quota (CCR-I, rating group 1), then close it having used nothing (CCR-T).
+    Prints both answers; exits 1 unless both are 2001 (nothing is charged either way)."""
+    from diameter.message.avp.grouped import RequestedServiceUnit
+    from diameter.node.application import ApplicationError
+
+    from topup.channels.gy.gateway import Gateway
+    from topup.channels.gy.server import Peer
+
+    try:
+        to = Peer.parse(peer)
+        host, _, port = connect.rpartition(":")
+        address = (host.strip("[]") or "127.0.0.1", int(port))
+    except ValueError as exc:
+        raise fail(f"--peer is identity@realm and --connect host:port ({exc})") from None
+    if not imsi and not msisdn:
+        raise fail("name the line with --imsi or --msisdn")
+    try:
+        gateway = Gateway(identity=identity, realm=realm, peer=to.identity,
+                          peer_realm=to.realm, host=address[0], port=address[1],
+                          destination_realm=destination_realm or None, ready_seconds=seconds)
+    except ApplicationError:
+        raise fail(f"no Diameter connection to {to.identity} at {connect} within "
+                   f"{seconds:g} s (is this probe one of its peers?)") from None
+    session = f"{identity};probe;{os.getpid()};{int(time.time())}"
+    ok = True
+    try:
+        for kind, number, label in (("I", 0, "CCR-I"), ("T", 1, "CCR-T")):
+            mscc: dict[str, object] = {"rating_group": 1}
+            if kind == "I":
+                mscc["requested_service_unit"] = RequestedServiceUnit()
+            try:
+                cca = gateway.ccr(session, kind, number, [mscc], imsi=imsi or None,
+                                  msisdn=msisdn or None, mcc_mnc=mcc_mnc or None,
+                                  timeout=seconds)
+            except TimeoutError:
+                raise fail(f"{label}: no answer within {seconds:g} s") from None
+            typer.echo(f"{label}: {cca.result_code}{_granted(cca)}")
+            ok = ok and cca.result_code == 2001
+            if cca.result_code != 2001:
+                break  # no session to close
+    finally:
+        gateway.stop()
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _granted(cca: object) -> str:
+    parts = []
+    for m in getattr(cca, "multiple_services_credit_control", None) or []:
+        gsu = m.granted_service_unit
+        got = gsu.cc_total_octets if gsu is not None else None
+        parts.append(f"rating group {m.rating_group}: {m.result_code}"
+                     + (f", {got} octets for {m.validity_time} s" if got else ""))
+    return f" ({'; '.join(parts)})" if parts else ""

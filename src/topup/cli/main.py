@@ -21,7 +21,7 @@ from rich.table import Table
 from topup import bootstrap
 from topup.cli.agents import agents_app
 from topup.cli.common import admin_id, err, fail, in_unit, opened, out
-from topup.cli.diameter import diameter
+from topup.cli.diameter import diameter, diameter_probe
 from topup.cli.ivr import ivr
 from topup.cli.vouchers import vouchers_app
 from topup.cli.worker import notifications_app, worker
@@ -43,6 +43,7 @@ for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
 app.add_typer(agents_app, name="agents")
 app.command("ivr")(ivr)
 app.command("diameter")(diameter)
+app.command("diameter-probe")(diameter_probe)
 app.add_typer(vouchers_app, name="vouchers")
 app.command("worker")(worker)
 app.add_typer(notifications_app, name="notifications")

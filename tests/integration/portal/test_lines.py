@@ -18,11 +18,13 @@ from tests.integration.portal.conftest import (
     summary,
     use,
 )
+from topup.charging.sessions import QUOTA, Ask, charge
 from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.subscribers import lines as line_svc
 
 GIB = 1024**3
+MIB = 1024**2
 
 
 def test_binding_refuses_wrong_pairs_without_saying_which_half(db: Database) -> None:
@@ -73,6 +75,34 @@ def test_dashboard_shows_balance_gauge_plans_and_a_falling_gauge(
     assert len(bars) == 30 and bars[today.isoformat()] == str(GIB)
     assert bars[(today - timedelta(days=1)).isoformat()] == str(3 * GIB)
     assert "Busiest day: 3 GB" in later.text
+
+
+def test_the_dashboard_shows_data_set_aside_for_a_connection_online_now(shop: Shop) -> None:
+    """While the network holds data for a session, the gauge leaves it out and the page says
+    so; once the session ends, what was not used comes back."""
+    b, line = shop.browser, shop.line
+    credit(shop.db, line, 100_00)
+    page = summary(b, line, kind="plan", plan_id=str(plan_id(shop.db, "TH-7D-10GB")),
+                   method="wallet")
+    b.get(confirm(b, line, page).headers["location"])
+    with shop.db.unit() as uow:
+        charge(uow, "pgw;42", 0, "initial", [Ask(1, "data")], line=line, country="TH")
+        charge(uow, "pgw;42", 1, "update", [Ask(1, "data", used=3 * MIB)])
+    dash = b.get(f"/lines/{line.id}")
+    held = QUOTA["data"]
+    assert f'data-held="{held}" data-used="{3 * MIB}"' in dash.text
+    assert "Online now (1 connection):" in dash.text
+    assert "10 MB set aside for it, 3 MB used so far." in dash.text
+    assert f'data-remaining="{10 * GIB - 3 * MIB - held}"' in dash.text
+    b.submit("/settings", "/settings/language", {"language": "zh-CN"})
+    zh = b.get(f"/lines/{line.id}").text
+    assert "正在上网（1 个连接）" in zh and "已为其预留 10 MB，目前已用 3 MB。" in zh
+    b.submit("/settings", "/settings/language", {"language": "en"})
+    with shop.db.unit() as uow:
+        charge(uow, "pgw;42", 2, "terminate", [Ask(1, "data", used=MIB)])
+    after = b.get(f"/lines/{line.id}")
+    assert 'id="in-use"' not in after.text
+    assert f'data-remaining="{10 * GIB - 4 * MIB}"' in after.text
 
 
 def test_the_dashboard_speaks_chinese(db: Database) -> None:

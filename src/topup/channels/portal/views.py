@@ -10,6 +10,7 @@ from topup.catalog import service as catalog
 from topup.channels.portal.charts import DAYS, Bar, Gauge, bars, gauge
 from topup.charging.buckets import line_buckets
 from topup.charging.service import daily_totals
+from topup.charging.sessions import live_sessions
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
@@ -30,6 +31,16 @@ class PlanLeft:
 
 
 @dataclass(frozen=True)
+class InUse:
+    """The line's open charging sessions (a phone online now): how many, the data the
+    network has set aside for them (already left out of what remains) and used in them."""
+
+    sessions: int
+    held: int
+    used: int
+
+
+@dataclass(frozen=True)
 class LineView:
     """A line as its owner's pages show it."""
 
@@ -38,6 +49,7 @@ class LineView:
     plans: list[PlanLeft]
     data: Gauge
     ends_at: datetime | None  # when the soonest plan ends, else the line's validity
+    in_use: InUse | None = None  # None: no open charging session
 
     @property
     def title(self) -> str:
@@ -65,7 +77,10 @@ def line_view(uow: UnitOfWork, line: Line, lang: str) -> LineView:
             left += b.units["data"]["remaining"]
             total += b.units["data"]["total"]
     ends = min((p.expires_at for p in plans if p.expires_at), default=line.valid_until)
-    return LineView(line, balances(uow, line), plans, gauge(left, total), ends)
+    live = live_sessions(uow, line.id)
+    in_use = InUse(len(live), sum(s.held.get("data", 0) for s in live),
+                   sum(s.used.get("data", 0) for s in live)) if live else None
+    return LineView(line, balances(uow, line), plans, gauge(left, total), ends, in_use)
 
 
 def usage_bars(uow: UnitOfWork, line: Line, now: datetime, zone: tzinfo) -> list[Bar]:
