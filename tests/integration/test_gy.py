@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
+from diameter.node.application import ApplicationError
 
 from tests.factories import fund, make_line
 from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
+from topup.channels.gy import gateway
 from topup.channels.gy.server import GyServer, Peer, serving_country
 from topup.db.uow import Database
 from topup.ledger import service as ledger
@@ -133,3 +135,27 @@ def test_the_serving_network_names_the_country() -> None:
     assert [serving_country(x) for x in ("52001", "46000", "310260", "23415", "00101", "",
                                          None, "abc")] == [
         "TH", "CN", "US", "GB", None, None, None, None]
+
+
+def test_a_peer_named_with_an_address_may_connect_from_it_only(db: Database) -> None:
+    """``identity@realm/address``: the gateway's CER from any other address is refused as
+    an unknown peer's would be (3010), so no connection comes up."""
+    assert Peer.parse("PGW.Gateway.test@gateway.test/10.0.0.7") == Peer(
+        "pgw.gateway.test", "gateway.test", "10.0.0.7")
+    for bad in ("pgw@gateway/not-an-address", "pgw/10.0.0.7", "@gateway"):
+        with pytest.raises(ValueError):
+            Peer.parse(bad)
+    for address, comes_up in (("127.0.0.2", False), ("127.0.0.1", True)):
+        port = free_port()
+        server = GyServer(db, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
+                          peers=[Peer(PGW, PGW_REALM, address)])
+        server.start()
+        try:
+            if comes_up:
+                Gateway(port).stop()
+            else:
+                with pytest.raises(ApplicationError):
+                    gateway.Gateway(identity=PGW, realm=PGW_REALM, peer=OCS,
+                                    peer_realm=OCS_REALM, port=port, ready_seconds=3)
+        finally:
+            server.stop()

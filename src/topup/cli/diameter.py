@@ -53,7 +53,8 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
                                        help="This server's Origin-Realm, e.g. example"),
              peer: list[str] = typer.Option(
                  ..., envvar="TOPUP_DIAMETER_PEERS",
-                 help="A gateway or relay allowed to connect, as identity@realm (repeat it)"),
+                 help="A gateway or relay allowed to connect, as identity@realm, or "
+                      "identity@realm/address to allow that address only (repeat it)"),
              gateway_realm: list[str] = typer.Option(
                  [], envvar="TOPUP_DIAMETER_GATEWAY_REALMS",
                  help="A realm of gateways behind a relay peer, for re-authorization requests "

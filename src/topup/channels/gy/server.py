@@ -35,6 +35,7 @@ database's writer refused more work, or is stopping: the gateway tries again).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import queue
 import threading
@@ -48,6 +49,7 @@ from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
 from diameter.message.commands import CreditControlAnswer, CreditControlRequest, ReAuthRequest
 from diameter.node import Node
 from diameter.node.application import Application
+from diameter.node.peer import PEER_CLOSING
 
 from topup.charging.charges import Charge
 from topup.charging.errors import (
@@ -91,18 +93,27 @@ REFUSALS: tuple[tuple[type[TopupError], int], ...] = (
 
 @dataclass(frozen=True)
 class Peer:
-    """A Diameter peer allowed to connect: a gateway or a relay (its Origin-Host and realm)."""
+    """A Diameter peer allowed to connect: a gateway or a relay (its Origin-Host and realm),
+    and, when given, the only address its connections may come from."""
 
     identity: str
     realm: str
+    address: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Peer:
-        """``identity@realm``, e.g. ``dra.relay.example@relay.example``."""
-        identity, sep, realm = text.strip().lower().partition("@")
+        """``identity@realm`` or ``identity@realm/address``, e.g.
+        ``dra.relay.example@relay.example/10.0.0.7``."""
+        named, _, address = text.strip().lower().partition("/")
+        identity, sep, realm = named.partition("@")
         if not sep or not identity or not realm:
-            raise ValueError(f"a peer is identity@realm, not {text!r}")
-        return cls(identity, realm)
+            raise ValueError(f"a peer is identity@realm[/address], not {text!r}")
+        if address:
+            try:
+                address = str(ipaddress.ip_address(address))
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address") from None
+        return cls(identity, realm, address or None)
 
 
 def serving_country(mcc_mnc: str | None) -> str | None:
@@ -127,10 +138,14 @@ class GyServer:
         """``gateway_realms``: realms of gateways behind a relay peer (re-authorization
         requests to them go through it)."""
         self.db, self.identity, self.realm = db, identity, realm
-        self.node = Node(identity, realm, ip_addresses=[host], tcp_port=port,
-                         vendor_ids=[C.VENDOR_TGPP])
+        self.node = _Node(identity, realm, ip_addresses=[host], tcp_port=port,
+                          vendor_ids=[C.VENDOR_TGPP])
+        for p in peers:  # a peer named with addresses may connect from those only
+            if p.address:
+                self.node.addresses.setdefault(p.identity, set()).add(p.address)
         self.node.wakeup_interval = 1  # timers (watchdogs, stopping) checked every second
-        known = [self.node.add_peer(f"aaa://{p.identity}", p.realm) for p in peers]
+        known = [self.node.add_peer(f"aaa://{host}", host_realm) for host, host_realm in
+                 dict.fromkeys((p.identity, p.realm) for p in peers)]
         self.app = _CreditControl(self._receive)
         # requests for topup's own realm, and for the peers' (a relay forwards both)
         self.node.add_application(self.app, known, realms=sorted(
@@ -280,6 +295,38 @@ def _refused(ans: Any, req: Any, exc: BaseException) -> Any:
         ans.result_code = C.E_RESULT_CODE_DIAMETER_UNABLE_TO_COMPLY
         log.error("CCR %s/%s failed", req.session_id, req.cc_request_number, exc_info=exc)
     return ans
+
+
+class _Node(Node):
+    """python-diameter's node, refusing a known peer's CER from an address not its own
+    (3010, as an unknown peer is refused) when its addresses are named."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.addresses: dict[str, set[str]] = {}  # Origin-Host → addresses allowed
+
+    def receive_cer(self, conn: Any, message: Any) -> None:
+        host = message.origin_host.decode().lower()
+        allowed = self.addresses.get(host)
+        came = str(conn.ip[0] if isinstance(conn.ip, list) and conn.ip else conn.ip)
+        if allowed and _address(came) not in allowed:
+            log.warning("CER from %s at %s refused: it may connect from %s only", host, came,
+                        ", ".join(sorted(allowed)))
+            answer = self._generate_answer(conn, message)
+            answer.result_code = C.E_RESULT_CODE_DIAMETER_UNKNOWN_PEER
+            conn.state = PEER_CLOSING
+            self.send_message(conn, answer)
+            return
+        super().receive_cer(conn, message)
+
+
+def _address(text: str) -> str:
+    try:
+        found = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    mapped = getattr(found, "ipv4_mapped", None)  # ::ffff:10.0.0.7 is 10.0.0.7
+    return str(mapped or found)
 
 
 class _CreditControl(Application):
