@@ -331,7 +331,7 @@ def echo(args: argparse.Namespace) -> Phase:
     return phase
 
 
-def table(results: list[Result], ceiling: Phase) -> str:
+def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
     rows = ["| backend | path | reserve+commit/s | p50 ms | p99 ms | errors | checks |",
             "|---|---|---:|---:|---:|---:|---|"]
     for r in results:
@@ -341,6 +341,9 @@ def table(results: list[Result], ceiling: Phase) -> str:
                         f"{'ok' if not r.checks else 'FAILED'} |")
     rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
                 f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
+    if pgbench is not None:
+        rows.append(f"| postgresql | pgbench TPC-B, 32 clients: the database's own pace | "
+                    f"{pgbench:,.0f} tps | - | - | - | - |")
     return "\n".join(rows)
 
 
@@ -411,7 +414,8 @@ def main() -> int:
             results.append(run_backend("postgresql", url, args))
         finally:
             sup.drop_database(args.pg_url, "charging_bench")
-    tbl = table(results, ceiling)
+    pgbench = None if args.skip_postgres else sup.pgbench_tps(args.pg_url, 32, 8)
+    tbl = table(results, ceiling, pgbench)
     print(tbl)
     if args.out:
         facts = sup.machine(None if args.skip_postgres else args.pg_url, load)
