@@ -206,8 +206,7 @@ class _Grant:
     state: str
     closed_at: datetime | None
     holds: list[_Hold] = field(default_factory=list)
-    new: bool = False
-    changed: bool = False
+    new: bool = False  # made by this batch (inserted whole), else closed by it (updated)
 
 
 @dataclass(frozen=True)
