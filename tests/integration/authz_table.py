@@ -109,6 +109,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/charging/sessions"): roles("network", "admin"),
     ("POST", "/api/v1/charging/sessions/{ref}/update"): roles("network", "admin"),
     ("POST", "/api/v1/charging/sessions/{ref}/release"): roles("network", "admin"),
+    ("POST", "/api/v1/charging/events"): roles("network", "admin"),
     # staff over the API (subscribers/staff.py PERMISSIONS)
     ("POST", "/api/v1/admin/lines"): roles(ADMIN),
     ("GET", "/api/v1/admin/lines"): roles(STAFF),

@@ -137,3 +137,38 @@ def test_charging_refusals_are_problems(gw: tuple[Api, dict[str, str]]) -> None:
         "sessionId": "smf;5", "subscriberIdentifier": "8613900000003", "country": "TH",
         "invocationSequenceNumber": 0, "multipleUnitUsage": [usage(1, wanted=None)]})
     assert refused.status_code == 403
+
+
+def test_a_one_time_event_is_debited_whole_or_not_at_all(gw: tuple[Api, dict[str, str]]
+                                                          ) -> None:
+    """An SMS centre charges each message as it goes: one message at Thailand's rate (0.50),
+    a retransmission answered the same without a second debit, five more than the money
+    allows refused whole, and nothing left held."""
+    api, headers = gw
+    line = funded(api.db, 1_00, "+8613900000007")
+
+    def event(ref: str, messages: int) -> Any:
+        return api.client.post("/api/v1/charging/events", headers=headers, json={
+            "sessionId": ref, "subscriberIdentifier": "msisdn-8613900000007",
+            "country": "TH", "invocationSequenceNumber": 0, "multipleUnitUsage": [{
+                "ratingGroup": 3, "requestedUnit": {"serviceSpecificUnits": messages}}]})
+
+    first = event("smsc;1", 1)
+    assert first.status_code == 200, first.text
+    assert first.json() == {
+        "sessionId": "smsc;1", "invocationSequenceNumber": 0, "invocationResult": "SUCCESS",
+        "multipleUnitInformation": [{"ratingGroup": 3, "resultCode": "SUCCESS",
+                                     "grantedUnit": {"serviceSpecificUnits": 1}}]}
+    assert wallet(api.db, line) == (50, 0)
+    again = event("smsc;1", 1)
+    assert (again.status_code, again.content) == (200, first.content)
+    assert wallet(api.db, line) == (50, 0)
+    short = event("smsc;2", 5)
+    assert short.json()["invocationResult"] == "QUOTA_LIMIT_REACHED"
+    assert short.json()["multipleUnitInformation"] == [
+        {"ratingGroup": 3, "resultCode": "QUOTA_LIMIT_REACHED"}]
+    assert wallet(api.db, line) == (50, 0)
+    assert event("smsc;3", 1).json()["invocationResult"] == "SUCCESS"
+    assert wallet(api.db, line) == (0, 0)
+    changed = event("smsc;3", 2)
+    assert (changed.status_code, changed.json()["code"]) == (409, "charging_request_conflict")

@@ -1,5 +1,5 @@
-"""/charging/sessions: online charging for gateways that speak HTTP (5G's Nchf, shaped after
-3GPP TS 32.291's converged charging), for the network role.
+"""/charging/sessions and /charging/events: online charging for gateways that speak HTTP (5G's
+Nchf, shaped after 3GPP TS 32.291's converged charging), for the network role.
 
 A gateway creates a session for a line, then updates it with what each rating group used
 and wants next, then releases it (``charging/sessions.py`` does the charging). Field names
@@ -9,7 +9,9 @@ unit of a rating group is the one its units name: ``totalVolume`` (bytes of data
 (seconds of voice) or ``serviceSpecificUnits`` (messages). A rating group without
 ``requestedUnit`` only reports use; an empty ``requestedUnit`` asks for the default quota.
 The session is named by the gateway (``sessionId``) so that a retransmitted create, like any
-retransmitted request (same ``invocationSequenceNumber``), gets the same answer. Requests are
+retransmitted request (same ``invocationSequenceNumber``), gets the same answer. A one-time
+event (TS 32.291's immediate event charging) is a session of one request, debited whole or
+not at all. Requests are
 committed by the database's writer (the writer process under ``topup serve``), many to a
 transaction.
 """
@@ -125,6 +127,21 @@ async def release_session(ref: str, body: ChargingDataRequest,
     return Response(status_code=204)
 
 
+@router.post("/charging/events", response_model=ChargingDataResponse,
+             response_model_exclude_none=True)
+async def one_time_event(body: ChargingDataCreate, _: User = Depends(role(*ROLES)),
+                         db: Database = Depends(database)) -> Any:
+    """A one-time event (an SMS, say): each rating group's requested units debited whole and
+    at once, or not at all (``QUOTA_LIMIT_REACHED``); nothing stays open. ``sessionId``
+    names the event: sent again with the same ``invocationSequenceNumber`` it gets the same
+    answer and moves nothing."""
+    asks = _asks(body)
+    answer = await db.writer.run(Charge(
+        body.sessionId, body.invocationSequenceNumber, "event", tuple(asks),
+        subscriber=_identifier(body.subscriberIdentifier), country=body.country))
+    return _out(answer, asks)
+
+
 def _identifier(sent: str) -> str:
     for prefix in ("imsi-", "msisdn-"):
         if sent.lower().startswith(prefix):
@@ -149,7 +166,9 @@ def _out(answer: Answer, asks: list[Ask]) -> dict[str, Any]:
         field = next(name for name, u in FIELDS.items() if u == units[g.rating_group])
         item: dict[str, Any] = {"ratingGroup": g.rating_group, "resultCode": RESULTS[g.result]}
         if g.granted:
-            item |= {"grantedUnit": {field: g.granted}, "validityTime": g.validity_seconds}
+            item["grantedUnit"] = {field: g.granted}
+        if g.granted and g.validity_seconds:  # an event's units are spent: no validity
+            item["validityTime"] = g.validity_seconds
         if g.final and g.result == "success":
             item["finalUnitIndication"] = {"finalUnitAction": "TERMINATE"}
         info.append(item)
