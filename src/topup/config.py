@@ -91,6 +91,12 @@ class Settings:
     voucher_checks_per_ip: int = 30
     voucher_hold_seconds: int = 300
     alert_email: str = ""
+    # eSIM store: alert (to alert_email) once a pool's available profiles fall to this many;
+    # the token the SM-DP+ sends on its ES2+ callbacks (Authorization: Bearer …; empty
+    # refuses every callback) and, when set, the functionRequesterIdentifier it must name.
+    esim_low_stock: int = 20
+    smdp_callback_token: str = ""
+    smdp_identity: str = ""
     # Offline channels: the language of callers without an account (en or zh-CN); the shared
     # secret each operator-side gateway sends (X-Gateway-Token; empty refuses every call) and the
     # addresses it may call from (IPs or CIDR ranges; empty allows any).
@@ -308,6 +314,9 @@ def load_settings(**overrides: object) -> Settings:
         "voucher_checks_per_ip": _int("TOPUP_VOUCHER_CHECKS_PER_IP", 30),
         "voucher_hold_seconds": _int("TOPUP_VOUCHER_HOLD_SECONDS", 300),
         "alert_email": os.environ.get("TOPUP_ALERT_EMAIL", ""),
+        "esim_low_stock": _int("TOPUP_ESIM_LOW_STOCK", 20),
+        "smdp_callback_token": os.environ.get("TOPUP_SMDP_CALLBACK_TOKEN", ""),
+        "smdp_identity": os.environ.get("TOPUP_SMDP_IDENTITY", ""),
         "topup_min": _amounts(os.environ.get("TOPUP_TOPUP_MIN"), {}),
         "topup_max": _amounts(os.environ.get("TOPUP_TOPUP_MAX"), TOPUP_MAX),
         "manual_credit_max": _amounts(os.environ.get("TOPUP_MANUAL_CREDIT_MAX"), TOPUP_MAX),

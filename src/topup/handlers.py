@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from topup.db.events import register
 from topup.db.uow import UnitOfWork
+from topup.esim import store
 from topup.notifications.confirmations import order_fulfilled
-from topup.orders.model import OrderFulfilled, PaymentSettled
+from topup.orders.model import OrderClosed, OrderFulfilled, PaymentSettled
 from topup.receipts.service import issue_receipt
 
 
@@ -22,5 +23,19 @@ def issue_payment_receipt(uow: UnitOfWork, event: PaymentSettled) -> None:
     issue_receipt(uow, event.order, event.method_detail)
 
 
+def esim_order_fulfilled(uow: UnitOfWork, event: OrderFulfilled) -> None:
+    """A paid store order assigns its eSIM profile and sends the activation code."""
+    if event.order.channel == store.CHANNEL:
+        store.on_fulfilled(uow, event.order)
+
+
+def esim_order_closed(uow: UnitOfWork, event: OrderClosed) -> None:
+    """An order given up lets go of an eSIM profile reserved for it."""
+    if event.order.channel == store.CHANNEL:
+        store.on_closed(uow, event.order)
+
+
 register(OrderFulfilled, order_fulfilled)
+register(OrderFulfilled, esim_order_fulfilled)
+register(OrderClosed, esim_order_closed)
 register(PaymentSettled, issue_payment_receipt)

@@ -103,6 +103,11 @@ TABLE: dict[tuple[str, str], Rule] = {
     # a saved card is its owner's (another user's id is a 404: payments/test_saved_methods.py)
     ("DELETE", "/api/v1/payment-methods/{method_id}"): roles(SIGNED),
     ("POST", "/api/v1/orders/{order_id}/pay-with-saved"): roles(SIGNED),
+    # the eSIM store: offers are public, a guest buys with an e-mail address; a purchase is
+    # its buyer's (another buyer's is a 404: esim/test_store.py)
+    ("GET", "/api/v1/store/offers"): PUBLIC,
+    ("POST", "/api/v1/store/orders"): PUBLIC,
+    ("GET", "/api/v1/store/orders/{order_id}"): roles(SIGNED),
     # the network reports usage
     ("POST", "/api/v1/usage"): roles("network", "admin"),
     # and charges online, before use
@@ -173,6 +178,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/ussd"): GATEWAY,
     ("POST", "/api/v1/sms/inbound"): GATEWAY,
     ("POST", "/api/v1/webhooks/{provider}"): WEBHOOK,
+    ("POST", "/api/v1/esim/smdp/gsma/rsp2/es2plus/handleDownloadProgressInfo"): WEBHOOK,
     # operations and documentation
     ("GET", "/healthz"): PUBLIC,
     # No login opens /metrics: the scrape token or a loopback caller does

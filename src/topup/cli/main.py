@@ -22,6 +22,7 @@ from topup import bootstrap
 from topup.cli.agents import agents_app
 from topup.cli.common import admin_id, err, fail, in_unit, opened, out
 from topup.cli.diameter import diameter, diameter_probe
+from topup.cli.esim import esim_app
 from topup.cli.ivr import ivr
 from topup.cli.vouchers import vouchers_app
 from topup.cli.worker import notifications_app, worker
@@ -45,6 +46,7 @@ app.command("ivr")(ivr)
 app.command("diameter")(diameter)
 app.command("diameter-probe")(diameter_probe)
 app.add_typer(vouchers_app, name="vouchers")
+app.add_typer(esim_app, name="esim")
 app.command("worker")(worker)
 app.add_typer(notifications_app, name="notifications")
 

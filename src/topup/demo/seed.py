@@ -1,5 +1,6 @@
-"""Demo data beyond the catalogue: a traveller, an admin, a network login, lines, and a retail
-agent (an airport kiosk with a funded float) with its point-of-sale login.
+"""Demo data beyond the catalogue: a traveller, an admin, a network login, lines, a retail
+agent (an airport kiosk with a funded float) with its point-of-sale login, and eSIM profiles
+for the store (a pool for Asia and one for the whole world, at a made-up SM-DP+).
 
 Idempotent: running it again finds what exists and creates only what is missing. The demo
 passwords are published on purpose (they are printed by ``topup demo``); never use them live.
@@ -109,5 +110,37 @@ def seed_demo(uow: UnitOfWork) -> dict[str, object]:
             reason="demo opening balance"))
     made = [(spec, line_svc.get_line(uow, line.id)) for spec, line in made]
     _agent(uow, admin)
+    profiles = _esim_stock(uow)
     return {"customer": CUSTOMER, "admin": ADMIN, "network": NETWORK, "agent": AGENT,
-            "lines": made}
+            "lines": made, "esim_profiles": profiles}
+
+
+DEMO_SMDP = "smdp.example.com"
+DEMO_POOLS = (("demo-asia", "ASIA", 40), ("demo-global", "GLOBAL", 40))
+
+
+def _demo_iccid(n: int) -> str:
+    """ICCIDs 8999 0000 0000 00nn nnn plus a Luhn digit: a range no real issuer uses."""
+    body = f"899900000000{n:06d}"
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str((10 - total % 10) % 10)
+
+
+def _esim_stock(uow: UnitOfWork) -> int:
+    """The store's demo stock, once: profiles nobody can really download."""
+    from topup.esim.inventory import import_profiles
+    from topup.esim.tables import esim_profiles
+
+    if uow.conn.execute(select(esim_profiles.c.id).limit(1)).first():
+        return 0
+    rows, n = [], 0
+    for ptype, zone, count in DEMO_POOLS:
+        for i in range(count):
+            n += 1
+            rows.append({"iccid": _demo_iccid(n), "smdp_address": DEMO_SMDP,
+                         "matching_id": f"DEMO-{ptype.upper()}-{i:04d}", "profile_type": ptype,
+                         "zone": zone})
+    return sum(1 for _ in import_profiles(uow, rows))

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from topup.charging.sessions import release_silent
 from topup.db.uow import Database
+from topup.esim import store as esim_store
 from topup.jobs.claims import Claimed, SlotTaken
 from topup.jobs.lifecycle import advance_lines, expire_buckets
 from topup.jobs.reminders import send_reminders
@@ -67,6 +68,8 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("pending_transfers", timedelta(minutes=1), _until_done(ledger.void_expired)),
         Claimed("reconcile_payments", timedelta(minutes=2), _reconcile(providers)),
         Claimed("throttle_counters", timedelta(hours=1), _until_done(purge_throttles)),
+        Claimed("esim_reservations", timedelta(minutes=1), esim_store.sweep),
+        Claimed("esim_stock", timedelta(minutes=15), lambda db: len(esim_store.low_stock(db))),
     ]
 
 

@@ -142,7 +142,7 @@ def build(db: Database, claimed: Claimed, skip_parts: int, timezone: str) -> Mes
     if claimed.channel == "sms":
         return Sms(claimed.id, claimed.recipient, text.text, skip_parts)
     return Email(claimed.id, claimed.recipient, text.subject, text.text, text.html,
-                 claimed.language, message_id(s, claimed.id))
+                 claimed.language, message_id(s, claimed.id), text.images)
 
 
 def record_accepted(db: Database, outbox_id: int, worker: str, part: int, parts: int,

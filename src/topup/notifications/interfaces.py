@@ -29,6 +29,7 @@ class Email:
     html: str
     language: str
     message_id: str  # "<…@…>": the same on every attempt, so receivers can drop a repeat
+    images: tuple[tuple[str, bytes], ...] = ()  # (Content-ID, PNG) the HTML shows inline
 
 
 @dataclass(frozen=True)

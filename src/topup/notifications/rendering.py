@@ -9,12 +9,14 @@ filters ``money`` and ``date`` format them here, in the reader's language and ti
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import segno
 from babel.dates import format_date, format_datetime
 from babel.units import format_unit
 from jinja2 import (
@@ -44,7 +46,14 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "renewal_given_up": ("email", "sms"),
     "data_used": ("email", "sms"),
     "low_balance": ("email", "sms"),
+    # The eSIM store (esim.store): the activation code with its QR code, the confirmation
+    # code apart from it, and the operator's low-stock alert.
+    "esim_ready": ("email",),
+    "esim_confirmation": ("email",),
+    "esim_low_stock": ("email",),
 }
+QR_CID = "qr@topup"
+"""The Content-ID of the QR code an e-mail carries when its params hold ``qr`` (a payload)."""
 EMAIL_PARTS = ("subject.txt", "txt", "html")
 
 
@@ -55,6 +64,7 @@ class Rendered:
     text: str
     subject: str = ""
     html: str = ""
+    images: tuple[tuple[str, bytes], ...] = ()  # (Content-ID, PNG) shown by the HTML part
 
 
 def _locale(language: str) -> str:
@@ -139,5 +149,17 @@ def render(name: str, channel: str, language: str, params: dict[str, Any], *,
     if channel == "sms":
         return Rendered(text=_render(name, lang, "sms.txt", context))
     subject = " ".join(_render(name, lang, "subject.txt", context).split())
+    images = _qr_image(params.get("qr"))
+    html = _render(name, lang, "html", {
+        **context, "subject": subject, "qr_src": f"cid:{QR_CID}" if images else None})
     return Rendered(text=_render(name, lang, "txt", context) + "\n", subject=subject,
-                    html=_render(name, lang, "html", {**context, "subject": subject}))
+                    html=html, images=images)
+
+
+def _qr_image(payload: Any) -> tuple[tuple[str, bytes], ...]:
+    """The QR code of ``payload`` as a PNG to embed (none when there is no payload)."""
+    if not isinstance(payload, str) or not payload:
+        return ()
+    out = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(out, kind="png", scale=6, border=4)
+    return ((QR_CID, out.getvalue()),)

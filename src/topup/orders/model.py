@@ -136,6 +136,17 @@ class PaymentSettled:
     method_detail: str | None
 
 
+@dataclass(frozen=True)
+class OrderClosed:
+    """An order was given up before it was paid (failed, cancelled or expired): what it held
+    elsewhere (an eSIM profile reserved for it) is let go."""
+
+    order: Order
+
+
+CLOSED_STATES = ("failed", "cancelled", "expired")
+
+
 def record_created(uow: UnitOfWork, order_id: int) -> None:
     """The history of a new order: its first event, which the moves of the same unit of work
     then carry forward (``move_order``)."""
@@ -168,7 +179,10 @@ def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
     else:
         uow.conn.execute(insert(order_events).values(
             order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))
-    return replace(order, state=to, **values)
+    moved = replace(order, state=to, **values)
+    if to in CLOSED_STATES:
+        uow.publish(OrderClosed(moved))
+    return moved
 
 
 _OPENED = "order_event_opened"  # memo key: the event of an order created in this unit

@@ -315,10 +315,16 @@ def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
     if ledger.find_transfer(uow, key) is not None:
         return order
     mu = ledger.money_unit(order.currency)
+    # A line that changed hands since (an eSIM given back to stock when its order expired)
+    # is not the payer's wallet any more: the money waits in a suspense account, by order,
+    # for finance to pay back.
+    holder = line_svc.get_line(uow, order.line_id).customer_id
+    to = ledger.wallet(uow, order.line_id, order.currency) if holder == order.customer_id \
+        else ledger.operator_account(uow, "unallocated", mu, line_id=order.line_id)
     ledger.transfer(uow, key, ledger.operator_account(uow, source, mu, line_id=order.line_id),
-                    ledger.wallet(uow, order.line_id, order.currency), order.total.amount,
-                    code="late_payment", ref=f"order:{order.id}")
+                    to, order.total.amount, code="late_payment", ref=f"order:{order.id}")
     uow.conn.execute(insert(order_events).values(
         order_id=order.id, at=uow.now, from_state=order.state, to_state=order.state,
-        note="late payment credited to the wallet"))
+        note="late payment credited to the wallet" if holder == order.customer_id
+        else "late payment kept for refund: the line is no longer the payer's"))
     return order

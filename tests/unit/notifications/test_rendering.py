@@ -32,6 +32,18 @@ PARAMS: dict[str, dict[str, Any]] = {
     "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
+    # esim.store
+    "esim_ready": {"order_id": 7, "iccid": "8999000000000000013",
+                   "activation_code": "LPA:1$smdp.example.com$DEMO-1$$1",
+                   "qr": "LPA:1$smdp.example.com$DEMO-1$$1",
+                   "ios_link": "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata=x",
+                   "smdp_address": "smdp.example.com", "matching_id": "DEMO-1",
+                   "plan_name": "Japan 7 days 10 GB", "confirmation": True,
+                   "portal_url": "https://shop.example.com/lines/3"},
+    "esim_confirmation": {"order_id": 7, "iccid": "8999000000000000013",
+                          "confirmation_code": "482913"},
+    "esim_low_stock": {"profile_type": "demo-asia", "zone": "ASIA", "available": 3,
+                       "threshold": 20},
 }
 CASES = [(name, channel, lang) for name, channels in TEMPLATES.items()
          for channel in channels for lang in LANGUAGES]
@@ -79,3 +91,12 @@ def test_unknown_language_falls_back_to_english_and_bad_input_is_permanent() -> 
         render("voucher_lockout", "sms", "en", PARAMS["voucher_lockout"], operator="T")
     with pytest.raises(PermanentFailure, match="undefined"):
         render("password_reset", "email", "en", {"code": "1"}, operator="T")
+
+
+def test_the_esim_mail_carries_its_qr_code_inline() -> None:
+    out = render("esim_ready", "email", "en", PARAMS["esim_ready"], operator="TravelSIM")
+    assert 'src="cid:qr@topup"' in out.html and out.images[0][0] == "qr@topup"
+    assert out.images[0][1].startswith(b"\x89PNG")
+    assert "LPA:1$smdp.example.com$DEMO-1$$1" in out.text and "confirmation_code" not in out.text
+    plain = render("order_fulfilled", "email", "en", FULFILLED, operator="TravelSIM")
+    assert plain.images == () and "cid:" not in plain.html

@@ -33,7 +33,8 @@ from topup.channels.api.problems import PROBLEM
 AUTHENTICATORS: frozenset[Callable[..., Any]] = frozenset(
     {current_user, terminals.signed, system.scraper})
 # Operations that check a gateway's shared secret in their body instead (401/403 as well).
-GATEWAY_PATHS = frozenset({"/api/v1/ussd", "/api/v1/sms/inbound"})
+GATEWAY_PATHS = frozenset({"/api/v1/ussd", "/api/v1/sms/inbound",
+                           "/api/v1/esim/smdp/gsma/rsp2/es2plus/handleDownloadProgressInfo"})
 WRITES = frozenset({"post", "put", "patch", "delete"})
 
 # Statuses an area's writes can answer, by path prefix: 402 (the payer's or an agent's money
@@ -43,6 +44,8 @@ BY_AREA: tuple[tuple[str, frozenset[int]], ...] = (
     ("/api/v1/auth/", frozenset({401, 429})),  # a wrong password or reset code
     ("/api/v1/lines", frozenset({402, 429, 502})),
     ("/api/v1/orders", frozenset({402, 502})),
+    # a purchase takes an optional bearer token (a guest sends none)
+    ("/api/v1/store/", frozenset({401, 402, 502})),
     ("/api/v1/payment-methods", frozenset({402, 502})),
     ("/api/v1/webhooks/", frozenset({502})),
     ("/api/v1/pos/", frozenset({402, 429})),

@@ -51,6 +51,11 @@ def build_message(message: Email, sender: str, sender_name: str) -> EmailMessage
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
     msg.set_content(message.text, charset="utf-8")
     msg.add_alternative(message.html, subtype="html", charset="utf-8")
+    html = msg.get_body(("html",))
+    for cid, png in message.images:  # multipart/related: shown inline, not as attachments
+        assert html is not None
+        html.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
+                         disposition="inline", filename=f"{cid.partition('@')[0]}.png")
     # After the parts exist: add_alternative moves every Content-* header into the first part.
     msg["Content-Language"] = message.language
     return msg
