@@ -7,6 +7,7 @@ generated once into ``<data dir>/secret.key`` (mode 0600) for the embedded mode.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ class Settings:
     database_url: str
     secret_key: str
     operator_name: str = "topup"
+    # The installable portal (channels/portal/pwa.py): the colour of the app's title bar and
+    # splash screen (#rrggbb), the number travellers call for help (shown on the offline page;
+    # empty hides it), and a folder of the operator's own app icons (empty: generated ones).
+    theme_color: str = "#0b57d0"
+    hotline_number: str = ""
+    app_icons: str = ""
     default_currency: str = "CNY"
     token_ttl_seconds: int = 7 * 24 * 3600
     # Portal sign-ins: a web session ends after this long without a request (idle) and this
@@ -215,6 +222,22 @@ def _amounts(text: str | None, default: dict[str, int]) -> dict[str, int]:
     return dict(default) if text is None else _floors(text)
 
 
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _app_settings() -> dict[str, object]:
+    """``TOPUP_THEME_COLOR``, ``TOPUP_HOTLINE_NUMBER`` and ``TOPUP_APP_ICONS``, checked here so
+    that a typo stops the server at start rather than breaking the installed app."""
+    color = os.environ.get("TOPUP_THEME_COLOR", "#0b57d0").strip()
+    if not COLOR.fullmatch(color):
+        raise ValueError(f"TOPUP_THEME_COLOR is a colour such as #0b57d0, not {color!r}")
+    icons = os.environ.get("TOPUP_APP_ICONS", "").strip()
+    if icons and not Path(icons).is_dir():
+        raise ValueError(f"TOPUP_APP_ICONS is a folder of PNG icons; {icons!r} is not a folder")
+    return {"theme_color": color.lower(), "app_icons": icons,
+            "hotline_number": os.environ.get("TOPUP_HOTLINE_NUMBER", "").strip()}
+
+
 def _secret_key(data_dir: Path) -> str:
     env = os.environ.get("TOPUP_SECRET_KEY")
     if env:
@@ -346,6 +369,7 @@ def load_settings(**overrides: object) -> Settings:
             a.strip() for a in os.environ.get(f"{env}_IPS", "").split(",") if a.strip())
     values.update(_notification_settings())
     values.update(_throttle_settings())
+    values.update(_app_settings())
     for name, default in (("max_body_bytes", 1024 * 1024), ("max_upload_bytes", 21 * 1024 * 1024),
                           ("max_json_depth", 32), ("max_header_bytes", 16 * 1024)):
         values[name] = _int(f"TOPUP_{name.upper()}", default)

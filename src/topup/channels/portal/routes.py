@@ -1,6 +1,7 @@
 """Every page of the portal in one router (``app.include_router(portal.router)``), plus its
-two static files under /static. Later sections (the admin console under /admin, the agent POS
-under /pos) add their own routers and menu entries (``rendering.add_menu_item``)."""
+two static files under /static and what makes it an installable app (``pwa.py``). Later
+sections (the admin console under /admin, the agent POS under /pos) add their own routers
+and menu entries (``rendering.add_menu_item``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from topup.channels.portal import (
     lines,
     orders,
     plans,
+    pwa,
     settings,
     topup,
     vouchers,
@@ -26,7 +28,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
          "portal.js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, lines, plans, topup, orders, vouchers, history, settings):
+for module in (auth, lines, plans, topup, orders, vouchers, history, settings, pwa):
     router.include_router(module.router)
 
 

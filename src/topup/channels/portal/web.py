@@ -83,6 +83,7 @@ class Web:
         notice = labels.NOTICES.get(self.request.query_params.get("notice", ""))
         return {"t": self.t, "tz": self.tz, "now": self.now, "user": self.user,
                 "lang": self.t.lang, "operator": self.db.settings.operator_name,
+                "theme_color": self.db.settings.theme_color,
                 "menu": menu_for(role), "path": url.path,
                 "here": url.path + (f"?{url.query}" if url.query else ""),
                 "csrf_token": csrf.token(self.db, self.request),

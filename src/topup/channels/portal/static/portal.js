@@ -45,4 +45,18 @@
     };
     window.setTimeout(poll, 2000);
   }
+
+  // The service worker (sw.js) shows an offline page when the server cannot be reached and
+  // makes the portal installable; it is told each page's language for that offline page.
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+        return navigator.serviceWorker.ready;
+      }).then(function (registration) {
+        if (registration.active) {
+          registration.active.postMessage({ lang: document.documentElement.lang });
+        }
+      }).catch(function () { /* no worker (private window, old browser): pages still work */ });
+    });
+  }
 })();
