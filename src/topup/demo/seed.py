@@ -141,6 +141,6 @@ def _esim_stock(uow: UnitOfWork) -> int:
         for i in range(count):
             n += 1
             rows.append({"iccid": _demo_iccid(n), "smdp_address": DEMO_SMDP,
-                         "matching_id": f"DEMO-{ptype.upper()}-{i:04d}", "profile_type": ptype,
+                         "matching_id": f"{ptype.upper()}-{i:04d}", "profile_type": ptype,
                          "zone": zone})
     return sum(1 for _ in import_profiles(uow, rows))

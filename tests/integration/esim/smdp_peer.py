@@ -16,12 +16,14 @@ import json
 import secrets
 import ssl
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -108,6 +110,23 @@ class SmdpPeer:
         if p.state != "Allocated":
             raise Refusal("8.2.1", "3.7", iccid, "Profile ICCID not allocated")
         return p
+
+    # --- the SM-DP+ calling the operator ------------------------------------------------
+    def report_progress(self, operator_base: str, token: str, iccid: str, point: int,
+                        status: str = "Executed-Success", profile_type: str = "travel-jp",
+                        timestamp: str = "2026-12-05T10:00:00Z") -> int:
+        """ES2+ HandleDownloadProgressInfo to the operator at ``operator_base`` (its ES2+
+        root, without ``/gsma/rsp2/es2plus/``), as an SM-DP+ sends it; the HTTP status."""
+        body = {"header": {"functionRequesterIdentifier": self.address,
+                           "functionCallIdentifier": uuid.uuid4().hex},
+                "iccid": iccid, "profileType": profile_type, "timestamp": timestamp,
+                "notificationPointId": point, "notificationPointStatus": {"status": status}}
+        answer = httpx.post(
+            f"{operator_base.rstrip('/')}{PREFIX}handleDownloadProgressInfo",
+            content=json.dumps(body).encode(), timeout=10,
+            headers={"Content-Type": "application/json;charset=UTF-8",
+                     "X-Admin-Protocol": "gsma/rsp/v2.2.0", "Authorization": f"Bearer {token}"})
+        return answer.status_code
 
     # --- HTTP ----------------------------------------------------------------------------
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:

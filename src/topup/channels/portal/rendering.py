@@ -49,6 +49,8 @@ TRAVELLER = frozenset({"customer"})
 WEB_ROLES = frozenset({"customer", "agent", *STAFF_ROLES})  # who may sign in to the pages
 MENU: list[MenuItem] = [
     MenuItem("/", N_("My lines"), TRAVELLER, "home"),
+    MenuItem("/store", N_("eSIM store"), None, "store"),
+    MenuItem("/store", N_("eSIM store"), TRAVELLER, "store"),
     MenuItem("/plans", N_("Plans"), None, "plans"),
     MenuItem("/plans", N_("Plans"), TRAVELLER, "plans"),
     MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),

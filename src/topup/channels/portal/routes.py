@@ -18,6 +18,7 @@ from topup.channels.portal import (
     plans,
     pwa,
     settings,
+    store,
     topup,
     vouchers,
 )
@@ -28,7 +29,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
          "portal.js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, lines, plans, topup, orders, vouchers, history, settings, pwa):
+for module in (auth, lines, plans, store, topup, orders, vouchers, history, settings, pwa):
     router.include_router(module.router)
 
 
