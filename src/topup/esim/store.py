@@ -187,13 +187,13 @@ def sweep(db: Database, limit: int = 200) -> int:
             if current.state != "reserved" or current.reserved_until is None \
                     or current.reserved_until > uow.now:
                 continue
-            if current.order_id is not None:
-                order = expire_unpaid(uow, current.order_id)
-                if order.state in ("paid", "fulfilled"):
-                    continue
-            inventory.give_back(uow, inventory.get_profile(uow, profile.id),
-                                "reservation ran out")
-            released += 1
+            if current.order_id is not None:  # its OrderClosed gives the profile back
+                expire_unpaid(uow, current.order_id)
+            current = inventory.get_profile(uow, profile.id)
+            if current.state == "reserved":  # an order that was not waiting any more
+                inventory.give_back(uow, current, "reservation ran out")
+            current = inventory.get_profile(uow, profile.id)
+            released += current.state == "available"
     return released
 
 
