@@ -59,7 +59,10 @@ def app(db: Database | None = None) -> FastAPI:
     # statement, that would be the writer's pace. Hand the GIL over sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
     providers = payment_providers(db)
-    served = create_app(db, providers, saved_methods(db, providers))
+    from topup.esim import ondemand
+
+    served = create_app(db, providers, saved_methods(db, providers),
+                        ondemand.from_settings(db.settings))
     if db.settings.embedded_worker:
         served.router.lifespan_context = _embedded_worker(db, providers)
     # Everything built so far lives as long as the process: keep the garbage collector from

@@ -104,6 +104,16 @@ class Settings:
     esim_low_stock: int = 20
     smdp_callback_token: str = ""
     smdp_identity: str = ""
+    # ES2+ to the SM-DP+ (esim/ondemand.py): its ES2+ root, the operator's function requester
+    # identifier, the SM-DP+ address of activation codes, mutual TLS files; and the pools
+    # ("profile type:zone", comma-separated) it fills on demand when their stock is empty.
+    smdp_url: str = ""
+    smdp_requester: str = ""
+    smdp_address: str = ""
+    smdp_client_cert: str = ""
+    smdp_client_key: str = ""
+    smdp_ca: str = ""
+    esim_on_demand: tuple[tuple[str, str], ...] = ()
     # Offline channels: the language of callers without an account (en or zh-CN); the shared
     # secret each operator-side gateway sends (X-Gateway-Token; empty refuses every call) and the
     # addresses it may call from (IPs or CIDR ranges; empty allows any).
@@ -253,6 +263,17 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _pools(text: str) -> tuple[tuple[str, str], ...]:
+    """``TOPUP_ESIM_ON_DEMAND``: "type:ZONE,type:ZONE" as (type, zone) pairs."""
+    found = []
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        ptype, sep, zone = item.partition(":")
+        if not sep or not ptype.strip() or not zone.strip():
+            raise ValueError(f"TOPUP_ESIM_ON_DEMAND: {item!r} is not profile-type:ZONE")
+        found.append((ptype.strip(), zone.strip().upper()))
+    return tuple(found)
+
+
 def _notification_settings() -> dict[str, object]:
     """``TOPUP_EMAIL_BACKEND``, ``TOPUP_SMTP_*``, ``TOPUP_SMS_BACKEND``, ``TOPUP_SMPP_*``,
     ``TOPUP_NOTIFY_*`` and ``TOPUP_WORKER_POLL_SECONDS``."""
@@ -340,6 +361,10 @@ def load_settings(**overrides: object) -> Settings:
         "esim_low_stock": _int("TOPUP_ESIM_LOW_STOCK", 20),
         "smdp_callback_token": os.environ.get("TOPUP_SMDP_CALLBACK_TOKEN", ""),
         "smdp_identity": os.environ.get("TOPUP_SMDP_IDENTITY", ""),
+        **{name: os.environ.get(f"TOPUP_{name.upper()}", "").strip() for name in (
+            "smdp_url", "smdp_requester", "smdp_address", "smdp_client_cert",
+            "smdp_client_key", "smdp_ca")},
+        "esim_on_demand": _pools(os.environ.get("TOPUP_ESIM_ON_DEMAND", "")),
         "topup_min": _amounts(os.environ.get("TOPUP_TOPUP_MIN"), {}),
         "topup_max": _amounts(os.environ.get("TOPUP_TOPUP_MAX"), TOPUP_MAX),
         "manual_credit_max": _amounts(os.environ.get("TOPUP_MANUAL_CREDIT_MAX"), TOPUP_MAX),

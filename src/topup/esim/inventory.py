@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 
@@ -79,6 +79,17 @@ class Pool:
     zone_code: str
     available: int
     countries: frozenset[str]
+    on_demand: bool = False  # the SM-DP+ fills it at the sale (esim/ondemand.py)
+
+
+class Supplier(Protocol):
+    """Where profiles of on-demand pools come from (``esim.ondemand.OnDemand``)."""
+
+    pools: tuple[tuple[str, str], ...]
+
+    def order_one(self, uow: UnitOfWork, profile_type: str, zone: str) -> Profile: ...
+
+    def undo(self, iccid: str) -> None: ...
 
 
 # --- import --------------------------------------------------------------------------------
@@ -178,24 +189,34 @@ def confirmation_code(uow: UnitOfWork, profile: Profile) -> str | None:
     return unseal(uow.settings.secret_key, profile.iccid, sealed) if sealed else None
 
 
-def pools(uow: UnitOfWork) -> list[Pool]:
-    """Every pool with the profiles available in it and the countries its zone covers."""
+def pools(uow: UnitOfWork, on_demand: Iterable[tuple[str, str]] = ()) -> list[Pool]:
+    """Every pool with the profiles available in it and the countries its zone covers,
+    and the ``on_demand`` pools (type, zone) the SM-DP+ fills, stocked or not."""
     rows = uow.conn.execute(
         select(profiles.c.profile_type, profiles.c.zone_code,
                func.count().filter(profiles.c.state == "available").label("available"))
         .group_by(profiles.c.profile_type, profiles.c.zone_code)
         .order_by(profiles.c.profile_type, profiles.c.zone_code)).all()
-    covered = countries_of(uow, sorted({r.zone_code for r in rows}))
-    return [Pool(r.profile_type, r.zone_code, int(r.available or 0),
-                 frozenset(covered.get(r.zone_code, ()))) for r in rows]
+    found = {(r.profile_type, r.zone_code): int(r.available or 0) for r in rows}
+    filled = set(on_demand)
+    for key in filled:
+        found.setdefault(key, 0)
+    covered = countries_of(uow, sorted({zone for _, zone in found}))
+    return [Pool(ptype, zone, n, frozenset(covered.get(zone, ())), (ptype, zone) in filled)
+            for (ptype, zone), n in sorted(found.items())]
+
+
+def _fits(plan: Plan, known: list[Pool]) -> list[Pool]:
+    """The pools that serve ``plan`` (their zone covers every country of it), the narrowest
+    zone first, then the fullest."""
+    return sorted((p for p in known if set(plan.countries) <= p.countries),
+                  key=lambda p: (len(p.countries), -p.available))
 
 
 def pool_for(plan: Plan, known: list[Pool], *, in_stock: bool = True) -> Pool | None:
-    """The pool that serves ``plan``: its zone covers every country of the plan; the
-    narrowest such zone first, then the fullest."""
-    fits = [p for p in known if set(plan.countries) <= p.countries
-            and (p.available > 0 or not in_stock)]
-    return min(fits, key=lambda p: (len(p.countries), -p.available), default=None)
+    """The pool that serves ``plan`` first (with a profile to sell, when ``in_stock``)."""
+    return next((p for p in _fits(plan, known)
+                 if p.available > 0 or p.on_demand or not in_stock), None)
 
 
 def stock(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -225,33 +246,42 @@ def note(uow: UnitOfWork, profile_id: int, source: str, status: str, *,
         reported_at=reported_at, detail=(detail or None) and detail[:500]))
 
 
-def reserve(uow: UnitOfWork, plan: Plan, until: datetime) -> Profile:
-    """Take the next available profile of the pool serving ``plan`` until ``until``
-    (``attach`` then names the order). OutOfStock when none is left, NotSoldAsEsim when
-    no pool serves the plan at all."""
-    known = pools(uow)
-    if pool_for(plan, known, in_stock=False) is None:
+def reserve(uow: UnitOfWork, plan: Plan, until: datetime,
+            supplier: Supplier | None = None) -> tuple[Profile, bool]:
+    """Take the next available profile of a pool serving ``plan`` until ``until`` (``attach``
+    then names the order), ordering one from ``supplier`` for an empty on-demand pool; the
+    profile, and whether it was ordered for this sale. OutOfStock when none is left,
+    NotSoldAsEsim when no pool serves the plan at all."""
+    known = pools(uow, supplier.pools if supplier else ())
+    fits = _fits(plan, known)
+    if not fits:
         raise NotSoldAsEsim(f"plan {plan.code} is not sold as a new eSIM", plan=plan.code)
-    # the narrowest pool first; a fuller but wider one when it runs dry under our feet
-    fits = sorted((p for p in known if set(plan.countries) <= p.countries),
-                  key=lambda p: (len(p.countries), -p.available))
-    for pool in fits:
-        query = (select(profiles.c.id).where(
-            profiles.c.profile_type == pool.profile_type,
-            profiles.c.zone_code == pool.zone_code, profiles.c.state == "available")
-            .order_by(profiles.c.released_at.is_not(None), profiles.c.released_at,
-                      profiles.c.id).limit(1))
-        if uow.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        picked = uow.conn.execute(query).scalar()
+    for pool in fits:  # the first pool first; another when it runs dry under our feet
+        picked = _next_available(uow, pool)
+        ordered = False
+        if picked is None and pool.on_demand and supplier is not None:
+            picked, ordered = supplier.order_one(uow, pool.profile_type, pool.zone_code).id, True
         if picked is None:
             continue
         taken = uow.conn.execute(update(profiles).where(
             profiles.c.id == picked, profiles.c.state == "available").values(
             state="reserved", reserved_until=until, updated_at=uow.now))
         if taken.rowcount == 1:
-            return get_profile(uow, int(picked))
+            return get_profile(uow, picked), ordered
     raise OutOfStock(f"no eSIM left for plan {plan.code}", plan=plan.code)
+
+
+def _next_available(uow: UnitOfWork, pool: Pool) -> int | None:
+    """The pool's next profile to sell, locked; others buying at once skip it."""
+    query = (select(profiles.c.id).where(
+        profiles.c.profile_type == pool.profile_type, profiles.c.zone_code == pool.zone_code,
+        profiles.c.state == "available")
+        .order_by(profiles.c.released_at.is_not(None), profiles.c.released_at, profiles.c.id)
+        .limit(1))
+    if uow.conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    picked = uow.conn.execute(query).scalar()
+    return None if picked is None else int(picked)
 
 
 def attach(uow: UnitOfWork, profile: Profile, order_id: int, customer_id: int) -> Profile:

@@ -67,10 +67,11 @@ def ios_link(activation_code: str) -> str:
     return IOS_SETUP + quote(activation_code, safe="")
 
 
-def offers(uow: UnitOfWork, country: str, currency: str) -> list[Offer]:
+def offers(uow: UnitOfWork, country: str, currency: str,
+           supplier: inventory.Supplier | None = None) -> list[Offer]:
     """Plans for ``country`` priced in ``currency`` that a pool of profiles serves, each
-    saying whether a profile is in stock now."""
-    known = inventory.pools(uow)
+    saying whether a profile can be had now (in stock, or from the SM-DP+ on demand)."""
+    known = inventory.pools(uow, supplier.pools if supplier else ())
     out = []
     for plan in catalog.list_plans(uow, country=country, currency=currency,
                                    on_sale_at=uow.now):
@@ -102,19 +103,26 @@ def buyer_for(uow: UnitOfWork, user_id: int | None, email: str | None, language:
 
 
 def buy(uow: UnitOfWork, *, buyer: int, plan_id: int, currency: str,
-        provider: PaymentProvider, new_account: bool = False) -> Purchase:
-    """Reserve a profile for ``plan_id`` and order it, paid through ``provider``."""
+        provider: PaymentProvider, new_account: bool = False,
+        supplier: inventory.Supplier | None = None) -> Purchase:
+    """Reserve a profile for ``plan_id`` (from stock, or ordered from ``supplier``'s SM-DP+
+    for an on-demand pool) and order it, paid through ``provider``."""
     plan = catalog.get_plan(uow, plan_id)
     catalog.ensure_on_sale(plan, uow.now)
     catalog.price_of(plan, currency)  # sold in this currency, before anything is taken
     until = uow.now + payment_ttl(uow.settings, provider.name) + RESERVE_MARGIN
-    profile = inventory.reserve(uow, plan, until)
-    _ready_line(uow, profile, currency, buyer)
-    line = line_svc.get_line(uow, profile.line_id)
-    order = create_order(uow, buyer, line, OrderRequest(
-        kind="plan", method=provider.name, channel=CHANNEL, currency=currency,
-        plan_id=plan.id), provider=provider)
-    profile = inventory.attach(uow, profile, order.id, buyer)
+    profile, ordered = inventory.reserve(uow, plan, until, supplier)
+    try:
+        _ready_line(uow, profile, currency, buyer)
+        line = line_svc.get_line(uow, profile.line_id)
+        order = create_order(uow, buyer, line, OrderRequest(
+            kind="plan", method=provider.name, channel=CHANNEL, currency=currency,
+            plan_id=plan.id), provider=provider)
+        profile = inventory.attach(uow, profile, order.id, buyer)
+    except Exception:
+        if ordered and supplier is not None:  # the sale failed: the SM-DP+ takes it back
+            supplier.undo(profile.iccid)
+        raise
     return Purchase(order, profile, new_account)
 
 

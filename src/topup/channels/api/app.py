@@ -42,6 +42,7 @@ from topup.channels.sandbox import pages as sandbox_pages
 from topup.channels.sms import inbound as sms_inbound
 from topup.channels.ussd import callback as ussd_callback
 from topup.db.uow import Database
+from topup.esim.inventory import Supplier
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.saved.interfaces import SavesMethods
 
@@ -71,8 +72,10 @@ class TopupApp(FastAPI):
 
 
 def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None,
-               saved_methods: dict[str, SavesMethods] | None = None) -> FastAPI:
-    """Build the app around a Database (and the configured payment providers)."""
+               saved_methods: dict[str, SavesMethods] | None = None,
+               esim_supplier: Supplier | None = None) -> FastAPI:
+    """Build the app around a Database (and the configured payment providers, and the
+    SM-DP+ that fills on-demand eSIM pools)."""
     app = TopupApp(
         title=f"{db.settings.operator_name} top-up API", version=__version__,
         description="Prepaid top-up and renewal for travel SIM and eSIM lines. Errors are "
@@ -85,6 +88,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
     app.state.db = db
     app.state.payment_providers = dict(providers or {})
     app.state.saved_methods = dict(saved_methods or {})
+    app.state.esim_supplier = esim_supplier
     # Routes are matched in order, router by router: the busiest (top-ups, orders, usage)
     # come first, each included straight into the app (every level of nesting is matched
     # again on every request).

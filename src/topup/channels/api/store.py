@@ -85,13 +85,14 @@ def _esim_out(purchase: store.Purchase) -> EsimOut:
 
 
 @router.get("/offers", response_model=list[OfferOut])
-def offers(country: str = Query(..., min_length=2, max_length=2),
+def offers(request: Request, country: str = Query(..., min_length=2, max_length=2),
            currency: str = Query(..., min_length=3, max_length=3),
            language: str = Query("en", pattern="^(en|zh-CN)$"),
            db: Database = Depends(database)) -> list[OfferOut]:
     """Plans for a destination that can be bought as a new eSIM, priced in ``currency``."""
     with db.unit(readonly=True) as uow:
-        found = store.offers(uow, country.upper(), currency.upper())
+        found = store.offers(uow, country.upper(), currency.upper(),
+                             request.app.state.esim_supplier)
     return [OfferOut(
         plan_id=o.plan.id, code=o.plan.code, name=o.plan.name(language), zone=o.plan.zone_code,
         countries=list(o.plan.countries), data_bytes=o.plan.data_bytes,
@@ -125,7 +126,8 @@ def buy(body: StoreOrderIn, request: Request,
         buyer, new = store.buyer_for(uow, user.id if user else None, body.email,
                                      body.language, currency)
         made = store.buy(uow, buyer=buyer, plan_id=body.plan_id, currency=currency,
-                         provider=provider, new_account=new)
+                         provider=provider, new_account=new,
+                         supplier=request.app.state.esim_supplier)
         issued = auth.issue_token(uow, auth.get_user(uow, buyer)) if new else None
         return 201, jsonable_encoder(PurchaseOut(
             order=order_out(made.order), esim=_esim_out(made), account_created=new,

@@ -44,7 +44,7 @@ def store_page(country: str = "", currency: str = "", w: Web = Depends(web)) -> 
     held: list[line_svc.Line] = []
     if code:
         with w.db.unit(readonly=True) as uow:
-            offers = store.offers(uow, code, cur)
+            offers = store.offers(uow, code, cur, w.request.app.state.esim_supplier)
             if w.user is not None:
                 held = [x for x in line_svc.lines_of(uow, w.user.id) if x.kind == "esim"]
     name = next((c["name"] for c in countries if c["code"] == code), code)
@@ -97,7 +97,7 @@ def buy(plan_id: DbId, form: Form = Depends(posted), w: Web = Depends(web)) -> R
 
         def work(uow: Any) -> tuple[int, Any]:
             made = store.buy(uow, buyer=buyer, plan_id=plan_id, currency=cur,
-                             provider=provider)
+                             provider=provider, supplier=w.request.app.state.esim_supplier)
             return 201, {"order_id": made.order.id, "next_action": made.order.next_action}
 
         outcome = run_once(w.db, buyer, form.get("order_key"), "POST", "/portal/store",
