@@ -187,6 +187,11 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/static/api-docs/{name}"): PUBLIC,
     ("GET", "/static/{name}"): PUBLIC,
+    # the installable app: its manifest, icons, worker and offline page
+    ("GET", "/manifest.webmanifest"): PUBLIC,
+    ("GET", "/icons/{name}"): PUBLIC,
+    ("GET", "/sw.js"): PUBLIC,
+    ("GET", "/offline"): PUBLIC,
     # payer pages opened by a secret in the URL
     ("GET", "/sandbox/pay/{ref}"): CAPABILITY,
     ("POST", "/sandbox/pay/{ref}/{action}"): CAPABILITY,
@@ -203,6 +208,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/password/reset"): PUBLIC,
     ("GET", "/"): roles(SIGNED),  # visitors land on the login page
     ("GET", "/plans"): PUBLIC,
+    # the eSIM store: a guest buys with an e-mail address (which becomes an account)
+    ("GET", "/store"): PUBLIC,
+    ("GET", "/store/plans/{plan_id}"): PUBLIC,
+    ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,
     ("GET", "/lines/bind"): roles(SIGNED),
     ("POST", "/lines/bind"): roles(SIGNED),
@@ -280,6 +289,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/orders/{order_id:int}/receipt"): roles(STAFF),
     ("POST", "/admin/orders/{order_id:int}/refunds"): roles(FINANCE),
     ("GET", "/admin/refunds"): roles(FINANCE),
+    ("GET", "/admin/esim"): roles(STAFF),
     # the agent's point of sale
     ("GET", "/pos"): roles(AGENT),
     ("GET", "/pos/topup"): roles(AGENT),

@@ -22,6 +22,7 @@ SECTIONS = (
     Section("/admin", N_("Dashboard"), "dashboard.read", "dashboard"),
     Section("/admin/lines", N_("Lines"), "lines.read", "lines"),
     Section("/admin/plans", N_("Plans and prices"), "catalog.read", "plans"),
+    Section("/admin/esim", N_("eSIM stock"), "catalog.read", "esim"),
     Section("/admin/vouchers", N_("Voucher batches"), "vouchers.read", "vouchers"),
     Section("/admin/agents", N_("Agents"), "agents.read", "agents"),
     Section("/admin/bank", N_("Bank review"), "bank.review", "bank"),

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from topup.channels.admin import agents, bank, dashboard, lines, plans, refunds, staff, vouchers
+from topup.channels.admin import (
+    agents,
+    bank,
+    dashboard,
+    esim,
+    lines,
+    plans,
+    refunds,
+    staff,
+    vouchers,
+)
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.rendering import MenuItem, add_menu_item, add_templates
 from topup.subscribers.staff import STAFF_ROLES
@@ -13,5 +23,5 @@ add_templates("topup.channels.admin")
 add_menu_item(MenuItem("/admin", N_("Console"), frozenset(STAFF_ROLES), "admin"))
 
 router = APIRouter(include_in_schema=False)
-for module in (dashboard, lines, plans, staff, vouchers, agents, bank, refunds):
+for module in (dashboard, lines, plans, esim, staff, vouchers, agents, bank, refunds):
     router.include_router(module.router)
