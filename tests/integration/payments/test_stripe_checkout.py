@@ -25,6 +25,7 @@ from tests.integration.payments.checkout_support import (
 )
 from tests.integration.payments.stripe_checkout_peer import StripeCheckoutPeer, sign
 from topup.orders.refunds import refund_order
+from topup.payments import registry
 from topup.payments.errors import InvalidNotification, ProviderUnavailable
 from topup.payments.interfaces import KeepsMethods, PaymentProvider, PaymentRequest, SaveFor
 from topup.payments.providers import stripe_checkout
@@ -41,7 +42,8 @@ def request(order_id: int = 41, amount: int = 100_00, **extra: Any) -> PaymentRe
 
 def test_it_conforms_and_reads_its_settings(checkout_peer: StripeCheckoutPeer) -> None:
     env = env_for(checkout_peer)
-    built = stripe_checkout.from_settings(ctx(env))
+    built = registry.load(("stripe", "stripe_checkout"), ctx(env))["stripe_checkout"]
+    assert isinstance(built, stripe_checkout.StripeCheckoutProvider)
     assert isinstance(built, PaymentProvider) and isinstance(built, KeepsMethods)
     assert (built.name, built.saves_with, built.test_mode) == ("stripe_checkout", "stripe", True)
     shared = {k: v for k, v in env.items() if k != "TOPUP_STRIPE_CHECKOUT_WEBHOOK_SECRETS"}
