@@ -121,9 +121,9 @@ def test_a_traveller_tops_up_by_card_and_keeps_the_card(
     order_id = page.url.rsplit("/orders/", 1)[1]
 
     # Stripe's signed event reached the server and was taken (the order was already paid).
-    [session] = [d.event["data"]["object"]["id"] for d in stripe_peer.deliveries
-                 if d.event["type"] == "checkout.session.completed"
-                 and d.event["data"]["object"]["client_reference_id"] == order_id]
+    [session] = [e["data"]["object"]["id"]
+                 for e in stripe_peer.events("checkout.session.completed")
+                 if e["data"]["object"]["client_reference_id"] == order_id]
     hit = stripe_peer.delivery("checkout.session.completed", session, answered=True)
     assert hit.status == 200, card_live.log_tail()
     with card_live.api(login) as me:

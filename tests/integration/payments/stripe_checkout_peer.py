@@ -192,9 +192,10 @@ class StripeCheckoutPeer:
         assert hit is not None, f"no {kind} event for {object_id} within {timeout} s"
         return hit
 
-    def kinds(self) -> list[str]:
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The events delivered so far (of ``kind``), oldest first."""
         with self._arrived:
-            return [d.event["type"] for d in self.deliveries]
+            return [d.event for d in self.deliveries if kind in (None, d.event["type"])]
 
     # --- the API ------------------------------------------------------------------------
 
