@@ -6,6 +6,7 @@ for later: test_stripe_checkout_saved.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -202,3 +203,28 @@ def test_a_paid_order_is_refunded_through_its_payment_intent(card_shop: Shop) ->
     found = peer.get(f"/v1/checkout/sessions/{shop.session_of(o)}", "payment_intent",
                      "payment_intent.latest_charge")
     assert found["payment_intent"]["latest_charge"]["amount_refunded"] == 30_00
+
+
+def test_what_is_not_ours_or_not_paid_yet_moves_nothing(checkout_apis: Adapters) -> None:
+    checkout = checkout_apis.checkout
+    started = checkout.start(request(70))
+    ours = checkout_apis.peer.get(f"/v1/checkout/sessions/{started.provider_ref}")
+
+    def told(kind: str, session: dict[str, Any], live: bool = False) -> Any:
+        body = json.dumps({"id": "evt_local", "object": "event", "type": kind,
+                           "livemode": live, "data": {"object": session}}).encode()
+        return checkout.parse_notification({"Stripe-Signature": sign(body, WEBHOOK_SECRET)},
+                                           body).status
+
+    unpaid = ours | {"status": "complete", "payment_status": "unpaid"}
+    assert told("checkout.session.completed", unpaid) is None, "an async payment follows"
+    failed = told("checkout.session.async_payment_failed", unpaid)
+    assert failed is not None and (failed.state, failed.amount) == ("failed", 100_00)
+    assert told("checkout.session.expired", ours | {"metadata": {}}) is None, "not ours"
+    assert told("checkout.session.expired", ours | {"client_reference_id": "71"}) is None
+    assert told("checkout.session.expired", ours | {"mode": "setup"}) is None
+    assert told("checkout.session.expired", ours, live=True) is None, "the other mode"
+    assert told("checkout.session.expired", ours | {"amount_total": None}) is None
+    assert told("customer.created", {"object": "customer", "id": "cus_1"}) is None
+    gone = told("checkout.session.expired", ours | {"status": "expired"})
+    assert gone is not None and gone.state == "failed"
