@@ -89,6 +89,8 @@ class OrderRequest:
     confirm_duplicate: bool = False
     reason: str | None = None
     credit_currency: str | None = None  # top up this wallet, paying in ``currency``
+    language: str = "en"  # the payer's, for the provider's page
+    save_method: bool = False  # the payer asked to keep the card for auto-renew / top-up
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,13 @@ from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
 from topup.orders import fx, limits
-from topup.orders.errors import DuplicateSuspected, InvalidOrder, OrderNotFound, PaymentMismatch
+from topup.orders.errors import (
+    DuplicateSuspected,
+    InvalidOrder,
+    OrderNotFound,
+    PaymentMethodUnavailable,
+    PaymentMismatch,
+)
 from topup.orders.methods import check_method
 from topup.orders.model import (
     LIVE_STATES,
@@ -41,7 +47,14 @@ from topup.orders.tables import order_events, orders
 __all__ = ["awaiting_payment", "create_order", "expire_unpaid", "fulfilled", "get_order",
            "late_payment_key", "line_orders", "order_by_payment_ref", "price_request", "quote",
            "return_token", "settle_payment"]
-from topup.payments.interfaces import PaymentProvider, PaymentRequest, PaymentStatus
+from topup.payments.interfaces import (
+    KeepsMethods,
+    PaymentProvider,
+    PaymentRequest,
+    PaymentStatus,
+    SaveFor,
+)
+from topup.payments.saved.records import customer_of
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
 
@@ -198,7 +211,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         _collect_fee(uow, order, ledger.wallet(uow, line.id, order.currency))
         return _fulfil(uow, move_order(uow, order, "paid", paid_at=uow.now), plan)
     assert provider is not None
-    return _start_payment(uow, order, provider, plan)
+    return _start_payment(uow, order, provider, plan, req)
 
 
 def return_token(secret_key: str, order_id: int) -> str:
@@ -207,20 +220,33 @@ def return_token(secret_key: str, order_id: int) -> str:
     return mac.hexdigest()[:32]
 
 
-def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, plan: Any
-                   ) -> Order:
+def _start_payment(uow: UnitOfWork, order: Order, provider: PaymentProvider, plan: Any,
+                   req: OrderRequest) -> Order:
     desc = plan.name_en if plan is not None else f"Top-up {order.money}"
     base = uow.settings.public_url
     key = return_token(uow.settings.secret_key, order.id)
     started = provider.start(PaymentRequest(
         order.id, order.amount + order.fee, order.currency, desc, f"order-{order.id}",
         return_url=f"{base}/pay/return/{order.id}?t={key}",
-        notify_url=f"{base}/api/v1/webhooks/{provider.name}"))
+        notify_url=f"{base}/api/v1/webhooks/{provider.name}", language=req.language,
+        save_for=_save_for(uow, order, provider, req)))
     return move_order(uow, order, "awaiting_payment", provider.name,
                  payment_ref=f"{provider.name}:{started.provider_ref}",
                  next_action={"kind": started.next_action.kind,
                               "value": started.next_action.value,
                               "extra": dict(started.next_action.extra)})
+
+
+def _save_for(uow: UnitOfWork, order: Order, provider: PaymentProvider, req: OrderRequest
+              ) -> SaveFor | None:
+    """Whom the card is kept for (and their customer at the provider), when the payer asked;
+    a method that cannot keep cards is refused rather than silently not saving."""
+    if not req.save_method:
+        return None
+    if order.customer_id is None or not isinstance(provider, KeepsMethods):
+        raise PaymentMethodUnavailable(f"payment method {req.method!r} cannot keep the card")
+    return SaveFor(str(order.customer_id),
+                   customer_of(uow, order.customer_id, provider.saves_with))
 
 
 def _operator(uow: UnitOfWork, order: Order, kind: str) -> int:

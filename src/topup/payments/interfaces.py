@@ -22,6 +22,15 @@ class NextAction:
 
 
 @dataclass(frozen=True)
+class SaveFor:
+    """The payer asked to keep the card for later off-session charges (auto-renew, automatic
+    top-up): for whom (our user id), and the provider's customer already known for them."""
+
+    user_ref: str
+    customer_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class PaymentRequest:
     """What the provider is asked to collect for one order."""
 
@@ -32,7 +41,8 @@ class PaymentRequest:
     idempotency_key: str
     return_url: str | None = None  # where the payer comes back to after paying
     notify_url: str | None = None  # our webhook for this provider
-    language: str = "en"
+    language: str = "en"  # the payer's: "en" or "zh-CN"
+    save_for: SaveFor | None = None  # only to a provider that ``KeepsMethods``
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,20 @@ class PaymentStart:
 
     provider_ref: str
     next_action: NextAction
+
+
+@dataclass(frozen=True)
+class KeptMethod:
+    """A card the provider kept while it took a payment, because the payer asked
+    (``SaveFor``): the provider's references, brand and last 4, nothing more. ``saver`` names
+    the ``SavesMethods`` that charges it off-session later."""
+
+    saver: str
+    user_ref: str
+    customer_ref: str
+    method_ref: str
+    brand: str | None = None
+    last4: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,7 @@ class PaymentStatus:
     amount: int
     currency: str
     method_detail: str | None = None  # e.g. "visa 4242" — never more of a card than that
+    kept: KeptMethod | None = None  # the card kept for later, when the payer asked
 
 
 @dataclass(frozen=True)
@@ -116,6 +141,14 @@ class PaymentProvider(Protocol):
                idempotency_key: str) -> Refund:
         """Give back ``amount`` (all or part) of a succeeded payment."""
         ...
+
+
+@runtime_checkable
+class KeepsMethods(Protocol):
+    """A provider that can keep the payer's card while it takes a payment
+    (``PaymentRequest.save_for``), to be charged later by the ``SavesMethods`` it names."""
+
+    saves_with: str
 
 
 def accepts(provider: PaymentProvider, currency: str) -> bool:

@@ -15,7 +15,7 @@ from topup.config import Settings
 from topup.db.uow import Database
 from topup.payments.interfaces import PaymentProvider
 
-KNOWN = ("sandbox", "stripe", "paypal", "alipay", "wechatpay", "bank")
+KNOWN = ("sandbox", "stripe", "stripe_checkout", "paypal", "alipay", "wechatpay", "bank")
 
 
 class ProviderConfigError(ValueError):

@@ -8,6 +8,8 @@ order page asking the provider (``return``). So each applies the same rules:
 - the paid amount and currency must be the order's total (else ``PaymentMismatch``);
 - exactly once: the order row is locked and every ledger transfer is keyed by the order, so
   a report that comes again, late or out of order moves nothing twice;
+- a card the provider kept because the payer asked (``status.kept``) becomes a saved
+  payment method of the order's customer, once, for auto-renew and automatic top-up;
 - money for an order already given up (expired, failed, cancelled) is credited to the line's
   wallet, never lost, and then the late-payment policy applies
   (``TOPUP_LATE_PAYMENT_POLICY``: ``credit`` keeps it there, ``refund`` sends it back
@@ -24,6 +26,7 @@ from topup.orders.model import Order
 from topup.orders.service import settle_payment
 from topup.payments.interfaces import PaymentProvider, PaymentStatus
 from topup.payments.late import apply_policy
+from topup.payments.saved.records import keep
 
 log = logging.getLogger("topup.payments")
 SOURCES = frozenset({"webhook", "query", "saved", "bank", "return"})
@@ -35,6 +38,9 @@ def settle_in(uow: UnitOfWork, payment_ref: str, status: PaymentStatus, source: 
     if source not in SOURCES:
         raise ValueError(f"unknown settlement source {source!r}")
     order = settle_payment(uow, payment_ref, status)
+    if status.kept is not None and status.state == "succeeded":
+        # under the order's row lock: two reports of one payment record the card once
+        keep(uow, order.customer_id, status.kept)
     log.info("order %s is %s after a %s report from %s", order.id, order.state, status.state,
              source)
     return order

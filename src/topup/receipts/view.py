@@ -37,6 +37,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 METHODS: dict[str, tuple[str, str]] = {
     "sandbox": ("Sandbox (test)", "沙箱（测试）"), "stripe": ("Card", "银行卡"),
+    "stripe_checkout": ("Card", "银行卡"),
     "paypal": ("PayPal", "PayPal"), "alipay": ("Alipay", "支付宝"),
     "wechatpay": ("WeChat Pay", "微信支付"), "bank": ("Bank transfer", "银行转账"),
     "wallet": ("Wallet balance", "账户余额"), "manual": ("Staff credit", "人工充值"),

@@ -16,7 +16,8 @@ CHANNELS = {
 METHODS = {
     "wallet": N_("Wallet"), "voucher": N_("Voucher"), "manual": N_("Manual credit"),
     "agent": N_("Agent float"), "bank": N_("Bank transfer"), "sandbox": N_("Sandbox"),
-    "stripe": N_("Card"), "paypal": N_("PayPal"), "alipay": N_("Alipay"),
+    "stripe": N_("Card"), "stripe_checkout": N_("Card"), "paypal": N_("PayPal"),
+    "alipay": N_("Alipay"),
     "wechatpay": N_("WeChat Pay"),
 }
 

@@ -1,8 +1,10 @@
 """Ways to pay in the portal, the payer's next step (a provider's page, a QR code to scan,
 bank details), and asking the provider about an order that still waits.
 
-Card payments through Stripe need Stripe.js from Stripe's servers, which the portal does not
-load (no third-party scripts); travellers pay by card in the app, or through the others here.
+Cards are paid on Stripe's hosted page (``stripe_checkout``): the portal loads no third-party
+script, and the card never reaches topup. The ``stripe`` method (Stripe.js in the payer's own
+app) is not offered here. A payer paying by such a method may ask to keep the card for
+automatic renewals and top-ups (``keeps_cards``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from topup.channels.portal.web import Web
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.orders.model import Order
-from topup.payments.interfaces import accepts
+from topup.payments.interfaces import KeepsMethods, accepts
+from topup.payments.saved.service import StoredMethod, list_methods
 from topup.payments.settlement import settle
 from topup.receipts.view import METHODS
 
 log = logging.getLogger("topup.portal")
-PORTAL_PROVIDERS = ("sandbox", "paypal", "alipay", "wechatpay", "bank")
+PORTAL_PROVIDERS = ("sandbox", "stripe_checkout", "paypal", "alipay", "wechatpay", "bank")
 
 
 def method_label(lang: str, name: str) -> str:
@@ -40,6 +43,23 @@ def method_choices(w: Web, kind: str, currency: str) -> list[tuple[str, str]]:
     if kind == "plan":
         names.insert(0, "wallet")
     return [(n, method_label(w.t.lang, n)) for n in names]
+
+
+def keeps_cards(w: Web, method: str) -> bool:
+    """Whether ``method`` can keep the payer's card for later, and a configured saver can
+    charge what it keeps (auto-renew, automatic top-up)."""
+    provider = w.request.app.state.payment_providers.get(method)
+    return (isinstance(provider, KeepsMethods)
+            and provider.saves_with in w.request.app.state.saved_methods)
+
+
+def saved_cards(w: Web, method: str) -> list[StoredMethod]:
+    """The signed-in payer's cards kept by the saver behind ``method`` (none if it keeps none)."""
+    if not keeps_cards(w, method):
+        return []
+    saver = w.request.app.state.payment_providers[method].saves_with
+    with w.db.unit(readonly=True) as uow:
+        return [m for m in list_methods(uow, w.me().id) if m.provider == saver]
 
 
 def qr_svg(payload: str, title: str) -> Markup:

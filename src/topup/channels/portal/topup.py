@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
 from topup.channels.api.bounds import DbId
-from topup.channels.portal.payment import method_choices, method_label
+from topup.channels.portal.payment import (
+    keeps_cards,
+    method_choices,
+    method_label,
+    saved_cards,
+)
 from topup.channels.portal.views import owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in
 from topup.errors import TopupError
@@ -90,13 +95,15 @@ def choose_topup(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(s
                       method=method)
 
 
-def _request(values: dict[str, str], confirm: bool = False) -> OrderRequest:
+def _request(values: dict[str, str], confirm: bool = False, lang: str = "en",
+             save: bool = False) -> OrderRequest:
     kind = values.get("kind", "")
     number = values.get("amount" if kind == "topup" else "plan_id", "")
     value = int(number) if number.isdigit() else None
     return OrderRequest(kind=kind, method=values.get("method", ""), channel=CHANNEL,
                         amount=value if kind == "topup" else None,
-                        plan_id=value if kind == "plan" else None, confirm_duplicate=confirm)
+                        plan_id=value if kind == "plan" else None, confirm_duplicate=confirm,
+                        language=lang, save_method=save)
 
 
 def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 200
@@ -108,7 +115,8 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
     form.key("order_key")
     return w.page("checkout.html", status=status, line=line, req=req, quote=quote, plan=plan,
                   method_name=method_label(w.t.lang, req.method), form=form,
-                  duplicate=form.errors.get("confirm_duplicate") is not None)
+                  duplicate=form.errors.get("confirm_duplicate") is not None,
+                  keeps_cards=keeps_cards(w, req.method), cards=saved_cards(w, req.method))
 
 
 @router.get("/lines/{line_id}/checkout")
@@ -127,10 +135,12 @@ def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_
     """Create the order (once per summary page: its ``order_key`` is the idempotency key),
     then go to the provider's page or to the order's status page."""
     user = w.me()
-    req = _request(form.values, form.checked("confirm_duplicate"))
+    save = form.checked("save_card") and keeps_cards(w, form.get("method"))
+    req = _request(form.values, form.checked("confirm_duplicate"), w.t.lang, save)
     providers = w.request.app.state.payment_providers
     body = {"line_id": line_id, "kind": req.kind, "amount": req.amount, "plan_id": req.plan_id,
-            "method": req.method, "confirm_duplicate": req.confirm_duplicate}
+            "method": req.method, "confirm_duplicate": req.confirm_duplicate,
+            "save_card": save}
 
     def work(uow: Any) -> tuple[int, Any]:
         line = owned_line(uow, user, line_id)

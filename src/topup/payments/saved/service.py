@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import Conflict, NotFound
 from topup.orders.model import Order
 from topup.orders.service import get_order
 from topup.payments.interfaces import PaymentProvider, PaymentRequest
+from topup.payments.saved import records
 from topup.payments.saved.interfaces import SavesMethods, SetupStart
 from topup.payments.saved.tables import saved_payment_methods as spm
 from topup.payments.settlement import settle
@@ -65,9 +66,7 @@ def _live(uow: UnitOfWork, user_id: int, method_id: int) -> Any:
 def begin_setup(db: Database, saver: SavesMethods, user_id: int) -> SetupStart:
     """Start saving a method, reusing the customer the provider already has for this user."""
     with db.unit(readonly=True) as uow:
-        customer = uow.conn.execute(select(spm.c.customer_ref).where(
-            spm.c.user_id == user_id, spm.c.provider == saver.name,
-        ).order_by(spm.c.id.desc()).limit(1)).scalar()
+        customer = records.customer_of(uow, user_id, saver.name)
     return saver.begin_saving(str(user_id), customer)
 
 
@@ -78,17 +77,13 @@ def save_method(db: Database, provider_name: str, saver: SavesMethods, user_id: 
     if saved.user_ref != str(user_id):
         raise MethodNotFound("no such setup for this user")
     with db.unit() as uow:
-        row = uow.conn.execute(select(spm).where(
-            spm.c.provider == provider_name, spm.c.method_ref == saved.method_ref)).first()
+        row = records.find(uow, provider_name, saved.method_ref)
         if row is not None:
             if row.user_id != user_id or row.revoked_at is not None:
                 raise MethodNotUsable("this payment method was already saved and removed")
             return StoredMethod.of(row)
-        new_id = uow.conn.execute(insert(spm).values(
-            user_id=user_id, provider=provider_name, customer_ref=saved.customer_ref,
-            method_ref=saved.method_ref, brand=saved.brand, last4=saved.last4,
-            created_at=uow.now).returning(spm.c.id)).scalar_one()
-        return StoredMethod.of(uow.conn.execute(select(spm).where(spm.c.id == new_id)).one())
+        return StoredMethod.of(records.add(uow, user_id, provider_name, saved.customer_ref,
+                                           saved.method_ref, saved.brand, saved.last4))
 
 
 def list_methods(uow: UnitOfWork, user_id: int) -> list[StoredMethod]:

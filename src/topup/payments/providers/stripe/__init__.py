@@ -21,7 +21,7 @@ from topup.payments.registry import ProviderConfigError, ProviderContext
 TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 
 
-def _number(ctx: ProviderContext, name: str, default: int) -> int:
+def number_setting(ctx: ProviderContext, name: str, default: int) -> int:
     raw = ctx.env.get(name, "").strip()
     if not raw:
         return default
@@ -33,10 +33,10 @@ def _number(ctx: ProviderContext, name: str, default: int) -> int:
 def client_for(ctx: ProviderContext, secret_key: str) -> stripe.StripeClient:
     """A StripeClient with our timeout and retries, aimed at ``TOPUP_STRIPE_API_BASE``."""
     base = ctx.env.get("TOPUP_STRIPE_API_BASE", "").strip().rstrip("/")
-    http = stripe.RequestsClient(timeout=_number(ctx, "TOPUP_STRIPE_TIMEOUT_SECONDS", 20))
+    http = stripe.RequestsClient(timeout=number_setting(ctx, "TOPUP_STRIPE_TIMEOUT_SECONDS", 20))
     return stripe.StripeClient(
         secret_key, base_addresses={"api": base} if base else None, http_client=http,
-        max_network_retries=_number(ctx, "TOPUP_STRIPE_MAX_RETRIES", 2))
+        max_network_retries=number_setting(ctx, "TOPUP_STRIPE_MAX_RETRIES", 2))
 
 
 def from_settings(ctx: ProviderContext) -> StripeProvider:

@@ -98,15 +98,23 @@ class StripeProvider:
     def refund(self, provider_ref: str, amount: int, currency: str,
                idempotency_key: str) -> Refund:
         """Refund ``amount`` (all or part) of the PaymentIntent, once per idempotency key."""
-        value, _ = to_stripe(amount, currency)
-        with stripe_call("create Refund", refund=True):
-            made = self._client.v1.refunds.create(params={
-                "payment_intent": provider_ref, "amount": value,
-            }, options={"idempotency_key": self._key(idempotency_key)})
-            state = REFUND_STATES.get(str(made.status))
-            money = from_stripe(int(made.amount), str(made.currency))
-        if state is None:
-            raise RefundFailed(f"Stripe refund {made.id} is {made.status}")
-        if money != Money(amount, currency):
-            raise RefundFailed(f"Stripe refunded {money}, not {Money(amount, currency)}")
-        return Refund(provider_ref, str(made.id), money.amount, money.currency, state)
+        return refund_intent(self._client, provider_ref, provider_ref, amount, currency,
+                             self._key(idempotency_key))
+
+
+def refund_intent(client: stripe.StripeClient, provider_ref: str, intent_ref: str, amount: int,
+                  currency: str, key: str) -> Refund:
+    """A Stripe Refund of ``amount`` of the PaymentIntent ``intent_ref`` under the idempotency
+    key ``key``, reported as a refund of our payment ``provider_ref``."""
+    value, _ = to_stripe(amount, currency)
+    with stripe_call("create Refund", refund=True):
+        made = client.v1.refunds.create(params={
+            "payment_intent": intent_ref, "amount": value,
+        }, options={"idempotency_key": key})
+        state = REFUND_STATES.get(str(made.status))
+        money = from_stripe(int(made.amount), str(made.currency))
+    if state is None:
+        raise RefundFailed(f"Stripe refund {made.id} is {made.status}")
+    if money != Money(amount, currency):
+        raise RefundFailed(f"Stripe refunded {money}, not {Money(amount, currency)}")
+    return Refund(provider_ref, str(made.id), money.amount, money.currency, state)
