@@ -13,6 +13,7 @@ from __future__ import annotations
 from topup.db.events import register
 from topup.db.uow import UnitOfWork
 from topup.notifications.confirmations import order_fulfilled
+from topup.orders.autotopup import on_fulfilled as auto_topup_landed
 from topup.orders.model import OrderFulfilled, PaymentSettled
 from topup.receipts.service import issue_receipt
 
@@ -23,4 +24,5 @@ def issue_payment_receipt(uow: UnitOfWork, event: PaymentSettled) -> None:
 
 
 register(OrderFulfilled, order_fulfilled)
+register(OrderFulfilled, auto_topup_landed)  # re-arms a line's auto top-up (orders/autotopup.py)
 register(PaymentSettled, issue_payment_receipt)

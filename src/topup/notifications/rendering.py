@@ -44,6 +44,10 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "renewal_given_up": ("email", "sms"),
     "data_used": ("email", "sms"),
     "low_balance": ("email", "sms"),
+    # Auto top-up (orders.autotopup_runs): a top-up made, one refused or declined, the cap.
+    "auto_topup_done": ("email", "sms"),
+    "auto_topup_failed": ("email", "sms"),
+    "auto_topup_capped": ("email", "sms"),
 }
 EMAIL_PARTS = ("subject.txt", "txt", "html")
 

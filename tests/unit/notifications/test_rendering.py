@@ -17,6 +17,8 @@ FULFILLED = {"order_id": 7, "kind": "topup", "renewal": False, "amount": 100_00,
              "valid_until": "2027-05-21T08:00:00+00:00", "number": "+66891234567"}
 PLAN = {"plan_en": "Thailand 7 days 10 GB", "plan_zh": "泰国 7天 10GB",
         "expires_at": "2026-11-25T08:00:00+00:00"}
+AUTO = {"amount": 50_00, "currency": "CNY", "threshold": 10_00, "max_per_day": 3,
+        "max_amount_per_day": 150_00}
 # The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
 PARAMS: dict[str, dict[str, Any]] = {
     "password_reset": {"code": "493817", "minutes": 10},
@@ -32,6 +34,9 @@ PARAMS: dict[str, dict[str, Any]] = {
     "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
+    "auto_topup_done": FULFILLED,
+    "auto_topup_failed": {**AUTO, "reason": "declined"},
+    "auto_topup_capped": {**AUTO, "resume_at": "2026-11-23T08:00:00+00:00"},
 }
 CASES = [(name, channel, lang) for name, channels in TEMPLATES.items()
          for channel in channels for lang in LANGUAGES]

@@ -16,6 +16,7 @@ from topup.channels.api import (
     admin_catalog,
     admin_vouchers,
     auth,
+    auto_topup,
     charging,
     contract,
     docs,
@@ -93,7 +94,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    ussd_callback.router,  # the operator's USSD gateway
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
-                   admin_vouchers.router, charging.router):
+                   admin_vouchers.router, charging.router, auto_topup.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)
