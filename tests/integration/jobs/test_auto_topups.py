@@ -13,7 +13,7 @@ import pytest
 from tests.integration.jobs.autotopup_world import Traveller, traveller
 from tests.integration.payments.stripe_peer import StripePeer
 from tests.integration.payments.test_saved_methods import DECLINES_ON_CHARGE
-from tests.integration.payments.test_saved_methods import peer as peer  # noqa: F401 (fixture)
+from tests.integration.payments.test_saved_methods import peer as peer
 from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.orders import autotopup_runs
@@ -21,7 +21,7 @@ from topup.orders.service import get_order
 
 
 @pytest.fixture
-def t(catalogue: Database, peer: StripePeer) -> Iterator[Traveller]:  # noqa: F811
+def t(catalogue: Database, peer: StripePeer) -> Iterator[Traveller]:
     yield traveller(catalogue, peer)
 
 

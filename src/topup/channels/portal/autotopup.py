@@ -62,26 +62,27 @@ def _rule(w: Web, line: Line, form: Form, most: int) -> Rule | None:
                 max_amount_per_day=daily)
 
 
-def _refusal(w: Web, form: Form, exc: TopupError, currency: str) -> None:
+def _refusal(w: Web, form: Form, exc: TopupError, rule: Rule, currency: str) -> None:
     """Put a service's refusal next to its field, in words that say what to change."""
     found = exc.extra.get("field")
     name = FIELDS.get(found, "") if isinstance(found, str) else ""
+    if exc.code != "invalid_auto_topup" or name not in form.values:
+        form.fail(name if name in form.values else "", error_text(w.t, exc))
+        return
+    ceiling = exc.extra.get("max_amount_per_day")
+    most = Money(ceiling, currency).format(w.t.locale) if isinstance(ceiling, int) else ""
+    below = name == "max_amount_per_day" and (rule.max_amount_per_day or 0) < rule.amount
     texts = {
         "threshold": w.t.gettext("Enter a balance of 0 or more."),
         "method": w.t.gettext("Choose one of your saved cards."),
         "max_per_day": w.t.gettext("Choose from 1 to %(most)s top-ups a day.",
                                    most=exc.extra.get("max_per_day", 1)),
+        "amount": w.t.gettext("Automatic top-ups may add at most %(max)s a day.", max=most),
+        "max_amount_per_day": (
+            w.t.gettext("The daily limit must be at least the top-up amount.") if below else
+            w.t.gettext("Automatic top-ups may add at most %(max)s a day.", max=most)),
     }
-    ceiling = exc.extra.get("max_amount_per_day")
-    limit = Money(ceiling, currency).format(w.t.locale) if isinstance(ceiling, int) else None
-    if exc.code == "invalid_auto_topup" and name in ("amount", "max_amount_per_day"):
-        texts[name] = (w.t.gettext("Automatic top-ups may add at most %(max)s a day.",
-                                   max=limit) if limit else
-                       w.t.gettext("The daily limit must be at least the top-up amount."))
-    if exc.code == "invalid_auto_topup" and name in texts:
-        form.fail(name, texts[name])
-        return
-    form.fail(name if name in form.values else "", error_text(w.t, exc))
+    form.fail(name, texts[name])
 
 
 @router.post("/lines/{line_id}/auto-topup")
@@ -100,7 +101,7 @@ def save(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in
                 autotopup.save_auto_topup(uow, owned_line(uow, user, line_id), rule,
                                           usable_providers=usable)
         except TopupError as exc:
-            _refusal(w, form, exc, line.currency)
+            _refusal(w, form, exc, rule, line.currency)
     if rule is None or not form.ok:
         return dashboard_page(w, line_id, status=422, auto_form=form)
     return w.redirect(f"/lines/{line_id}", notice="auto_topup_on")
