@@ -20,6 +20,8 @@ leaves the window; a provider out of reach is tried again after ``RETRY``, untol
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +51,7 @@ from topup.payments.errors import ProviderUnavailable
 from topup.payments.saved.service import StoredMethod, list_methods, pay_with_saved
 from topup.subscribers import lines
 
+log = logging.getLogger("topup.autotopup")
 LEASE = timedelta(minutes=5)  # a worker charging a top-up holds it this long
 RETRY = timedelta(minutes=10)  # a provider out of reach: look again after this
 DAY = timedelta(hours=24)
@@ -82,11 +85,20 @@ def run(db: Database, payers: Payers, limit: int = 200) -> int:
     how many top-ups were charged (paid or waiting for the provider)."""
     with db.unit() as uow:
         rearm(uow)
-    charged = sum(fire(db, line_id, payers).state in ("paid", "pending")
-                  for line_id in due(db, limit))
-    charged += sum(resume(db, line_id, payers).state in ("paid", "pending")
-                   for line_id in stranded(db, limit))
-    return charged
+    outcomes = [_alone(fire, db, line_id, payers) for line_id in due(db, limit)]
+    outcomes += [_alone(resume, db, line_id, payers) for line_id in stranded(db, limit)]
+    return sum(o in ("paid", "pending") for o in outcomes)
+
+
+def _alone(step: Callable[[Database, int, Payers], Outcome], db: Database, line_id: int,
+           payers: Payers) -> str:
+    """One rule's turn; an unexpected failure is logged and leaves the others their turn
+    (the rule's lease, if it was taken, brings it back later)."""
+    try:
+        return step(db, line_id, payers).state
+    except Exception:
+        log.exception("auto top-up of line %s failed", line_id)
+        return "error"
 
 
 def _not_held(uow: UnitOfWork) -> Any:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.factories import fund
 from tests.integration.jobs.autotopup_world import Traveller, traveller
 from tests.integration.payments.stripe_peer import StripePeer
 from tests.integration.payments.test_saved_methods import DECLINES_ON_CHARGE
@@ -18,6 +19,7 @@ from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.orders import autotopup_runs
 from topup.orders.service import get_order
+from topup.subscribers import lines as line_svc
 
 
 @pytest.fixture
@@ -144,6 +146,21 @@ def test_a_declined_card_is_told_and_not_tried_again_for_that_crossing(t: Travel
     good = t.save_card(t.me)
     assert t.set_rule(good["id"]).json()["armed"], "another card arms it at once"
     assert t.run() == 1 and t.wallet() == 56_00
+
+
+def test_a_balance_raised_without_an_order_re_arms_on_the_next_run(t: Traveller) -> None:
+    card = t.save_card(t.me, DECLINES_ON_CHARGE)
+    t.set_rule(card["id"])
+    assert t.run() == 0 and not t.rule().armed  # declined: CN¥0.00 and disarmed
+    with t.db.unit(readonly=True) as uow:
+        line = line_svc.get_line(uow, t.line_id)
+    fund(t.db, line, 30_00)  # money that reaches the wallet without a top-up order
+    assert not t.rule().armed, "no order, no handler: the job's own pass must see it"
+    t.run()
+    assert t.rule().armed and len(t.auto_orders()) == 1
+    t.use_money(21_00)
+    t.run()
+    assert len(t.auto_orders()) == 2, "the next crossing fires"
 
 
 def test_a_removed_card_switches_the_rule_off(t: Traveller) -> None:
