@@ -84,3 +84,21 @@ def test_unknown_language_falls_back_to_english_and_bad_input_is_permanent() -> 
         render("voucher_lockout", "sms", "en", PARAMS["voucher_lockout"], operator="T")
     with pytest.raises(PermanentFailure, match="undefined"):
         render("password_reset", "email", "en", {"code": "1"}, operator="T")
+
+
+@pytest.mark.parametrize("reason", ["declined", "card_removed", "refused", "not_completed"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_auto_top_up_failure_says_why(reason: str, lang: str) -> None:
+    for channel in ("sms", "email"):
+        out = render("auto_topup_failed", channel, lang, {**AUTO, "reason": reason},
+                     operator="T")
+        assert "None" not in out.text and ("50.00" in out.text)
+    off = "auto top-up is off" if lang == "en" else "自动充值已关闭"
+    sms = render("auto_topup_failed", "sms", lang, {**AUTO, "reason": reason}, operator="T")
+    assert (off in sms.text) == (reason == "card_removed")
+
+
+def test_a_cap_without_a_money_limit_names_the_count_only() -> None:
+    params = {**AUTO, "max_amount_per_day": None, "resume_at": "2026-11-23T08:00:00+00:00"}
+    text = render("auto_topup_capped", "sms", "en", params, operator="T").text
+    assert "(3 top-ups)" in text and "Nov 23, 2026" in text
