@@ -83,6 +83,11 @@ class Settings:
     embedded_worker: bool = True
     max_renewals_per_day: int = 3
     renewal_retry_minutes: tuple[int, ...] = (60, 240, 720)
+    # Auto top-up (orders/autotopup.py): the most top-ups a line's rule may make in 24 hours,
+    # and the most money per currency (unlisted: no ceiling but the count); each traveller
+    # picks their own caps within these.
+    auto_topup_max_per_day: int = 3
+    auto_topup_max_amount_per_day: dict[str, int] = field(default_factory=lambda: dict(TOPUP_MAX))
     # Reminders: a wallet below this many minor units of its currency gets a low-balance note.
     low_balance: dict[str, int] = field(default_factory=lambda: dict(LOW_BALANCE))
     argon2_time_cost: int = 3
@@ -349,6 +354,9 @@ def load_settings(**overrides: object) -> Settings:
         not in ("0", "false", "no", "off"),
         "max_renewals_per_day": _int("TOPUP_MAX_RENEWALS_PER_DAY", 3),
         "low_balance": _floors(os.environ.get("TOPUP_LOW_BALANCE")),
+        "auto_topup_max_per_day": max(1, _int("TOPUP_AUTO_TOPUP_MAX_PER_DAY", 3)),
+        "auto_topup_max_amount_per_day": _amounts(
+            os.environ.get("TOPUP_AUTO_TOPUP_MAX_AMOUNT_PER_DAY"), TOPUP_MAX),
         "renewal_retry_minutes": tuple(int(m) for m in os.environ.get(
             "TOPUP_RENEWAL_RETRY_MINUTES", "60,240,720").split(",") if m.strip()),
         "argon2_memory_kib": _int("TOPUP_ARGON2_MEMORY_KIB", 65536),

@@ -14,6 +14,7 @@ from topup.db.events import register
 from topup.db.uow import UnitOfWork
 from topup.esim import store
 from topup.notifications.confirmations import order_fulfilled
+from topup.orders.autotopup import on_fulfilled as auto_topup_landed
 from topup.orders.model import OrderClosed, OrderFulfilled, PaymentSettled
 from topup.receipts.service import issue_receipt
 
@@ -38,4 +39,5 @@ def esim_order_closed(uow: UnitOfWork, event: OrderClosed) -> None:
 register(OrderFulfilled, order_fulfilled)
 register(OrderFulfilled, esim_order_fulfilled)
 register(OrderClosed, esim_order_closed)
+register(OrderFulfilled, auto_topup_landed)  # re-arms a line's auto top-up (orders/autotopup.py)
 register(PaymentSettled, issue_payment_receipt)

@@ -62,6 +62,10 @@ def order_body(w: World) -> dict[str, Any]:
             "amount": 20_00, "currency": "CNY", "confirm_duplicate": True}
 
 
+def auto_topup_body(w: World) -> dict[str, Any]:
+    return {"threshold": 0, "amount": 20_00, "payment_method_id": int(w.ids["card_id"])}
+
+
 def pin_body(w: World) -> dict[str, Any]:
     return {"pin": w.pin}
 
@@ -89,6 +93,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/lines/{line_id}/transactions"): owner(STAFF),
     ("GET", "/api/v1/lines/{line_id}/orders"): owner(STAFF),
     ("GET", "/api/v1/lines/{line_id}/usage"): owner(STAFF),
+    # a line's auto top-up: its customer only, staff included out (channels/api/auto_topup.py)
+    ("GET", "/api/v1/lines/{line_id}/auto-topup"): owner(),
+    ("PUT", "/api/v1/lines/{line_id}/auto-topup"): owner(body=auto_topup_body),
+    ("DELETE", "/api/v1/lines/{line_id}/auto-topup"): owner(),
     ("POST", "/api/v1/orders"): owner(ADMIN, body=order_body),
     ("POST", "/api/v1/orders/quote"): owner(STAFF, body=order_body),
     ("GET", "/api/v1/orders/{order_id}"): owner(STAFF),
@@ -223,6 +231,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/notifications"): roles(SIGNED),
     ("GET", "/lines/{line_id}"): owner(),
     ("POST", "/lines/{line_id}/auto-renew"): owner(body=lambda w: {"auto_renew": "on"}),
+    ("POST", "/lines/{line_id}/auto-topup"): owner(body=lambda w: {
+        "threshold": "0", "amount": "20", "method": w.ids["card_id"], "max_per_day": "1"}),
+    ("POST", "/lines/{line_id}/auto-topup/off"): owner(),
     ("GET", "/lines/{line_id}/esim.svg"): owner(),
     ("GET", "/lines/{line_id}/plans/{plan_id}"): owner(),
     ("POST", "/lines/{line_id}/plans/{plan_id}"): owner(),

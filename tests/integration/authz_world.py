@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tests.factories import make_line, make_user
 from tests.integration.vouchers.conftest import make_batch
@@ -23,8 +23,10 @@ from topup.db.uow import Database
 from topup.demo.catalog import seed_catalog
 from topup.ledger import service as ledger
 from topup.notifications.tables import outbox
+from topup.orders.autotopup import Rule, save_auto_topup
 from topup.orders.tables import orders
 from topup.payments.providers.sandbox import SandboxProvider
+from topup.payments.saved.tables import saved_payment_methods
 from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
@@ -144,9 +146,22 @@ def _traveller(w: World) -> None:
     items = plans["items"] if isinstance(plans, dict) and "items" in plans else plans
     with w.db.unit(readonly=True) as uow:
         message = uow.conn.execute(select(func.min(outbox.c.id))).scalar_one()
-    w.ids.update(line_id=str(made.id), order_id=str(paid["id"]),
+    card = _auto_topup(w, made.id)
+    w.ids.update(line_id=str(made.id), order_id=str(paid["id"]), card_id=str(card),
                  plan_id=str(items[0]["id"]), identifier=made.iccid, ref=w.pay_ref,
                  message_id=str(message or 1))
+
+
+def _auto_topup(w: World, line_id: int) -> int:
+    """A card the owner saved (as a provider would have kept it) and the line's auto top-up
+    charging it; returns the card's id."""
+    with w.db.unit() as uow:
+        card = int(uow.conn.execute(insert(saved_payment_methods).values(
+            user_id=w.users["owner"].id, provider="stripe", customer_ref="cus_matrix",
+            method_ref="pm_matrix", brand="visa", last4="4242", created_at=uow.now,
+        ).returning(saved_payment_methods.c.id)).scalar_one())
+        save_auto_topup(uow, line_svc.get_line(uow, line_id), Rule(10_00, 50_00, card))
+    return card
 
 
 def _retail(w: World, staff: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """The scheduled jobs, in the order one sweep runs them, and how often each is due.
 
-Renewals come before expiry (a plan is bought again before its bucket ends), expiry before
+Renewals come before auto top-ups (a renewal paid from the wallet may take it below a
+threshold), and before expiry (a plan is bought again before its bucket ends), expiry before
 the line lifecycle (a line whose last plan just ended is then seen empty), and voucher holds
 and silent charging sessions are released before the ledger voids what is left of pending
 transfers.
@@ -18,7 +19,7 @@ from topup.jobs.claims import Claimed, SlotTaken
 from topup.jobs.lifecycle import advance_lines, expire_buckets
 from topup.jobs.reminders import send_reminders
 from topup.ledger import service as ledger
-from topup.orders import renewals
+from topup.orders import autotopup_runs, renewals
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.service import reconcile
 from topup.subscribers.throttle import purge as purge_throttles
@@ -31,6 +32,12 @@ def _renew(payers: renewals.Payers) -> Callable[[Database], int]:
         renewals.take_up(db)
         return sum(renewals.renew(db, b, payers).state == "renewed"
                    for b in renewals.due(db))
+    return run
+
+
+def _auto_topup(payers: renewals.Payers) -> Callable[[Database], int]:
+    def run(db: Database) -> int:
+        return autotopup_runs.run(db, payers)
     return run
 
 
@@ -58,6 +65,7 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
     """Every scheduled job of the platform, in sweep order, each once per slot."""
     return [
         Claimed("auto_renew", timedelta(minutes=5), _renew(payers)),
+        Claimed("auto_topup", timedelta(minutes=1), _auto_topup(payers)),
         Claimed("reminders", timedelta(minutes=15), send_reminders),
         Claimed("expire_buckets", timedelta(minutes=5), expire_buckets),
         Claimed("line_lifecycle", timedelta(hours=1),

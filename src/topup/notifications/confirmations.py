@@ -7,6 +7,8 @@ renewed, a voucher redeemed (``method == "voucher"``: the ``voucher_redeemed`` t
 preferences pick the channels: e-mail to the account's address, SMS to the line's number
 (quiet hours respected). A line without a customer gets an SMS in the operator's default
 language. An order made by SMS keyword gets no confirmation SMS: the keyword reply says it.
+A top-up made by a line's auto top-up rule is confirmed with ``auto_topup_done`` (it says
+why the card was charged).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from topup.subscribers.lines import Line
 
 if TYPE_CHECKING:
     from topup.orders.model import OrderFulfilled
+
+
+BY_CHANNEL = {"autotopup": "auto_topup_done"}  # orders.autotopup.CHANNEL
 
 
 def _params(uow: UnitOfWork, event: OrderFulfilled, line: Line, language: str
@@ -44,7 +49,8 @@ def order_fulfilled(uow: UnitOfWork, event: OrderFulfilled) -> None:
     """Queue the confirmations of a fulfilled order."""
     order = event.order
     line = line_svc.get_line(uow, order.line_id)
-    template = "voucher_redeemed" if order.method == "voucher" else "order_fulfilled"
+    template = ("voucher_redeemed" if order.method == "voucher" else
+                BY_CHANNEL.get(order.channel, "order_fulfilled"))
     to = recipients_of(uow, line.id)
     notify_line(uow, line.id, template, _params(uow, event, line, to.language),
                 sms=order.channel != "sms", to=to)

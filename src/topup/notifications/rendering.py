@@ -51,6 +51,10 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "esim_ready": ("email",),
     "esim_confirmation": ("email",),
     "esim_low_stock": ("email",),
+    # Auto top-up (orders.autotopup_runs): a top-up made, one refused or declined, the cap.
+    "auto_topup_done": ("email", "sms"),
+    "auto_topup_failed": ("email", "sms"),
+    "auto_topup_capped": ("email", "sms"),
 }
 QR_CID = "qr@topup"
 """The Content-ID of the QR code an e-mail carries when its params hold ``qr`` (a payload)."""

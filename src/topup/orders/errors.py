@@ -8,8 +8,11 @@ OrderError (Conflict)              root
  ├─ PaymentMethodUnavailable        the method is unknown, not configured or not for this order
  ├─ PaymentMismatch                 a provider reported an amount/currency other than the order's
  ├─ InvalidOrder (InvalidInput)     the request cannot become an order
- └─ CurrencyNotForLine (InvalidInput)  money for a line in a currency that is not its own
-                                    (other than a top-up converted into the line's currency)
+ ├─ CurrencyNotForLine (InvalidInput)  money for a line in a currency that is not its own
+ │                                  (other than a top-up converted into the line's currency)
+ ├─ AutoTopupNotFound (NotFound)    the line has no auto top-up rule, or is not the caller's
+ └─ InvalidAutoTopup (InvalidInput) an auto top-up rule that cannot be accepted (threshold,
+                                    caps, a saved method that is not the owner's or cannot pay)
 """
 
 from __future__ import annotations
@@ -71,3 +74,18 @@ class CurrencyNotForLine(InvalidInput):
 
     code = "currency_not_for_line"
     title = "The line does not take this currency"
+
+
+class AutoTopupNotFound(NotFound):
+    """Raised when a line has no auto top-up rule (or the line is not the caller's)."""
+
+    code = "auto_topup_not_found"
+    title = "No auto top-up is set for this line"
+
+
+class InvalidAutoTopup(InvalidInput):
+    """Raised when an auto top-up rule cannot be accepted: a negative threshold, caps outside
+    the operator's, or a payment method that is not the owner's live saved method."""
+
+    code = "invalid_auto_topup"
+    title = "Invalid auto top-up"

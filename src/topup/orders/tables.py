@@ -144,3 +144,43 @@ auto_renewals = Table(
     CheckConstraint("state <> 'renewed' OR order_id IS NOT NULL", name="renewed_names_order"),
     Index("ix_auto_renewals_due", "state", "next_attempt_at"),
 )
+
+AUTO_TOPUP_OUTCOMES = ("charging", "pending", "paid", "declined", "refused", "capped",
+                       "unavailable")
+
+# One row per line whose traveller asked for automatic top-ups: the rule (below ``threshold``
+# of available balance, top up ``amount`` with saved method ``method_id``, at most this many
+# or this much in 24 hours), whether the rule is switched on (``enabled``) and ready to fire
+# (``armed``: cleared by the firing, set again once the balance is back at or above the
+# threshold), the top-up it made last and, while that one is in flight, ``lease_until``.
+auto_topups = Table(
+    "auto_topups",
+    metadata,
+    Column("line_id", Id, ForeignKey("lines.id"), primary_key=True, autoincrement=False),
+    Column("customer_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("method_id", Id, ForeignKey("saved_payment_methods.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("threshold", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("max_per_day", Integer, nullable=False),
+    Column("max_amount_per_day", BigInteger, nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("armed", Boolean, nullable=False),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("held_until", UTCDateTime, nullable=True),
+    Column("last_outcome", String(12), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("fired_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("threshold >= 0", name="threshold_non_negative"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("max_per_day >= 1", name="max_per_day_positive"),
+    CheckConstraint("max_amount_per_day IS NULL OR max_amount_per_day >= amount",
+                    name="max_amount_covers_one"),
+    CheckConstraint("lease_until IS NULL OR order_id IS NOT NULL", name="lease_names_order"),
+    CheckConstraint(f"last_outcome IS NULL OR last_outcome IN {AUTO_TOPUP_OUTCOMES!r}",
+                    name="last_outcome"),
+    Index("ix_auto_topups_due", "enabled", "armed"),
+)

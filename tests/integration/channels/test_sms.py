@@ -17,7 +17,7 @@ from topup.subscribers import auth
 from topup.subscribers import lines as line_svc
 
 HELP_EN = ("topup: send BAL for your balance, TOPUP <PIN> to redeem a voucher, RENEW ON or "
-           "RENEW OFF for auto-renew.")
+           "RENEW OFF for auto-renew, AUTO OFF to stop auto top-up.")
 
 
 def replies(world: World, recipient: str = MSISDN) -> list[tuple[str, str, str]]:
@@ -87,7 +87,8 @@ def test_languages_help_and_strangers(world: World) -> None:
     with world.db.unit() as uow:
         auth.update_profile(uow, world.user.id, language="zh-CN")
     assert handle_inbound(world.db, MSISDN, "help") == (
-        "topup：发送“余额”查询余额，“充值+卡密”使用充值卡，“开启续费”或“关闭续费”设置自动续费。")
+        "topup：发送“余额”查询余额，“充值+卡密”使用充值卡，“开启续费”或“关闭续费”设置自动续费，"
+        "“关闭自动充值”停止自动充值。")
     stranger = "+66899999999"
     assert handle_inbound(world.db, stranger, "BAL") == (
         "Sorry, this number is not registered for this service.")

@@ -66,6 +66,9 @@ def test_sms_keywords() -> None:
     assert parse("余额") == parse("余额").__class__("BAL", chinese=True)
     assert parse("renew off").keyword == "RENEW_OFF" and parse("R E N E W ON").keyword == "RENEW_ON"
     assert parse("关闭续费").keyword == "RENEW_OFF"
+    assert {parse(x).keyword for x in ("auto off", "AUTOTOPUP OFF", "auto top-up off",
+                                       "关闭自动充值", "取消 自动充值")} == {"AUTO_OFF"}
+    assert parse("关闭自动充值").chinese and parse("auto on").keyword == "HELP"
     assert parse("Top-Up 1234-5678 9012 3456") == parse("TOPUP1234567890123456")
     assert parse("充值 1234567890123456").pin == "1234567890123456"
     assert not parse("what?").known and parse("what?").keyword == "HELP"

@@ -17,6 +17,8 @@ FULFILLED = {"order_id": 7, "kind": "topup", "renewal": False, "amount": 100_00,
              "valid_until": "2027-05-21T08:00:00+00:00", "number": "+66891234567"}
 PLAN = {"plan_en": "Thailand 7 days 10 GB", "plan_zh": "泰国 7天 10GB",
         "expires_at": "2026-11-25T08:00:00+00:00"}
+AUTO = {"amount": 50_00, "currency": "CNY", "threshold": 10_00, "max_per_day": 3,
+        "max_amount_per_day": 150_00}
 # The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
 PARAMS: dict[str, dict[str, Any]] = {
     "password_reset": {"code": "493817", "minutes": 10},
@@ -44,6 +46,9 @@ PARAMS: dict[str, dict[str, Any]] = {
                           "confirmation_code": "482913"},
     "esim_low_stock": {"profile_type": "demo-asia", "zone": "ASIA", "available": 3,
                        "threshold": 20},
+    "auto_topup_done": FULFILLED,
+    "auto_topup_failed": {**AUTO, "reason": "declined"},
+    "auto_topup_capped": {**AUTO, "resume_at": "2026-11-23T08:00:00+00:00"},
 }
 CASES = [(name, channel, lang) for name, channels in TEMPLATES.items()
          for channel in channels for lang in LANGUAGES]
@@ -100,3 +105,21 @@ def test_the_esim_mail_carries_its_qr_code_inline() -> None:
     assert "LPA:1$smdp.example.com$DEMO-1$$1" in out.text and "confirmation_code" not in out.text
     plain = render("order_fulfilled", "email", "en", FULFILLED, operator="TravelSIM")
     assert plain.images == () and "cid:" not in plain.html
+
+
+@pytest.mark.parametrize("reason", ["declined", "card_removed", "refused", "not_completed"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_auto_top_up_failure_says_why(reason: str, lang: str) -> None:
+    for channel in ("sms", "email"):
+        out = render("auto_topup_failed", channel, lang, {**AUTO, "reason": reason},
+                     operator="T")
+        assert "None" not in out.text and ("50.00" in out.text)
+    off = "auto top-up is off" if lang == "en" else "自动充值已关闭"
+    sms = render("auto_topup_failed", "sms", lang, {**AUTO, "reason": reason}, operator="T")
+    assert (off in sms.text) == (reason == "card_removed")
+
+
+def test_a_cap_without_a_money_limit_names_the_count_only() -> None:
+    params = {**AUTO, "max_amount_per_day": None, "resume_at": "2026-11-23T08:00:00+00:00"}
+    text = render("auto_topup_capped", "sms", "en", params, operator="T").text
+    assert "(3 top-ups)" in text and "Nov 23, 2026" in text

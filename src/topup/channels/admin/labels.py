@@ -8,6 +8,7 @@ from topup.channels.portal.i18n import N_
 CHANNELS = {
     "web": N_("Web portal"), "api": N_("App / API"), "admin": N_("Console"),
     "cli": N_("Command line"), "finance": N_("Finance"), "autorenew": N_("Auto-renew"),
+    "autotopup": N_("Auto top-up"),
     "ussd": N_("USSD"), "ivr": N_("Phone hotline"), "sms": N_("SMS"),
     "agent": N_("Agent"), "pos": N_("Agent"), "terminal": N_("Terminal"),
     "kiosk": N_("Kiosk"), "voucher": N_("Voucher"),

@@ -16,6 +16,7 @@ from topup.channels.api import (
     admin_catalog,
     admin_vouchers,
     auth,
+    auto_topup,
     charging,
     contract,
     docs,
@@ -98,7 +99,8 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    ussd_callback.router,  # the operator's USSD gateway
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
-                   admin_vouchers.router, charging.router, store.router, store.smdp_router):
+                   admin_vouchers.router, charging.router, store.router, store.smdp_router,
+                   auto_topup.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)

@@ -104,6 +104,8 @@ ZH: dict[str, str] = {
     "currency_not_offered": "不支持该币种",
     "currency_not_for_line": "该号码不接受此币种",
     "amount_out_of_range": "金额超出允许范围",
+    "auto_topup_not_found": "该号码未设置自动充值",
+    "invalid_auto_topup": "自动充值设置无效",
 }
 
 

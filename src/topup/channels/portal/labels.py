@@ -31,6 +31,8 @@ NOTICES = {
     "bind_first": N_("Bind a line first."),
     "auto_renew_on": N_("Auto-renew is on."),
     "auto_renew_off": N_("Auto-renew is off."),
+    "auto_topup_on": N_("Auto top-up is on."),
+    "auto_topup_off": N_("Auto top-up is off."),
     "voucher": N_("The voucher was redeemed."),
     "language": N_("Language saved."),
     "preferences": N_("Notification settings saved."),

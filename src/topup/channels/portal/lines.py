@@ -1,5 +1,6 @@
 """The home page (my lines), binding a line, a line's dashboard, its auto-renew switch, the
-eSIM activation QR code, and the pages that first ask which line."""
+eSIM activation QR code, and the pages that first ask which line. (The dashboard's auto
+top-up form posts to ``autotopup.py``.)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ from fastapi import APIRouter, Depends, Response
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip
 from topup.channels.portal.i18n import N_
-from topup.channels.portal.views import line_view, owned_line, usage_bars
+from topup.channels.portal.views import (
+    AutoTopupPanel,
+    auto_topup_panel,
+    line_view,
+    owned_line,
+    usage_bars,
+)
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
 from topup.errors import NotFound, TopupError
+from topup.money import Money
 from topup.subscribers import lines as line_svc
 from topup.subscribers.staff import STAFF_ROLES
 
@@ -70,12 +78,36 @@ def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
 
 @router.get("/lines/{line_id}")
 def dashboard(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
-    """Balance, data gauge, plans and their countdowns, status, auto-renew, 30-day chart."""
+    """Balance, data gauge, plans and their countdowns, status, auto-renew, auto top-up,
+    30-day chart."""
+    return dashboard_page(w, line_id)
+
+
+def dashboard_page(w: Web, line_id: int, *, status: int = 200, auto_form: Form | None = None
+                   ) -> Response:
+    """The line's page; ``auto_form``: the auto top-up form as posted, with its errors."""
+    usable = set(w.request.app.state.saved_methods) & set(w.request.app.state.payment_providers)
     with w.db.unit(readonly=True) as uow:
         view = line_view(uow, owned_line(uow, w.me(), line_id), w.t.lang)
         chart = usage_bars(uow, view.line, w.now, w.tz)
+        auto = auto_topup_panel(uow, view.line, w.me(), usable)
     peak = max((b.value for b in chart), default=0)
-    return w.page("line.html", view=view, line=view.line, chart=chart, peak=peak)
+    return w.page("line.html", status=status, view=view, line=view.line, chart=chart,
+                  peak=peak, auto=auto, auto_form=auto_form or _auto_form(auto))
+
+
+def _auto_form(auto: AutoTopupPanel) -> Form:
+    """The auto top-up form filled with the line's rule (amounts as typed: major units)."""
+    rule = auto.rule
+    if rule is None:
+        return Form({"method": str(auto.cards[0][0]) if auto.cards else "",
+                     "max_per_day": str(auto.most_per_day)})
+    cur = rule.currency
+    daily = rule.max_amount_per_day
+    return Form({"threshold": Money(rule.threshold, cur).text(),
+                 "amount": Money(rule.amount, cur).text(), "method": str(rule.method_id),
+                 "max_per_day": str(rule.max_per_day),
+                 "max_amount_per_day": Money(daily, cur).text() if daily else ""})
 
 
 @router.post("/lines/{line_id}/auto-renew")

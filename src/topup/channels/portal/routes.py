@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 
 from topup.channels.portal import (
     auth,
+    autotopup,
     history,
     lines,
     orders,
@@ -29,7 +30,8 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
          "portal.js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, lines, plans, store, topup, orders, vouchers, history, settings, pwa):
+for module in (auth, lines, autotopup, plans, store, topup, orders, vouchers, history, settings,
+               pwa):
     router.include_router(module.router)
 
 

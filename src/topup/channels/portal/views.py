@@ -1,5 +1,5 @@
 """What a line's pages show, gathered from the services in one read: balances, live plans
-with what is left, the data gauge, the expiry, and the usage chart."""
+with what is left, the data gauge, the expiry, the usage chart, and the auto top-up rule."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from topup.charging.sessions import live_sessions
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
+from topup.orders import autotopup
+from topup.orders.autotopup import AutoTopup
+from topup.payments.saved.service import StoredMethod, list_methods
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 from topup.subscribers.lines import Line
@@ -94,3 +97,34 @@ def owned_line(uow: UnitOfWork, user: User, line_id: int) -> Line:
     """The line if ``user`` holds it; LineNotFound (404) otherwise — also for staff, whose
     tools live in the admin console, not here."""
     return line_svc.get_line(uow, line_id, owner=user.id)
+
+
+@dataclass(frozen=True)
+class AutoTopupPanel:
+    """The line page's auto top-up section: the rule (if any), the cards it may charge, the
+    form's values and errors, and the bounds it is checked against."""
+
+    rule: AutoTopup | None
+    cards: list[tuple[int, str]]  # (saved method id, "Visa *4242")
+    card: str | None  # the rule's card, as shown
+    low: Money
+    high: Money
+    most_per_day: int
+
+
+def card_label(method: StoredMethod) -> str:
+    """``Visa *4242``: brand and last four, never more of the card."""
+    name = (method.brand or method.provider).replace("_", " ").title()
+    return f"{name} *{method.last4}" if method.last4 else name
+
+
+def auto_topup_panel(uow: UnitOfWork, line: Line, user: User, providers: set[str]
+                     ) -> AutoTopupPanel:
+    """What the auto top-up section shows: ``providers`` can charge saved cards here."""
+    rule = autotopup.find_auto_topup(uow, line.id)
+    mine = list_methods(uow, user.id)
+    cards = [(m.id, card_label(m)) for m in mine if m.provider in providers]
+    shown = next((card_label(m) for m in mine if rule and m.id == rule.method_id), None)
+    low, high = catalog.topup_limit(uow, line.home_country, line.currency)
+    return AutoTopupPanel(rule, cards, shown, Money(low, line.currency),
+                          Money(high, line.currency), autotopup.count_ceiling(uow))

@@ -17,6 +17,7 @@ from topup.channels.selfservice.texts import language
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.money import Money
+from topup.orders import autotopup
 from topup.orders.errors import PaymentMethodUnavailable
 from topup.orders.model import Order, OrderRequest, Quote
 from topup.orders.service import create_order, get_order, quote
@@ -162,6 +163,11 @@ def redeem_voucher(db: Database, caller: Caller, pin: str, channel: str, *,
 def set_auto_renew(uow: UnitOfWork, caller: Caller, on: bool) -> Line:
     """Switch auto-renew for the caller's line."""
     return line_svc.set_auto_renew(uow, caller.line.id, on)
+
+
+def switch_off_auto_topup(uow: UnitOfWork, caller: Caller) -> bool:
+    """Switch the caller's line's auto top-up off; False when it had none."""
+    return autotopup.switch_off(uow, caller.line.id) is not None
 
 
 def redeem_once(db: Database, caller: Caller, pin: str, channel: str, key: str | None,

@@ -105,14 +105,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "renew_off": {
         "en": "Auto-renew is off. Send RENEW ON to switch it on again.",
         "zh-CN": "已关闭自动续费。发送“开启续费”或RENEW ON可重新开启。"},
+    "auto_topup_off": {
+        "en": "Auto top-up is off. Set it up again on your line's page in the app.",
+        "zh-CN": "已关闭自动充值。如需重新开启，请在App的号码页面设置。"},
     "pin_missing": {
         "en": "Send TOPUP and the voucher PIN, for example TOPUP 1234567890123456.",
         "zh-CN": "请发送“充值”加充值卡密码，例如：充值1234567890123456。"},
     "sms_help": {
         "en": "{operator}: send BAL for your balance, TOPUP <PIN> to redeem a voucher, "
-              "RENEW ON or RENEW OFF for auto-renew.",
+              "RENEW ON or RENEW OFF for auto-renew, AUTO OFF to stop auto top-up.",
         "zh-CN": "{operator}：发送“余额”查询余额，“充值+卡密”使用充值卡，"
-                 "“开启续费”或“关闭续费”设置自动续费。"},
+                 "“开启续费”或“关闭续费”设置自动续费，“关闭自动充值”停止自动充值。"},
 }
 
 # The user text of each error code the channels meet; other codes get the "error" text.

@@ -1,14 +1,16 @@
 """Inbound SMS keywords, answered by a reply SMS through the notifications outbox.
 
 ``BAL`` (余额) the line summary; ``RENEW ON`` / ``RENEW OFF`` (开启续费 / 关闭续费) auto-renew;
-``TOPUP <PIN>`` (充值 <PIN>) redeem a voucher; ``HELP`` (帮助) or anything else: the keyword list.
+``AUTO OFF`` / ``AUTOTOPUP OFF`` (关闭自动充值) switch the line's auto top-up off (it is set up on
+the line's page or over the API, never by SMS); ``TOPUP <PIN>`` (充值 <PIN>) redeem a voucher;
+``HELP`` (帮助) or anything else: the keyword list.
 Keywords are case-insensitive and spaces do not matter (``top up 1234 5678…`` works); full-width
 letters and digits from Chinese keyboards count as the plain ones, and dashes are ignored.
 
 The reply is queued, and stored under the SMSC's message id, in the same unit of work as the
-keyword's effect (auto-renew switched, the voucher spent), so the two stand or fall together: a
-message delivered twice is answered once — the second delivery gets the first reply back, and
-nothing is queued or done again.
+keyword's effect (auto-renew or auto top-up switched, the voucher spent), so the two stand or
+fall together: a message delivered twice is answered once — the second delivery gets the
+first reply back, and nothing is queued or done again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ _KEYWORDS = {
     "BAL": "BAL", "BALANCE": "BAL", "余额": "BAL", "查余额": "BAL", "查询余额": "BAL",
     "RENEWON": "RENEW_ON", "开启续费": "RENEW_ON", "开通续费": "RENEW_ON",
     "RENEWOFF": "RENEW_OFF", "关闭续费": "RENEW_OFF", "取消续费": "RENEW_OFF",
+    "AUTOOFF": "AUTO_OFF", "AUTOTOPUPOFF": "AUTO_OFF", "关闭自动充值": "AUTO_OFF",
+    "取消自动充值": "AUTO_OFF",
     "HELP": "HELP", "帮助": "HELP", "?": "HELP",
 }
 _TOPUP = ("TOPUP", "充值")
@@ -43,7 +47,7 @@ _TOPUP = ("TOPUP", "充值")
 class Command:
     """What an inbound SMS asks for."""
 
-    keyword: str  # BAL, RENEW_ON, RENEW_OFF, TOPUP, HELP
+    keyword: str  # BAL, RENEW_ON, RENEW_OFF, AUTO_OFF, TOPUP, HELP
     pin: str = ""
     chinese: bool = False  # written with a Chinese keyword: answer in Chinese by default
     known: bool = True
@@ -117,6 +121,9 @@ def _answer(uow: UnitOfWork, caller: Caller | None, cmd: Command, lang: str) -> 
         on = cmd.keyword == "RENEW_ON"
         actions.set_auto_renew(uow, caller, on)
         return t("renew_on" if on else "renew_off", lang)
+    if cmd.keyword == "AUTO_OFF":
+        actions.switch_off_auto_topup(uow, caller)
+        return t("auto_topup_off", lang)
     if cmd.keyword == "TOPUP":
         return t("pin_missing", lang)
     return t("sms_help", lang, operator=uow.settings.operator_name)
