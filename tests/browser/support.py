@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,6 +142,22 @@ class Live:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+
+
+@contextmanager
+def own_server(folder: Path, **env: str) -> Iterator[Live]:
+    """``topup demo`` + ``topup serve`` of a module's own, in ``folder``, with ``env`` on top
+    of ``server_env`` (an SMTP server, a provider's stand-in); stopped on leaving."""
+    require_chromium()
+    port = free_port()
+    live = Live(f"http://127.0.0.1:{port}", folder / "var",
+                server_env(folder / "var", port) | env, folder / "server.log")
+    live.cli("demo")
+    try:
+        live.start(port)
+        yield live
+    finally:
+        live.stop()
 
 
 def server_env(data_dir: Path, port: int) -> dict[str, str]:

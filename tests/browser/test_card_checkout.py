@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -22,10 +21,9 @@ from tests.browser.support import (
     Shooter,
     Watched,
     expect,
-    free_port,
     open_page,
+    own_server,
     require_chromium,
-    server_env,
     sign_in,
 )
 from tests.integration.payments.checkout_support import WEBHOOK_SECRET, env_for
@@ -49,18 +47,10 @@ def stripe_peer() -> Iterator[StripeCheckoutPeer]:
 def card_live(stripe_peer: StripeCheckoutPeer, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[Live]:
     """``topup serve`` taking cards through the stand-in; its webhook registered there."""
-    folder: Path = tmp_path_factory.mktemp("card-live")
-    port = free_port()
-    env = server_env(folder / "var", port) | env_for(stripe_peer) | {
-        "TOPUP_PAYMENT_PROVIDERS": "sandbox,stripe,stripe_checkout"}
-    live = Live(f"http://127.0.0.1:{port}", folder / "var", env, folder / "server.log")
-    live.cli("demo")
-    try:
-        live.start(port)
+    with own_server(tmp_path_factory.mktemp("card-live"), **env_for(stripe_peer),
+                    TOPUP_PAYMENT_PROVIDERS="sandbox,stripe,stripe_checkout") as live:
         stripe_peer.add_endpoint(f"{live.url}/api/v1/webhooks/stripe_checkout", WEBHOOK_SECRET)
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture

@@ -23,10 +23,8 @@ from tests.browser.support import (
     Shooter,
     Watched,
     expect,
-    free_port,
     open_page,
-    require_chromium,
-    server_env,
+    own_server,
 )
 from tests.integration.esim.smdp_peer import SmdpPeer
 from tests.integration.notifications.peers import SmtpPeer
@@ -52,20 +50,11 @@ def smtp() -> Iterator[SmtpPeer]:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpPeer) -> Iterator[Live]:
     """A server of its own: e-mail over SMTP to ``smtp``, the SM-DP+'s callback token set."""
-    require_chromium()
-    folder = tmp_path_factory.mktemp("store")
-    port = free_port()
-    env = server_env(folder / "var", port) | {
-        "TOPUP_EMAIL_BACKEND": "smtp", "TOPUP_SMTP_HOST": "127.0.0.1",
-        "TOPUP_SMTP_PORT": str(smtp.port), "TOPUP_SMTP_FROM": "shop@example.com",
-        "TOPUP_SMDP_CALLBACK_TOKEN": TOKEN, "TOPUP_SMDP_IDENTITY": "smdp.example.com"}
-    live = Live(f"http://127.0.0.1:{port}", folder / "var", env, folder / "server.log")
-    live.cli("demo")
-    try:
-        live.start(port)
+    with own_server(tmp_path_factory.mktemp("store"), TOPUP_EMAIL_BACKEND="smtp",
+                    TOPUP_SMTP_HOST="127.0.0.1", TOPUP_SMTP_PORT=str(smtp.port),
+                    TOPUP_SMTP_FROM="shop@example.com", TOPUP_SMDP_CALLBACK_TOKEN=TOKEN,
+                    TOPUP_SMDP_IDENTITY="smdp.example.com") as live:
         yield live
-    finally:
-        live.stop()
 
 
 def buy_as_a_guest(page: Page, email: str, shoot: Shooter) -> None:

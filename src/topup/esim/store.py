@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from topup.catalog import service as catalog
 from topup.catalog.service import Plan
 from topup.db.uow import Database, UnitOfWork
+from topup.errors import Forbidden
 from topup.esim import inventory
 from topup.esim.errors import AccountExists, NotSoldAsEsim
 from topup.esim.inventory import Profile
@@ -87,6 +88,8 @@ def buyer_for(uow: UnitOfWork, user_id: int | None, email: str | None, language:
     """The account that buys: the logged-in user, or a new account for a guest's e-mail
     address (AccountExists when the address has one: its owner logs in to buy)."""
     if user_id is not None:
+        if auth.get_user(uow, user_id).role != "customer":  # staff, agents, the network
+            raise Forbidden("only travellers buy eSIMs in the store")
         return user_id, False
     if not email:
         from topup.errors import InvalidInput

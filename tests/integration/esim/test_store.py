@@ -248,3 +248,14 @@ def test_low_stock_alerts_once_per_fall(shop: Api) -> None:
     assert store.low_stock(shop.db) == []
     sent = mails(shop.db, "esim_low_stock")
     assert len(sent) == 1 and sent[0].recipient == "ops@example.com"
+
+
+def test_only_travellers_buy_in_the_store(shop: Api) -> None:
+    stock_up(shop.db, vendor_rows(1))
+    staff = shop.login(str(make_user(shop.db, "admin").email))
+    body = {"plan_id": plan_id(shop.db, "JP-7D-10GB"), "currency": "JPY", "method": "sandbox"}
+    r = shop.post("/api/v1/store/orders", staff, key="s", json=body)
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    bad = shop.client.post("/api/v1/store/orders", json=body,
+                           headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401

@@ -45,7 +45,7 @@ BY_AREA: tuple[tuple[str, frozenset[int]], ...] = (
     ("/api/v1/lines", frozenset({402, 429, 502})),
     ("/api/v1/orders", frozenset({402, 502})),
     # a purchase takes an optional bearer token (a guest sends none)
-    ("/api/v1/store/", frozenset({401, 402, 502})),
+    ("/api/v1/store/", frozenset({401, 403, 402, 502})),
     ("/api/v1/payment-methods", frozenset({402, 502})),
     ("/api/v1/webhooks/", frozenset({502})),
     ("/api/v1/pos/", frozenset({402, 429})),
