@@ -55,6 +55,7 @@ class Order:
     created_at: datetime
     paid_at: datetime | None
     fulfilled_at: datetime | None
+    group_id: int | None = None  # the plan is bought for this group of lines, shared
 
     @classmethod
     def of(cls, row: Any) -> Order:
@@ -89,6 +90,7 @@ class OrderRequest:
     confirm_duplicate: bool = False
     reason: str | None = None
     credit_currency: str | None = None  # top up this wallet, paying in ``currency``
+    group_id: int | None = None  # a plan for this group, bought through one of its lines
 
 
 @dataclass(frozen=True)

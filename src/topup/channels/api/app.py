@@ -19,6 +19,7 @@ from topup.channels.api import (
     charging,
     contract,
     docs,
+    groups,
     lines,
     orders,
     payment_methods,
@@ -93,7 +94,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    ussd_callback.router,  # the operator's USSD gateway
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
-                   admin_vouchers.router, charging.router):
+                   admin_vouchers.router, charging.router, groups.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)
