@@ -17,9 +17,9 @@ A network report is a ``Usage`` command; ``USAGE.apply`` takes a whole batch of 
 
 A batch outside the common case (an identifier naming two lines, a line in a group that shares
 its plans, an account or a transfer near its range) is rolled back to a savepoint and applied
-record by record through the reference path, ``record_usage`` under a savepoint each: in arrival order, with the same
-rows and answers. tests/integration/test_usage_batches.py holds the two paths to the same
-result.
+record by record through the reference path, ``record_usage`` under a savepoint each: in
+arrival order, with the same rows and answers. tests/integration/test_usage_batches.py holds
+the two paths to the same result.
 """
 
 from __future__ import annotations

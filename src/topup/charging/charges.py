@@ -16,9 +16,9 @@ A gateway's request is a ``Charge`` command (the Gy server and the HTTP API subm
 
 A batch outside the common case (an identifier naming two lines, a line in a group that
 shares its plans or a grant holding on a group's bucket, an amount or an account near its
-range) is rolled back to a savepoint and applied request by request through the reference path, ``charge``
-under a savepoint each. tests/integration/test_charge_batches.py holds the two paths to the
-same rows.
+range) is rolled back to a savepoint and applied request by request through the reference
+path, ``charge`` under a savepoint each. tests/integration/test_charge_batches.py holds the
+two paths to the same rows.
 """
 
 from __future__ import annotations

@@ -14,16 +14,16 @@ the units wanted next (``Ask``). ``charge`` answers one request:
 
 A grant holds units the way usage draws them (``service.drawing_order``: the line's buckets
 — and its group's, up to its cap — whose zone covers the country, soonest expiry first, then
-first-use buckets, which start now), then money from the line's wallet at the out-of-bundle rate, each as a pending ledger
-transfer (``charging_holds``). What is granted is the smaller of what was asked (or the unit's
-default quota) and what the balance allows; a grant smaller than asked is ``final``: the
-gateway lets the traveller use it and then asks again, to be refused with
-``credit_limit_reached``. Closing a grant posts what was used from its holds in their order,
-partially, and releases the rest; the use is recorded as a usage record, as the network's
-after-the-fact reports are. A request number answered once is answered the same way again
-and moves nothing; the same number with other contents is refused. A session the gateway
-stops talking to is released by ``release_silent`` once its last grant's validity and a
-margin have passed.
+first-use buckets, which start now), then money from the line's wallet at the out-of-bundle
+rate, each as a pending ledger transfer (``charging_holds``). What is granted is the smaller
+of what was asked (or the unit's default quota) and what the balance allows; a grant smaller
+than asked is ``final``: the gateway lets the traveller use it and then asks again, to be
+refused with ``credit_limit_reached``. Closing a grant posts what was used from its holds in
+their order, partially, and releases the rest; the use is recorded as a usage record, as the
+network's after-the-fact reports are. A request number answered once is answered the same
+way again and moves nothing; the same number with other contents is refused. A session the
+gateway stops talking to is released by ``release_silent`` once its last grant's validity
+and a margin have passed.
 """
 
 from __future__ import annotations
