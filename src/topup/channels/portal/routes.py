@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 
 from topup.channels.portal import (
     auth,
+    groups,
     history,
     lines,
     orders,
@@ -26,7 +27,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
          "portal.js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, lines, plans, topup, orders, vouchers, history, settings):
+for module in (auth, lines, plans, topup, orders, vouchers, history, settings, groups):
     router.include_router(module.router)
 
 
