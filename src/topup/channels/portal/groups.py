@@ -40,9 +40,10 @@ class GroupPage:
     lines: dict[int, Line]  # every line the pool names, by id
     free: list[Line]  # the owner's lines in no group: they may join
     plans: list[object]  # plans on sale, to buy one for the group
+    names: dict[int, str]  # the running plans' names, by plan id
 
 
-def _page(uow: UnitOfWork, group: Group) -> GroupPage:
+def _page(uow: UnitOfWork, group: Group, lang: str) -> GroupPage:
     found = pool(uow, group.id)
     mine = line_svc.lines_of(uow, group.owner_id)
     named = {m.line_id for m in found.members}
@@ -52,12 +53,14 @@ def _page(uow: UnitOfWork, group: Group) -> GroupPage:
     free = [x for x in mine if x.status != "terminated"
             and groups.membership(uow, x.id) is None]
     plans: list[object] = list(catalog.list_plans(uow, on_sale_at=uow.now))
-    return GroupPage(group, found, gauge(found.remaining, found.total), lines, free, plans)
+    names = {b.plan_id: catalog.get_plan(uow, b.plan_id).name(lang) for b in found.buckets}
+    return GroupPage(group, found, gauge(found.remaining, found.total), lines, free, plans,
+                     names)
 
 
 def _show(w: Web, group_id: int, form: Form | None = None, status: int = 200) -> Response:
     with w.db.unit(readonly=True) as uow:
-        page = _page(uow, groups.get_group(uow, group_id, owner=w.me().id))
+        page = _page(uow, groups.get_group(uow, group_id, owner=w.me().id), w.t.lang)
     return w.page("group.html", status=status, page=page, form=form or Form({}))
 
 
