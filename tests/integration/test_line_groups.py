@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import START
 from tests.factories import Api, fund, make_line, make_user
+from topup.charging import sessions
 from topup.charging.tables import bucket_units, buckets, group_member_use
 from topup.db.uow import Database
 from topup.ledger import service as ledger
@@ -290,3 +291,32 @@ def test_a_renewal_for_the_group_stacks_on_the_groups_plan(trip: Trip) -> None:
     shared = trip.group(group_id)["buckets"]
     assert [b["valid_from"] for b in shared][1] == shared[0]["expires_at"]
     assert trip.group(group_id)["total_bytes"] == 20 * GB
+
+
+def test_a_plan_for_the_group_reauthorizes_a_members_starved_session(trip: Trip) -> None:
+    """The tablet's Diameter session was refused (no plan, no money); a plan bought for the
+    group (from the phone's wallet) is something to grant it again: its gateway is asked to
+    re-authorize. A tablet at its cap is not."""
+    group_id = _new_group(trip, {trip.tablet.id: 0})
+    db = trip.api.db
+    with db.unit() as uow:
+        tablet = line_svc.get_line(uow, trip.tablet.id)
+        refused = sessions.charge(uow, "gx;tablet", 0, "initial",
+                                  [sessions.Ask(1, "data", requested=MIB)], line=tablet,
+                                  country="JP", peer=("pgw.example", "example"))
+    assert refused.grants[0].result != "success"
+    trip.buy_for(group_id, trip.phone, "buy-jp-group-reauth")
+    with db.unit(readonly=True) as uow:
+        assert sessions.to_reauthorize(uow) == [], "at its cap (0) it has nothing to get"
+    r = trip.api.client.patch(f"/api/v1/groups/{group_id}/members/{trip.tablet.id}",
+                              headers=trip.me, json={"cap_bytes": None})
+    assert r.status_code == 200, r.text
+    with db.unit(readonly=True) as uow:
+        assert [s.ref for s in sessions.to_reauthorize(uow)] == ["gx;tablet"]
+    with db.unit() as uow:
+        granted = sessions.charge(uow, "gx;tablet", 1, "update",
+                                  [sessions.Ask(1, "data", requested=MIB)])
+    assert (granted.grants[0].result, granted.grants[0].granted) == ("success", MIB)
+    with db.unit() as uow:
+        sessions.charge(uow, "gx;tablet", 2, "terminate", [sessions.Ask(1, "data", used=MIB)])
+    assert _uses(trip.group(group_id))[trip.tablet.id] == MIB

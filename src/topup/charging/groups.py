@@ -108,6 +108,19 @@ def note_use(uow: UnitOfWork, bucket_id: int, line_id: int, unit: str, amount: i
         ["bucket_id", "line_id", "unit"], {"used": group_member_use.c.used + amount}))
 
 
+def shared_left(uow: UnitOfWork, line_id: int) -> bool:
+    """Whether the line's group has units left that the line may still draw (its cap
+    allowing): a session it left short may be granted again."""
+    stay = membership.membership(uow, line_id)
+    if stay is None:
+        return False
+    room = None
+    if stay.cap_bytes is not None:
+        room = stay.cap_bytes - sum(member_use(uow, stay.group_id, line_id))
+    return any(left["remaining"] > 0 and (unit != CAPPED or room is None or room > 0)
+               for b in group_buckets(uow, stay.group_id) for unit, left in b.units.items())
+
+
 @dataclass(frozen=True)
 class MemberView:
     """A line's part of the pool: data it used and holds now of the group's running plans,
@@ -150,4 +163,5 @@ def pool(uow: UnitOfWork, group_id: int) -> Pool:
                 members)
 
 
-__all__ = ["MemberView", "Pool", "Share", "member_use", "note_use", "pool", "share_of"]
+__all__ = ["MemberView", "Pool", "Share", "member_use", "note_use", "pool", "share_of",
+           "shared_left"]

@@ -46,7 +46,7 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.groups import note_use, share_of
+from topup.charging.groups import note_use, share_of, shared_left
 from topup.charging.service import UNITS, check_record, record_hash
 from topup.charging.service import _eligible as eligible_buckets
 from topup.charging.tables import (
@@ -187,8 +187,9 @@ class Reauthorize:
 
 def to_reauthorize(uow: UnitOfWork, limit: int = 100) -> list[Reauthorize]:
     """Open Diameter sessions left short by their last answer (a final quota, or none) whose
-    line has something to grant again (money in its wallet, units in a plan), and that were
-    not asked since: after a top-up, the gateway is told to ask again at once."""
+    line has something to grant again (money in its wallet, units in a plan of its own or of
+    its group), and that were not asked since: after a top-up, the gateway is told to ask
+    again at once."""
     rows = uow.conn.execute(select(charging_sessions).where(
         charging_sessions.c.state == "open", charging_sessions.c.starved.is_(True),
         charging_sessions.c.peer_host.is_not(None), charging_sessions.c.reauth_at.is_(None))
@@ -197,7 +198,7 @@ def to_reauthorize(uow: UnitOfWork, limit: int = 100) -> list[Reauthorize]:
     for r in rows:
         money = any(b.available > 0 for b in ledger.wallets(uow, int(r.line_id)).values())
         units = any(u["remaining"] > 0 for b in line_buckets(uow, int(r.line_id))
-                    for u in b.units.values())
+                    for u in b.units.values()) or shared_left(uow, int(r.line_id))
         if money or units:
             out.append(Reauthorize(int(r.id), str(r.ref), str(r.peer_host), str(r.peer_realm)))
     return out
