@@ -58,7 +58,8 @@ def test_every_page_reachable_from_the_menus_answers(shop: Shop) -> None:
     for expected in (f"/lines/{line.id}", f"/lines/{line.id}/topup", "/settings",
                      f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage"):
         assert expected in visited, expected
-    assert set(menu_links(b)) == {"/", "/plans", "/topup", "/voucher", "/history", "/settings"}
+    assert set(menu_links(b)) == {"/", "/plans", "/topup", "/voucher", "/history", "/groups",
+                                  "/settings"}
 
 
 def test_visitors_and_staff_meet_no_error_either(shop: Shop) -> None:
