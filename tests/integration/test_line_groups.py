@@ -195,6 +195,10 @@ def test_leaving_stops_the_drawing_and_keeps_the_books(trip: Trip) -> None:
                                headers=trip.me)
     assert r.status_code == 200, r.text
     assert trip.use("leave-3", trip.phone, MIB, minutes=80)["from_buckets"] == 0
+    emptied = trip.group(group_id)
+    assert [(m["line_id"], m["member"]) for m in emptied["members"]] == [
+        (trip.tablet.id, False)], "no line in it; the tablet's use of the running plan stays"
+    assert emptied["remaining_bytes"] == 8 * GB
     with trip.api.db.unit(readonly=True) as uow:
         used = dict(uow.conn.execute(select(group_member_use.c.line_id,
                                             group_member_use.c.used)).all())
