@@ -139,6 +139,8 @@ def demo() -> None:
         lines.add_row(str(line.id), line.iccid, spec.msisdn, line.kind, line.currency,
                       spec.secret, line.status)
     out.print(lines)
+    out.print("eSIM store: demo profiles in stock for every destination (topup esim stock); "
+              "buy one at /store")
 
 
 @db_app.command("upgrade")
