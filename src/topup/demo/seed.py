@@ -120,8 +120,9 @@ DEMO_POOLS = (("demo-asia", "ASIA", 40), ("demo-global", "GLOBAL", 40))
 
 
 def _demo_iccid(n: int) -> str:
-    """ICCIDs 8999 0000 0000 00nn nnn plus a Luhn digit: a range no real issuer uses."""
-    body = f"899900000000{n:06d}"
+    """ICCIDs 8998 0000 0000 00nn nnn plus a Luhn digit: a range no real issuer uses (and
+    apart from the benchmarks' 8999…)."""
+    body = f"899800000000{n:06d}"
     total = 0
     for i, ch in enumerate(reversed(body)):
         d = int(ch) * (2 if i % 2 == 0 else 1)
