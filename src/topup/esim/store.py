@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from topup.catalog import service as catalog
 from topup.catalog.service import Plan
 from topup.db.uow import Database, UnitOfWork
-from topup.errors import Forbidden
+from topup.errors import Forbidden, InvalidInput
 from topup.esim import inventory
 from topup.esim.errors import AccountExists, NotSoldAsEsim
 from topup.esim.inventory import Profile
@@ -92,8 +92,6 @@ def buyer_for(uow: UnitOfWork, user_id: int | None, email: str | None, language:
             raise Forbidden("only travellers buy eSIMs in the store")
         return user_id, False
     if not email:
-        from topup.errors import InvalidInput
-
         raise InvalidInput("a guest gives an e-mail address", field="email")
     mail = normalise_email(email)
     if uow.conn.execute(select(users.c.id).where(users.c.email == mail)).first():

@@ -39,6 +39,13 @@ async def current_user(token: str | None = Depends(oauth2), db: Database = Depen
     return await run_in_threadpool(_user_for_token, db, token)
 
 
+async def optional_user(token: str | None = Depends(oauth2), db: Database = Depends(database)
+                        ) -> User | None:
+    """The caller behind a bearer token when one is sent (401 for a dead one), else None:
+    for routes a guest may use too."""
+    return await current_user(token, db) if token else None
+
+
 def role(*allowed: str) -> Callable[[User], Awaitable[User]]:
     """A dependency that admits only users with one of ``allowed`` roles."""
 

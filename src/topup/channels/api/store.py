@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from topup.channels.api.bounds import DbId
-from topup.channels.api.deps import current_user, database, oauth2
+from topup.channels.api.deps import current_user, database, optional_user
 from topup.channels.api.orders import KEY_DOC, respond
 from topup.channels.api.schemas import OrderOut
 from topup.channels.api.views import order_out
@@ -101,25 +101,17 @@ def offers(request: Request, country: str = Query(..., min_length=2, max_length=
         display=o.price.text(), in_stock=o.in_stock) for o in found]
 
 
-def _caller(db: Database, token: str | None) -> User | None:
-    if not token:
-        return None
-    with db.unit(readonly=True) as uow:
-        return auth.user_for_token(uow, token)
-
-
 @router.post("/orders", status_code=201, response_model=PurchaseOut,
              responses={200: {"description": "Replay of an earlier identical request"}})
 def buy(body: StoreOrderIn, request: Request,
         idempotency_key: str | None = Header(None, description=KEY_DOC),
-        token: str | None = Depends(oauth2), db: Database = Depends(database)) -> Any:
+        user: User | None = Depends(optional_user), db: Database = Depends(database)) -> Any:
     """Buy a new eSIM with a plan: logged in (bearer token, Idempotency-Key required) or as a
     guest giving an e-mail address, which becomes an account (its token is in the answer).
     The order then waits for its payment like any other (``order.next_action``)."""
     provider = request.app.state.payment_providers.get(body.method)
     if provider is None:
         raise InvalidInput(f"{body.method!r} is not a payment method here", field="method")
-    user = _caller(db, token)
     currency = body.currency.upper()
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
