@@ -154,11 +154,16 @@ def read_vendor_file(text: str) -> list[dict[str, str]]:
 
 # --- reading -------------------------------------------------------------------------------
 
+def _first(uow: UnitOfWork, cond: Any) -> Profile | None:
+    row = uow.conn.execute(select(profiles).where(cond)).first()
+    return Profile.of(row) if row else None
+
+
 def get_profile(uow: UnitOfWork, profile_id: int) -> Profile:
-    row = uow.conn.execute(select(profiles).where(profiles.c.id == profile_id)).first()
-    if row is None:
+    found = _first(uow, profiles.c.id == profile_id)
+    if found is None:
         raise ProfileNotFound(f"no eSIM profile {profile_id}")
-    return Profile.of(row)
+    return found
 
 
 def profile_by_iccid(uow: UnitOfWork, iccid: str) -> Profile:
@@ -166,20 +171,15 @@ def profile_by_iccid(uow: UnitOfWork, iccid: str) -> Profile:
         key = normalise_iccid(iccid)
     except InvalidInput as exc:
         raise ProfileNotFound(f"no eSIM profile {iccid!r}") from exc
-    row = uow.conn.execute(select(profiles).where(profiles.c.iccid == key)).first()
-    if row is None:
+    found = _first(uow, profiles.c.iccid == key)
+    if found is None:
         raise ProfileNotFound(f"no eSIM profile {key}")
-    return Profile.of(row)
+    return found
 
 
 def profile_of_order(uow: UnitOfWork, order_id: int) -> Profile | None:
-    row = uow.conn.execute(select(profiles).where(profiles.c.order_id == order_id)).first()
-    return Profile.of(row) if row else None
-
-
-def profile_of_line(uow: UnitOfWork, line_id: int) -> Profile | None:
-    row = uow.conn.execute(select(profiles).where(profiles.c.line_id == line_id)).first()
-    return Profile.of(row) if row else None
+    """The profile an order reserved or bought, if it is a store order."""
+    return _first(uow, profiles.c.order_id == order_id)
 
 
 def confirmation_code(uow: UnitOfWork, profile: Profile) -> str | None:
