@@ -134,3 +134,25 @@ def test_the_fast_lane_answers_as_the_route_does(net: tuple[Api, dict[str, str]]
     assert answers[2].content == answers[0].content
     refused = api.post("/api/v1/usage", headers, json=body | {"country": "T1"})
     assert refused.status_code == 422 and refused.json()["code"] == "invalid_usage"
+
+
+def test_a_plan_started_by_one_unit_is_started_for_its_others(catalogue: Database) -> None:
+    """A first-use plan of data and minutes: the data record at 08:30 starts it; a voice
+    record later in the same batch draws on it as started then, and the start stays 08:30
+    (as record by record: the plan is one row, whichever unit started it)."""
+    line = _line_with_money(catalogue, "+8613800000009", 1)
+    with catalogue.unit() as uow:
+        plan = catalog.upsert_plan(uow, catalog.PlanSpec(
+            code="JP-CALL-7D", name_en="Japan calls and data", name_zh="日本通话和流量",
+            zone_code="JP", kind="week", data_bytes=10 * MIB, voice_seconds=600,
+            validity_days=7, validity_start="first_use", prices={"CNY": 50_00}))
+        bucket_id, _ = issue_bucket(uow, line.id, plan, 900_009)
+    voice = Usage("v1", line.iccid, "voice", 120, "JP", START + timedelta(minutes=90))
+    with catalogue.unit() as uow:
+        out = USAGE.apply(uow, [record("d1", line.iccid, country="JP", minutes=30), voice])
+    assert [o[0].from_buckets for o in out] == [MIB, 120]
+    with catalogue.unit(readonly=True) as uow:
+        started = uow.conn.execute(select(buckets.c.valid_from, buckets.c.expires_at).where(
+            buckets.c.id == bucket_id)).one()
+    assert tuple(started) == (START + timedelta(minutes=30),
+                              START + timedelta(minutes=30, days=7))

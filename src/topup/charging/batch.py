@@ -270,6 +270,9 @@ def eligible(uow: UnitOfWork, books: Books, line_id: int, unit: str, country: st
     held = books.buckets.get((line_id, unit))
     if not held:
         return []
+    for b in held:  # a plan started by a draw of another of its units in this batch
+        if b.valid_from is None and b.id in books.starts:
+            b.valid_from, b.expires_at = books.starts[b.id]
     if country not in books.zones:
         books.zones[country] = set(catalog.zones_covering(uow, country))
     zones = books.zones[country]
