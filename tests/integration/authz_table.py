@@ -66,6 +66,10 @@ def auto_topup_body(w: World) -> dict[str, Any]:
     return {"threshold": 0, "amount": 20_00, "payment_method_id": int(w.ids["card_id"])}
 
 
+def member_body(w: World) -> dict[str, Any]:
+    return {"line_id": int(w.ids["line_id"])}
+
+
 def pin_body(w: World) -> dict[str, Any]:
     return {"pin": w.pin}
 
@@ -105,6 +109,14 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/orders/{order_id}/receipt.pdf"): owner(STAFF),
     ("POST", "/api/v1/lines/{line_id}/vouchers/redeem"): owner(body=pin_body),
     ("GET", "/api/v1/vouchers/{serial}"): PUBLIC,
+    # a traveller's groups of lines: travellers make them, only the owner sees or changes one
+    ("POST", "/api/v1/groups"): roles("owner", "customer"),
+    ("GET", "/api/v1/groups"): roles("owner", "customer"),
+    ("GET", "/api/v1/groups/{group_id}"): owner(),
+    ("POST", "/api/v1/groups/{group_id}/members"): owner(body=member_body),
+    ("PATCH", "/api/v1/groups/{group_id}/members/{line_id}"): owner(
+        body=lambda w: {"cap_bytes": None}),
+    ("DELETE", "/api/v1/groups/{group_id}/members/{line_id}"): owner(),
     ("POST", "/api/v1/payment-methods/setup"): roles(SIGNED),
     ("POST", "/api/v1/payment-methods"): roles(SIGNED),
     ("GET", "/api/v1/payment-methods"): roles(SIGNED),
@@ -244,6 +256,13 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/lines/{line_id}/voucher"): owner(),
     ("POST", "/lines/{line_id}/voucher"): owner(body=pin_body),
     ("GET", "/lines/{line_id}/history"): owner(),
+    ("GET", "/groups"): roles("owner", "customer"),
+    ("POST", "/groups"): roles("owner", "customer"),
+    ("GET", "/groups/{group_id}"): owner(),
+    ("POST", "/groups/{group_id}/members"): owner(body=member_body),
+    ("POST", "/groups/{group_id}/members/{line_id}/cap"): owner(body=lambda w: {"cap_mb": ""}),
+    ("POST", "/groups/{group_id}/members/{line_id}/remove"): owner(),
+    ("GET", "/groups/{group_id}/buy"): owner(),
     ("GET", "/orders/{order_id}"): owner(),
     ("GET", "/orders/{order_id}/status"): owner(),
     ("GET", "/orders/{order_id}/receipt"): owner(),

@@ -27,7 +27,7 @@ from topup.orders.autotopup import Rule, save_auto_topup
 from topup.orders.tables import orders
 from topup.payments.providers.sandbox import SandboxProvider
 from topup.payments.saved.tables import saved_payment_methods
-from topup.subscribers import auth
+from topup.subscribers import auth, groups
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 from topup.subscribers.tables import lines
@@ -196,6 +196,10 @@ def build(db: Database) -> World:
     staff = w.bearer("admin")
     _traveller(w)
     _retail(w, staff)
+    with db.unit() as uow:  # the owner's line in a group of the owner's
+        group = groups.create_group(uow, w.users["owner"].id, "Matrix")
+        groups.add_member(uow, group, int(w.ids["line_id"]))
+    w.ids["group_id"] = str(group.id)
     batch = make_batch(db, count=2)
     w.pin = batch.cards[0].pin
     w.ids.update(batch_id=str(batch.batch.id), serial=batch.cards[1].serial, item_id="1",

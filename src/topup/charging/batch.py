@@ -15,11 +15,11 @@ A network report is a ``Usage`` command; ``USAGE.apply`` takes a whole batch of 
    ids and codes as ``record_usage``) and each account's totals moved once by their sum,
    under row locks taken in id order.
 
-A batch outside the common case (an identifier naming two lines, an account or a transfer
-near its range) is rolled back to a savepoint and applied record by record through the
-reference path, ``record_usage`` under a savepoint each: in arrival order, with the same
-rows and answers. tests/integration/test_usage_batches.py holds the two paths to the same
-result.
+A batch outside the common case (an identifier naming two lines, a line in a group that shares
+its plans, an account or a transfer near its range) is rolled back to a savepoint and applied
+record by record through the reference path, ``record_usage`` under a savepoint each: in
+arrival order, with the same rows and answers. tests/integration/test_usage_batches.py holds
+the two paths to the same result.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
+from topup.subscribers.groups import any_in_a_group
 from topup.subscribers.lines import Line, ensure_usable, find_line
 from topup.subscribers.tables import lines as lines_table
 
@@ -126,7 +127,7 @@ _BUCKETS = (
            bucket_units.c.unit, bucket_units.c.account_id)
     .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
     .where(buckets.c.line_id.in_(bindparam("lines", expanding=True)),
-           buckets.c.state == "active"))
+           buckets.c.group_id.is_(None), buckets.c.state == "active"))
 # RETURNING with the rows' order kept would go one row per statement on SQLite; the ids are
 # read back by record id instead (one statement each way).
 _NEW_RECORDS = insert(usage_records)
@@ -166,9 +167,13 @@ def _reference(uow: UnitOfWork, cmd: Usage) -> tuple[UsageRecord, bool] | TopupE
 
 def _batch(uow: UnitOfWork, cmds: list[Usage]) -> list[Any]:
     found = _lines(uow, cmds)
+    ids = {line.id for line in found if line is not None}
+    if any_in_a_group(uow, ids):
+        # the group's buckets, the members' caps and their counted use: the reference path's
+        raise _Unusual("a line shares its group's plans")
     stored = {r.record_id: r for r in uow.conn.execute(
         _RECORDS, {"ids": sorted({c.record_id for c in cmds})})}
-    books = load_books(uow, {line.id for line in found if line is not None})
+    books = load_books(uow, ids)
     fresh: dict[str, _Rated] = {}
     out: list[Any] = []
     for cmd, line in zip(cmds, found, strict=True):
@@ -201,7 +206,9 @@ def _lines(uow: UnitOfWork, cmds: list[Usage]) -> list[Line | None]:
 
 
 def load_books(uow: UnitOfWork, line_ids: set[int]) -> Books:
-    """The lines' active buckets and their accounts' totals, the accounts locked in id order."""
+    """The lines' own active buckets (not those bought for a group: the batches leave lines in
+    a group to the reference path) and their accounts' totals, the accounts locked in id
+    order."""
     books = Books()
     if not line_ids:
         return books

@@ -1,5 +1,7 @@
 """Plan buckets: issued on purchase (stacked after a running bucket of the same plan, which is
-how a renewal extends validity), started at purchase or first use, listed with what remains."""
+how a renewal extends validity), started at purchase or first use, listed with what remains.
+A bucket bought for a group of lines (``group_id``) stays on its buyer's line for the books and
+is drawn by every line in the group (``charging/groups.py``)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class BucketView:
     valid_from: datetime | None
     expires_at: datetime | None
     units: dict[str, dict[str, int]]  # unit -> {"total": …, "remaining": …}
+    group_id: int | None = None  # bought for this group of lines: shared by its members
 
 
 def _data_left() -> Any:
@@ -42,27 +45,39 @@ def _used_up() -> Any:
             .where(bucket_units.c.unit == "data", _data_left() <= 0))
 
 
-def _renewal_start(uow: UnitOfWork, line_id: int, plan_id: int) -> datetime | None:
-    """When a running bucket of the same plan ends (a purchase then renews it), else None.
-    A bucket whose data is used up is not waited for: the new one starts at once."""
+def _owned_by(line_id: int, group_id: int | None) -> Any:
+    """The buckets of a group (whoever bought them), or a line's own (not shared ones)."""
+    if group_id is not None:
+        return buckets.c.group_id == group_id
+    return (buckets.c.line_id == line_id) & buckets.c.group_id.is_(None)
+
+
+def _renewal_start(uow: UnitOfWork, line_id: int, plan_id: int, group_id: int | None
+                   ) -> datetime | None:
+    """When a running bucket of the same plan and owner (the line, or the group) ends (a
+    purchase then renews it), else None. A bucket whose data is used up is not waited for:
+    the new one starts at once."""
     end = uow.conn.execute(select(func.max(buckets.c.expires_at)).where(
-        buckets.c.line_id == line_id, buckets.c.plan_id == plan_id,
+        _owned_by(line_id, group_id), buckets.c.plan_id == plan_id,
         buckets.c.state == "active", buckets.c.expires_at > uow.now,
         buckets.c.id.not_in(_used_up()),
     )).scalar()
     return end
 
 
-def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int) -> tuple[int, bool]:
-    """Give a line the plan's allowances; returns (bucket id, whether it renews a running one).
+def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int,
+                 group_id: int | None = None) -> tuple[int, bool]:
+    """Give a line (or, with ``group_id``, the group it bought for) the plan's allowances;
+    returns (bucket id, whether it renews a running one).
 
     The allowances come from the operator's supply account of each unit, one idempotent
-    transfer per unit keyed by the order, so a retry issues nothing twice.
+    transfer per unit keyed by the order, so a retry issues nothing twice. A group's bucket
+    is on the buying line's books: its accounts are that line's.
     """
     existing = uow.conn.execute(select(buckets.c.id).where(buckets.c.order_id == order_id)).scalar()
     if existing is not None:
         return int(existing), False
-    start = _renewal_start(uow, line_id, plan.id)
+    start = _renewal_start(uow, line_id, plan.id, group_id)
     renews = start is not None
     if start is None and plan.validity_start == "purchase":
         start = uow.now
@@ -71,7 +86,7 @@ def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int) -> tup
         line_id=line_id, plan_id=plan.id, order_id=order_id, zone_code=plan.zone_code,
         priority=plan.priority, validity_start=plan.validity_start,
         validity_days=plan.validity_days, valid_from=start, expires_at=end, state="active",
-        created_at=uow.now,
+        created_at=uow.now, group_id=group_id,
     ).returning(buckets.c.id)).scalar_one())
     for unit, attr in PLAN_UNITS:
         total = int(getattr(plan, attr))
@@ -89,8 +104,18 @@ def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int) -> tup
 
 def line_buckets(uow: UnitOfWork, line_id: int, *, include_expired: bool = False
                  ) -> list[BucketView]:
-    """The line's buckets, soonest expiry first, with remaining and total per unit."""
-    cond = buckets.c.line_id == line_id
+    """The line's buckets (those it bought for a group too), soonest expiry first, with
+    remaining and total per unit."""
+    return _views(uow, buckets.c.line_id == line_id, include_expired)
+
+
+def group_buckets(uow: UnitOfWork, group_id: int) -> list[BucketView]:
+    """The running buckets bought for a group, soonest expiry first, with remaining and
+    total per unit."""
+    return _views(uow, buckets.c.group_id == group_id, False)
+
+
+def _views(uow: UnitOfWork, cond: Any, include_expired: bool) -> list[BucketView]:
     if not include_expired:
         cond = cond & (buckets.c.state == "active") & (
             buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now))
@@ -105,7 +130,7 @@ def line_buckets(uow: UnitOfWork, line_id: int, *, include_expired: bool = False
     views: dict[int, BucketView] = {}
     for r in rows:
         view = views.setdefault(r.id, BucketView(
-            r.id, r.plan_id, r.zone_code, r.state, r.valid_from, r.expires_at, {}))
+            r.id, r.plan_id, r.zone_code, r.state, r.valid_from, r.expires_at, {}, r.group_id))
         view.units[r.unit] = {"total": int(r.total), "remaining": int(r.remaining)}
     return list(views.values())
 
@@ -197,20 +222,23 @@ def lines_with_live_buckets(uow: UnitOfWork) -> Select[Any]:
 
 
 def ending_by(uow: UnitOfWork, until: datetime, lines_in: Select[Any], skip: Select[Any],
-              limit: int) -> list[tuple[int, int, int, datetime]]:
+              limit: int, *, shared: bool = True) -> list[tuple[int, int, int, datetime]]:
     """(bucket, line, plan, end) of active buckets of ``lines_in`` that end by ``until`` and are the
-    last of their plan on the line (no renewal stacked after them), except ``skip`` ids."""
+    last of their plan on the line (no renewal stacked after them), except ``skip`` ids;
+    ``shared=False`` leaves out the buckets bought for a group."""
     later = buckets.alias("later")
     stacked = select(later.c.id).where(
         later.c.line_id == buckets.c.line_id, later.c.plan_id == buckets.c.plan_id,
         later.c.state == "active", later.c.id != buckets.c.id,
         later.c.expires_at > buckets.c.expires_at).exists()
-    rows = uow.conn.execute(
-        select(buckets.c.id, buckets.c.line_id, buckets.c.plan_id, buckets.c.expires_at).where(
-            buckets.c.state == "active", buckets.c.expires_at <= until,
+    cond = [buckets.c.state == "active", buckets.c.expires_at <= until,
             buckets.c.expires_at > uow.now, buckets.c.line_id.in_(lines_in),
-            buckets.c.id.not_in(skip), ~stacked)
-        .order_by(buckets.c.expires_at, buckets.c.id).limit(limit))
+            buckets.c.id.not_in(skip), ~stacked]
+    if not shared:
+        cond.append(buckets.c.group_id.is_(None))
+    rows = uow.conn.execute(
+        select(buckets.c.id, buckets.c.line_id, buckets.c.plan_id, buckets.c.expires_at)
+        .where(*cond).order_by(buckets.c.expires_at, buckets.c.id).limit(limit))
     return [(int(r.id), int(r.line_id), int(r.plan_id), r.expires_at) for r in rows]
 
 
@@ -236,10 +264,11 @@ def data_used(uow: UnitOfWork, percent: int, skip: Select[Any], limit: int
 def data_used_up(uow: UnitOfWork, lines_in: Select[Any], plans_in: Select[Any],
                  skip: Select[Any], limit: int) -> list[tuple[int, int, int, datetime | None]]:
     """(bucket, line, plan, end) of live buckets of ``lines_in`` and ``plans_in`` whose data is
-    all used, except ``skip`` ids."""
+    all used, except ``skip`` ids and the buckets bought for a group (auto-renew renews a
+    line's own plans)."""
     rows = uow.conn.execute(
         select(buckets.c.id, buckets.c.line_id, buckets.c.plan_id, buckets.c.expires_at).where(
-            buckets.c.state == "active",
+            buckets.c.state == "active", buckets.c.group_id.is_(None),
             buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now),
             buckets.c.id.in_(_used_up()), buckets.c.line_id.in_(lines_in),
             buckets.c.plan_id.in_(plans_in), buckets.c.id.not_in(skip))

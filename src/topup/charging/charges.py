@@ -14,11 +14,11 @@ A gateway's request is a ``Charge`` command (the Gy server and the HTTP API subm
    grants, transfers and holds in the order ``charge`` would have made them: the same rows,
    the same idempotency ids, each account's totals moved once by their sum.
 
-A batch outside the common case (an identifier naming two lines, an amount or an account
-near its range) is rolled
-back to a savepoint and applied request by request through the reference path, ``charge``
-under a savepoint each. tests/integration/test_charge_batches.py holds the two paths to the
-same rows.
+A batch outside the common case (an identifier naming two lines, a line in a group that
+shares its plans or a grant holding on a group's bucket, an amount or an account near its
+range) is rolled back to a savepoint and applied request by request through the reference
+path, ``charge`` under a savepoint each. tests/integration/test_charge_batches.py holds the
+two paths to the same rows.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
+from topup.subscribers.groups import any_in_a_group
 from topup.subscribers.lines import Line, find_line, get_line
 from topup.subscribers.tables import lines as lines_table
 
@@ -262,10 +263,12 @@ _GRANTS = (
            charging_holds.c.per, transfers.c.debit_account_id, transfers.c.credit_account_id,
            transfers.c.unit.label("transfer_unit"), transfers.c.amount, transfers.c.code,
            transfers.c.ref, (transfers.c.timeout_at <= bindparam("now")).label("expired"),
-           transfers.c.kind, _resolution.c.id.label("resolution"))
+           transfers.c.kind, _resolution.c.id.label("resolution"),
+           buckets.c.group_id.label("shared_by"))
     .outerjoin(charging_holds, charging_holds.c.grant_id == charging_grants.c.id)
     .outerjoin(transfers, transfers.c.id == charging_holds.c.transfer_id)
     .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
+    .outerjoin(buckets, buckets.c.id == charging_holds.c.bucket_id)
     .where(charging_grants.c.session_id.in_(bindparam("ids", expanding=True)),
            charging_grants.c.state == "held")
     .order_by(charging_grants.c.id, charging_holds.c.id))
@@ -354,7 +357,10 @@ class _Batch:
                 if (int(q.session_id), int(q.number)) in wanted:
                     self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
                         str(q.request_hash), q.answer)
-        self.books = load_books(self.uow, {int(r.line_id) for r in rows} | set(self.by_id))
+        served = {int(r.line_id) for r in rows} | set(self.by_id)
+        if any_in_a_group(self.uow, served):
+            raise _Unusual("a line shares its group's plans")
+        self.books = load_books(self.uow, served)
         if rows:
             self._read_grants([int(r.id) for r in rows],
                               {int(r.id): self.sessions[str(r.ref)] for r in rows})
@@ -382,6 +388,8 @@ class _Batch:
                 session.held.append(grant)
             if r.hold_id is None:
                 continue
+            if r.shared_by is not None:  # its use is counted for the line: the reference path
+                raise _Unusual("a grant holds on a group's bucket")
             pending = _Pending(int(r.transfer_id), grant.session, int(r.debit_account_id),
                                int(r.credit_account_id), str(r.transfer_unit), int(r.amount),
                                str(r.code), r.ref, None, bool(r.expired),

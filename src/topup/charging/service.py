@@ -3,7 +3,8 @@
 Order of drawing: started buckets of the unit whose zone covers the country, soonest expiry
 first (then priority, then age); then first-use buckets, which start at the record's time;
 then the line's wallet in its home currency at the out-of-bundle rate. Nothing goes below
-zero: what neither buckets nor money cover is recorded as ``uncovered``.
+zero: what neither buckets nor money cover is recorded as ``uncovered``. A line in a group
+draws on the group's buckets as on its own, up to its cap (``charging/groups.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select, update
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
 from topup.charging.errors import InvalidUsage, UsageRecordConflict
+from topup.charging.groups import Share, note_use, share_of
 from topup.charging.tables import bucket_units, buckets, usage_records
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
@@ -62,14 +64,17 @@ def record_hash(line_id: int, unit: str, quantity: int, country: str, at: dateti
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: datetime
-              ) -> list[Any]:
+def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: datetime,
+              share: Share | None = None) -> list[Any]:
+    """The line's own buckets of ``unit`` (and, in a group, the group's) in drawing order."""
     zones = set(catalog.zones_covering(uow, country))
+    owned = (buckets.c.line_id == line_id) & buckets.c.group_id.is_(None)
+    if share is not None:
+        owned = owned | (buckets.c.group_id == share.group_id)
     rows = uow.conn.execute(
         select(buckets, bucket_units.c.account_id)
         .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
-        .where(buckets.c.line_id == line_id, buckets.c.state == "active",
-               bucket_units.c.unit == unit)
+        .where(owned, buckets.c.state == "active", bucket_units.c.unit == unit)
     ).all()
     return drawing_order(rows, zones, at)
 
@@ -91,11 +96,14 @@ def drawing_order(rows: Iterable[Any], zones: set[str], at: datetime) -> list[An
 def _draw_buckets(uow: UnitOfWork, rec_id: int, line_id: int, unit: str, quantity: int,
                   country: str, at: datetime) -> int:
     left = quantity
-    for b in _eligible(uow, line_id, unit, country, at):
+    share = share_of(uow, line_id)
+    for b in _eligible(uow, line_id, unit, country, at, share):
         if left == 0:
             break
         available = ledger.balance(uow, b.account_id).available
         take = min(available, left)
+        if share is not None:
+            take = share.allows(b, unit, take)
         if take <= 0:
             continue
         if b.valid_from is None:
@@ -104,6 +112,9 @@ def _draw_buckets(uow: UnitOfWork, rec_id: int, line_id: int, unit: str, quantit
         ledger.transfer(uow, f"usage:{rec_id}:bucket:{b.id}", b.account_id,
                         ledger.operator_account(uow, "consumed", unit, line_id=line_id), take,
                         code="usage", ref=f"usage:{rec_id}")
+        if share is not None and b.group_id is not None:
+            share.spend(b, unit, take)
+            note_use(uow, b.id, line_id, unit, take)
         left -= take
     return quantity - left
 

@@ -13,17 +13,17 @@ the units wanted next (``Ask``). ``charge`` answers one request:
   whole, at once, or not at all (``credit_limit_reached``), and the session is closed.
 
 A grant holds units the way usage draws them (``service.drawing_order``: the line's buckets
-whose zone covers the country, soonest expiry first, then first-use buckets, which start
-now), then money from the line's wallet at the out-of-bundle rate, each as a pending ledger
-transfer (``charging_holds``). What is granted is the smaller of what was asked (or the unit's
-default quota) and what the balance allows; a grant smaller than asked is ``final``: the
-gateway lets the traveller use it and then asks again, to be refused with
-``credit_limit_reached``. Closing a grant posts what was used from its holds in their order,
-partially, and releases the rest; the use is recorded as a usage record, as the network's
-after-the-fact reports are. A request number answered once is answered the same way again
-and moves nothing; the same number with other contents is refused. A session the gateway
-stops talking to is released by ``release_silent`` once its last grant's validity and a
-margin have passed.
+— and its group's, up to its cap — whose zone covers the country, soonest expiry first, then
+first-use buckets, which start now), then money from the line's wallet at the out-of-bundle
+rate, each as a pending ledger transfer (``charging_holds``). What is granted is the smaller
+of what was asked (or the unit's default quota) and what the balance allows; a grant smaller
+than asked is ``final``: the gateway lets the traveller use it and then asks again, to be
+refused with ``credit_limit_reached``. Closing a grant posts what was used from its holds in
+their order, partially, and releases the rest; the use is recorded as a usage record, as the
+network's after-the-fact reports are. A request number answered once is answered the same
+way again and moves nothing; the same number with other contents is refused. A session the
+gateway stops talking to is released by ``release_silent`` once its last grant's validity
+and a margin have passed.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
+from topup.charging.groups import note_use, share_of, shared_left
 from topup.charging.service import UNITS, check_record, record_hash
 from topup.charging.service import _eligible as eligible_buckets
 from topup.charging.tables import (
@@ -186,8 +187,9 @@ class Reauthorize:
 
 def to_reauthorize(uow: UnitOfWork, limit: int = 100) -> list[Reauthorize]:
     """Open Diameter sessions left short by their last answer (a final quota, or none) whose
-    line has something to grant again (money in its wallet, units in a plan), and that were
-    not asked since: after a top-up, the gateway is told to ask again at once."""
+    line has something to grant again (money in its wallet, units in a plan of its own or of
+    its group), and that were not asked since: after a top-up, the gateway is told to ask
+    again at once."""
     rows = uow.conn.execute(select(charging_sessions).where(
         charging_sessions.c.state == "open", charging_sessions.c.starved.is_(True),
         charging_sessions.c.peer_host.is_not(None), charging_sessions.c.reauth_at.is_(None))
@@ -196,7 +198,7 @@ def to_reauthorize(uow: UnitOfWork, limit: int = 100) -> list[Reauthorize]:
     for r in rows:
         money = any(b.available > 0 for b in ledger.wallets(uow, int(r.line_id)).values())
         units = any(u["remaining"] > 0 for b in line_buckets(uow, int(r.line_id))
-                    for u in b.units.values())
+                    for u in b.units.values()) or shared_left(uow, int(r.line_id))
         if money or units:
             out.append(Reauthorize(int(r.id), str(r.ref), str(r.peer_host), str(r.peer_realm)))
     return out
@@ -427,9 +429,11 @@ def _holds(uow: UnitOfWork, grant_id: int) -> list[Any]:
 
 _resolution = aliased(transfers)
 _HOLDS = (
-    select(charging_holds, transfers.c.timeout_at, _resolution.c.id.label("resolution"))
+    select(charging_holds, transfers.c.timeout_at, _resolution.c.id.label("resolution"),
+           buckets.c.group_id.label("shared_by"))
     .join(transfers, transfers.c.id == charging_holds.c.transfer_id)
     .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
+    .outerjoin(buckets, buckets.c.id == charging_holds.c.bucket_id)
     .where(charging_holds.c.grant_id == bindparam("grant")).order_by(charging_holds.c.id))
 
 
@@ -444,11 +448,14 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
     timeout = VALIDITY + MARGIN + HOLD_SLACK
     tag = f"charging:{session.id}:{number}:{rating_group}"
     left = want
-    drawable = eligible_buckets(uow, line.id, unit, session.country, at)
+    share = share_of(uow, line.id)
+    drawable = eligible_buckets(uow, line.id, unit, session.country, at, share)
     for b in drawable:
         if left == 0:
             break
         take = min(ledger.balance(uow, b.account_id).available, left)
+        if share is not None:
+            take = share.allows(b, unit, take)
         if take <= 0:
             continue
         if b.valid_from is None:  # a first-use plan starts with the session that uses it
@@ -460,6 +467,8 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
             code="usage_hold", ref=f"charging:{session.id}", pending=True, timeout=timeout)
         uow.conn.execute(insert(charging_holds).values(
             grant_id=grant_id, transfer_id=held.id, bucket_id=b.id, quantity=take))
+        if share is not None:
+            share.spend(b, unit, take)
         left -= take
     rate = catalog.oob_rate(uow, session.country, line.currency, unit) if left else None
     if rate is not None:
@@ -517,6 +526,8 @@ def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
         else:
             from_money += take
             charged += cost
+        if hold.shared_by is not None:  # a group's bucket: counted for the line that used it
+            note_use(uow, int(hold.bucket_id), line.id, grant.unit, take)
         left -= take
     uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant.id).values(
         state="closed", used=used, closed_at=uow.now))

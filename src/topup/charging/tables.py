@@ -18,7 +18,7 @@ from sqlalchemy import (
     false,
 )
 
-from topup.db.metadata import UTCDateTime, metadata
+from topup.db.metadata import UTCDateTime, metadata, where_set
 from topup.ledger.tables import Id
 
 buckets = Table(
@@ -36,12 +36,16 @@ buckets = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("state", String(10), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # bought for a group of lines (``line_id`` is the buyer's, for the books): every line in
+    # the group draws on it (charging/groups.py)
+    Column("group_id", Id, ForeignKey("line_groups.id"), nullable=True),
     CheckConstraint("validity_start IN ('purchase', 'first_use')", name="validity_start"),
     CheckConstraint("state IN ('active', 'expired', 'refunded')", name="state"),
     CheckConstraint("(valid_from IS NULL) = (expires_at IS NULL)", name="window"),
     CheckConstraint("validity_start = 'first_use' OR valid_from IS NOT NULL", name="started"),
     CheckConstraint("expires_at IS NULL OR expires_at > valid_from", name="window_order"),
     Index("ix_buckets_line", "line_id", "state"),
+    Index("ix_buckets_group_id", "group_id", "state", **where_set("group_id")),
 )
 
 bucket_units = Table(
@@ -53,6 +57,20 @@ bucket_units = Table(
     Column("total", BigInteger, nullable=False),
     PrimaryKeyConstraint("bucket_id", "unit"),
     CheckConstraint("total > 0", name="total_positive"),
+    CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
+)
+
+# What each line of a group drew from each of the group's buckets (posted use; what its open
+# charging sessions hold is read from their holds): the per-member figures and the caps.
+group_member_use = Table(
+    "group_member_use",
+    metadata,
+    Column("bucket_id", Id, ForeignKey("buckets.id"), nullable=False),
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("used", BigInteger, nullable=False),
+    PrimaryKeyConstraint("bucket_id", "line_id", "unit"),
+    CheckConstraint("used >= 0", name="used_non_negative"),
     CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
 )
 

@@ -55,6 +55,7 @@ class Order:
     created_at: datetime
     paid_at: datetime | None
     fulfilled_at: datetime | None
+    group_id: int | None = None  # the plan is bought for this group of lines, shared
 
     @classmethod
     def of(cls, row: Any) -> Order:
@@ -91,6 +92,7 @@ class OrderRequest:
     credit_currency: str | None = None  # top up this wallet, paying in ``currency``
     language: str = "en"  # the payer's, for the provider's page
     save_method: bool = False  # the payer asked to keep the card for auto-renew / top-up
+    group_id: int | None = None  # a plan for this group, bought through one of its lines
 
 
 @dataclass(frozen=True)

@@ -67,9 +67,11 @@ def take_up(db: Database, limit: int = 200) -> int:
     ``renew_on = data_out`` plans whose data is used up; returns how many were new."""
     with db.unit() as uow:
         taken = select(renewals.c.bucket_id)
+        # a plan bought for a group is bought again by hand, for the group (not renewed
+        # as the buying line's own)
         ending = buckets.ending_by(
             uow, uow.now + timedelta(minutes=uow.settings.renew_lead_minutes),
-            lines.auto_renew_lines(), taken, limit)
+            lines.auto_renew_lines(), taken, limit, shared=False)
         used_up = buckets.data_used_up(uow, lines.auto_renew_lines(),
                                        catalog.plans_renewing_on_data_out(), taken, limit)
         due = [(b, ln, p) for b, ln, p, _ in ending] + [(b, ln, p) for b, ln, p, _ in used_up]

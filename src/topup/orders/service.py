@@ -55,6 +55,7 @@ from topup.payments.interfaces import (
     SaveFor,
 )
 from topup.payments.saved.records import customer_of
+from topup.subscribers import groups
 from topup.subscribers import lines as line_svc
 from topup.subscribers.lines import Line
 
@@ -110,6 +111,8 @@ def price_request(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money
     the currencies the line takes and the top-up limits."""
     currency = limits.order_currency(uow, line, req)
     if req.kind == "topup":
+        if req.group_id is not None:
+            raise InvalidOrder("a group buys plans, not top-ups", field="group_id")
         if req.amount is None or isinstance(req.amount, bool) or req.amount <= 0:
             raise InvalidOrder("a top-up needs a positive amount in minor units", field="amount")
         money = Money(req.amount, currency)
@@ -119,6 +122,8 @@ def price_request(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money
         return money, None
     if req.kind != "plan" or req.plan_id is None:
         raise InvalidOrder("kind is topup (with amount) or plan (with plan_id)", field="kind")
+    if req.group_id is not None:
+        groups.ensure_member(uow, req.group_id, line.id)
     plan = catalog.get_plan(uow, req.plan_id)
     catalog.ensure_on_sale(plan, uow.now)
     return catalog.price_of(plan, currency), plan
@@ -193,8 +198,8 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         currency=money.currency, method=req.method, channel=req.channel,
         **fx.terms(uow, req, money),
         state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,
-        confirmed_duplicate=req.confirm_duplicate, renewal=False, created_at=uow.now,
-        updated_at=uow.now,
+        confirmed_duplicate=req.confirm_duplicate, renewal=False, group_id=req.group_id,
+        created_at=uow.now, updated_at=uow.now,
     ).returning(orders.c.id)).scalar_one())
     record_created(uow, order_id)
     for twin in superseded:  # a payment that still comes for it follows the late policy
@@ -278,7 +283,7 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
     ledger.transfer(uow, f"order:{order.id}:buy", ledger.wallet(uow, line.id, order.currency),
                     deferred, order.amount, code="plan_purchase", ref=f"order:{order.id}")
-    bucket_id, renews = issue_bucket(uow, line.id, plan, order.id)
+    bucket_id, renews = issue_bucket(uow, line.id, plan, order.id, order.group_id)
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
     line = line_svc.activate_on_value(uow, line, latest)

@@ -1,7 +1,7 @@
 """Orders, their state history, and the API's Idempotency-Key records.
 
-An order is immutable once submitted: triggers (see the migration) refuse any change to its
-line, kind, plan, amount, currency or method.
+An order is immutable once submitted: triggers (see the migrations) refuse any change to its
+line, kind, plan, amount, currency, method, fee, conversion terms or group.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ orders = Table(
     Column("confirmed_duplicate", Boolean, nullable=False, default=False),
     Column("payment_ref", String(120), nullable=True),
     Column("bucket_id", Id, nullable=True),
+    Column("group_id", Id, ForeignKey("line_groups.id"), nullable=True),  # a plan shared by it
     Column("next_action", JSON, nullable=True),
     Column("renewal", Boolean, nullable=False, default=False),
     Column("failure_code", String(64), nullable=True),
@@ -65,6 +66,7 @@ orders = Table(
     CheckConstraint(f"state IN {ORDER_STATES!r}", name="state"),
     CheckConstraint("method <> 'manual' OR reason IS NOT NULL", name="manual_reason"),
     CheckConstraint("method <> 'wallet' OR kind = 'plan'", name="wallet_buys_plans"),
+    CheckConstraint("group_id IS NULL OR kind = 'plan'", name="group_buys_plans"),
     Index("ix_orders_line", "line_id", "id"),
     Index("ix_orders_dup", "line_id", "kind", "amount", "created_at"),
     # most orders have no payment reference (manual credits) or no customer: no entry for them

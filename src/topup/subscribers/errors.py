@@ -12,7 +12,11 @@ SubscriberError                  root (Conflict)
  ├─ BindFailed                   ICCID/MSISDN and card secret do not match an unbound line
  ├─ LineAlreadyBound             the line belongs to another customer
  ├─ IllegalTransition            a lifecycle change the line's state does not allow
- └─ LineNotUsable                the line is frozen or terminated: no top-ups, no usage
+ ├─ LineNotUsable                the line is frozen or terminated: no top-ups, no usage
+ ├─ GroupNotFound                no such group of lines, or not the caller's (NotFound)
+ ├─ InvalidGroup                 a group's name or a member's cap is not acceptable (InvalidInput)
+ ├─ LineInGroup                  the line is in a group already (this one or another)
+ └─ LineNotInGroup               the line is not in the group now
 """
 
 from __future__ import annotations
@@ -115,3 +119,32 @@ class LineNotUsable(SubscriberError):
 
     code = "line_not_usable"
     title = "This line cannot be topped up or used now"
+
+
+class GroupNotFound(NotFound):
+    """Raised when a group of lines does not exist or is not the caller's."""
+
+    code = "group_not_found"
+    title = "Group not found"
+
+
+class InvalidGroup(InvalidInput):
+    """Raised when a group's name is empty or too long, or a member's cap is negative."""
+
+    code = "invalid_group"
+    title = "Invalid group details"
+
+
+class LineInGroup(SubscriberError):
+    """Raised when adding a line that is in a group already (a line shares one pool at a
+    time: it leaves the other group first)."""
+
+    code = "line_in_group"
+    title = "This line is already in a group"
+
+
+class LineNotInGroup(SubscriberError):
+    """Raised when changing, removing or buying for a line that is not in the group now."""
+
+    code = "line_not_in_group"
+    title = "This line is not in the group"

@@ -1,8 +1,10 @@
-"""Tables of users, auth tokens, attempt counters, reset codes, lines and line events."""
+"""Tables of users, auth tokens, attempt counters, reset codes, lines and line events, and the
+groups of lines that share plans."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -11,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    text,
 )
 
 from topup.db.metadata import UTCDateTime, metadata
@@ -119,4 +122,37 @@ line_events = Table(
     Column("actor_id", Id, ForeignKey("users.id"), nullable=True),
     Column("reason", String(500), nullable=True),
     Index("ix_line_events_line", "line_id", "id"),
+)
+
+# --- groups of a customer's lines that share the plans bought for them (subscribers/groups.py) --
+
+line_groups = Table(
+    "line_groups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("owner_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("length(name) > 0", name="name_given"),
+    Index("ix_line_groups_owner", "owner_id", "id"),
+)
+
+# One row per stay of a line in a group: leaving sets ``left_at`` and keeps the row (what the
+# line drew while it was in stays on the books); joining again makes a new row.
+_LIVE = text("left_at IS NULL")
+line_group_members = Table(
+    "line_group_members",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("group_id", Id, ForeignKey("line_groups.id"), nullable=False),
+    Column("line_id", Id, ForeignKey("lines.id"), nullable=False),
+    Column("cap_bytes", BigInteger, nullable=True),  # data it may draw from the shared plans
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("left_at", UTCDateTime, nullable=True),
+    CheckConstraint("cap_bytes IS NULL OR cap_bytes >= 0", name="cap_non_negative"),
+    CheckConstraint("left_at IS NULL OR left_at >= joined_at", name="left_after_joined"),
+    Index("ix_line_group_members_group", "group_id", "left_at"),
+    # a line is in at most one group at a time
+    Index("uq_line_group_members_live", "line_id", unique=True, postgresql_where=_LIVE,
+          sqlite_where=_LIVE),
 )

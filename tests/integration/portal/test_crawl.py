@@ -59,6 +59,7 @@ def test_every_page_reachable_from_the_menus_answers(shop: Shop) -> None:
                      f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage"):
         assert expected in visited, expected
     assert set(menu_links(b)) == {"/", "/store", "/plans", "/topup", "/voucher", "/history",
+                                  "/groups",
                                   "/settings"}
 
 

@@ -20,6 +20,7 @@ from topup.channels.api import (
     charging,
     contract,
     docs,
+    groups,
     lines,
     orders,
     payment_methods,
@@ -100,7 +101,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
                    admin_vouchers.router, charging.router, store.router, store.smdp_router,
-                   auto_topup.router):
+                   auto_topup.router, groups.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)

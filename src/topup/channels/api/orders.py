@@ -39,7 +39,8 @@ def respond(outcome: Outcome) -> Response:
 def create(body: OrderIn, request: Request,
            idempotency_key: str | None = Header(None, description=KEY_DOC),
            user: User = Depends(current_user), db: Database = Depends(database)) -> Any:
-    """Top up a line's wallet, or buy / renew a plan (from the wallet or a provider)."""
+    """Top up a line's wallet, or buy / renew a plan (from the wallet or a provider), for the
+    line or, with ``group_id``, for the group of lines it is in."""
     providers = request.app.state.payment_providers
 
     def work(uow: UnitOfWork) -> tuple[int, Any]:
@@ -47,13 +48,19 @@ def create(body: OrderIn, request: Request,
         req = OrderRequest(kind=body.kind, method=body.method, channel="api",
                            currency=body.currency, amount=body.amount, plan_id=body.plan_id,
                            confirm_duplicate=body.confirm_duplicate,
-                           credit_currency=body.credit_currency)
+                           credit_currency=body.credit_currency, group_id=body.group_id)
         order = orders.create_order(uow, user.id, line, req,
                                     provider=providers.get(body.method))
         return 201, jsonable_encoder(order_out(order))
 
     return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/orders",
-                            body.model_dump(), work))
+                            _asked(body), work))
+
+
+def _asked(body: OrderIn) -> dict[str, Any]:
+    """The body as the key's request digest covers it: without an unset ``group_id``, so the
+    keys of orders made before groups existed replay as they did."""
+    return body.model_dump(exclude={"group_id"} if body.group_id is None else None)
 
 
 @router.post("/quote", response_model=QuoteOut)
@@ -66,7 +73,8 @@ def make_quote(body: OrderIn, request: Request, user: User = Depends(current_use
         line = visible_line(uow, user, body.line_id)
         q = orders.quote(uow, line, OrderRequest(
             kind=body.kind, method=body.method, channel="api", currency=body.currency,
-            amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency),
+            amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency,
+            group_id=body.group_id),
             provider=provider)
     return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
                     currency=q.total.currency, fx_rate=q.fx_rate,

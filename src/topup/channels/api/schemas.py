@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from topup.channels.api.bounds import DbId, UtcDatetime
+from topup.channels.api.bounds import DbCount, DbId, UtcDatetime
 from topup.money import MAX_AMOUNT
 
 # Every money amount a body carries: an integer of minor units, never 1000.0, "100" or true.
@@ -86,6 +86,8 @@ class BucketOut(BaseModel):
     valid_from: datetime | None
     expires_at: datetime | None = Field(None, description="None until a first-use plan starts")
     units: dict[str, BucketUnitOut] = Field(..., description="data (bytes), voice (s), sms")
+    group_id: int | None = Field(None, description="Bought for this group of lines: every "
+                                                   "line in it draws on it")
 
 
 class LineOut(BaseModel):
@@ -140,6 +142,9 @@ class OrderIn(BaseModel):
     credit_currency: str | None = Field(
         None, description="Top-ups: credit this wallet currency, paying in `currency` at the "
                           "operator's rate, fixed on the order")
+    group_id: DbId | None = Field(
+        None, description="Plans: buy it for this group of lines (`line_id` must be in it); "
+                          "every line in the group draws on it")
 
 
 class QuoteOut(BaseModel):
@@ -181,6 +186,7 @@ class OrderOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     fulfilled_at: datetime | None
+    group_id: int | None = Field(None, description="The group of lines the plan is shared by")
 
 
 class UsageIn(BaseModel):
@@ -232,3 +238,42 @@ class StaffIn(BaseModel):
     email: str
     password: str = Field(..., min_length=8)
     role: Literal["admin", "support", "finance", "agent", "terminal", "network"]
+
+
+# --- groups of lines sharing plans (api/groups.py) -------------------------------------------
+
+Cap = Annotated[DbCount | None, Field(description="Bytes of the group's data this line may "
+                                                  "draw; null: no cap")]
+
+
+class GroupIn(BaseModel):
+    name: str = Field(..., min_length=1, max_length=60)
+
+
+class MemberIn(BaseModel):
+    line_id: DbId
+    cap_bytes: Cap = None
+
+
+class CapIn(BaseModel):
+    cap_bytes: Cap
+
+
+class GroupMemberOut(BaseModel):
+    line_id: int
+    iccid: str
+    msisdn: str | None
+    cap_bytes: int | None
+    used_bytes: int = Field(..., description="Data drawn from the group's running plans")
+    held_bytes: int = Field(..., description="Data set aside now by open connections")
+    member: bool = Field(..., description="False: left the group, listed for what it used")
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    total_bytes: int = Field(..., description="Data of the group's running plans")
+    remaining_bytes: int
+    buckets: list[BucketOut]
+    members: list[GroupMemberOut]

@@ -9,19 +9,23 @@ from topup.channels.api.schemas import (
     BalanceOut,
     BucketOut,
     BucketUnitOut,
+    GroupMemberOut,
+    GroupOut,
     LineDetailOut,
     LineOut,
     OrderOut,
     PlanOut,
     UsageOut,
 )
-from topup.charging.buckets import line_buckets
+from topup.charging.buckets import BucketView, line_buckets
+from topup.charging.groups import pool
 from topup.charging.service import UsageRecord
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.money import Money
 from topup.orders.model import Order
-from topup.subscribers.lines import Line
+from topup.subscribers.groups import Group
+from topup.subscribers.lines import Line, get_line
 
 
 def line_out(line: Line) -> LineOut:
@@ -38,17 +42,37 @@ def line_detail(uow: UnitOfWork, line: Line, lang: str) -> LineDetailOut:
                    display=Money(b.posted, cur).text())
         for cur, b in ledger.wallets(uow, line.id).items()
     ]
+    buckets = bucket_outs(uow, line_buckets(uow, line.id), lang)
+    return LineDetailOut(**line_out(line).model_dump(), balances=balances, buckets=buckets)
+
+
+def bucket_outs(uow: UnitOfWork, views: list[BucketView], lang: str) -> list[BucketOut]:
+    """Buckets with their plan's code and name in ``lang``."""
     plans: dict[int, Any] = {}
-    buckets = []
-    for b in line_buckets(uow, line.id):
+    out = []
+    for b in views:
         if b.plan_id not in plans:
             plans[b.plan_id] = catalog.get_plan(uow, b.plan_id)
         plan = plans[b.plan_id]
-        buckets.append(BucketOut(
+        out.append(BucketOut(
             id=b.id, plan_id=b.plan_id, plan_code=plan.code, plan_name=plan.name(lang),
             zone=b.zone_code, valid_from=b.valid_from, expires_at=b.expires_at,
-            units={u: BucketUnitOut(**v) for u, v in b.units.items()}))
-    return LineDetailOut(**line_out(line).model_dump(), balances=balances, buckets=buckets)
+            units={u: BucketUnitOut(**v) for u, v in b.units.items()}, group_id=b.group_id))
+    return out
+
+
+def group_out(uow: UnitOfWork, group: Group, lang: str) -> GroupOut:
+    """A group with its pool (the running shared plans) and each line's part of it."""
+    found = pool(uow, group.id)
+    members = []
+    for m in found.members:
+        line = get_line(uow, m.line_id)
+        members.append(GroupMemberOut(line_id=line.id, iccid=line.iccid, msisdn=line.msisdn,
+                                      cap_bytes=m.cap_bytes, used_bytes=m.used,
+                                      held_bytes=m.held, member=m.member))
+    return GroupOut(id=group.id, name=group.name, created_at=group.created_at,
+                    total_bytes=found.total, remaining_bytes=found.remaining,
+                    buckets=bucket_outs(uow, found.buckets, lang), members=members)
 
 
 def plan_out(plan: Any, lang: str) -> PlanOut:
@@ -68,7 +92,7 @@ def order_out(order: Order) -> OrderOut:
         credit_amount=order.credit_amount, fx_rate=order.fx_rate,
         method=order.method, channel=order.channel, state=order.state, renewal=order.renewal,
         next_action=order.next_action, created_at=order.created_at, paid_at=order.paid_at,
-        fulfilled_at=order.fulfilled_at)
+        fulfilled_at=order.fulfilled_at, group_id=order.group_id)
 
 
 def usage_out(rec: UsageRecord) -> UsageOut:

@@ -71,4 +71,9 @@ NOTICES = {
     "plan_returned": N_("The plan went back to the wallet."),
     # the agent's point of sale
     "pos_sold": N_("Sold. Here is the receipt."),
+    # shared data (groups of lines)
+    "group_created": N_("The group is ready. Add your lines to it."),
+    "group_joined": N_("The line is in the group: it uses the group's plans now."),
+    "group_cap": N_("The cap is saved."),
+    "group_left": N_("The line is out of the group. What it used stays in its history."),
 }

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
 from topup.channels.api.bounds import DbId
+from topup.channels.portal.groups import shared_group
 from topup.channels.portal.payment import method_choices
 from topup.channels.portal.views import balances, owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
 from topup.errors import TopupError
 from topup.subscribers import lines as line_svc
+from topup.subscribers.groups import Group
 from topup.subscribers.lines import Line
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -59,7 +61,8 @@ def plans(country: str = "", zone: str = "", q: str = "", line: int | None = Non
                   filters={"country": country, "zone": zone, "q": q.strip()[:60]})
 
 
-def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200) -> Response:
+def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200,
+               group: Group | None = None) -> Response:
     with w.db.unit(readonly=True) as uow:
         plan = catalog.get_plan(uow, plan_id)
         wallet = balances(uow, line)[0]
@@ -69,15 +72,19 @@ def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200) 
     except TopupError as exc:
         form.refuse(w.t, exc)
     return w.page("plan.html", status=status, line=line, plan=plan, price=price,
-                  wallet=wallet, methods=method_choices(w, "plan", line.currency), form=form)
+                  wallet=wallet, methods=method_choices(w, "plan", line.currency), form=form,
+                  group=group)
 
 
 @router.get("/lines/{line_id}/plans/{plan_id}")
-def plan_page(line_id: DbId, plan_id: DbId, w: Web = Depends(signed_in)) -> Response:
-    """One plan for one line: what it gives, its price, and the ways to pay."""
+def plan_page(line_id: DbId, plan_id: DbId, group: str = "", w: Web = Depends(signed_in)
+              ) -> Response:
+    """One plan for one line (or, with ``group``, for the group the line is in): what it
+    gives, its price, and the ways to pay."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
-    return _plan_page(w, line, plan_id, Form({"method": "wallet"}))
+        shared = shared_group(uow, w, group, line)
+    return _plan_page(w, line, plan_id, Form({"method": "wallet"}), group=shared)
 
 
 @router.post("/lines/{line_id}/plans/{plan_id}")
@@ -86,8 +93,10 @@ def choose_plan(line_id: DbId, plan_id: DbId, form: Form = Depends(posted),
     """Check the choice, then show the order summary to confirm."""
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
+        shared = shared_group(uow, w, form.get("group"), line)
     if form.get("method") not in {name for name, _ in method_choices(w, "plan", line.currency)}:
         form.fail("method", w.t.gettext("Choose a payment method."))
-        return _plan_page(w, line, plan_id, form, 422)
+        return _plan_page(w, line, plan_id, form, 422, shared)
+    more = {"group": str(shared.id)} if shared else {}
     return w.redirect(f"/lines/{line.id}/checkout", kind="plan", plan_id=str(plan_id),
-                      method=form.get("method"))
+                      method=form.get("method"), **more)

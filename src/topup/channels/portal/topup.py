@@ -22,6 +22,7 @@ from topup.money import Money
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
 from topup.orders.model import OrderRequest
+from topup.subscribers import groups
 from topup.subscribers.lines import Line
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -100,10 +101,12 @@ def _request(values: dict[str, str], confirm: bool = False, lang: str = "en",
     kind = values.get("kind", "")
     number = values.get("amount" if kind == "topup" else "plan_id", "")
     value = int(number) if number.isdigit() else None
+    group = values.get("group", "")  # a plan for the group the line is in
     return OrderRequest(kind=kind, method=values.get("method", ""), channel=CHANNEL,
                         amount=value if kind == "topup" else None,
                         plan_id=value if kind == "plan" else None, confirm_duplicate=confirm,
-                        language=lang, save_method=save)
+                        language=lang, save_method=save,
+                        group_id=int(group) if group.isdigit() and len(group) < 19 else None)
 
 
 def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 200
@@ -112,18 +115,21 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
         quote = orders.quote(uow, line, req,
                              provider=w.request.app.state.payment_providers.get(req.method))
         plan = catalog.get_plan(uow, req.plan_id) if req.plan_id else None
+        group = groups.get_group(uow, req.group_id, owner=w.me().id) if req.group_id else None
     form.key("order_key")
     return w.page("checkout.html", status=status, line=line, req=req, quote=quote, plan=plan,
-                  method_name=method_label(w.t.lang, req.method), form=form,
+                  group=group, method_name=method_label(w.t.lang, req.method), form=form,
                   duplicate=form.errors.get("confirm_duplicate") is not None,
                   keeps_cards=keeps_cards(w, req.method), cards=saved_cards(w, req.method))
 
 
 @router.get("/lines/{line_id}/checkout")
 def checkout(line_id: DbId, kind: str = "", amount: str = "", plan_id: str = "",
-             method: str = "", w: Web = Depends(signed_in)) -> Response:
-    """The order summary: what, for which line, the fee and the total, before submitting."""
-    values = {"kind": kind, "amount": amount, "plan_id": plan_id, "method": method}
+             method: str = "", group: str = "", w: Web = Depends(signed_in)) -> Response:
+    """The order summary: what, for which line (or group), the fee and the total, before
+    submitting."""
+    values = {"kind": kind, "amount": amount, "plan_id": plan_id, "method": method,
+              "group": group}
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
     return _summary(w, line, _request(values), Form(values))
@@ -141,6 +147,8 @@ def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_
     body = {"line_id": line_id, "kind": req.kind, "amount": req.amount, "plan_id": req.plan_id,
             "method": req.method, "confirm_duplicate": req.confirm_duplicate,
             "save_card": save}
+    if req.group_id is not None:
+        body["group_id"] = req.group_id
 
     def work(uow: Any) -> tuple[int, Any]:
         line = owned_line(uow, user, line_id)
