@@ -33,10 +33,9 @@ from tests.browser.support import (
     Live,
     Shooter,
     Watched,
-    free_port,
     open_page,
+    own_server,
     require_chromium,
-    server_env,
 )
 
 if TYPE_CHECKING:
@@ -46,17 +45,8 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """``topup demo`` + ``topup serve`` for this worker's browser tests."""
-    require_chromium()
-    folder = tmp_path_factory.mktemp("live")
-    port = free_port()
-    live = Live(f"http://127.0.0.1:{port}", folder / "var", server_env(folder / "var", port),
-                folder / "server.log")
-    live.cli("demo")
-    try:
-        live.start(port)
+    with own_server(tmp_path_factory.mktemp("live")) as live:
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")
