@@ -136,7 +136,15 @@ def controlled(page: Page) -> dict[str, Any]:
         return {scope: registration.scope, state: registration.active.state,
                 script: registration.active.scriptURL};
     }""")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # wait_for_function polls a predicate by eval, which the portal's CSP refuses: wait for
+    # the worker to take control through its own event instead (at most 10 s)
+    controlled = page.evaluate("""() => navigator.serviceWorker.controller !== null || new Promise(
+        (resolve) => {
+            navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true),
+                                                     {once: true});
+            setTimeout(() => resolve(navigator.serviceWorker.controller !== null), 10000);
+        })""")
+    assert controlled, "the service worker never took control of the page"
     return found
 
 
