@@ -24,7 +24,7 @@ the two paths to the same result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from topup.charging.service import (
     record_usage,
 )
 from topup.charging.tables import bucket_units, buckets, usage_records
+from topup.db.bulk import Query, among, read_together
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
@@ -121,13 +122,6 @@ _LINES = select(lines_table).where(or_(
     lines_table.c.imsi.in_(bindparam("idents", expanding=True))))
 _RECORDS = select(usage_records).where(
     usage_records.c.record_id.in_(bindparam("ids", expanding=True)))
-_BUCKETS = (
-    select(buckets.c.id, buckets.c.line_id, buckets.c.zone_code, buckets.c.priority,
-           buckets.c.validity_days, buckets.c.valid_from, buckets.c.expires_at,
-           bucket_units.c.unit, bucket_units.c.account_id)
-    .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
-    .where(buckets.c.line_id.in_(bindparam("lines", expanding=True)),
-           buckets.c.group_id.is_(None), buckets.c.state == "active"))
 # RETURNING with the rows' order kept would go one row per statement on SQLite; the ids are
 # read back by record id instead (one statement each way).
 _NEW_RECORDS = insert(usage_records)
@@ -215,22 +209,47 @@ def load_books(uow: UnitOfWork, line_ids: set[int]) -> Books:
     # The accounts first: on PostgreSQL their locks make a batch of another process that
     # charges the same lines wait for its COMMIT, so the buckets read next are as it left
     # them (a first-use plan it started is started here too).
-    query = select(accounts).where(accounts.c.line_id.in_(sorted(line_ids))).order_by(
-        accounts.c.id)
-    read_totals(uow, books, query)
-    for r in uow.conn.execute(_BUCKETS, {"lines": sorted(line_ids)}):
-        books.buckets.setdefault((int(r.line_id), str(r.unit)), []).append(_Bucket(
-            int(r.id), int(r.account_id), str(r.zone_code), int(r.priority),
-            int(r.validity_days), r.valid_from, r.expires_at))
+    ids = {"lines": sorted(line_ids)}
+    totals, held = read_together(uow.conn, [(LINE_ACCOUNTS, ids), (LINE_BUCKETS, ids)])
+    fill_books(books, totals, held)
     return books
 
 
-def read_totals(uow: UnitOfWork, books: Books, query: Any) -> None:
-    if uow.dialect == "postgresql":
-        query = query.with_for_update()
-    for row in uow.conn.execute(query):
+def fill_books(books: Books, totals: Iterable[Any], held: Iterable[Any]) -> None:
+    """``books`` from the rows of ``LINE_ACCOUNTS`` and ``LINE_BUCKETS`` (or reads like
+    them)."""
+    keep_totals(books, totals)
+    for r in held:
+        books.buckets.setdefault((int(r.line_id), str(r.unit)), []).append(_Bucket(
+            int(r.id), int(r.account_id), str(r.zone_code), int(r.priority),
+            int(r.validity_days), r.valid_from, r.expires_at))
+
+
+def keep_totals(books: Books, rows: Iterable[Any]) -> None:
+    for row in rows:
         books.totals[row.id] = row
         books.available[row.id] = row.credits_posted - row.debits_posted - row.debits_pending
+
+
+def accounts_where(dialect: str, *cond: Any) -> Any:
+    """The accounts that meet ``cond``, in id order, locked on PostgreSQL."""
+    query = select(accounts).where(*cond).order_by(accounts.c.id)
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+def buckets_where(*cond: Any) -> Any:
+    """The active buckets a line holds of its own that meet ``cond``, a row per unit."""
+    return (select(buckets.c.id, buckets.c.line_id, buckets.c.zone_code, buckets.c.priority,
+                   buckets.c.validity_days, buckets.c.valid_from, buckets.c.expires_at,
+                   bucket_units.c.unit, bucket_units.c.account_id)
+            .join(bucket_units, bucket_units.c.bucket_id == buckets.c.id)
+            .where(buckets.c.group_id.is_(None), buckets.c.state == "active", *cond))
+
+
+LINE_ACCOUNTS = Query(lambda d: accounts_where(d, among(d, accounts.c.line_id, "lines")))
+LINE_BUCKETS = Query(lambda d: buckets_where(among(d, buckets.c.line_id, "lines")))
+ACCOUNTS = Query(lambda d: accounts_where(d, among(d, accounts.c.id, "ids")))
+"""Accounts by id (the operator's a batch credits), locked in id order on PostgreSQL."""
 
 
 def _one(uow: UnitOfWork, books: Books, cmd: Usage, line: Line | None,
@@ -347,8 +366,7 @@ def _lock_and_range(uow: UnitOfWork, books: Books, made: list[_Rated]) -> None:
     debits, credits = _sums(made)
     others = sorted((set(debits) | set(credits)) - set(books.totals))
     if others:
-        read_totals(uow, books, select(accounts).where(accounts.c.id.in_(others))
-                     .order_by(accounts.c.id))
+        keep_totals(books, read_together(uow.conn, [(ACCOUNTS, {"ids": others})])[0])
     if any(d.amount > MAX_TRANSFER for rated in made for d in rated.draws):
         raise _Unusual("a transfer past its range")
     if any(books.totals[a].debits_posted + d > MAX_TOTAL for a, d in debits.items()) or any(

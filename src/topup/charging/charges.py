@@ -28,11 +28,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, union
 from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
-from topup.charging.batch import Books, eligible, load_books, read_totals
+from topup.charging.batch import (
+    ACCOUNTS,
+    Books,
+    accounts_where,
+    buckets_where,
+    eligible,
+    fill_books,
+    keep_totals,
+)
 from topup.charging.service import record_hash
 from topup.charging.sessions import (
     HOLD_SLACK,
@@ -58,7 +66,7 @@ from topup.charging.tables import (
     charging_sessions,
     usage_records,
 )
-from topup.db.bulk import insert_rows, pipelined, read_together, update_rows
+from topup.db.bulk import Query, among, insert_rows, pipelined, read_together, update_rows
 from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
@@ -66,8 +74,8 @@ from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
-from topup.subscribers.groups import any_in_a_group
 from topup.subscribers.lines import Line, find_line, get_line
+from topup.subscribers.tables import line_group_members as members
 from topup.subscribers.tables import lines as lines_table
 
 
@@ -241,43 +249,71 @@ class _Totals:
 
 # --- the batch's reads ------------------------------------------------------------------
 
-_SESSIONS = select(
-    *(charging_sessions.c[name] for name in (
-        "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
-        "peer_host", "peer_realm")), lines_table.c.currency).join(
-    lines_table, lines_table.c.id == charging_sessions.c.line_id).where(
-    charging_sessions.c.ref.in_(bindparam("refs", expanding=True))).order_by(
-    charging_sessions.c.id)
-_REQUESTS = select(charging_requests.c.session_id, charging_requests.c.number,
-                   charging_requests.c.request_hash, charging_requests.c.answer).where(
-    charging_requests.c.session_id.in_(bindparam("ids", expanding=True)),
-    charging_requests.c.number.in_(bindparam("numbers", expanding=True)))
+def _served(d: str) -> Any:
+    """The lines a batch serves: its sessions' and those its opening requests name."""
+    named = select(lines_table.c.id).where(or_(
+        among(d, lines_table.c.id, "ids"), among(d, lines_table.c.iccid, "idents"),
+        among(d, lines_table.c.msisdn, "idents"), among(d, lines_table.c.imsi, "idents")))
+    return union(select(charging_sessions.c.line_id).where(
+        among(d, charging_sessions.c.ref, "refs")), named)
+
+
+def _sessions(d: str) -> Any:
+    query = select(
+        *(charging_sessions.c[name] for name in (
+            "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
+            "peer_host", "peer_realm")), lines_table.c.currency).join(
+        lines_table, lines_table.c.id == charging_sessions.c.line_id).where(
+        among(d, charging_sessions.c.ref, "refs")).order_by(charging_sessions.c.id)
+    return query.with_for_update(of=charging_sessions) if d == "postgresql" else query
+
+
+_resolution = aliased(transfers)
+
+
+def _grants(d: str) -> Any:
+    """Open grants of the sessions, oldest first, each with its holds in order (a row
+    each)."""
+    return (
+        select(charging_grants.c.id, charging_grants.c.session_id,
+               charging_grants.c.rating_group, charging_grants.c.unit,
+               charging_grants.c.granted, charging_grants.c.final,
+               charging_holds.c.id.label("hold_id"), charging_holds.c.transfer_id,
+               charging_holds.c.bucket_id, charging_holds.c.quantity, charging_holds.c.rate,
+               charging_holds.c.per, transfers.c.debit_account_id,
+               transfers.c.credit_account_id, transfers.c.unit.label("transfer_unit"),
+               transfers.c.amount, transfers.c.code, transfers.c.ref,
+               (transfers.c.timeout_at <= bindparam("now")).label("expired"),
+               transfers.c.kind, _resolution.c.id.label("resolution"),
+               buckets.c.group_id.label("shared_by"))
+        .outerjoin(charging_holds, charging_holds.c.grant_id == charging_grants.c.id)
+        .outerjoin(transfers, transfers.c.id == charging_holds.c.transfer_id)
+        .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
+        .outerjoin(buckets, buckets.c.id == charging_holds.c.bucket_id)
+        .where(charging_grants.c.session_id.in_(select(charging_sessions.c.id).where(
+            among(d, charging_sessions.c.ref, "refs"))), charging_grants.c.state == "held")
+        .order_by(charging_grants.c.id, charging_holds.c.id))
+
+
+# One pass (one round trip on PostgreSQL), in this order: the sessions locked, the lines
+# the opening requests name, whether a served line is in a group, the served lines'
+# accounts locked (id order), their buckets, the sessions' open grants.
+_SESSIONS = Query(_sessions)
+_LINES = Query(lambda d: select(lines_table).where(or_(
+    among(d, lines_table.c.id, "ids"), among(d, lines_table.c.iccid, "idents"),
+    among(d, lines_table.c.msisdn, "idents"), among(d, lines_table.c.imsi, "idents"))))
+_GROUPED = Query(lambda d: select(members.c.line_id).where(
+    members.c.line_id.in_(_served(d)), members.c.left_at.is_(None)).limit(1))
+_ACCOUNTS = Query(lambda d: accounts_where(d, accounts.c.line_id.in_(_served(d))))
+_BUCKETS = Query(lambda d: buckets_where(buckets.c.line_id.in_(_served(d))))
+_GRANTS = Query(_grants)
+_REQUESTS = Query(lambda d: select(
+    charging_requests.c.session_id, charging_requests.c.number,
+    charging_requests.c.request_hash, charging_requests.c.answer).where(
+    among(d, charging_requests.c.session_id, "ids"),
+    among(d, charging_requests.c.number, "numbers")))
 """Answered requests among these sessions and numbers (a superset of the pairs wanted: a
 row-value IN would scan the table on SQLite, this one walks the primary key)."""
-_resolution = aliased(transfers)
-_GRANTS = (
-    select(charging_grants.c.id, charging_grants.c.session_id, charging_grants.c.rating_group,
-           charging_grants.c.unit, charging_grants.c.granted, charging_grants.c.final,
-           charging_holds.c.id.label("hold_id"), charging_holds.c.transfer_id,
-           charging_holds.c.bucket_id, charging_holds.c.quantity, charging_holds.c.rate,
-           charging_holds.c.per, transfers.c.debit_account_id, transfers.c.credit_account_id,
-           transfers.c.unit.label("transfer_unit"), transfers.c.amount, transfers.c.code,
-           transfers.c.ref, (transfers.c.timeout_at <= bindparam("now")).label("expired"),
-           transfers.c.kind, _resolution.c.id.label("resolution"),
-           buckets.c.group_id.label("shared_by"))
-    .outerjoin(charging_holds, charging_holds.c.grant_id == charging_grants.c.id)
-    .outerjoin(transfers, transfers.c.id == charging_holds.c.transfer_id)
-    .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
-    .outerjoin(buckets, buckets.c.id == charging_holds.c.bucket_id)
-    .where(charging_grants.c.session_id.in_(bindparam("ids", expanding=True)),
-           charging_grants.c.state == "held")
-    .order_by(charging_grants.c.id, charging_holds.c.id))
-"""Open grants of the sessions, oldest first, each with its holds in order (a row each)."""
-_LINES = select(lines_table).where(or_(
-    lines_table.c.id.in_(bindparam("ids", expanding=True)),
-    lines_table.c.iccid.in_(bindparam("idents", expanding=True)),
-    lines_table.c.msisdn.in_(bindparam("idents", expanding=True)),
-    lines_table.c.imsi.in_(bindparam("idents", expanding=True))))
 
 # --- the batch's writes -----------------------------------------------------------------
 
@@ -332,14 +368,16 @@ class _Batch:
     # --- reads ---------------------------------------------------------------------------
     def _read(self) -> None:
         conn = self.uow.conn
-        refs = sorted({c.ref for c in self.cmds})
-        query = _SESSIONS
-        if self.uow.dialect == "postgresql":
-            query = query.with_for_update(of=charging_sessions)
-        rows = list(conn.execute(query, {"refs": refs}))
-        self._read_lines({c.line_id for c in self.cmds if c.request in OPENING and c.line_id},
-                         {_ident(c.subscriber) for c in self.cmds if c.request in OPENING
-                          and c.line_id is None and c.subscriber})
+        opening_ids = sorted({c.line_id for c in self.cmds
+                              if c.request in OPENING and c.line_id})
+        idents = sorted({_ident(c.subscriber) for c in self.cmds if c.request in OPENING
+                         and c.line_id is None and c.subscriber})
+        names = {"refs": sorted({c.ref for c in self.cmds}), "ids": opening_ids,
+                 "idents": idents}
+        rows, named, grouped, totals, held, grants = read_together(conn, [
+            (_SESSIONS, names), (_LINES, names), (_GROUPED, names), (_ACCOUNTS, names),
+            (_BUCKETS, names), (_GRANTS, {**names, "now": self.now})])
+        self._keep_lines(named, set(idents))
         for r in rows:
             self.sessions[str(r.ref)] = _Session(
                 int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
@@ -352,23 +390,19 @@ class _Batch:
         if asked:
             by_sid = {s.id: s.ref for s in self.sessions.values()}
             wanted = set(asked)
-            for q in conn.execute(_REQUESTS, {"ids": sorted({i for i, _ in asked}),
-                                              "numbers": sorted({n for _, n in asked})}):
+            stored, = read_together(conn, [(_REQUESTS, {
+                "ids": sorted({i for i, _ in asked}), "numbers": sorted({n for _, n in asked})})])
+            for q in stored:
                 if (int(q.session_id), int(q.number)) in wanted:
                     self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
                         str(q.request_hash), q.answer)
-        served = {int(r.line_id) for r in rows} | set(self.by_id)
-        if any_in_a_group(self.uow, served):
+        if grouped:
             raise _Unusual("a line shares its group's plans")
-        self.books = load_books(self.uow, served)
-        if rows:
-            self._read_grants([int(r.id) for r in rows],
-                              {int(r.id): self.sessions[str(r.ref)] for r in rows})
+        fill_books(self.books, totals, held)
+        self._keep_grants(grants, {int(r.id): self.sessions[str(r.ref)] for r in rows})
 
-    def _read_lines(self, ids: set[int], idents: set[str]) -> None:
-        if not ids and not idents:
-            return
-        for row in self.uow.conn.execute(_LINES, {"ids": sorted(ids), "idents": sorted(idents)}):
+    def _keep_lines(self, rows: Sequence[Any], idents: set[str]) -> None:
+        for row in rows:
             line = Line.of(row)
             self.by_id[line.id] = line
             for ident in (line.iccid, line.msisdn, line.imsi):
@@ -378,9 +412,9 @@ class _Batch:
                     raise _Unusual("an identifier names two lines")
                 self.by_ident[ident] = line
 
-    def _read_grants(self, ids: list[int], by_sid: dict[int, _Session]) -> None:
+    def _keep_grants(self, rows: Sequence[Any], by_sid: dict[int, _Session]) -> None:
         grant: _Grant | None = None
-        for r in self.uow.conn.execute(_GRANTS, {"ids": ids, "now": self.now}):
+        for r in rows:
             if grant is None or grant.id != r.id:
                 session = by_sid[int(r.session_id)]
                 grant = _Grant(int(r.id), session, int(r.rating_group), str(r.unit),
@@ -588,8 +622,7 @@ class _Batch:
         books, t = self.books, self.totals
         others = sorted(t.accounts() - set(books.totals))
         if others:
-            read_totals(self.uow, books, select(accounts).where(accounts.c.id.in_(others))
-                        .order_by(accounts.c.id))
+            keep_totals(books, read_together(self.uow.conn, [(ACCOUNTS, {"ids": others})])[0])
         for account in t.accounts():
             row = books.totals.get(account)
             if row is None:

@@ -20,18 +20,19 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Json
-from sqlalchemy import Table, any_, bindparam
+from sqlalchemy import String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+from sqlalchemy.types import TypeDecorator
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
@@ -138,12 +139,24 @@ def _as_sqlalchemy(conn: Connection, statement: str) -> Iterator[None]:
 
 
 def among(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    """``column IN :name`` for a ``Query``: on PostgreSQL the values travel as one array
-    (``= ANY``), so the statement and its plan are the same whatever their number; SQLite
-    expands the list."""
+    """``column IN :name`` for a ``Query``, one statement and one plan whatever the number of
+    values: on PostgreSQL they travel as one array (``= ANY``), on SQLite as one JSON array
+    that ``json_each`` unpacks (``IN (SELECT value FROM json_each(?))``: an index lookup per
+    value, as an expanded list gets, without making and caching a statement per length)."""
     if dialect == "postgresql":
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
+    listed = func.json_each(bindparam(name, type_=_JsonList())).table_valued("value")
+    return column.in_(select(listed.c.value).scalar_subquery())
+
+
+class _JsonList(TypeDecorator[Any]):
+    """A list of ints or strings sent as the text of a JSON array (``among`` on SQLite)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str:
+        return json.dumps(list(value))
 
 
 class Query:
@@ -177,13 +190,15 @@ def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Ma
          ) -> None:
     """Run ``query``, a statement that returns nothing, with ``values`` (a list of them:
     once per item). Inside ``pipelined`` on PostgreSQL it is queued without waiting for it;
-    elsewhere it runs at once through SQLAlchemy."""
-    if not conn.info.get(_PIPELINE):
+    on SQLite it goes to the driver at once (one prepared statement, SQLAlchemy's
+    per-row parameter handling skipped); elsewhere it runs at once through SQLAlchemy."""
+    postgresql = conn.dialect.name == "postgresql"
+    if not conn.in_transaction() or (postgresql and not conn.info.get(_PIPELINE)):
         query.run(conn, values)
         return
     plan = query.plan(conn.dialect)
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cursor:
+    with _as_sqlalchemy(conn, plan.sql), closing(driver.cursor()) as cursor:
         if isinstance(values, Sequence):
             cursor.executemany(plan.sql, [plan.bind(v) for v in values])
         else:
@@ -196,9 +211,16 @@ def read_together(conn: Connection, reads: Sequence[tuple[Query, Mapping[str, An
     before it answers the first (pipeline mode: one round trip, the transaction's BEGIN
     included); elsewhere they run one after the other. Rows have an attribute per column,
     converted by the columns' types as ``conn.execute`` would."""
-    if conn.dialect.name != "postgresql":
-        return [list(query.run(conn, values)) for query, values in reads]
     driver: Any = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql":
+        if not conn.in_transaction():  # SQLAlchemy opens it (BEGIN IMMEDIATE, say)
+            return [list(query.run(conn, values)) for query, values in reads]
+        out = []
+        for query, values in reads:
+            plan = query.plan(conn.dialect)
+            with _as_sqlalchemy(conn, plan.sql):
+                out.append(plan.rows(driver.execute(plan.sql, plan.bind(values))))
+        return out
     plans = [query.plan(conn.dialect) for query, _ in reads]
     begin = _begins_here(conn, driver)
     with _as_sqlalchemy(conn, "; ".join(p.sql for p in plans)):
@@ -251,12 +273,16 @@ def own_begin_done(conn: Connection) -> None:
 
 
 class _Plan:
-    """A ``Query`` compiled for one PostgreSQL dialect: its text, how each value is sent and
-    how each column comes back (learnt from the first answer's type codes)."""
+    """A ``Query`` compiled for one dialect, to run on the driver itself: its text, how each
+    value is sent and how each column comes back (learnt from the first answer's type codes
+    on PostgreSQL). SQLite's statements take their values by position (a name used twice
+    is sent twice)."""
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled: Any = statement.compile(dialect=dialect)  # an SQLCompiler: its binds
         self.sql: str = compiled.string
+        self._order: list[str] | None = list(compiled.positiontup) \
+            if compiled.positional else None
         self._dialect = dialect
         self._binds = {name: bp.type.dialect_impl(dialect).bind_processor(dialect)
                        for name, bp in compiled.binds.items()}
@@ -267,30 +293,39 @@ class _Plan:
         self._make: Callable[..., Any] | None = None
         self._convert: list[Callable[[Any], Any] | None] = []
 
-    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
         given = self._fixed | dict(values)
-        return {name: given[name] if convert is None else convert(given[name])
-                for name, convert in self._binds.items()}
+        named = {name: given[name] if convert is None else convert(given[name])
+                 for name, convert in self._binds.items()}
+        if self._order is None:
+            return named
+        return tuple(named[name] for name in self._order)
 
     def rows(self, cursor: Any) -> list[Any]:
         records = cursor.fetchall()
         if self._make is None:
             self._learn(cursor.description or [])
-        make, convert = self._make, self._convert
+        make = self._make
         assert make is not None
-        if not any(convert):
-            return [make(*r) for r in records]
-        return [make(*(v if f is None else f(v) for f, v in zip(convert, r, strict=True)))
-                for r in records]
+        which = [(i, f) for i, f in enumerate(self._convert) if f is not None]
+        if not which:
+            return list(map(make._make, records))
+        out = []
+        for record in records:
+            values = list(record)
+            for i, f in which:
+                values[i] = f(values[i])
+            out.append(make._make(values))
+        return out
 
     def _learn(self, description: Sequence[Any]) -> None:
         dialect = self._dialect
         if self._columns:
             names = [str(c.key) for c in self._columns]
-            self._convert = [c.type.dialect_impl(dialect).result_processor(dialect, d.type_code)
+            self._convert = [c.type.dialect_impl(dialect).result_processor(dialect, d[1])
                              for c, d in zip(self._columns, description, strict=True)]
         else:  # a textual statement: its columns as the database names them, unconverted
-            names = [d.name for d in description]
+            names = [d[0] for d in description]
             self._convert = [None] * len(names)
         self._make = namedtuple("Record", names, rename=True)  # type: ignore[misc]
 
