@@ -232,8 +232,10 @@ def keep_totals(books: Books, rows: Iterable[Any]) -> None:
 
 
 def accounts_where(dialect: str, *cond: Any) -> Any:
-    """The accounts that meet ``cond``, in id order, locked on PostgreSQL."""
-    query = select(accounts).where(*cond).order_by(accounts.c.id)
+    """The totals of the accounts that meet ``cond``, in id order, locked on PostgreSQL."""
+    query = select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted,
+                   accounts.c.debits_pending, accounts.c.credits_pending).where(
+        *cond).order_by(accounts.c.id)
     return query.with_for_update() if dialect == "postgresql" else query
 
 

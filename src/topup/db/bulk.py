@@ -290,7 +290,7 @@ class _Plan:
         self._fixed = {name: bp.effective_value for name, bp in compiled.binds.items()
                        if not bp.required}
         self._columns = list(getattr(statement, "selected_columns", []))
-        self._make: Callable[..., Any] | None = None
+        self._make: Any = None  # a namedtuple class
         self._convert: list[Callable[[Any], Any] | None] = []
 
     def bind(self, values: Mapping[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
