@@ -12,7 +12,9 @@ the HTTP API submits them (``writer.run`` on an event loop), one session per lin
 request in flight each (``--sessions``). *Gy*: the same operations as CCR-U messages from a
 gateway on python-diameter, in a process of its own with ``--threads`` requests in flight, to
 ``GyServer`` on 127.0.0.1: once with the writer thread in the server's process, once with a
-writer process as ``topup serve`` runs it. *echo*: the same gateway against a node of the same
+writer process as ``topup serve`` runs it. *SQLite alone*: the writer's statements of an
+in-process run recorded and replayed on a copy of the database (``_replay.py``): the
+database's own pace for this work. *echo*: the same gateway against a node of the same
 stack that answers every CCR at once (no database): what the stack itself allows. Checks:
 every answer 2001, each line's wallet plus what its usage records charged equals what it was
 given, ``check_books`` clean. With ``--out`` the section "Online charging" of that file is
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import _replay as replay
 import _support as sup  # bench/ is a folder of scripts: run as a script, it is on sys.path
 from diameter.message import constants as C
 from diameter.message.avp.grouped import (
@@ -146,15 +149,17 @@ def drive(phase: Phase, threads: int, seconds: float, step: Any) -> None:
     phase.seconds = time.perf_counter() - began
 
 
-def in_process(db: Database, lines: list[line_svc.Line], args: argparse.Namespace) -> Phase:
+def in_process(db: Database, lines: list[line_svc.Line], args: argparse.Namespace,
+               tag: str = "p", on_go: Any = None) -> Phase:
     """Each of ``--sessions`` lines' sessions with one request in flight at a time, from one
-    event loop, submitted as the HTTP API submits them (``writer.run``)."""
+    event loop, submitted as the HTTP API submits them (``writer.run``); ``on_go`` is called
+    once every session is open, just before the clock starts."""
     phase = Phase("in-process")
     deadline = [float("inf")]  # set once every session is open
     opened = [0]
 
     async def session(line: line_svc.Line, go: asyncio.Event) -> tuple[int, int, list[float]]:
-        ref, number, ok, errors, lat = f"p;{line.id}", 0, 0, 0, []
+        ref, number, ok, errors, lat = f"{tag};{line.id}", 0, 0, 0, []
         first = await db.writer.run(Charge(ref, 0, "initial", (Ask(1, "data"),),
                                            line_id=line.id, country="TH"))
         errors += first.result != "success"
@@ -175,6 +180,8 @@ def in_process(db: Database, lines: list[line_svc.Line], args: argparse.Namespac
         tasks = [asyncio.create_task(session(line, go)) for line in lines[:args.sessions]]
         while opened[0] < len(tasks):
             await asyncio.sleep(0.05)
+        if on_go is not None:
+            on_go()
         began = time.perf_counter()
         deadline[0] = time.monotonic() + args.seconds
         go.set()
@@ -288,6 +295,10 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
             print(f"{backend}: {len(lines)} lines ready", flush=True)
             res.phases.append(in_process(db, lines, args))
             print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
+            if backend == "sqlite":
+                res.phases.append(database_alone(db, url, data_dir, lines, args))
+                print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
+                      flush=True)
             for phase in (Phase("Gy, one process"), Phase("Gy + writer process")):
                 gy_over(phase, db, url, data_dir, lines, args, remote="writer" in phase.name)
                 res.phases.append(phase)
@@ -296,6 +307,27 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
         finally:
             db.dispose()
     return res
+
+
+def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.Line],
+                   args: argparse.Namespace) -> Phase:
+    """The in-process run again, on an engine whose connections record what the writer
+    thread sends SQLite (``_replay``), then those statements replayed on a copy of the
+    database taken when the run began: how fast SQLite alone does the same work. Its count
+    takes in the sessions' closing requests, which the replay runs too."""
+    copy = data_dir / "before.db"
+    recording = Database(make_engine(url, connect_args={"factory": replay.Recorder}),
+                         db.settings)
+    try:
+        ran = in_process(recording, lines, args, tag="r",
+                         on_go=lambda: replay.start(Path(url.removeprefix("sqlite:///")), copy))
+    finally:
+        steps = replay.stop()
+        recording.dispose()
+    phase = Phase("SQLite alone: the writer's statements replayed")
+    phase.ops = ran.ops + min(args.sessions, len(lines))
+    phase.seconds = replay.replay(copy, steps)
+    return phase
 
 
 def gy_over(phase: Phase, db: Database, url: str, data_dir: Path,
@@ -336,8 +368,8 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
             "|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         for p in r.phases:
-            rows.append(f"| {r.backend} | {p.name} | {p.rate:,.0f} | {p.pct(0.5):.1f} | "
-                        f"{p.pct(0.99):.1f} | {p.errors} | "
+            p50, p99 = (f"{p.pct(0.5):.1f}", f"{p.pct(0.99):.1f}") if p.latencies else ("-", "-")
+            rows.append(f"| {r.backend} | {p.name} | {p.rate:,.0f} | {p50} | {p99} | {p.errors} | "
                         f"{'ok' if not r.checks else 'FAILED'} |")
     rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
                 f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
@@ -382,14 +414,19 @@ Rerun:
     --lines {args.lines} --out docs/benchmarks.md
 ```
 
-Where the in-process time goes (py-spy on the writer thread, SQLite): about three fifths in
-SQLite itself, writing six rows per operation (two ledger transfers, a grant, a hold, a usage
-record, the stored answer) and changing two (the session, the closed grant), each with its
-indexes and foreign keys, and in the batch's reads; the rest in Python, rating in memory.
-The aim of 10,000 operations/s in-process would need fewer rows per operation (an answer kept
-for a session's last request only, a grant kept open across quotas), not a faster loop. Over Gy,
-the gateway and the Diameter stack's threads decide the pace: the more requests in flight, the
-closer to the echo's rate, and the longer each waits.
+*SQLite alone*: the in-process run again, every statement the writer thread sent SQLite
+recorded (reads, multi-row writes, savepoints, commits), then replayed on a copy of the
+database as it was when the run began, in one thread with nothing else running
+(`bench/_replay.py`): what the database itself needs for the same rows, without the Python
+that decided them. It is the ceiling of the in-process path on this machine for this shape of
+operation: two ledger transfers, a grant, a hold, a usage record and the stored answer written,
+the session, the closed grant and the accounts' totals changed, each with its indexes,
+foreign keys and CHECKs, and a COMMIT (fsync) per batch. The in-process rate is that ceiling
+less the Python that reads, rates and prepares each batch on the same thread; a higher one
+needs fewer rows per operation (an answer kept for a session's last request only, a grant
+kept open across quotas), which raises the replay's rate too. Over Gy, the gateway and the
+Diameter stack's threads decide the pace: the more requests in flight, the closer to the
+echo's rate, and the longer each waits.
 """
 
 

@@ -34,9 +34,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     else:  # connections kept open (opening one costs pragmas; each holds a page cache)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 30)
-    engine = create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
-    )
+    # a caller's own connect_args (a sqlite3.Connection ``factory``, say) join ours
+    connect_args = {"timeout": 30, "check_same_thread": False, **kwargs.pop("connect_args", {})}
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
