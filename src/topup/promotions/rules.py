@@ -102,7 +102,7 @@ class Campaign:
     name: str
     starts_at: datetime
     ends_at: datetime
-    scope: Scope = Scope()
+    scope: Scope = field(default_factory=Scope)
     currency: str | None = None
     percent_bp: int | None = None
     amount_off: int | None = None
