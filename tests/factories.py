@@ -42,11 +42,12 @@ def fund(db: Database, line: line_svc.Line, amount: int, key: str | None = None)
     """Credit ``amount`` minor units to the line's wallet in its currency (a staff credit's
     transfer, without its order), under the idempotency id ``key``."""
     from topup.ledger import service as ledger
+    from topup.ledger.accounts import MANUAL_CREDIT
 
     unit = ledger.money_unit(line.currency)
     with db.unit() as uow:
         ledger.transfer(uow, key or f"fund:{line.id}:{uuid.uuid4().hex}",
-                        ledger.operator_account(uow, "manual_credit", unit, line_id=line.id),
+                        ledger.operator_account(uow, MANUAL_CREDIT, unit, line_id=line.id),
                         ledger.wallet(uow, line.id, line.currency), amount, code="topup")
 
 

@@ -1,5 +1,6 @@
 """``topup ledger check`` through the real console script on a SQLite data directory: the demo
-data balances; a corrupted cached balance is reported on stderr with exit status 1."""
+data balances; a corrupted cached balance, or an account whose kind is not in the chart of
+accounts, is reported on stderr with exit status 1. ``topup ledger chart`` prints the chart."""
 
 from __future__ import annotations
 
@@ -141,3 +142,24 @@ def test_ledger_check_on_an_empty_data_directory_fails_in_one_line(tmp_path: Pat
     assert done.returncode == 1
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith("error:")
+
+
+def test_ledger_check_reports_an_account_of_a_kind_outside_the_chart(data_dir: Path) -> None:
+    corrupt(data_dir, "UPDATE ledger_accounts SET kind = 'mystery' WHERE key = ?",
+            "op:manual_credit:money:CNY:1")
+    done = topup(data_dir, "ledger", "check")
+    assert done.returncode == 1
+    acct = account_id(data_dir, "op:manual_credit:money:CNY:1")
+    assert done.stderr.splitlines() == [
+        f"account kind not in the chart: account {acct} (op:manual_credit:money:CNY:1): "
+        "account kind 'mystery' is not in the chart of accounts (topup.ledger.accounts)",
+        "error: the books do not balance (1 problems)",
+    ]
+
+
+def test_ledger_chart_prints_the_chart_of_accounts(tmp_path: Path) -> None:
+    from topup.ledger.accounts import chart_table
+
+    done = topup(tmp_path, "ledger", "chart")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == chart_table()

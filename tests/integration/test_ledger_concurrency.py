@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from topup.db.uow import Database
 from topup.ledger import service as ledger
+from topup.ledger.accounts import REVENUE, clearing_kind
 from topup.ledger.errors import (
     InsufficientFunds,
     LedgerError,
@@ -40,8 +41,9 @@ class Accounts:
 def open_accounts(db: Database, opening: int = 0) -> Accounts:
     with db.unit() as uow:
         acc = Accounts(
-            clearing=ledger.operator_account(uow, "clearing", ledger.money_unit("CNY")),
-            revenue=ledger.operator_account(uow, "revenue", ledger.money_unit("CNY")),
+            clearing=ledger.operator_account(uow, clearing_kind("sandbox"),
+                                             ledger.money_unit("CNY")),
+            revenue=ledger.operator_account(uow, REVENUE, ledger.money_unit("CNY")),
             wallet=ledger.wallet(uow, LINE_ID, "CNY"),
         )
         if opening:

@@ -30,6 +30,7 @@ from tests.factories import (
 from topup.audit.tables import audit_log
 from topup.db.uow import Database
 from topup.ledger import service as ledger
+from topup.ledger.accounts import MANUAL_CREDIT
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.notifications.tables import outbox
 from topup.orders import topups
@@ -284,7 +285,7 @@ def fill_wallet(db: Database, line_id: int, leave: int) -> None:
     """Credit a line's wallet (through real ledger transfers) up to ``leave`` short of the
     largest total an account may hold."""
     with db.unit() as uow:
-        source = ledger.operator_account(uow, "test_float", "money:CNY")
+        source = ledger.operator_account(uow, MANUAL_CREDIT, "money:CNY")
         wallet = ledger.wallet(uow, line_id, "CNY")
         left, n = MAX_TOTAL - leave, 0
         while left:

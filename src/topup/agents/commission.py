@@ -13,8 +13,8 @@ from topup.agents.floats import float_account
 from topup.agents.tables import MAX_BP
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import COMMISSION_EXPENSE
 
-EXPENSE = "commission_expense"
 CODE = "agent_commission"
 
 
@@ -42,7 +42,7 @@ def pay_commission(uow: UnitOfWork, agent: Agent, kind: str, base: int, *,
     if amount == 0:
         return 0
     unit = ledger.money_unit(agent.currency)
-    expense = ledger.operator_account(uow, EXPENSE, unit, line_id=line_id)
+    expense = ledger.operator_account(uow, COMMISSION_EXPENSE, unit, line_id=line_id)
     ledger.transfer(uow, idempotency_id, expense, float_account(uow, agent), amount,
                     code=CODE, ref=ref)
     return amount

@@ -15,10 +15,10 @@ from topup.agents.errors import FloatFundingConflict, FloatInsufficient, Invalid
 from topup.audit.service import record as audit
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import AGENT_FLOAT, AGENT_FLOAT_SALES
 from topup.ledger.errors import InsufficientFunds, TransferIdempotencyConflict
 from topup.money import MAX_AMOUNT, Money
 
-FUNDING_SOURCE = "agent_float_sales"
 MAX_KEY = 100
 
 
@@ -30,7 +30,7 @@ def float_key(agent: Agent) -> str:
 def float_account(uow: UnitOfWork, agent: Agent) -> int:
     """The id of the agent's float account in its currency (opened on first use)."""
     unit = ledger.money_unit(agent.currency)
-    return ledger.open_account(uow, float_key(agent), unit, "agent_float", no_overdraft=True)
+    return ledger.open_account(uow, float_key(agent), unit, AGENT_FLOAT)
 
 
 def float_balance(uow: UnitOfWork, agent: Agent) -> Money:
@@ -74,7 +74,7 @@ def fund_float(uow: UnitOfWork, agent_id: int, amount: int, *, key: str, reason:
     # A suspended agent may still pay what it owes: funding records money received.
     earlier = ledger.find_transfer(uow, idem)
     unit = ledger.money_unit(agent.currency)
-    source = ledger.operator_account(uow, FUNDING_SOURCE, unit)
+    source = ledger.operator_account(uow, AGENT_FLOAT_SALES, unit)
     try:
         made = ledger.transfer(uow, idem, source, acct, amount, code="agent_float_fund",
                                ref=f"agent:{agent.id}")

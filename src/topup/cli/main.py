@@ -1,5 +1,5 @@
-"""``topup``: serve, demo, db upgrade, lines import, plans import/list, admin create, ledger check,
-payments reconcile, payments bank import/review/resolve.
+"""``topup``: serve, demo, db upgrade, lines import, plans import/list, admin create, ledger
+check/chart, payments reconcile, payments bank import/review/resolve.
 
 Every command exits non-zero with one line on stderr when its input is refused.
 """
@@ -252,6 +252,14 @@ def ledger_check() -> None:
             err.print(f"{p.what}: {p.detail}", markup=False)
         raise fail(f"the books do not balance ({len(problems)} problems)")
     out.print(f"the books balance: {count} transfers checked")
+
+
+@ledger_app.command("chart")
+def ledger_chart() -> None:
+    """Print the chart of accounts: the Markdown table of docs/ledger.md."""
+    from topup.ledger.accounts import chart_table
+
+    sys.stdout.write(chart_table())  # as is: rich would wrap the table's long lines
 
 
 @payments_app.command("reconcile")

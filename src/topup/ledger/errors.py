@@ -12,6 +12,11 @@ LedgerError (Conflict)              root of the ledger's refusals
  ├─ PostExceedsPending              a partial post asked for more than was reserved
  └─ AmountOutOfRange                a transfer too large, or one that would take an account
                                     total past ``MAX_TOTAL``
+
+ChartError (ValueError)             a programming error, not a refusal: never shown to users
+ ├─ UnknownAccountKind              an account kind that the chart of accounts does not name
+ └─ AccountKindMisused              a kind used against its chart entry (an operator account
+                                    of a line's kind, a wallet allowed below zero)
 """
 
 from __future__ import annotations
@@ -99,3 +104,17 @@ class AmountOutOfRange(LedgerError):
     code = "amount_out_of_range"
     status = 422
     title = "Amount out of range"
+
+
+class ChartError(ValueError):
+    """Root of misuses of the chart of accounts (``topup.ledger.accounts``): bugs in the
+    caller, so a ValueError rather than a refusal the API would turn into a problem."""
+
+
+class UnknownAccountKind(ChartError):
+    """Raised when an account is opened with a kind the chart of accounts does not name."""
+
+
+class AccountKindMisused(ChartError):
+    """Raised when a kind is used against its entry: an operator account of a line's or an
+    agent's kind, or an overdraft rule other than the chart's."""

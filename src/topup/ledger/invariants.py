@@ -2,7 +2,8 @@
 
 ``check_books`` recomputes every account's posted and pending totals from ``ledger_transfers``
 and compares them with the cached columns, checks that each unit sums to zero, that no
-no-overdraft account is below zero, and that no pending transfer is over-posted.
+no-overdraft account is below zero, that no pending transfer is over-posted, and that every
+account's kind is in the chart of accounts with the overdraft rule the chart gives it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, select, union_all
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
+from topup.ledger import accounts as chart
+from topup.ledger.errors import ChartError, UnknownAccountKind
 from topup.ledger.tables import accounts, transfers
 
 
@@ -50,6 +53,17 @@ def _derived(conn: Connection) -> dict[int, dict[str, int]]:
     }
 
 
+def _chart_problems(a: Row) -> list[Problem]:
+    """An account whose kind the chart does not know, or whose overdraft rule differs."""
+    try:
+        chart.no_overdraft(a.kind, bool(a.no_overdraft))
+    except ChartError as exc:
+        what = "account kind not in the chart" if isinstance(exc, UnknownAccountKind) \
+            else "account against its chart entry"
+        return [Problem(what, f"account {a.id} ({a.key}): {exc}")]
+    return []
+
+
 def check_books(conn: Connection) -> list[Problem]:
     """Every violated invariant of the ledger; an empty list means the books balance."""
     problems: list[Problem] = []
@@ -64,6 +78,7 @@ def check_books(conn: Connection) -> list[Problem]:
                     "cached balance differs from transfers",
                     f"account {a.id} ({a.key}) {col}: cached {getattr(a, col)}, derived {value}",
                 ))
+        problems.extend(_chart_problems(a))
         if a.no_overdraft and a.credits_posted - a.debits_posted - a.debits_pending < 0:
             problems.append(Problem("overdraft", f"account {a.id} ({a.key}) is below zero"))
         tot = totals.setdefault(a.unit, [0, 0])

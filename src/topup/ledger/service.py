@@ -18,6 +18,8 @@ from sqlalchemy.engine import Row
 from topup.db.bulk import Query, among, send
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
+from topup.ledger import accounts as chart
+from topup.ledger.accounts import WALLET
 from topup.ledger.errors import (
     AccountNotFound,
     AmountOutOfRange,
@@ -90,11 +92,14 @@ def open_account(
     kind: str,
     *,
     line_id: int | None = None,
-    no_overdraft: bool = False,
+    no_overdraft: bool | None = None,
 ) -> int:
     """Return the id of the account named ``key``, creating it on first use (race-safe).
 
+    ``kind`` must be in the chart of accounts (``UnknownAccountKind`` otherwise), which also
+    says whether the account may go below zero (``no_overdraft``, if given, must agree).
     Accounts are never deleted and their ids never change, so committed ids are remembered."""
+    refuse_overdraft = chart.no_overdraft(kind, no_overdraft)
     known = uow.known.get(key) or uow.learned.get(key)
     if known is not None:
         return known
@@ -104,7 +109,7 @@ def open_account(
         return int(found)
     values = {
         "key": key, "unit": unit, "kind": kind, "line_id": line_id,
-        "no_overdraft": no_overdraft, "debits_posted": 0, "credits_posted": 0,
+        "no_overdraft": refuse_overdraft, "debits_posted": 0, "credits_posted": 0,
         "debits_pending": 0, "credits_pending": 0, "created_at": uow.now,
     }
     uow.conn.execute(insert_ignore(uow, accounts, values, ["key"]))
@@ -119,7 +124,9 @@ def operator_account(uow: UnitOfWork, kind: str, unit: str, *, line_id: int | No
 
     With ``line_id`` it is the sub-account of that line's shard: movements of different lines
     then lock different rows, and reports sum the shards (``op:<kind>:<unit>:<shard>``).
+    ``kind`` is an operator kind of the chart of accounts (``topup.ledger.accounts``).
     """
+    chart.check_operator(kind)
     if line_id is None:
         return open_account(uow, f"op:{kind}:{unit}", unit, kind)
     shard = line_id % uow.settings.ledger_shards
@@ -129,14 +136,14 @@ def operator_account(uow: UnitOfWork, kind: str, unit: str, *, line_id: int | No
 def wallet(uow: UnitOfWork, line_id: int, currency: str) -> int:
     """A line's money wallet in ``currency`` (a customer account: never below zero)."""
     unit = money_unit(currency)
-    return open_account(uow, f"line:{line_id}:wallet:{unit}", unit, "wallet",
-                        line_id=line_id, no_overdraft=True)
+    return open_account(uow, f"line:{line_id}:wallet:{unit}", unit, WALLET,
+                        line_id=line_id)
 
 
 def lines_with_money() -> Select[Any]:
     """Ids of lines with money available in any wallet."""
     return select(accounts.c.line_id).where(
-        accounts.c.kind == "wallet",
+        accounts.c.kind == WALLET,
         accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending > 0)
 
 
@@ -151,7 +158,7 @@ def wallets_below(uow: UnitOfWork, floors: dict[str, int], skip: Select[Any], li
     rows = uow.conn.execute(
         select(accounts.c.id, accounts.c.line_id, accounts.c.unit,
                available.label("available"), accounts.c.credits_posted)
-        .where(accounts.c.kind == "wallet", accounts.c.credits_posted > 0, or_(*cond),
+        .where(accounts.c.kind == WALLET, accounts.c.credits_posted > 0, or_(*cond),
                tuple_(accounts.c.id, accounts.c.credits_posted).not_in(skip))
         .order_by(accounts.c.id).limit(limit))
     return [(int(r.id), int(r.line_id), str(r.unit), int(r.available), int(r.credits_posted))
@@ -161,7 +168,7 @@ def wallets_below(uow: UnitOfWork, floors: dict[str, int], skip: Select[Any], li
 def wallets(uow: UnitOfWork, line_id: int) -> dict[str, Balance]:
     """Every money wallet of a line, by currency."""
     rows = uow.conn.execute(select(accounts).where(
-        accounts.c.line_id == line_id, accounts.c.kind == "wallet").order_by(accounts.c.unit))
+        accounts.c.line_id == line_id, accounts.c.kind == WALLET).order_by(accounts.c.unit))
     return {
         str(currency_of(r.unit)): Balance(r.id, r.unit, r.credits_posted - r.debits_posted,
                                           r.debits_pending, r.credits_pending)

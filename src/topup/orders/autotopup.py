@@ -30,6 +30,7 @@ from sqlalchemy import String, and_, exists, insert, literal, select, update
 from topup.catalog import service as catalog
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
+from topup.ledger.accounts import WALLET
 from topup.ledger.tables import accounts
 from topup.money import MAX_AMOUNT, Money
 from topup.orders.errors import AutoTopupNotFound, InvalidAutoTopup
@@ -215,7 +216,7 @@ def wallet_available() -> Any:
 
 def wallet_of() -> Any:
     """The join condition of a rule and its line's wallet in the rule's currency."""
-    return and_(accounts.c.line_id == at.c.line_id, accounts.c.kind == "wallet",
+    return and_(accounts.c.line_id == at.c.line_id, accounts.c.kind == WALLET,
                 accounts.c.unit == literal("money:", String) + at.c.currency)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from topup.catalog.fx import fx_rate
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import FX
 from topup.money import MAX_AMOUNT, Money, check_currency
 from topup.orders.errors import InvalidOrder, PaymentMethodUnavailable
 
@@ -45,9 +46,9 @@ def fund_converted(uow: UnitOfWork, order: Order, payer_account: int) -> None:
     paid_unit = ledger.money_unit(order.currency)
     credit_unit = ledger.money_unit(order.credit_currency)
     ledger.transfer(uow, f"{ref}:fx-in", payer_account,
-                    ledger.operator_account(uow, "fx", paid_unit, line_id=order.line_id),
+                    ledger.operator_account(uow, FX, paid_unit, line_id=order.line_id),
                     order.amount, code="fx", ref=ref)
     ledger.transfer(uow, f"{ref}:fund",
-                    ledger.operator_account(uow, "fx", credit_unit, line_id=order.line_id),
+                    ledger.operator_account(uow, FX, credit_unit, line_id=order.line_id),
                     ledger.wallet(uow, order.line_id, order.credit_currency),
                     order.credit_amount, code="topup", ref=ref)

@@ -30,6 +30,7 @@ from topup.charging import buckets
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
+from topup.ledger.accounts import DEFERRED_REVENUE, FX, clearing_kind
 from topup.orders.errors import OrderError
 from topup.orders.model import Order, move_order
 from topup.orders.service import get_order, late_payment_key
@@ -166,7 +167,7 @@ def _reserve(uow: UnitOfWork, order: Order, amount: int | None, key: str, reason
     if order.kind == "plan":
         _take_plan_back(uow, order, rid)
     # A converted top-up's wallet money goes back through the FX position it came from.
-    towards = "fx" if wallet_amount else f"clearing:{_source(order)}"
+    towards = FX if wallet_amount else clearing_kind(_source(order))
     hold = ledger.transfer(
         uow, f"refund:{rid}:hold", ledger.wallet(uow, order.line_id, wallet_currency),
         ledger.operator_account(uow, towards, ledger.money_unit(wallet_currency),
@@ -193,7 +194,7 @@ def _take_plan_back(uow: UnitOfWork, order: Order, rid: int) -> None:
     mu = ledger.money_unit(order.currency)
     ledger.transfer(
         uow, f"order:{order.id}:unbuy",
-        ledger.operator_account(uow, "deferred_revenue", mu, line_id=order.line_id),
+        ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=order.line_id),
         ledger.wallet(uow, order.line_id, order.currency), order.amount,
         code="plan_refund", ref=f"order:{order.id}:refund:{rid}")
 
@@ -207,8 +208,8 @@ def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str |
             mu = ledger.money_unit(order.currency)
             ledger.transfer(
                 uow, f"refund:{rid}:fx-out",
-                ledger.operator_account(uow, "fx", mu, line_id=order.line_id),
-                ledger.operator_account(uow, f"clearing:{_source(order)}", mu,
+                ledger.operator_account(uow, FX, mu, line_id=order.line_id),
+                ledger.operator_account(uow, clearing_kind(_source(order)), mu,
                                         line_id=order.line_id),
                 int(row.amount), code="refund", ref=f"order:{order.id}")
     else:

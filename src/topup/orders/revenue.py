@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import DEFERRED_REVENUE, REVENUE
 from topup.orders.service import get_order
 
 
@@ -20,7 +21,7 @@ def earn(uow: UnitOfWork, order_id: int) -> int:
     mu = ledger.money_unit(order.currency)
     ledger.transfer(
         uow, f"order:{order.id}:earned",
-        ledger.operator_account(uow, "deferred_revenue", mu, line_id=order.line_id),
-        ledger.operator_account(uow, "revenue", mu, line_id=order.line_id), order.amount,
+        ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=order.line_id),
+        ledger.operator_account(uow, REVENUE, mu, line_id=order.line_id), order.amount,
         code="revenue", ref=f"order:{order.id}")
     return order.amount

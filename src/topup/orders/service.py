@@ -21,6 +21,13 @@ from topup.catalog import service as catalog
 from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import (
+    DEFERRED_REVENUE,
+    FEE_REVENUE,
+    MANUAL_CREDIT,
+    UNALLOCATED,
+    clearing_kind,
+)
 from topup.money import Money
 from topup.orders import fx, limits
 from topup.orders.errors import (
@@ -173,7 +180,7 @@ def _collect_fee(uow: UnitOfWork, order: Order, payer_account: int) -> None:
     if order.fee:
         mu = ledger.money_unit(order.currency)
         ledger.transfer(uow, f"order:{order.id}:fee", payer_account,
-                        ledger.operator_account(uow, "fee_revenue", mu, line_id=order.line_id),
+                        ledger.operator_account(uow, FEE_REVENUE, mu, line_id=order.line_id),
                         order.fee, code="fee", ref=f"order:{order.id}")
 
 
@@ -208,7 +215,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     if req.method == "manual":
         audit(uow, actor_id, "order.manual_credit", f"line:{line.id}", reason=order.reason,
               order_id=order_id, amount=money.amount, currency=money.currency)
-        return _fund_and_fulfil(uow, order, _operator(uow, order, "manual_credit"), "manual_credit",
+        return _fund_and_fulfil(uow, order, _operator(uow, order, MANUAL_CREDIT), "manual_credit",
                                 plan)
     if prepaid is not None:
         return _fund_and_fulfil(uow, order, prepaid.account_id, prepaid.note, plan)
@@ -280,7 +287,7 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
                          line.valid_until)
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
-    deferred = ledger.operator_account(uow, "deferred_revenue", mu, line_id=line.id)
+    deferred = ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=line.id)
     ledger.transfer(uow, f"order:{order.id}:buy", ledger.wallet(uow, line.id, order.currency),
                     deferred, order.amount, code="plan_purchase", ref=f"order:{order.id}")
     bucket_id, renews = issue_bucket(uow, line.id, plan, order.id, order.group_id)
@@ -320,7 +327,7 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     total = order.total
     if paid and (status.amount != total.amount or status.currency != total.currency):
         raise PaymentMismatch(f"paid {status.amount} {status.currency}, order {total}")
-    source = f"clearing:{payment_ref.split(':', 1)[0]}"
+    source = clearing_kind(payment_ref.split(":", 1)[0])
     if order.state in ("failed", "cancelled", "expired") and status.state == "succeeded":
         return _credit_late_payment(uow, order, source)
     if order.state != "awaiting_payment":
@@ -351,7 +358,7 @@ def _credit_late_payment(uow: UnitOfWork, order: Order, source: str) -> Order:
     # for finance to pay back.
     holder = line_svc.get_line(uow, order.line_id).customer_id
     to = ledger.wallet(uow, order.line_id, order.currency) if holder == order.customer_id \
-        else ledger.operator_account(uow, "unallocated", mu, line_id=order.line_id)
+        else ledger.operator_account(uow, UNALLOCATED, mu, line_id=order.line_id)
     ledger.transfer(uow, key, ledger.operator_account(uow, source, mu, line_id=order.line_id),
                     to, order.total.amount, code="late_payment", ref=f"order:{order.id}")
     uow.conn.execute(insert(order_events).values(

@@ -34,6 +34,7 @@ from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
+from topup.ledger.accounts import MANUAL_CREDIT
 from topup.ledger.tables import MAX_TOTAL, transfers
 from topup.orders.idempotency import (
     Outcome,
@@ -235,7 +236,7 @@ def _open_accounts(uow: UnitOfWork, items: list[_Accepted]) -> None:
         item.wallet = ledger.wallet(uow, item.line.id, item.line.currency)
     shards = uow.settings.ledger_shards
     for item in sorted(usual, key=lambda i: i.line.id % shards):
-        item.source = ledger.operator_account(uow, "manual_credit",
+        item.source = ledger.operator_account(uow, MANUAL_CREDIT,
                                               ledger.money_unit(item.line.currency),
                                               line_id=item.line.id)
 

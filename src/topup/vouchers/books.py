@@ -22,8 +22,15 @@ from __future__ import annotations
 
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import (
+    BREAKAGE,
+    PROMOTION_EXPENSE,
+    VOUCHER_LIABILITY,
+    VOUCHER_SALES,
+    clearing_kind,
+)
 
-CLEARING = "clearing:voucher"
+CLEARING = clearing_kind("voucher")
 
 
 def _unit(currency: str) -> str:
@@ -32,17 +39,17 @@ def _unit(currency: str) -> str:
 
 def liability(uow: UnitOfWork, voucher_id: int, currency: str) -> int:
     """The liability shard that holds this voucher's value."""
-    return ledger.operator_account(uow, "voucher_liability", _unit(currency), line_id=voucher_id)
+    return ledger.operator_account(uow, VOUCHER_LIABILITY, _unit(currency), line_id=voucher_id)
 
 
 def breakage(uow: UnitOfWork, voucher_id: int, currency: str) -> int:
     """Where the value of a voucher that expired unused goes (on the voucher's shard)."""
-    return ledger.operator_account(uow, "breakage", _unit(currency), line_id=voucher_id)
+    return ledger.operator_account(uow, BREAKAGE, _unit(currency), line_id=voucher_id)
 
 
 def sales(uow: UnitOfWork, currency: str) -> int:
     """What distributors owe (or paid) for activated batches."""
-    return ledger.operator_account(uow, "voucher_sales", _unit(currency))
+    return ledger.operator_account(uow, VOUCHER_SALES, _unit(currency))
 
 
 def clearing(uow: UnitOfWork, line_id: int, currency: str) -> int:
@@ -52,7 +59,7 @@ def clearing(uow: UnitOfWork, line_id: int, currency: str) -> int:
 
 def promotion(uow: UnitOfWork, line_id: int, currency: str) -> int:
     """The operator's promotion expense on the line's shard (plan price differences)."""
-    return ledger.operator_account(uow, "promotion_expense", _unit(currency), line_id=line_id)
+    return ledger.operator_account(uow, PROMOTION_EXPENSE, _unit(currency), line_id=line_id)
 
 
 def hold_key(voucher_id: int, attempt: int) -> str:

@@ -9,6 +9,7 @@ from tests.integration.vouchers.conftest import make_batch, operator_total, wall
 from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.ledger import service as ledger
+from topup.ledger.accounts import AGENT_FLOAT_SALES
 from topup.ledger.errors import InsufficientFunds
 from topup.subscribers.lines import Line
 from topup.vouchers import service as vouchers
@@ -27,7 +28,7 @@ def float_account(db: Database, amount: int) -> int:
     with db.unit() as uow:
         acct = ledger.open_account(uow, "test:float:money:CNY", "money:CNY", "agent_float",
                                    no_overdraft=True)
-        cash = ledger.operator_account(uow, "float_funding", "money:CNY")
+        cash = ledger.operator_account(uow, AGENT_FLOAT_SALES, "money:CNY")
         ledger.transfer(uow, f"fund:{amount}", cash, acct, amount, code="float_funding")
         return acct
 

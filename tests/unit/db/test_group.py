@@ -26,6 +26,7 @@ from topup.db.writer import DatabaseBusy
 from topup.demo.catalog import seed_catalog
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
+from topup.ledger.accounts import REVENUE
 from topup.ledger.tables import accounts
 
 
@@ -205,14 +206,14 @@ def test_a_closed_writer_refuses_new_commands_and_still_applies_queued_ones(
 
 def test_an_account_made_in_a_rolled_back_savepoint_is_not_remembered(db: Database) -> None:
     def keep(uow: UnitOfWork) -> int:
-        return ledger.open_account(uow, "test:kept", "money:CNY", "test")
+        return ledger.open_account(uow, "test:kept", "money:CNY", REVENUE)
 
     def make_then_refuse(uow: UnitOfWork) -> None:
-        ledger.open_account(uow, "test:undone", "money:CNY", "test")
+        ledger.open_account(uow, "test:undone", "money:CNY", REVENUE)
         raise InvalidInput("refused after opening an account")
 
     def open_again(uow: UnitOfWork) -> int:
-        return ledger.open_account(uow, "test:undone", "money:CNY", "test")
+        return ledger.open_account(uow, "test:undone", "money:CNY", REVENUE)
 
     with held(db):
         futures = [db.writer.submit(_Work(w)) for w in (keep, make_then_refuse)]
@@ -236,7 +237,7 @@ def test_an_account_made_in_a_rolled_back_savepoint_is_not_remembered(db: Databa
 
 def test_ids_learned_by_a_batch_that_rolls_back_are_not_remembered(db: Database) -> None:
     def make_then_break(uow: UnitOfWork) -> None:
-        ledger.open_account(uow, "test:broken", "money:CNY", "test")
+        ledger.open_account(uow, "test:broken", "money:CNY", REVENUE)
         raise RuntimeError("a bug")
 
     with held(db):

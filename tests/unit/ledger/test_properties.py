@@ -46,11 +46,11 @@ from topup.ledger.invariants import check_books
 
 # (name, currency, customer?) — customers are no-overdraft wallets, the rest operator accounts.
 ACCOUNTS = (
-    ("clearing", "CNY", False),
+    ("clearing:sandbox", "CNY", False),
     ("revenue", "CNY", False),
     ("alice", "CNY", True),
     ("bob", "CNY", True),
-    ("clearing-eur", "EUR", False),
+    ("clearing:sandbox", "EUR", False),
     ("alice-eur", "EUR", True),
 )
 CUSTOMERS = [i for i, a in enumerate(ACCOUNTS) if a[2]]

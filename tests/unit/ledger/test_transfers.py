@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from topup.clock import FrozenClock
 from topup.db.uow import Database, UnitOfWork
 from topup.ledger import service as ledger
+from topup.ledger.accounts import REVENUE, clearing_kind
 from topup.ledger.errors import (
     AccountNotFound,
     InsufficientFunds,
@@ -42,8 +43,8 @@ class Books:
 def open_books(db: Database, *, fund_alice: int = 0) -> Books:
     with db.unit() as uow:
         books = Books(
-            clearing=ledger.operator_account(uow, "clearing", CNY),
-            revenue=ledger.operator_account(uow, "revenue", CNY),
+            clearing=ledger.operator_account(uow, clearing_kind("sandbox"), CNY),
+            revenue=ledger.operator_account(uow, REVENUE, CNY),
             alice=ledger.wallet(uow, 1, "CNY"),
             bob=ledger.wallet(uow, 2, "CNY"),
             euro=ledger.wallet(uow, 1, "EUR"),
@@ -62,7 +63,7 @@ def test_accounts_are_opened_once_with_their_kind(db: Database) -> None:
     books = open_books(db)
     with db.unit() as uow:
         assert ledger.wallet(uow, 1, "CNY") == books.alice
-        assert ledger.operator_account(uow, "clearing", CNY) == books.clearing
+        assert ledger.operator_account(uow, clearing_kind("sandbox"), CNY) == books.clearing
         row = uow.conn.execute(select(accounts).where(accounts.c.id == books.alice)).one()
         assert (row.unit, row.kind, row.line_id, row.no_overdraft) == (CNY, "wallet", 1, True)
         op = uow.conn.execute(select(accounts).where(accounts.c.id == books.clearing)).one()

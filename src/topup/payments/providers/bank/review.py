@@ -27,6 +27,7 @@ from topup.audit.service import record as audit
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
+from topup.ledger.accounts import clearing_kind
 from topup.money import Money
 from topup.orders.errors import OrderNotFound
 from topup.orders.model import Order, OrderRequest, Prepaid
@@ -142,7 +143,7 @@ def _credit_wallet(uow: UnitOfWork, item: ReviewItem, actor_id: int, note: str,
         target = lines.get_line(uow, get_order(uow, item.order_id).line_id)
     else:
         raise ReviewNotResolvable("no line is known for this payment; name the line to credit")
-    clearing = ledger.operator_account(uow, "clearing:bank", ledger.money_unit(item.currency),
+    clearing = ledger.operator_account(uow, clearing_kind("bank"), ledger.money_unit(item.currency),
                                        line_id=target.id)
     return create_order(uow, actor_id, target, OrderRequest(
         kind="topup", method="bank", channel="finance", currency=item.currency,
