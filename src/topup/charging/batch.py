@@ -46,6 +46,7 @@ from topup.db.bulk import Query, among, read_together
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
+from topup.ledger import accounts as kinds
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
@@ -319,7 +320,7 @@ def _draw_buckets(uow: UnitOfWork, books: Books, line_id: int, cmd: Usage, count
         if b.valid_from is None:
             b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
             books.starts[b.id] = (b.valid_from, b.expires_at)
-        consumed = ledger.operator_account(uow, "consumed", cmd.unit, line_id=line_id)
+        consumed = ledger.operator_account(uow, kinds.CONSUMED, cmd.unit, line_id=line_id)
         draws.append(_Draw(f"bucket:{b.id}", b.account_id, consumed, cmd.unit, take, "usage"))
         books.available[b.account_id] -= take
         left -= take
@@ -346,7 +347,7 @@ def _draw_money(uow: UnitOfWork, books: Books, line: Line, cmd: Usage, left: int
         covered = available * per // per_unit
     charge = catalog.oob_charge(per_unit, per, covered) if covered else 0
     if charge:
-        revenue = ledger.operator_account(uow, "revenue_usage", mu, line_id=line.id)
+        revenue = ledger.operator_account(uow, kinds.REVENUE_USAGE, mu, line_id=line.id)
         draws.append(_Draw("money", wallet, revenue, mu, charge, "usage_oob"))
         books.available[wallet] -= charge
     return covered, charge

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, insert, select, update
 
 from topup.charging.tables import bucket_units, buckets
 from topup.db.uow import UnitOfWork
+from topup.ledger import accounts as kinds
 from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
 
@@ -92,12 +93,13 @@ def issue_bucket(uow: UnitOfWork, line_id: int, plan: Any, order_id: int,
         total = int(getattr(plan, attr))
         if total <= 0:
             continue
-        acct = ledger.open_account(uow, f"bucket:{bucket_id}:{unit}", unit, "bucket",
+        acct = ledger.open_account(uow, f"bucket:{bucket_id}:{unit}", unit, kinds.BUCKET,
                                    line_id=line_id, no_overdraft=True)
         uow.conn.execute(insert(bucket_units).values(
             bucket_id=bucket_id, unit=unit, account_id=acct, total=total))
         ledger.transfer(uow, f"order:{order_id}:issue:{unit}",
-                        ledger.operator_account(uow, "supply", unit, line_id=line_id), acct, total,
+                        ledger.operator_account(uow, kinds.SUPPLY, unit, line_id=line_id),
+                        acct, total,
                         code="plan_issue", ref=f"order:{order_id}")
     return bucket_id, renews
 
@@ -177,7 +179,7 @@ def take_back(uow: UnitOfWork, bucket_id: int, key: str) -> bool:
                                    .where(buckets.c.id == bucket_id)).scalar_one())
     for u in _units_of(uow, bucket_id):
         ledger.transfer(uow, f"{key}:{u.unit}", int(u.account_id),
-                        ledger.operator_account(uow, "supply", u.unit, line_id=line_id),
+                        ledger.operator_account(uow, kinds.SUPPLY, u.unit, line_id=line_id),
                         int(u.total), code="plan_take_back", ref=f"bucket:{bucket_id}")
     uow.conn.execute(update(buckets).where(buckets.c.id == bucket_id).values(state="refunded"))
     return True
@@ -207,7 +209,7 @@ def expire_bucket(uow: UnitOfWork, bucket_id: int) -> int | None:
         left = ledger.balance(uow, int(u.account_id)).available
         if left > 0:
             ledger.transfer(uow, f"bucket:{bucket_id}:expire:{u.unit}", int(u.account_id),
-                            ledger.operator_account(uow, "breakage", u.unit,
+                            ledger.operator_account(uow, kinds.BREAKAGE, u.unit,
                                                     line_id=row.line_id),
                             left, code="breakage", ref=f"bucket:{bucket_id}")
     uow.conn.execute(update(buckets).where(buckets.c.id == bucket_id).values(state="expired"))

@@ -71,6 +71,7 @@ from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
+from topup.ledger import accounts as kinds
 from topup.ledger import service as ledger
 from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
 from topup.subscribers.errors import LineNotFound
@@ -527,7 +528,7 @@ class _Batch:
             if b.valid_from is None:  # a first-use plan starts with the session that uses it
                 b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
                 books.starts[b.id] = (b.valid_from, b.expires_at)
-            consumed = ledger.operator_account(uow, "consumed", unit, line_id=line.id)
+            consumed = ledger.operator_account(uow, kinds.CONSUMED, unit, line_id=line.id)
             pending = self._pend(session, f"{tag}:bucket:{b.id}", b.account_id, consumed, unit,
                                  take, "usage_hold", timeout_at)
             self._add_hold(_Hold(None, grant, pending, b.id, take, None, None))
@@ -541,7 +542,7 @@ class _Batch:
                 else available * per // per_unit
             if covered > 0:
                 mu = ledger.money_unit(line.currency)
-                revenue = ledger.operator_account(uow, "revenue_usage", mu, line_id=line.id)
+                revenue = ledger.operator_account(uow, kinds.REVENUE_USAGE, mu, line_id=line.id)
                 pending = self._pend(session, f"{tag}:money", wallet, revenue, mu,
                                      catalog.oob_charge(per_unit, per, covered),
                                      "usage_oob_hold", timeout_at)

@@ -24,6 +24,7 @@ from topup.charging.errors import InvalidUsage, UsageRecordConflict
 from topup.charging.groups import Share, note_use, share_of
 from topup.charging.tables import bucket_units, buckets, usage_records
 from topup.db.uow import UnitOfWork
+from topup.ledger import accounts as kinds
 from topup.ledger import service as ledger
 from topup.subscribers.lines import Line, ensure_usable
 
@@ -110,7 +111,8 @@ def _draw_buckets(uow: UnitOfWork, rec_id: int, line_id: int, unit: str, quantit
             uow.conn.execute(update(buckets).where(buckets.c.id == b.id).values(
                 valid_from=at, expires_at=at + timedelta(days=b.validity_days)))
         ledger.transfer(uow, f"usage:{rec_id}:bucket:{b.id}", b.account_id,
-                        ledger.operator_account(uow, "consumed", unit, line_id=line_id), take,
+                        ledger.operator_account(uow, kinds.CONSUMED, unit, line_id=line_id),
+                        take,
                         code="usage", ref=f"usage:{rec_id}")
         if share is not None and b.group_id is not None:
             share.spend(b, unit, take)
@@ -135,7 +137,8 @@ def _draw_money(uow: UnitOfWork, rec_id: int, line: Line, unit: str, left: int,
     charge = catalog.oob_charge(per_unit, per, covered) if covered else 0
     if charge:
         ledger.transfer(uow, f"usage:{rec_id}:money", wallet,
-                        ledger.operator_account(uow, "revenue_usage", mu, line_id=line.id), charge,
+                        ledger.operator_account(uow, kinds.REVENUE_USAGE, mu, line_id=line.id),
+                        charge,
                         code="usage_oob", ref=f"usage:{rec_id}")
     return covered, charge
 

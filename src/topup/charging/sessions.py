@@ -58,6 +58,7 @@ from topup.charging.tables import (
     usage_records,
 )
 from topup.db.uow import UnitOfWork
+from topup.ledger import accounts as kinds
 from topup.ledger import service as ledger
 from topup.ledger.tables import transfers
 from topup.subscribers.lines import Line, ensure_usable, get_line
@@ -463,7 +464,7 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
                 valid_from=at, expires_at=at + timedelta(days=b.validity_days)))
         held = ledger.transfer(
             uow, f"{tag}:bucket:{b.id}", b.account_id,
-            ledger.operator_account(uow, "consumed", unit, line_id=line.id), take,
+            ledger.operator_account(uow, kinds.CONSUMED, unit, line_id=line.id), take,
             code="usage_hold", ref=f"charging:{session.id}", pending=True, timeout=timeout)
         uow.conn.execute(insert(charging_holds).values(
             grant_id=grant_id, transfer_id=held.id, bucket_id=b.id, quantity=take))
@@ -480,8 +481,8 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
         if covered > 0:
             held = ledger.transfer(
                 uow, f"{tag}:money", wallet,
-                ledger.operator_account(uow, "revenue_usage", ledger.money_unit(line.currency),
-                                        line_id=line.id),
+                ledger.operator_account(uow, kinds.REVENUE_USAGE,
+                                        ledger.money_unit(line.currency), line_id=line.id),
                 catalog.oob_charge(per_unit, per, covered), code="usage_oob_hold",
                 ref=f"charging:{session.id}", pending=True, timeout=timeout)
             uow.conn.execute(insert(charging_holds).values(
