@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agents.read": _ALL,
     "agents.write": _ADMIN,
     "agents.fund": _FINANCE,
+    "promotions.read": _ALL,
+    "promotions.write": _ADMIN,
     "bank.review": _FINANCE,
     "refunds.write": _FINANCE,
     "orders.read": _ALL,
