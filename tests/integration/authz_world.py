@@ -9,12 +9,14 @@ import hmac
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
+from tests.conftest import START
 from tests.factories import make_line, make_user
 from tests.integration.vouchers.conftest import make_batch
 from topup.channels.api.app import create_app
@@ -27,6 +29,8 @@ from topup.orders.autotopup import Rule, save_auto_topup
 from topup.orders.tables import orders
 from topup.payments.providers.sandbox import SandboxProvider
 from topup.payments.saved.tables import saved_payment_methods
+from topup.promotions import store as promotions
+from topup.promotions.tables import campaigns, promo_codes
 from topup.subscribers import auth, groups
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
@@ -86,12 +90,17 @@ class World:
         return hmac.new(key, f"csrf:{basis}".encode(), hashlib.sha256).hexdigest()
 
     def fingerprint(self) -> tuple[Any, ...]:
-        """What must not move when a caller is refused: transfers, orders, the owner's line."""
+        """What must not move when a caller is refused: transfers, orders, the owner's line,
+        campaigns and their codes."""
         with self.db.unit(readonly=True) as uow:
             line = uow.conn.execute(select(lines.c.status, lines.c.auto_renew, lines.c.customer_id)
                                     .where(lines.c.id == int(self.ids["line_id"]))).one()
             count = uow.conn.execute(select(func.count()).select_from(orders)).scalar_one()
-            return ledger.count_transfers(uow), count, tuple(line)
+            promos = [uow.conn.execute(select(func.count()).select_from(t)).scalar_one()
+                      for t in (campaigns, promo_codes)]
+            state = uow.conn.execute(select(campaigns.c.state).where(
+                campaigns.c.id == int(self.ids["campaign_id"]))).scalar_one()
+            return ledger.count_transfers(uow), count, tuple(line), *promos, state
 
 
 def _ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -200,6 +209,9 @@ def build(db: Database) -> World:
         group = groups.create_group(uow, w.users["owner"].id, "Matrix")
         groups.add_member(uow, group, int(w.ids["line_id"]))
     w.ids["group_id"] = str(group.id)
+    with db.unit() as uow:  # a promo-code campaign
+        w.ids["campaign_id"] = str(promotions.create_campaign(uow, promotions.CampaignSpec(
+            "code", "Matrix", START, START + timedelta(days=7), percent_bp=1000)))
     batch = make_batch(db, count=2)
     w.pin = batch.cards[0].pin
     w.ids.update(batch_id=str(batch.batch.id), serial=batch.cards[1].serial, item_id="1",

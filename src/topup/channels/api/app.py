@@ -14,6 +14,7 @@ from topup.channels.api import (
     admin_agents,
     admin_bank,
     admin_catalog,
+    admin_promotions,
     admin_vouchers,
     auth,
     auto_topup,
@@ -101,7 +102,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
                    admin_vouchers.router, charging.router, store.router, store.smdp_router,
-                   auto_topup.router, groups.router):
+                   auto_topup.router, groups.router, admin_promotions.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)
