@@ -122,12 +122,14 @@ class Quote:
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON form: plain types only, the lines in order, totals spelled out
-        (so a reader without this class sees the same numbers)."""
+        (so a reader without this class sees the same numbers). Who asked is left out: an
+        order names its customer, and a quote's form is the same for any asker it prices
+        the same."""
         return {
             "v": VERSION, "currency": self.currency, "item": self.item,
             "plan_id": self.plan_id, "plan_code": self.plan_code, "channel": self.channel,
             "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "customer_id": self.customer_id, "code": self.code,
+            "code": self.code,
             "lines": [line.json() for line in self.lines],
             "subtotal": self.subtotal, "fee": self.fee_amount, "total": self.total,
         }
@@ -150,8 +152,7 @@ class Quote:
                 fee=next((x for x in lines if x.kind == FEE), None),
                 at=datetime.fromisoformat(str(data["at"]).replace("Z", "+00:00")),
                 channel=str(data["channel"]), plan_id=data.get("plan_id"),
-                plan_code=data.get("plan_code"), customer_id=data.get("customer_id"),
-                code=data.get("code"))
+                plan_code=data.get("plan_code"), code=data.get("code"))
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise InvalidQuote(f"not a quote: {exc}") from exc
         if quote.lines != tuple(lines) or (data.get("subtotal"), data.get("fee"),
