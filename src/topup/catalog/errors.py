@@ -7,8 +7,11 @@ CatalogError                        root of the catalogue's refusals
  ├─ InvalidCatalogEntry (InvalidInput)  a zone, limit, preset or rate is not acceptable
  ├─ PriceNotAvailable (InvalidInput)    the plan has no price in the asked currency
  ├─ PlanNotOnSale (Conflict)        the plan is inactive or outside its sale window
- └─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
-                                    ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
+ ├─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
+ │                                  ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
+ ├─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
+ └─ UnknownPromoCode (InvalidInput) a promo code no campaign grants (every code, until
+                                    campaigns exist); ``extra`` holds ``code``
 """
 
 from __future__ import annotations
@@ -70,3 +73,17 @@ class TopupOutOfLimits(CatalogError, InvalidInput):
 
     code = "topup_out_of_limits"
     title = "Top-up amount out of limits"
+
+
+class InvalidQuote(CatalogError, InvalidInput):
+    """Raised when a quote is asked with a bad channel, or its lines do not add up."""
+
+    code = "invalid_quote"
+    title = "Invalid price quote"
+
+
+class UnknownPromoCode(CatalogError, InvalidInput):
+    """Raised when a promo code is given that no campaign grants."""
+
+    code = "unknown_promo_code"
+    title = "Unknown promo code"

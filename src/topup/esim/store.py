@@ -21,6 +21,7 @@ from urllib.parse import quote
 from sqlalchemy import select, update
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import price
 from topup.catalog.service import Plan
 from topup.db.uow import Database, UnitOfWork
 from topup.errors import Forbidden, InvalidInput
@@ -78,7 +79,8 @@ def offers(uow: UnitOfWork, country: str, currency: str,
                                    on_sale_at=uow.now):
         if inventory.pool_for(plan, known, in_stock=False) is None:
             continue
-        out.append(Offer(plan, catalog.price_of(plan, currency),
+        quoted = price(uow, plan, currency, uow.now, CHANNEL)
+        out.append(Offer(plan, quoted.money(quoted.total),
                          inventory.pool_for(plan, known) is not None))
     return out
 
@@ -109,8 +111,8 @@ def buy(uow: UnitOfWork, *, buyer: int, plan_id: int, currency: str,
     """Reserve a profile for ``plan_id`` (from stock, or ordered from ``supplier``'s SM-DP+
     for an on-demand pool) and order it, paid through ``provider``."""
     plan = catalog.get_plan(uow, plan_id)
-    catalog.ensure_on_sale(plan, uow.now)
-    catalog.price_of(plan, currency)  # sold in this currency, before anything is taken
+    # on sale and sold in this currency, before anything is taken
+    price(uow, plan, currency, uow.now, CHANNEL, customer=buyer)
     until = uow.now + payment_ttl(uow.settings, provider.name) + RESERVE_MARGIN
     profile, ordered = inventory.reserve(uow, plan, until, supplier)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
+from topup.catalog.quotes import Quote as PriceQuote
 from topup.db.uow import UnitOfWork
 from topup.money import Money
 from topup.orders.errors import IllegalOrderTransition
@@ -56,10 +57,17 @@ class Order:
     paid_at: datetime | None
     fulfilled_at: datetime | None
     group_id: int | None = None  # the plan is bought for this group of lines, shared
+    quote: dict[str, Any] | None = None  # the price quote confirmed (``PriceQuote.to_json``)
 
     @classmethod
     def of(cls, row: Any) -> Order:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def price_quote(self) -> PriceQuote | None:
+        """The catalogue's quote this order was confirmed with (None for an order made
+        before orders kept their quote)."""
+        return PriceQuote.from_json(self.quote) if self.quote else None
 
     @property
     def money(self) -> Money:
@@ -93,6 +101,7 @@ class OrderRequest:
     language: str = "en"  # the payer's, for the provider's page
     save_method: bool = False  # the payer asked to keep the card for auto-renew / top-up
     group_id: int | None = None  # a plan for this group, bought through one of its lines
+    code: str | None = None  # a promo code the payer typed (refused while no campaign exists)
 
 
 @dataclass(frozen=True)
@@ -107,16 +116,26 @@ class Prepaid:
 
 @dataclass(frozen=True)
 class Quote:
-    """What an order would cost, shown before the payer confirms."""
+    """What an order would cost, shown before the payer confirms: the catalogue's price
+    quote (every line of it) and, for a converted top-up, what the wallet receives."""
 
-    amount: Money
-    fee: Money
+    price: PriceQuote
     credit: Money | None = None  # what the wallet receives, when converted
     fx_rate: str | None = None
 
     @property
+    def amount(self) -> Money:
+        """What the order buys: the list price less its discounts."""
+        return self.price.money(self.price.subtotal)
+
+    @property
+    def fee(self) -> Money:
+        return self.price.money(self.price.fee_amount)
+
+    @property
     def total(self) -> Money:
-        return self.amount + self.fee
+        """What the payer pays."""
+        return self.price.money(self.price.total)
 
 
 @dataclass(frozen=True)

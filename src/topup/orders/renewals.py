@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import price
 from topup.charging import buckets
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
@@ -136,18 +137,22 @@ def _order(uow: UnitOfWork, row: Any, payers: Payers) -> tuple[Order, StoredMeth
     if recent >= uow.settings.max_renewals_per_day:
         raise _Stop(f"at most {uow.settings.max_renewals_per_day} renewals a day", count=False)
     plan = catalog.get_plan(uow, int(row.plan_id))
-    price = catalog.price_of(plan, line.currency)
-    wallet = ledger.wallets(uow, line.id).get(price.currency)
+    # the one price service decides, as for every channel: what the wallet must hold is
+    # the quote's total (its fee included), the very quote the order then stores
+    quoted = price(uow, plan, line.currency, uow.now, CHANNEL, customer=line.customer_id,
+                   method="wallet")
+    total = quoted.money(quoted.total)
+    wallet = ledger.wallets(uow, line.id).get(total.currency)
     req = OrderRequest(kind="plan", method="wallet", channel=CHANNEL, plan_id=plan.id,
-                       currency=price.currency, confirm_duplicate=True)
-    if wallet is not None and wallet.available >= price.amount:
+                       currency=total.currency, confirm_duplicate=True)
+    if wallet is not None and wallet.available >= total.amount:
         return create_order(uow, None, line, req), None
     method = _saved_method(uow, line.customer_id, payers)
     if method is None:
-        raise _Stop(f"{price} is not in the wallet and no card is saved")
+        raise _Stop(f"{total} is not in the wallet and no card is saved")
     return create_order(uow, None, line, OrderRequest(
         kind="plan", method=method.provider, channel=CHANNEL, plan_id=plan.id,
-        currency=price.currency, confirm_duplicate=True),
+        currency=total.currency, confirm_duplicate=True),
         provider=payers.providers[method.provider]), method
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import insert, select
 
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
+from topup.catalog.quotes import Quote as PriceQuote
+from topup.catalog.quotes import price
 from topup.charging.buckets import issue_bucket
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
@@ -113,27 +115,33 @@ def awaiting_payment(uow: UnitOfWork, created_before: datetime, limit: int) -> l
     return [Order.of(r) for r in rows]
 
 
-def price_request(uow: UnitOfWork, line: Line, req: OrderRequest) -> tuple[Money, Any]:
-    """What ``req`` costs on ``line`` and the plan it buys (None for a top-up), checked against
-    the currencies the line takes and the top-up limits."""
+def price_request(uow: UnitOfWork, line: Line, req: OrderRequest, *, prepaid: bool = False
+                  ) -> tuple[PriceQuote, Any]:
+    """The catalogue's quote for ``req`` on ``line`` and the plan it buys (None for a
+    top-up), checked against the currencies the line takes and the top-up limits. The fee of
+    the method is a line of the quote, except for a manual credit or a prepaid source."""
     currency = limits.order_currency(uow, line, req)
+    item: Any
     if req.kind == "topup":
         if req.group_id is not None:
             raise InvalidOrder("a group buys plans, not top-ups", field="group_id")
         if req.amount is None or isinstance(req.amount, bool) or req.amount <= 0:
             raise InvalidOrder("a top-up needs a positive amount in minor units", field="amount")
-        money = Money(req.amount, currency)
-        catalog.check_topup_amount(uow, line.home_country, money)
+        item = Money(req.amount, currency)
+        catalog.check_topup_amount(uow, line.home_country, item)
         if req.method == "manual":
-            limits.check_manual_credit(uow, line, money)
-        return money, None
-    if req.kind != "plan" or req.plan_id is None:
-        raise InvalidOrder("kind is topup (with amount) or plan (with plan_id)", field="kind")
-    if req.group_id is not None:
-        groups.ensure_member(uow, req.group_id, line.id)
-    plan = catalog.get_plan(uow, req.plan_id)
-    catalog.ensure_on_sale(plan, uow.now)
-    return catalog.price_of(plan, currency), plan
+            limits.check_manual_credit(uow, line, item)
+        plan = None
+    else:
+        if req.kind != "plan" or req.plan_id is None:
+            raise InvalidOrder("kind is topup (with amount) or plan (with plan_id)",
+                               field="kind")
+        if req.group_id is not None:
+            groups.ensure_member(uow, req.group_id, line.id)
+        item = plan = catalog.get_plan(uow, req.plan_id)
+    fee_method = None if prepaid or req.method == "manual" else req.method
+    return price(uow, item, currency, uow.now, req.channel, customer=line.customer_id,
+                 code=req.code, method=fee_method), plan
 
 
 def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money
@@ -162,18 +170,16 @@ def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Mone
 
 def quote(uow: UnitOfWork, line: Line, req: OrderRequest, *,
           provider: PaymentProvider | None = None, prepaid: bool = False) -> Quote:
-    """Price and fee of a prospective order paid by ``provider`` (or from a prepaid source);
-    nothing is written. The method is checked exactly as ``create_order`` checks it."""
+    """The catalogue's price quote of a prospective order paid by ``provider`` (or from a
+    prepaid source), with its conversion terms; nothing is written. The method is checked
+    exactly as ``create_order`` checks it, and the quote is the one it would store."""
     line_svc.ensure_usable(line)
-    money, _ = price_request(uow, line, req)
+    priced, _ = price_request(uow, line, req, prepaid=prepaid)
+    money = priced.money(priced.subtotal)
     check_method(req, money, provider, prepaid=prepaid)
     conv = fx.terms(uow, req, money)
     credit = Money(conv["credit_amount"], conv["credit_currency"]) if conv["fx_rate"] else None
-    return Quote(money, Money(_fee(uow, req, money), money.currency), credit, conv["fx_rate"])
-
-
-def _fee(uow: UnitOfWork, req: OrderRequest, money: Money) -> int:
-    return 0 if req.method == "manual" else catalog.fee_for(uow, req.channel, req.method, money)
+    return Quote(priced, credit, conv["fx_rate"])
 
 
 def _collect_fee(uow: UnitOfWork, order: Order, payer_account: int) -> None:
@@ -194,14 +200,15 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
     the payer's next action.
     """
     line_svc.ensure_usable(line)
-    money, plan = price_request(uow, line, req)
+    priced, plan = price_request(uow, line, req, prepaid=prepaid is not None)
+    money = priced.money(priced.subtotal)
     check_method(req, money, provider, prepaid=prepaid is not None)
     superseded = []
     if not req.confirm_duplicate and prepaid is None:
         superseded = _check_duplicate(uow, line, req, money)
     order_id = int(uow.conn.execute(insert(orders).values(
         customer_id=line.customer_id, line_id=line.id, kind=req.kind, plan_id=req.plan_id,
-        amount=money.amount, fee=0 if prepaid else _fee(uow, req, money),
+        amount=priced.subtotal, fee=priced.fee_amount, quote=priced.to_json(),
         currency=money.currency, method=req.method, channel=req.channel,
         **fx.terms(uow, req, money),
         state="created", reason=(req.reason or "").strip() or None, created_by=actor_id,

@@ -1,7 +1,7 @@
 """Orders, their state history, and the API's Idempotency-Key records.
 
 An order is immutable once submitted: triggers (see the migrations) refuse any change to its
-line, kind, plan, amount, currency, method, fee, conversion terms or group.
+line, kind, plan, amount, currency, method, fee, conversion terms, group or price quote.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ orders = Table(
     Column("bucket_id", Id, nullable=True),
     Column("group_id", Id, ForeignKey("line_groups.id"), nullable=True),  # a plan shared by it
     Column("next_action", JSON, nullable=True),
+    # the catalogue's price quote the order was confirmed with (``Quote.to_json``); none on
+    # orders made before quotes were kept
+    Column("quote", JSON, nullable=True),
     Column("renewal", Boolean, nullable=False, default=False),
     Column("failure_code", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),

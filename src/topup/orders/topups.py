@@ -81,6 +81,7 @@ class _Accepted:
     # 0 for a command whose accounts are not the usual two (the reference path opens them).
     source: int
     wallet: int
+    quote: dict[str, Any] | None = None  # the price quote the order stores (``create_order``'s)
 
 
 class _TopUps:
@@ -220,10 +221,12 @@ def _validate(uow: UnitOfWork, index: int, cmd: TopUp, line: Line | None
         raise LineNotFound()
     req = cmd.request
     line_svc.ensure_usable(line)
-    money, _ = price_request(uow, line, req)
+    priced, _ = price_request(uow, line, req)
+    money = priced.money(priced.subtotal)
     check_method(req, money, None)
     usual = req.kind == "topup" and not req.credit_currency and money.currency == line.currency
-    item = _Accepted(index, cmd, line, -1 if usual else 0, -1 if usual else 0)
+    item = _Accepted(index, cmd, line, -1 if usual else 0, -1 if usual else 0,
+                     priced.to_json())
     return item, usual and req.method == "manual" and line.status == "active"
 
 
@@ -295,7 +298,8 @@ def _write_rows(uow: UnitOfWork, fast: list[_Accepted], made: list[Order], answe
     now = uow.now
     insert_rows(uow.conn, orders, _ORDER_COLUMNS, [
         (o.id, o.customer_id, o.line_id, o.amount, o.currency, o.reason, o.method, o.channel,
-         a.cmd.actor_id, a.cmd.request.confirm_duplicate) for a, o in zip(fast, made, strict=True)],
+         a.cmd.actor_id, a.cmd.request.confirm_duplicate, o.quote)
+        for a, o in zip(fast, made, strict=True)],
         same={"kind": "topup", "plan_id": None, "fee": 0, "credit_currency": None,
               "credit_amount": None, "fx_rate": None, "state": "fulfilled", "renewal": False,
               "created_at": now, "updated_at": now, "paid_at": now, "fulfilled_at": now})
@@ -318,7 +322,7 @@ def _write_rows(uow: UnitOfWork, fast: list[_Accepted], made: list[Order], answe
 
 
 _ORDER_COLUMNS = ("id", "customer_id", "line_id", "amount", "currency", "reason", "method",
-                  "channel", "created_by", "confirmed_duplicate")
+                  "channel", "created_by", "confirmed_duplicate", "quote")
 
 
 def _order(a: _Accepted, order_id: int, now: datetime) -> Order:
@@ -330,7 +334,7 @@ def _order(a: _Accepted, order_id: int, now: datetime) -> Order:
         credit_currency=None, credit_amount=None, fx_rate=None, method=req.method,
         channel=req.channel, state="fulfilled", reason=(req.reason or "").strip() or None,
         payment_ref=None, next_action=None, bucket_id=None, renewal=False, created_at=now,
-        paid_at=now, fulfilled_at=now)
+        paid_at=now, fulfilled_at=now, quote=a.quote)
 
 
 def _move_money(uow: UnitOfWork, fast: list[_Accepted], made: list[Order]) -> None:

@@ -25,14 +25,16 @@ TEXT: dict[str, dict[str, str]] = {
            "total": "Total paid", "credited": "Credited to wallet",
            "method": "Payment method", "status": "Status",
            "refunded": "Refunded", "test": "TEST MODE — no real money moved",
-           "print": "Print", "pdf": "Download PDF",
+           "print": "Print", "pdf": "Download PDF", "list_price": "List price",
+           "discount": "Discount",
            "footer": "Keep this receipt for your records."},
     "zh-CN": {"title": "收据", "number": "收据编号", "issued": "开具时间", "paid": "支付时间",
               "order": "订单", "item": "项目", "line": "号码", "amount": "金额",
               "fee": "手续费", "total": "实付金额", "credited": "钱包入账",
               "method": "支付方式", "status": "状态",
               "refunded": "已退款", "test": "测试模式 — 未产生真实扣款", "print": "打印",
-              "pdf": "下载 PDF", "footer": "请妥善保存本收据。"},
+              "pdf": "下载 PDF", "footer": "请妥善保存本收据。", "list_price": "标价",
+              "discount": "优惠"},
 }
 
 METHODS: dict[str, tuple[str, str]] = {
@@ -82,6 +84,20 @@ def line_text(line: Line) -> str:
     return f"ICCID …{line.iccid[-6:]}"
 
 
+def _price_rows(receipt: Receipt, order: Order, lang: str,
+                fmt: Callable[[Money, str], str]) -> list[tuple[str, str]]:
+    """The lines of the price quote the order was confirmed with (list price, each discount,
+    the fee); an order made before orders kept quotes shows its amount and fee."""
+    t = TEXT[lang]
+    quote = order.price_quote
+    if quote is None:
+        rows = [(t["amount"], fmt(receipt.money, lang))]
+        return rows + ([(t["fee"], fmt(receipt.fee_money, lang))] if receipt.fee else [])
+    label = {"list_price": t["list_price"], "fee": t["fee"]}
+    return [(label.get(adj.kind, f'{t["discount"]} · {adj.name}'),
+             fmt(Money(adj.amount, quote.currency), lang)) for adj in quote.lines]
+
+
 def build(receipt: Receipt, order: Order, line: Line, lang: str,
           fmt: Callable[[Money, str], str] = Money.format) -> ReceiptView:
     """The rows of ``receipt`` in ``lang`` (``en`` or ``zh-CN``); ``fmt`` shows money."""
@@ -90,9 +106,7 @@ def build(receipt: Receipt, order: Order, line: Line, lang: str,
     rows = [(t["number"], receipt.number), (t["issued"], when(receipt.issued_at)),
             (t["paid"], when(order.paid_at)), (t["order"], f"#{receipt.order_id}"),
             (t["item"], receipt.item_zh if lang == "zh-CN" else receipt.item_en),
-            (t["line"], line_text(line)), (t["amount"], fmt(receipt.money, lang))]
-    if receipt.fee:
-        rows.append((t["fee"], fmt(receipt.fee_money, lang)))
+            (t["line"], line_text(line)), *_price_rows(receipt, order, lang, fmt)]
     if order.credit_currency and order.credit_amount is not None:
         # A top-up paid in one currency and credited in another shows both.
         rows.append((t["credited"], fmt(Money(order.credit_amount, order.credit_currency), lang)))

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text, update
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
 from topup.catalog.errors import CatalogError
+from topup.catalog.quotes import price
 from topup.db.uow import UnitOfWork
 from topup.errors import InvalidInput
 from topup.ledger import service as ledger
@@ -57,8 +58,9 @@ def _face(uow: UnitOfWork, spec: BatchSpec) -> tuple[Money, int | None]:
                            "face_amount", field="face_amount")
     try:
         plan = catalog.get_plan(uow, spec.plan_id)
-        catalog.ensure_on_sale(plan, uow.now)
-        return catalog.price_of(plan, currency), plan.id
+        # the face is what the price service quotes for the plan now (on sale, in currency)
+        quoted = price(uow, plan, currency, uow.now, "voucher")
+        return quoted.money(quoted.total), plan.id
     except CatalogError as exc:
         raise InvalidBatch(exc.detail, field="plan_id") from exc
 

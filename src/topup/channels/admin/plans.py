@@ -4,6 +4,7 @@ Fees and top-up limits are shown; they are set with the API or the CLI."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from topup.audit.service import record as audit
 from topup.catalog import service as catalog
+from topup.catalog.errors import PlanNotOnSale
+from topup.catalog.quotes import price
 from topup.catalog.service import Plan, PlanSpec
 from topup.catalog.tables import PLAN_KINDS, RENEW_ON, VALIDITY_STARTS
 from topup.channels.admin.pages import page
@@ -23,16 +26,28 @@ from topup.money import Money
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 NUMBER = N_("Enter a whole number, 0 or more.")
+CHANNEL = "admin"  # as the console names the orders it makes
 
 
 @router.get("/admin/plans")
 def plans(q: str = Query("", max_length=60), w: Web = Depends(allowed("catalog.read"))
           ) -> Response:
-    """Every plan, on sale or not, with its prices; and the fee rules."""
+    """Every plan, on sale or not, with its list prices, what the price service quotes for
+    each now (what a traveller is charged); and the fee rules."""
     with w.db.unit(readonly=True) as uow:
         found = catalog.list_plans(uow, q=q or None, include_inactive=True)
         fees = catalog.fee_rules_list(uow)
-    return page(w, "admin/plans.html", "plans", plans=found, q=q, fees=fees)
+        quotes = {p.id: [price(uow, p, cur, uow.now, CHANNEL) for cur in sorted(p.prices)]
+                  for p in found if _on_sale(p, uow.now)}
+    return page(w, "admin/plans.html", "plans", plans=found, q=q, fees=fees, quotes=quotes)
+
+
+def _on_sale(plan: Plan, at: datetime) -> bool:
+    try:
+        catalog.ensure_on_sale(plan, at)
+    except PlanNotOnSale:
+        return False
+    return True
 
 
 def _values(plan: Plan | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from topup.agents.statements import Statement, TerminalReport
 from topup.agents.terminals import Terminal
 from topup.agents.topups import Sale, TopupSale
 from topup.agents.voucher_sales import VoucherSale
-from topup.channels.api.schemas import MoneyOut
+from topup.channels.api.schemas import MoneyOut, PriceQuoteOut
 from topup.money import Money
 
 ID_TYPE_DOC = "passport, national_id, residence_permit or driving_licence"
@@ -54,6 +54,8 @@ class TopupSaleOut(SaleOut):
                                       "when its currency differs from the agent's")
     float_balance: MoneyOut
     kyc: KycOut | None = None
+    quote: PriceQuoteOut | None = Field(None, description="The price quote the top-up's "
+                                                          "order was made with")
 
 
 class VoucherSaleOut(SaleOut):
@@ -179,7 +181,8 @@ def topup_sale_out(done: TopupSale) -> TopupSaleOut:
         o.credit_amount else None
     return TopupSaleOut(**sale_fields(done.sale), order_state=o.state,  # type: ignore[arg-type]
                         credited=money_out(credited) if credited else None,
-                        float_balance=money_out(done.float_balance), kyc=kyc_out(done.kyc))
+                        float_balance=money_out(done.float_balance), kyc=kyc_out(done.kyc),
+                        quote=PriceQuoteOut(**o.quote) if o.quote else None)
 
 
 def voucher_sale_out(done: VoucherSale) -> VoucherSaleOut:

@@ -37,6 +37,8 @@ ZH: dict[str, str] = {
     "plan_not_found": "未找到套餐",
     "plan_not_on_sale": "该套餐当前不可购买",
     "price_not_available": "该套餐不支持此币种",
+    "invalid_quote": "报价无效",
+    "unknown_promo_code": "优惠码无效",
     "topup_out_of_limits": "充值金额超出限额",
     "invalid_amount": "金额无效",
     "currency_mismatch": "币种不一致",

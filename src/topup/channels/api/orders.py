@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import current_user, database
 from topup.channels.api.lines import visible_line
-from topup.channels.api.schemas import OrderIn, OrderOut, QuoteOut
+from topup.channels.api.schemas import OrderIn, OrderOut, PriceQuoteOut, QuoteOut
 from topup.channels.api.views import order_out
 from topup.db.uow import Database, UnitOfWork
 from topup.orders import service as orders
@@ -48,7 +48,8 @@ def create(body: OrderIn, request: Request,
         req = OrderRequest(kind=body.kind, method=body.method, channel="api",
                            currency=body.currency, amount=body.amount, plan_id=body.plan_id,
                            confirm_duplicate=body.confirm_duplicate,
-                           credit_currency=body.credit_currency, group_id=body.group_id)
+                           credit_currency=body.credit_currency, group_id=body.group_id,
+                           code=body.code)
         order = orders.create_order(uow, user.id, line, req,
                                     provider=providers.get(body.method))
         return 201, jsonable_encoder(order_out(order))
@@ -58,9 +59,9 @@ def create(body: OrderIn, request: Request,
 
 
 def _asked(body: OrderIn) -> dict[str, Any]:
-    """The body as the key's request digest covers it: without an unset ``group_id``, so the
-    keys of orders made before groups existed replay as they did."""
-    return body.model_dump(exclude={"group_id"} if body.group_id is None else None)
+    """The body as the key's request digest covers it: without an unset ``group_id`` or
+    ``code``, so the keys of orders made before groups and codes existed replay as they did."""
+    return body.model_dump(exclude={k for k in ("group_id", "code") if getattr(body, k) is None})
 
 
 @router.post("/quote", response_model=QuoteOut)
@@ -74,14 +75,15 @@ def make_quote(body: OrderIn, request: Request, user: User = Depends(current_use
         q = orders.quote(uow, line, OrderRequest(
             kind=body.kind, method=body.method, channel="api", currency=body.currency,
             amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency,
-            group_id=body.group_id),
+            group_id=body.group_id, code=body.code),
             provider=provider)
     return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
                     currency=q.total.currency, fx_rate=q.fx_rate,
                     credit_currency=q.credit.currency if q.credit else None,
                     credit_amount=q.credit.amount if q.credit else None,
                     display={"amount": q.amount.text(), "fee": q.fee.text(),
-                             "total": q.total.text()})
+                             "total": q.total.text()},
+                    quote=PriceQuoteOut(**q.price.to_json()))
 
 
 @router.get("/{order_id}", response_model=OrderOut)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import price
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import database
 from topup.channels.api.messages import language_of
@@ -16,6 +17,7 @@ from topup.db.uow import Database
 from topup.money import Money, check_currency
 
 router = APIRouter(tags=["catalog"])
+CHANNEL = "api"  # as orders made through the API name their channel
 
 
 @router.get("/plans", response_model=list[PlanOut])
@@ -27,21 +29,29 @@ def plans(request: Request,
           kind: str | None = Query(None, description="day, week, month, quarter, year, addon"),
           q: str | None = Query(None, description="Search in codes and names"),
           db: Database = Depends(database)) -> list[PlanOut]:
-    """Plans on sale now, country plans before region plans."""
+    """Plans on sale now, country plans before region plans; with ``currency``, each with
+    its price quote in it."""
+    cur = check_currency(currency) if currency else None
     with db.unit(readonly=True) as uow:
         found = catalog.list_plans(
             uow, country=country.upper() if country else None, zone=zone,
-            currency=check_currency(currency) if currency else None, kind=kind, q=q,
-            on_sale_at=uow.now)
+            currency=cur, kind=kind, q=q, on_sale_at=uow.now)
+        quotes = [price(uow, p, cur, uow.now, CHANNEL) if cur else None for p in found]
     lang = language_of(request)
-    return [plan_out(p, lang) for p in found]
+    return [plan_out(p, lang, quoted) for p, quoted in zip(found, quotes, strict=True)]
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
-def plan(plan_id: DbId, request: Request, db: Database = Depends(database)) -> PlanOut:
-    """One plan."""
+def plan(plan_id: DbId, request: Request,
+         currency: str | None = Query(None, description="Quote its price in this currency"),
+         db: Database = Depends(database)) -> PlanOut:
+    """One plan; with ``currency``, its price quote now (refused when the plan is not on
+    sale or not sold in that currency)."""
     with db.unit(readonly=True) as uow:
-        return plan_out(catalog.get_plan(uow, plan_id), language_of(request))
+        found = catalog.get_plan(uow, plan_id)
+        quoted = price(uow, found, check_currency(currency), uow.now, CHANNEL) \
+            if currency else None
+        return plan_out(found, language_of(request), quoted)
 
 
 @router.get("/zones")

@@ -112,6 +112,29 @@ class LinePatchIn(BaseModel):
     auto_renew: bool
 
 
+class QuoteLineOut(BaseModel):
+    kind: Literal["list_price", "discount", "fee"]
+    name: str = Field(..., description="list_price, fee, or what grants a discount")
+    amount: int = Field(..., description="Signed minor units: a discount is negative")
+
+
+class PriceQuoteOut(BaseModel):
+    """The price service's quote (``catalog.quotes.Quote.to_json``)."""
+
+    v: int = Field(..., description="Version of this form")
+    currency: str
+    item: Literal["plan", "topup"]
+    plan_id: int | None = None
+    plan_code: str | None = None
+    channel: str
+    at: str = Field(..., description="The moment priced, ISO 8601 UTC")
+    code: str | None = Field(None, description="The promo code applied")
+    lines: list[QuoteLineOut] = Field(..., description="List price, discounts, fee, in order")
+    subtotal: int = Field(..., description="List price less discounts: what is bought")
+    fee: int
+    total: int = Field(..., description="The sum of the lines: what the payer pays")
+
+
 class PlanOut(BaseModel):
     id: int
     code: str
@@ -128,6 +151,8 @@ class PlanOut(BaseModel):
     validity_start: Literal["purchase", "first_use"]
     renew_on: Literal["expiry", "data_out"]
     prices: dict[str, int] = Field(..., description="Minor units per ISO 4217 currency")
+    quote: PriceQuoteOut | None = Field(
+        None, description="The price now in the asked currency (with ?currency=)")
 
 
 class OrderIn(BaseModel):
@@ -145,6 +170,8 @@ class OrderIn(BaseModel):
     group_id: DbId | None = Field(
         None, description="Plans: buy it for this group of lines (`line_id` must be in it); "
                           "every line in the group draws on it")
+    code: str | None = Field(None, max_length=40, description="A promo code (none is valid "
+                                                              "until campaigns exist)")
 
 
 class QuoteOut(BaseModel):
@@ -156,6 +183,8 @@ class QuoteOut(BaseModel):
     credit_amount: int | None = None
     fx_rate: str | None = None
     display: dict[str, str] = Field(..., description="amount, fee and total as text")
+    quote: PriceQuoteOut = Field(..., description="Every line of the price, as the order "
+                                                  "would store it")
 
 
 class ManualCreditIn(BaseModel):
@@ -187,6 +216,8 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     fulfilled_at: datetime | None
     group_id: int | None = Field(None, description="The group of lines the plan is shared by")
+    quote: PriceQuoteOut | None = Field(
+        None, description="The price quote the order was confirmed with (none on old orders)")
 
 
 class UsageIn(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import Quote as PriceQuote
 from topup.channels.api.schemas import (
     BalanceOut,
     BucketOut,
@@ -15,6 +16,7 @@ from topup.channels.api.schemas import (
     LineOut,
     OrderOut,
     PlanOut,
+    PriceQuoteOut,
     UsageOut,
 )
 from topup.charging.buckets import BucketView, line_buckets
@@ -75,13 +77,15 @@ def group_out(uow: UnitOfWork, group: Group, lang: str) -> GroupOut:
                     buckets=bucket_outs(uow, found.buckets, lang), members=members)
 
 
-def plan_out(plan: Any, lang: str) -> PlanOut:
+def plan_out(plan: Any, lang: str, quote: PriceQuote | None = None) -> PlanOut:
+    """A plan; with ``quote``, its price now as the price service quoted it."""
     return PlanOut(
         id=plan.id, code=plan.code, name=plan.name(lang), name_en=plan.name_en,
         name_zh=plan.name_zh, zone=plan.zone_code, countries=list(plan.countries),
         kind=plan.kind, data_bytes=plan.data_bytes, voice_seconds=plan.voice_seconds,
         sms_count=plan.sms_count, validity_days=plan.validity_days,
-        validity_start=plan.validity_start, renew_on=plan.renew_on, prices=dict(plan.prices))
+        validity_start=plan.validity_start, renew_on=plan.renew_on, prices=dict(plan.prices),
+        quote=PriceQuoteOut(**quote.to_json()) if quote else None)
 
 
 def order_out(order: Order) -> OrderOut:
@@ -92,7 +96,8 @@ def order_out(order: Order) -> OrderOut:
         credit_amount=order.credit_amount, fx_rate=order.fx_rate,
         method=order.method, channel=order.channel, state=order.state, renewal=order.renewal,
         next_action=order.next_action, created_at=order.created_at, paid_at=order.paid_at,
-        fulfilled_at=order.fulfilled_at, group_id=order.group_id)
+        fulfilled_at=order.fulfilled_at, group_id=order.group_id,
+        quote=PriceQuoteOut(**order.quote) if order.quote else None)
 
 
 def usage_out(rec: UsageRecord) -> UsageOut:

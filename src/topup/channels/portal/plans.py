@@ -7,11 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import Quote, price
 from topup.channels.api.bounds import DbId
 from topup.channels.portal.groups import shared_group
 from topup.channels.portal.payment import method_choices
+from topup.channels.portal.topup import CHANNEL
 from topup.channels.portal.views import balances, owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.subscribers import lines as line_svc
 from topup.subscribers.groups import Group
@@ -49,29 +52,40 @@ def plans(country: str = "", zone: str = "", q: str = "", line: int | None = Non
     mine, chosen = _buyer_line(w, line)
     country = country.strip().upper()[:2]
     zone = zone.strip().upper()[:20]
+    currency = chosen.currency if chosen else (
+        w.user.currency if w.user else w.db.settings.default_currency)
     with w.db.unit(readonly=True) as uow:
         found = catalog.list_plans(
             uow, country=country or None, zone=zone or None, q=q.strip()[:60] or None,
             currency=chosen.currency if chosen else None, on_sale_at=uow.now)
+        quotes = plan_quotes(uow, found, currency, w.user.id if w.user else None)
     countries, regions = _zones(w)
-    currency = chosen.currency if chosen else (
-        w.user.currency if w.user else w.db.settings.default_currency)
-    return w.page("plans.html", plans=found, countries=countries, regions=regions,
-                  lines=mine, chosen=chosen, currency=currency,
+    return w.page("plans.html", plans=found, quotes=quotes, countries=countries,
+                  regions=regions, lines=mine, chosen=chosen, currency=currency,
                   filters={"country": country, "zone": zone, "q": q.strip()[:60]})
+
+
+def plan_quotes(uow: UnitOfWork, found: list[catalog.Plan], currency: str,
+                customer: int | None) -> dict[int, Quote]:
+    """The price service's quote of each plan sold in ``currency``, by plan id (a plan
+    not sold in it has none: the page shows a dash)."""
+    return {plan.id: price(uow, plan, currency, uow.now, CHANNEL, customer=customer)
+            for plan in found if currency in plan.prices}
 
 
 def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200,
                group: Group | None = None) -> Response:
+    quoted = None
     with w.db.unit(readonly=True) as uow:
         plan = catalog.get_plan(uow, plan_id)
         wallet = balances(uow, line)[0]
-    price = None
-    try:
-        price = catalog.price_of(plan, line.currency)
-    except TopupError as exc:
-        form.refuse(w.t, exc)
-    return w.page("plan.html", status=status, line=line, plan=plan, price=price,
+        try:
+            quoted = price(uow, plan, line.currency, uow.now, CHANNEL,
+                           customer=line.customer_id)
+        except TopupError as exc:
+            form.refuse(w.t, exc)
+    shown = quoted.money(quoted.total) if quoted else None
+    return w.page("plan.html", status=status, line=line, plan=plan, price=shown, quote=quoted,
                   wallet=wallet, methods=method_choices(w, "plan", line.currency), form=form,
                   group=group)
 

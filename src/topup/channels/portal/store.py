@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import RedirectResponse
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import price
 from topup.channels.api.bounds import DbId
 from topup.channels.portal import sessions
 from topup.channels.portal.payment import method_choices
@@ -54,15 +55,17 @@ def store_page(country: str = "", currency: str = "", w: Web = Depends(web)) -> 
 
 def _buy_page(w: Web, plan_id: int, currency: str, form: Form, status: int = 200
               ) -> Response:
+    shown = None
     with w.db.unit(readonly=True) as uow:
         plan = catalog.get_plan(uow, plan_id)
-    price = None
-    try:
-        price = catalog.price_of(plan, currency)
-    except TopupError as exc:
-        form.refuse(w.t, exc)
+        try:
+            quoted = price(uow, plan, currency, uow.now, store.CHANNEL,
+                           customer=w.user.id if w.user else None)
+            shown = quoted.money(quoted.total)
+        except TopupError as exc:
+            form.refuse(w.t, exc)
     form.key("order_key")
-    return w.page("store_buy.html", status=status, plan=plan, price=price, currency=currency,
+    return w.page("store_buy.html", status=status, plan=plan, price=shown, currency=currency,
                   methods=method_choices(w, "topup", currency), form=form)
 
 

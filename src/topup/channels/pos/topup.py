@@ -81,7 +81,8 @@ def _quote(w: Web, uow: UnitOfWork, form: Form, agent: Agent, line: Line, amount
         form.fail("amount", low_float(w, balance, amount))
         return None
     earned = commission_of(amount.amount, rate_for(uow, agent, "topup"))
-    return Checked(agent, line, find_target(form.get("number")), amount, quote.credit,
+    # the amount shown is the price service's total (a float pays no fee: the same number)
+    return Checked(agent, line, find_target(form.get("number")), quote.total, quote.credit,
                    Money(earned, agent.currency), balance, kyc.required_by(uow, agent, line))
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from topup.catalog import service as catalog
+from topup.catalog.quotes import price
 from topup.catalog.service import Plan
 from topup.channels.selfservice.once import once, record, replayed
 from topup.channels.selfservice.texts import language
@@ -81,6 +82,14 @@ def offered_plans(uow: UnitOfWork, line: Line, limit: int) -> list[Plan]:
     """Plans on sale now for the line's home country, priced in its currency, first ``limit``."""
     return catalog.list_plans(uow, country=line.home_country, currency=line.currency,
                               on_sale_at=uow.now)[:limit]
+
+
+def plan_prices(uow: UnitOfWork, line: Line, plans: list[Plan], channel: str) -> list[Money]:
+    """What each of ``plans`` costs the line through ``channel`` now, as the price service
+    quotes it (the same number the order then charges)."""
+    quoted = [price(uow, p, line.currency, uow.now, channel, customer=line.customer_id)
+              for p in plans]
+    return [q.money(q.total) for q in quoted]
 
 
 def _plan_request(line: Line, plan_id: int, channel: str) -> OrderRequest:

@@ -172,12 +172,11 @@ class UssdMenu:
     def _plan_list(self, lang: str) -> Screen:
         if not self.plans:
             return "END", t("no_plans", lang)
-        rows = [f"{i} {p.name(lang)[:NAME_CHARS]} {self._price(p, lang)}"
-                for i, p in enumerate(self.plans, start=1)]
+        line, plans = self.caller.line, self.plans
+        prices = self._read(lambda uow: actions.plan_prices(uow, line, plans, "ussd"))
+        rows = [f"{i} {p.name(lang)[:NAME_CHARS]} {money_text(m, lang)}"
+                for i, (p, m) in enumerate(zip(plans, prices, strict=True), start=1)]
         return "CON", "\n".join([t("plans_header", lang), *rows, t("back", lang)])
-
-    def _price(self, plan: Plan, lang: str) -> str:
-        return money_text(catalog.price_of(plan, self.caller.line.currency), lang)
 
     def _plan_quote(self, plan: Plan) -> Quote:
         line = self.caller.line
