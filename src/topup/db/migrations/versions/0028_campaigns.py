@@ -6,7 +6,7 @@ counters that spend them), ``promo_codes`` (unique, in capitals, each with its o
 when it fails, reversed by a refund).
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-05 17:30:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import topup.db.metadata
 
 revision = '0028'
-down_revision = '0025'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
