@@ -16,6 +16,7 @@ from topup.esim import store
 from topup.notifications.confirmations import order_fulfilled
 from topup.orders.autotopup import on_fulfilled as auto_topup_landed
 from topup.orders.model import OrderClosed, OrderFulfilled, PaymentSettled
+from topup.promotions import books as promo_books
 from topup.receipts.service import issue_receipt
 
 
@@ -30,6 +31,11 @@ def esim_order_fulfilled(uow: UnitOfWork, event: OrderFulfilled) -> None:
         store.on_fulfilled(uow, event.order)
 
 
+def promotions_let_go(uow: UnitOfWork, event: OrderClosed) -> None:
+    """An order given up gives its campaigns back what it held of them."""
+    promo_books.release(uow, event.order.id)
+
+
 def esim_order_closed(uow: UnitOfWork, event: OrderClosed) -> None:
     """An order given up lets go of an eSIM profile reserved for it."""
     if event.order.channel == store.CHANNEL:
@@ -39,5 +45,6 @@ def esim_order_closed(uow: UnitOfWork, event: OrderClosed) -> None:
 register(OrderFulfilled, order_fulfilled)
 register(OrderFulfilled, esim_order_fulfilled)
 register(OrderClosed, esim_order_closed)
+register(OrderClosed, promotions_let_go)
 register(OrderFulfilled, auto_topup_landed)  # re-arms a line's auto top-up (orders/autotopup.py)
 register(PaymentSettled, issue_payment_receipt)

@@ -101,7 +101,7 @@ def _priced(db: Database, cid: int, amount: int = 10_00):
 def test_a_hundred_concurrent_redemptions_never_pass_a_limit_or_budget(
         db: Database, limits: dict[str, int], kept: int) -> None:
     with db.unit() as uow:
-        cid = store.create_campaign(uow, spec("spend_save", tiers=((5_00, 30_00),),
+        cid = store.create_campaign(uow, spec("spend_save", tiers=((50_00, 30_00),),
                                               currency="CNY", scope=Scope(topups=True),
                                               **limits))
     customer, made = orders(db, 100)
@@ -111,7 +111,7 @@ def test_a_hundred_concurrent_redemptions_never_pass_a_limit_or_budget(
     def redeem(order_id: int) -> bool:
         try:
             with db.unit() as uow:
-                store.hold(uow, order_id, customer, "CNY", priced)
+                store.hold(uow, order_id, customer, "CNY", store.benefits(priced))
             return True
         except PromotionUnavailable:
             return False
@@ -135,12 +135,12 @@ def test_a_single_use_code_is_used_once_and_freed_by_a_failure_not_by_a_refund(
     priced = _priced(db, cid)
     with db.unit() as uow:
         _, row = store.find_code(uow, code)
-        store.hold(uow, made[0], customer, "CNY", priced, code_id=row.id)
+        store.hold(uow, made[0], customer, "CNY", store.benefits(priced), code_id=row.id)
     with db.unit() as uow, pytest.raises(PromotionUnavailable):
-        store.hold(uow, made[1], customer, "CNY", priced, code_id=row.id)
+        store.hold(uow, made[1], customer, "CNY", store.benefits(priced), code_id=row.id)
     with db.unit() as uow:
         store.settle(uow, made[0], "released")  # the order failed: the code is free again
-        store.hold(uow, made[1], customer, "CNY", priced, code_id=row.id)
+        store.hold(uow, made[1], customer, "CNY", store.benefits(priced), code_id=row.id)
         store.settle(uow, made[1], "applied")
         store.settle(uow, made[1], "reversed")  # refunded: its campaign keeps codes used
     with db.unit(readonly=True) as uow:
@@ -161,7 +161,7 @@ def test_allowances_say_what_is_left_for_a_customer(db: Database) -> None:
     priced = price_items([Item("plan:1", 100_00, plan_id=1, zone="JP")],
                          Context(START, "CNY", "web"), [_live(db, cid)])
     with db.unit() as uow:
-        store.hold(uow, made[0], customer, "CNY", priced)
+        store.hold(uow, made[0], customer, "CNY", store.benefits(priced))
         left = store.allowances(uow, store.live(uow, START), customer)
         assert store.allowances(uow, store.live(uow, START), None)[cid].uses == 0
     assert (left[cid].uses, left[cid].budget) == (1, 40_00)

@@ -9,9 +9,7 @@ CatalogError                        root of the catalogue's refusals
  ├─ PlanNotOnSale (Conflict)        the plan is inactive or outside its sale window
  ├─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
  │                                  ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
- ├─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
- └─ UnknownPromoCode (InvalidInput) a promo code no campaign grants (every code, until
-                                    campaigns exist); ``extra`` holds ``code``
+ └─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
 """
 
 from __future__ import annotations
@@ -82,8 +80,3 @@ class InvalidQuote(CatalogError, InvalidInput):
     title = "Invalid price quote"
 
 
-class UnknownPromoCode(CatalogError, InvalidInput):
-    """Raised when a promo code is given that no campaign grants."""
-
-    code = "unknown_promo_code"
-    title = "Unknown promo code"

@@ -6,9 +6,14 @@ summary, the charge and the receipt are the same numbers.
 A quote lists every adjustment by name, in the order they apply:
 
 1. ``list_price``: the plan's price in the currency (``plan_prices``), or the top-up amount;
-2. discounts (each a negative amount, named by what granted it): none exist yet, so a promo
-   code is refused with ``UnknownPromoCode``;
-3. ``fee``: the channel's and payment method's fee (``catalog.fees``), when one applies.
+2. discounts (each a negative amount, named by the campaign that grants it, ``ref`` naming
+   the campaign: ``campaign:<id>``), as the promotions engine stacks them
+   (``promotions.pricing``);
+3. ``fee``: the channel's and payment method's fee (``catalog.fees``), when one applies, on
+   the price after discounts.
+
+Benefits credited rather than taken off (a top-up bonus) are the quote's ``credits``: they do
+not change what is paid.
 
 ``subtotal`` (list price plus discounts) is what the order buys; ``total`` (subtotal plus
 fee) is what the payer pays. All amounts are integer minor units of the quote's currency.
@@ -21,15 +26,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from topup.catalog.errors import InvalidQuote, UnknownPromoCode
+from topup.catalog.errors import InvalidQuote
 from topup.catalog.fees import fee_for
 from topup.catalog.service import Plan, ensure_on_sale, price_of
 from topup.money import MAX_AMOUNT, CurrencyMismatch, Money, check_amount, check_currency
+from topup.promotions import pricing as promotions
+from topup.promotions.engine import Priced
+from topup.promotions.rules import Item
 
 if TYPE_CHECKING:
     from topup.db.uow import UnitOfWork
 
-__all__ = ["DISCOUNT", "FEE", "LIST_PRICE", "Adjustment", "Quote", "price"]
+__all__ = ["DISCOUNT", "FEE", "LIST_PRICE", "Adjustment", "Credit", "Quote", "price"]
 
 LIST_PRICE = "list_price"
 DISCOUNT = "discount"
@@ -48,6 +56,7 @@ class Adjustment:
     kind: str
     name: str
     amount: int
+    ref: str | None = None  # what grants a discount: ``campaign:<id>``
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or not self.name or len(self.name) > 80:
@@ -60,7 +69,24 @@ class Adjustment:
             raise InvalidQuote(f"a {self.kind} line is from {low} to {high}, not {self.amount}")
 
     def json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "amount": self.amount}
+        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "amount": self.amount}
+        if self.ref is not None:
+            out["ref"] = self.ref
+        return out
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A benefit credited to the wallet rather than taken off the price (a top-up bonus):
+    ``kind``, the granting campaign's ``name`` and ``ref``, and its amount (minor units)."""
+
+    kind: str
+    name: str
+    amount: int
+    ref: str
+
+    def json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "amount": self.amount, "ref": self.ref}
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,7 @@ class Quote:
     plan_code: str | None = None
     customer_id: int | None = None
     code: str | None = None
+    credits: tuple[Credit, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "currency", check_currency(self.currency))
@@ -125,7 +152,7 @@ class Quote:
         (so a reader without this class sees the same numbers). Who asked is left out: an
         order names its customer, and a quote's form is the same for any asker it prices
         the same."""
-        return {
+        out = {
             "v": VERSION, "currency": self.currency, "item": self.item,
             "plan_id": self.plan_id, "plan_code": self.plan_code, "channel": self.channel,
             "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -133,6 +160,28 @@ class Quote:
             "lines": [line.json() for line in self.lines],
             "subtotal": self.subtotal, "fee": self.fee_amount, "total": self.total,
         }
+        if self.credits:  # a bonus: credited on top, not part of the price
+            out["credits"] = [c.json() for c in self.credits]
+        return out
+
+    def granted(self) -> dict[int, int]:
+        """Minor units each campaign gives this quote (discounts and credits), by id."""
+        given: dict[int, int] = {}
+        for ref, amount in [*((d.ref, -d.amount) for d in self.discounts),
+                            *((c.ref, c.amount) for c in self.credits)]:
+            if ref is not None and ref.startswith("campaign:"):
+                cid = int(ref.removeprefix("campaign:"))
+                given[cid] = given.get(cid, 0) + amount
+        return given
+
+    @property
+    def discount_total(self) -> int:
+        """What the discounts take off, as a positive number of minor units."""
+        return -sum(d.amount for d in self.discounts)
+
+    @property
+    def credit_total(self) -> int:
+        return sum(c.amount for c in self.credits)
 
     def dumps(self) -> str:
         """``to_json`` as canonical text (sorted keys, no spaces): equal quotes, equal text."""
@@ -144,15 +193,17 @@ class Quote:
         if not isinstance(data, dict) or data.get("v") != VERSION:
             raise InvalidQuote("not a quote this version can read")
         try:
-            lines = [Adjustment(str(x["kind"]), str(x["name"]), x["amount"])
+            lines = [Adjustment(str(x["kind"]), str(x["name"]), x["amount"], x.get("ref"))
                      for x in data["lines"]]
+            credits = tuple(Credit(str(x["kind"]), str(x["name"]), int(x["amount"]),
+                                   str(x["ref"])) for x in data.get("credits", ()))
             quote = cls(
                 currency=data["currency"], item=data["item"], list_price=lines[0],
                 discounts=tuple(x for x in lines if x.kind == DISCOUNT),
                 fee=next((x for x in lines if x.kind == FEE), None),
                 at=datetime.fromisoformat(str(data["at"]).replace("Z", "+00:00")),
                 channel=str(data["channel"]), plan_id=data.get("plan_id"),
-                plan_code=data.get("plan_code"), code=data.get("code"))
+                plan_code=data.get("plan_code"), code=data.get("code"), credits=credits)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise InvalidQuote(f"not a quote: {exc}") from exc
         if quote.lines != tuple(lines) or (data.get("subtotal"), data.get("fee"),
@@ -162,45 +213,51 @@ class Quote:
         return quote
 
 
-def _promo_code(code: str | None) -> str | None:
-    """The promo code as typed, normalised; refused while no campaign grants any code."""
-    cleaned = (code or "").strip().upper()
-    if not cleaned:
-        return None
-    # No campaign exists yet (issue 15, item 3): every code is unknown, and saying so is
-    # better than silently charging the full price the traveller did not expect.
-    raise UnknownPromoCode(f"promo code {cleaned[:40]!r} is not valid", field="code",
-                           code=cleaned[:40])
-
-
 def price(uow: UnitOfWork, item: Plan | Money | int, currency: str, at: datetime,
           channel: str, *, customer: int | None = None, code: str | None = None,
-          method: str | None = None) -> Quote:
+          method: str | None = None, offers: promotions.Offers = "all") -> Quote:
     """The quote for ``item`` (a plan, or a top-up amount as ``Money`` or minor units of
     ``currency``) in ``currency`` at ``at`` through ``channel``.
 
     A plan must be on sale at ``at`` (``PlanNotOnSale``) and priced in ``currency``
-    (``PriceNotAvailable``). ``method`` names the payment method when it is known; its fee
-    for the channel is then a line of the quote (no method: no fee line). ``customer`` is who
-    asks; ``code`` a promo code (``UnknownPromoCode`` while no campaign grants one).
+    (``PriceNotAvailable``). The live campaigns ``offers`` allows take their part
+    (``promotions.pricing``: ``all`` for a sale, ``bonus`` for a prepaid top-up, ``none`` for
+    a staff credit); ``customer`` is who asks, ``code`` a promo code (``PromoCodeNotFound``,
+    ``PromoCodeNotApplicable``). ``method`` names the payment method when it is known; its
+    fee for the channel, on the price after discounts, is then a line of the quote.
     """
     cur = check_currency(currency)
     where = (channel or "").strip()
     if not where or len(where) > CHANNEL_MAX:
         raise InvalidQuote(f"a channel is 1 to {CHANNEL_MAX} characters", field="channel")
-    promo = _promo_code(code)
+    promo = (code or "").strip() or None
     if isinstance(item, Money | int):
         money = item if isinstance(item, Money) else Money(item, cur)
         if money.currency != cur:
             raise CurrencyMismatch(f"a top-up in {money.currency} quoted in {cur}")
         check_amount(money.amount)
         listed, plan_id, plan_code, kind = money.amount, None, None, "topup"
+        wanted = Item("topup", listed)
     else:
         ensure_on_sale(item, at)
         listed, plan_id, plan_code, kind = price_of(item, cur).amount, item.id, item.code, "plan"
+        wanted = Item("plan", listed, plan_id=item.id, zone=item.zone_code)
     base = Adjustment(LIST_PRICE, LIST_PRICE, listed)
-    subtotal = base.amount  # discounts come off here once campaigns exist
-    charged = fee_for(uow, where, method, Money(subtotal, cur)) if method else 0
-    return Quote(currency=cur, item=kind, list_price=base, discounts=(),
+    priced, _ = promotions.offer(uow, wanted, cur, at, where, customer, promo, offers)
+    discounts, credits = _from_engine(priced)
+    subtotal = listed + sum(d.amount for d in discounts)
+    charged = fee_for(uow, where, method, Money(subtotal, cur)) if method and subtotal else 0
+    return Quote(currency=cur, item=kind, list_price=base, discounts=discounts,
                  fee=Adjustment(FEE, FEE, charged) if charged else None, at=at, channel=where,
-                 plan_id=plan_id, plan_code=plan_code, customer_id=customer, code=promo)
+                 plan_id=plan_id, plan_code=plan_code, customer_id=customer,
+                 code=promotions.normal_code(promo) if promo else None, credits=credits)
+
+
+def _from_engine(priced: Priced) -> tuple[tuple[Adjustment, ...], tuple[Credit, ...]]:
+    """The engine's reductions as discount lines and its credits, each naming its campaign
+    (points are not offered through quotes yet)."""
+    discounts = tuple(Adjustment(DISCOUNT, a.name[:80], -a.amount, f"campaign:{a.campaign_id}")
+                      for a in priced.adjustments if a.amount and a.campaign_id is not None)
+    credits = tuple(Credit(c.kind, c.name[:80], c.amount, f"campaign:{c.campaign_id}")
+                    for c in priced.credits)
+    return discounts, credits

@@ -37,6 +37,7 @@ from topup.orders.service import get_order, late_payment_key
 from topup.orders.tables import refunds
 from topup.payments.errors import PaymentError, ProviderUnavailable, RefundFailed
 from topup.payments.interfaces import PaymentProvider
+from topup.promotions import books as promo_books
 
 # A refund in flight holds the wallet money this long before the sweep may release it.
 IN_FLIGHT = timedelta(days=7)
@@ -197,6 +198,7 @@ def _take_plan_back(uow: UnitOfWork, order: Order, rid: int) -> None:
         ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=order.line_id),
         ledger.wallet(uow, order.line_id, order.currency), order.amount,
         code="plan_refund", ref=f"order:{order.id}:refund:{rid}")
+    promo_books.take_back_plan(uow, order)
 
 
 def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str | None) -> None:
@@ -220,6 +222,8 @@ def _finish(uow: UnitOfWork, rid: int, ok: bool, ref: str | None, failure: str |
     if (ok and order.state in ("paid", "fulfilled") and refundable(uow, order) == 0
             and _all_refunded(uow, order)):
         move_order(uow, order, "refunded", "refunded in full")
+        if order.kind == "topup":
+            promo_books.take_back_topup(uow, order)
 
 
 def _all_refunded(uow: UnitOfWork, order: Order) -> bool:

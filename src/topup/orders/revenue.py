@@ -1,6 +1,7 @@
 """Revenue of plans: deferred when a plan is bought, earned when its bucket ends.
 
-A plan's price waits in ``deferred_revenue`` while the traveller may still use (or, untouched,
+A plan's price (its list price: what was paid and what campaigns took off) waits in
+``deferred_revenue`` while the traveller may still use (or, untouched,
 return) the plan; when the bucket ends the price moves to ``revenue``, whatever was used. A
 plan taken back never reaches revenue: its price went back to the wallet.
 """
@@ -19,9 +20,12 @@ def earn(uow: UnitOfWork, order_id: int) -> int:
     if order.kind != "plan" or order.state != "fulfilled":
         return 0
     mu = ledger.money_unit(order.currency)
+    # what was paid plus what campaigns took off (promotions.books put both in deferred)
+    quote = order.price_quote
+    earned = order.amount + (quote.discount_total if quote is not None else 0)
     ledger.transfer(
         uow, f"order:{order.id}:earned",
         ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=order.line_id),
-        ledger.operator_account(uow, REVENUE, mu, line_id=order.line_id), order.amount,
+        ledger.operator_account(uow, REVENUE, mu, line_id=order.line_id), earned,
         code="revenue", ref=f"order:{order.id}")
-    return order.amount
+    return earned

@@ -52,6 +52,8 @@ from topup.orders.model import (
     record_created,
 )
 from topup.orders.tables import order_events, orders
+from topup.promotions import books as promo_books
+from topup.promotions.pricing import Offers
 
 __all__ = ["awaiting_payment", "create_order", "expire_unpaid", "fulfilled", "get_order",
            "late_payment_key", "line_orders", "order_by_payment_ref", "price_request", "quote",
@@ -140,8 +142,14 @@ def price_request(uow: UnitOfWork, line: Line, req: OrderRequest, *, prepaid: bo
             groups.ensure_member(uow, req.group_id, line.id)
         item = plan = catalog.get_plan(uow, req.plan_id)
     fee_method = None if prepaid or req.method == "manual" else req.method
+    # a staff credit is no sale; a prepaid source's value is fixed (a bonus may come on top)
+    # (nor does a top-up converted into another currency: its terms are fixed by the rate)
+    converted = req.kind == "topup" and bool(req.credit_currency) and \
+        req.credit_currency != currency
+    offers: Offers = "none" if req.method == "manual" or converted else \
+        "bonus" if prepaid else "all"
     return price(uow, item, currency, uow.now, req.channel, customer=line.customer_id,
-                 code=req.code, method=fee_method), plan
+                 code=req.code, method=fee_method, offers=offers), plan
 
 
 def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money
@@ -216,6 +224,7 @@ def create_order(uow: UnitOfWork, actor_id: int | None, line: Line, req: OrderRe
         created_at=uow.now, updated_at=uow.now,
     ).returning(orders.c.id)).scalar_one())
     record_created(uow, order_id)
+    promo_books.hold(uow, order_id, line.customer_id, priced)
     for twin in superseded:  # a payment that still comes for it follows the late policy
         move_order(uow, twin, "cancelled", f"superseded by order {order_id}")
     order = get_order(uow, order_id)
@@ -290,8 +299,9 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     if order.kind == "topup":
         until = uow.now + timedelta(days=uow.settings.topup_validity_days)
         line = line_svc.activate_on_value(uow, line, until)
-        return fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now),
-                         line.valid_until)
+        order = move_order(uow, order, "fulfilled", fulfilled_at=uow.now)
+        promo_books.book(uow, order)
+        return fulfilled(uow, order, line.valid_until)
     plan = plan or catalog.get_plan(uow, int(order.plan_id or 0))
     mu = ledger.money_unit(order.currency)
     deferred = ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=line.id)
@@ -301,8 +311,10 @@ def _fulfil(uow: UnitOfWork, order: Order, plan: Any) -> Order:
     latest: datetime | None = max(
         (b.expires_at for b in _line_expiries(uow, line.id)), default=None)
     line = line_svc.activate_on_value(uow, line, latest)
-    return fulfilled(uow, move_order(uow, order, "fulfilled", fulfilled_at=uow.now,
-                                     bucket_id=bucket_id, renewal=renews), line.valid_until)
+    order = move_order(uow, order, "fulfilled", fulfilled_at=uow.now, bucket_id=bucket_id,
+                       renewal=renews)
+    promo_books.book(uow, order)
+    return fulfilled(uow, order, line.valid_until)
 
 
 def fulfilled(uow: UnitOfWork, order: Order, valid_until: datetime | None) -> Order:

@@ -3,8 +3,8 @@
 PromotionError                               root of the promotions area's refusals
  ├─ CampaignNotFound (NotFound)              no campaign has that id
  ├─ InvalidCampaign (InvalidInput)           a campaign or code definition is not acceptable
- ├─ PromoCodeNotFound (InvalidInput)         no code is spelt that way (the entered text is
- │                                           not echoed back in full: codes are guessable)
+ ├─ PromoCodeNotFound (InvalidInput)         no code of a live campaign is spelt that way
+ │                                           (``unknown_promo_code``)
  ├─ PromoCodeNotApplicable (InvalidInput)    the code exists but does not apply to this
  │                                           order; ``reason`` says why (``not_live``,
  │                                           ``no_items``, ``min_spend``, ``used_up``,
@@ -40,10 +40,10 @@ class InvalidCampaign(PromotionError, InvalidInput):
 
 
 class PromoCodeNotFound(PromotionError, InvalidInput):
-    """Raised when no promo code is spelt as entered."""
+    """Raised when no promo code of a live campaign is spelt as entered."""
 
-    code = "promo_code_not_found"
-    title = "This promo code does not exist"
+    code = "unknown_promo_code"
+    title = "Unknown promo code"
 
 
 class PromoCodeNotApplicable(PromotionError, InvalidInput):

@@ -145,6 +145,15 @@ def find_code(uow: UnitOfWork, text: str) -> tuple[Kept, Any]:
     return kept, row
 
 
+def code_id(uow: UnitOfWork, text: str | None) -> int | None:
+    """The id of promo code ``text`` (None for none or no such code)."""
+    if not text:
+        return None
+    found = uow.conn.execute(select(promo_codes.c.id).where(
+        promo_codes.c.code == normal_code(text))).scalar()
+    return int(found) if found is not None else None
+
+
 def normal_code(text: str) -> str:
     return "".join(ch for ch in (text or "").upper() if ch.isalnum())
 
@@ -206,12 +215,12 @@ def allowances(uow: UnitOfWork, kept: Iterable[Kept], customer_id: int | None,
 
 
 def hold(uow: UnitOfWork, order_id: int, customer_id: int | None, currency: str,
-         priced: Priced, code_id: int | None = None) -> None:
-    """Hold the benefits ``priced`` gives order ``order_id`` (in ``currency``) against their
-    campaigns' limits, or raise ``PromotionUnavailable`` when one ran out (the caller's
-    transaction, or savepoint, then keeps nothing)."""
+         benefits: Mapping[int, int], code_id: int | None = None) -> None:
+    """Hold ``benefits`` (campaign id → minor units it gives order ``order_id``, in
+    ``currency``) against their campaigns' limits, or raise ``PromotionUnavailable``, having
+    kept none of it, when one ran out since the price was quoted."""
     with uow.savepoint():  # a refusal keeps none of the counters raised before it
-        for campaign_id, amount in sorted(_benefits(priced).items()):
+        for campaign_id, amount in sorted(benefits.items()):
             _hold_one(uow, order_id, customer_id, currency, campaign_id, amount, code_id)
 
 
@@ -282,7 +291,8 @@ def engine_context(at: datetime, currency: str, channel: str, customer_id: int |
 
 # --- inside ---------------------------------------------------------------------------------
 
-def _benefits(priced: Priced) -> dict[int, int]:
+def benefits(priced: Priced) -> dict[int, int]:
+    """What each campaign gives in the engine's answer ``priced``, by campaign id."""
     given: dict[int, int] = {}
     for a in priced.adjustments:
         if a.campaign_id is not None:
@@ -405,6 +415,11 @@ def _check_kind(spec: CampaignSpec, tiers: list[tuple[int, int]]) -> None:
     ok, message, name = need[spec.kind]
     if not ok:
         raise InvalidCampaign(message, field=name)
+    if spec.kind in ("discount", "code") and (spec.percent_bp or 0) > 9_900:
+        raise InvalidCampaign("at most 99 % off: an order is paid something",
+                              field="percent_bp")
+    if spec.kind == "spend_save" and any(save >= spend for spend, save in tiers):
+        raise InvalidCampaign("each tier saves less than its spend", field="tiers")
     if spec.kind == "discount" and spec.scope.topups:
         raise InvalidCampaign("plan discounts do not apply to top-ups", field="scope")
     if spec.kind == "bonus" and not spec.scope.topups:

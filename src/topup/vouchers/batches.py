@@ -59,7 +59,7 @@ def _face(uow: UnitOfWork, spec: BatchSpec) -> tuple[Money, int | None]:
     try:
         plan = catalog.get_plan(uow, spec.plan_id)
         # the face is what the price service quotes for the plan now (on sale, in currency)
-        quoted = price(uow, plan, currency, uow.now, "voucher")
+        quoted = price(uow, plan, currency, uow.now, "voucher", offers="none")
         return quoted.money(quoted.total), plan.id
     except CatalogError as exc:
         raise InvalidBatch(exc.detail, field="plan_id") from exc

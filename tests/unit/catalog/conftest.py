@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import topup.catalog.tables  # registers the catalogue tables on the metadata
+import topup.db.schema  # and every other area's tables: prices read campaigns
 import topup.ledger.tables  # noqa: F401  (registers the ledger tables on the metadata)
 from topup.catalog.service import PlanSpec, upsert_zone
 from topup.clock import FrozenClock

@@ -116,6 +116,14 @@ class QuoteLineOut(BaseModel):
     kind: Literal["list_price", "discount", "fee"]
     name: str = Field(..., description="list_price, fee, or what grants a discount")
     amount: int = Field(..., description="Signed minor units: a discount is negative")
+    ref: str | None = Field(None, description="What grants a discount: campaign:<id>")
+
+
+class QuoteCreditOut(BaseModel):
+    kind: Literal["bonus"] = Field(..., description="bonus: wallet credit on top of a top-up")
+    name: str = Field(..., description="The campaign that grants it")
+    amount: int = Field(..., description="Minor units credited to the wallet on top")
+    ref: str = Field(..., description="campaign:<id>")
 
 
 class PriceQuoteOut(BaseModel):
@@ -133,6 +141,8 @@ class PriceQuoteOut(BaseModel):
     subtotal: int = Field(..., description="List price less discounts: what is bought")
     fee: int
     total: int = Field(..., description="The sum of the lines: what the payer pays")
+    credits: list[QuoteCreditOut] = Field(
+        default_factory=list, description="Credited on top of what is bought (a bonus)")
 
 
 class PlanOut(BaseModel):
@@ -170,8 +180,8 @@ class OrderIn(BaseModel):
     group_id: DbId | None = Field(
         None, description="Plans: buy it for this group of lines (`line_id` must be in it); "
                           "every line in the group draws on it")
-    code: str | None = Field(None, max_length=40, description="A promo code (none is valid "
-                                                              "until campaigns exist)")
+    code: str | None = Field(None, max_length=40,
+                             description="A promo code (any case; spaces and dashes ignored)")
 
 
 class QuoteOut(BaseModel):

@@ -1,0 +1,185 @@
+"""Promotions, worked like a textbook: each story an order, the quote it was made at, the
+ledger's movements it caused, and the books balanced (the ``db`` fixture checks them after
+every test), on SQLite and PostgreSQL.
+
+Accounts: the traveller's wallet; the operator's ``promotion_expense`` (what campaigns cost),
+``deferred_revenue`` (plans not yet earned) and ``revenue``. A discount or a bonus is always
+a transfer out of ``promotion_expense``: to deferred revenue for a plan (its revenue is then
+its list price), to the wallet for a top-up or a bonus.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import START
+from tests.factories import SandboxShop, fund, sandbox_shop
+from topup.db.uow import Database
+from topup.demo.catalog import seed_catalog
+from topup.ledger import service as ledger
+from topup.ledger.tables import accounts
+from topup.orders import revenue
+from topup.orders.service import expire_unpaid
+from topup.promotions import store
+from topup.promotions.rules import Scope
+from topup.promotions.tables import campaigns, redemptions
+
+WINDOW = (START - timedelta(hours=1), START + timedelta(days=30))
+
+
+@pytest.fixture
+def shop(db: Database) -> SandboxShop:
+    with db.unit() as uow:
+        seed_catalog(uow)
+    return sandbox_shop(db)
+
+
+def campaign(db: Database, kind: str, **rule: Any) -> int:
+    with db.unit() as uow:
+        return store.create_campaign(uow, store.CampaignSpec(kind, f"{kind} offer", *WINDOW,
+                                                             **rule))
+
+
+def a_plan(db: Database) -> tuple[int, int]:
+    """A plan sold in CNY and its list price."""
+    with db.unit(readonly=True) as uow:
+        from topup.catalog.tables import plan_prices
+
+        row = uow.conn.execute(select(plan_prices.c.plan_id, plan_prices.c.amount).where(
+            plan_prices.c.currency == "CNY").order_by(plan_prices.c.plan_id)).first()
+    assert row is not None
+    return int(row.plan_id), int(row.amount)
+
+
+def balance_of(db: Database, kind: str) -> int:
+    """Debits less credits over every shard of the operator's ``kind`` account (CNY)."""
+    with db.unit(readonly=True) as uow:
+        return int(uow.conn.execute(select(func.coalesce(func.sum(
+            accounts.c.debits_posted - accounts.c.credits_posted), 0)).where(
+            accounts.c.kind == kind, accounts.c.unit == "money:CNY")).scalar_one())
+
+
+def wallet(db: Database, line_id: int) -> int:
+    with db.unit(readonly=True) as uow:
+        return ledger.balance(uow, ledger.wallet(uow, line_id, "CNY")).posted
+
+
+def redeemed(db: Database) -> list[tuple[str, int]]:
+    with db.unit(readonly=True) as uow:
+        return [(r.state, r.amount) for r in uow.conn.execute(
+            select(redemptions).order_by(redemptions.c.id))]
+
+
+def order(shop: SandboxShop, **body: Any) -> dict[str, Any]:
+    made = shop.api.post("/api/v1/orders", shop.me, key=f"k{len(body)}{sorted(body.items())}",
+                         json={"line_id": shop.line_id, "confirm_duplicate": True, **body})
+    assert made.status_code in (200, 201), made.text
+    return dict(made.json())
+
+
+def test_a_flash_sale_plan_bought_from_the_wallet(db: Database, shop: SandboxShop) -> None:
+    """20 % off a plan: the wallet pays 80 %, the campaign the rest; the plan's revenue, when
+    earned, is its list price."""
+    plan_id, listed = a_plan(db)
+    sale = campaign(db, "discount", percent_bp=2000, scope=Scope(plans=frozenset({plan_id})))
+    fund(db, shop_line(db, shop), listed)
+    quote = shop.api.post("/api/v1/orders/quote", shop.me, json={
+        "line_id": shop.line_id, "kind": "plan", "method": "wallet", "plan_id": plan_id})
+    off = listed * 2000 // 10_000
+    assert [(x["kind"], x["amount"]) for x in quote.json()["quote"]["lines"]] == [
+        ("list_price", listed), ("discount", -off)]
+    bought = order(shop, kind="plan", method="wallet", plan_id=plan_id)
+    assert bought["amount"] == listed - off and bought["state"] == "fulfilled"
+    assert wallet(db, shop.line_id) == off  # funded the list price, paid the sale price
+    assert balance_of(db, "promotion_expense") == off
+    assert balance_of(db, "deferred_revenue") == -listed
+    with db.unit() as uow:
+        assert revenue.earn(uow, bought["id"]) == listed
+    assert balance_of(db, "revenue") == -listed and balance_of(db, "deferred_revenue") == 0
+    assert redeemed(db) == [("applied", off)]
+    with db.unit(readonly=True) as uow:
+        assert tuple(uow.conn.execute(select(campaigns.c.uses, campaigns.c.spent).where(
+            campaigns.c.id == sale)).one()) == (1, off)
+
+
+def shop_line(db: Database, shop: SandboxShop) -> Any:
+    from topup.subscribers.lines import get_line
+
+    with db.unit(readonly=True) as uow:
+        return get_line(uow, shop.line_id)
+
+
+def test_spend_and_save_on_a_paid_top_up_then_its_full_refund(db: Database,
+                                                               shop: SandboxShop) -> None:
+    """满100减10 on top-ups: the payer pays 90.00, the wallet gets the 100.00 asked for; a full
+    refund pays the 90.00 back and takes the campaign's 10.00 back from the wallet."""
+    campaign(db, "spend_save", currency="CNY", tiers=((100_00, 10_00),),
+             scope=Scope(topups=True))
+    made = order(shop, kind="topup", method="sandbox", amount=100_00)
+    assert made["amount"] == 90_00 and made["quote"]["total"] == 90_00
+    shop.pay(made)
+    assert wallet(db, shop.line_id) == 100_00
+    assert balance_of(db, "promotion_expense") == 10_00
+    back = shop.api.post(f"/api/v1/admin/orders/{made['id']}/refunds", shop.staff, key="r1",
+                         json={"reason": "changed plans"})
+    assert back.status_code == 201, back.text
+    assert wallet(db, shop.line_id) == 0 and balance_of(db, "promotion_expense") == 0
+    assert redeemed(db) == [("reversed", 10_00)]
+
+
+def test_a_promo_code_on_a_plan_paid_by_card(db: Database, shop: SandboxShop) -> None:
+    """A shared code, 5.00 off from a spend of the plan's price: its line is on the quote,
+    the order, the receipt; a code for nothing in the order, or unknown, is refused."""
+    plan_id, listed = a_plan(db)
+    cid = campaign(db, "code", currency="CNY", amount_off=5_00, min_spend=listed)
+    with db.unit() as uow:
+        store.add_code(uow, cid, "TRIP5")
+    unknown = shop.api.post("/api/v1/orders", shop.me, key="u", json={
+        "line_id": shop.line_id, "kind": "plan", "method": "sandbox", "plan_id": plan_id,
+        "code": "nope-nope"})
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_promo_code"
+    small = shop.api.post("/api/v1/orders", shop.me, key="s", json={
+        "line_id": shop.line_id, "kind": "topup", "method": "sandbox", "amount": 50_00,
+        "code": "trip 5"})
+    assert small.status_code == 422 and small.json().get("reason") == "no_items", small.text
+    made = order(shop, kind="plan", method="sandbox", plan_id=plan_id, code="trip-5")
+    assert made["amount"] == listed - 5_00 and made["quote"]["code"] == "TRIP5"
+    shop.pay(made)
+    assert balance_of(db, "promotion_expense") == 5_00
+    receipt = shop.api.client.get(f"/api/v1/orders/{made['id']}/receipt.html",
+                                  headers=shop.me)
+    assert receipt.status_code == 200 and "code offer" in receipt.text
+    assert redeemed(db) == [("applied", 5_00)]
+
+
+def test_a_top_up_bonus_is_credited_on_top(db: Database, shop: SandboxShop) -> None:
+    """充100送10: pay 100.00, the wallet gets 110.00; the bonus is the campaign's cost."""
+    campaign(db, "bonus", currency="CNY", tiers=((100_00, 10_00),), scope=Scope(topups=True))
+    made = order(shop, kind="topup", method="sandbox", amount=100_00)
+    assert made["amount"] == 100_00
+    assert [(c["kind"], c["amount"]) for c in made["quote"]["credits"]] == [("bonus", 10_00)]
+    shop.pay(made)
+    assert wallet(db, shop.line_id) == 110_00
+    assert balance_of(db, "promotion_expense") == 10_00
+
+
+def test_an_order_given_up_lets_its_campaign_go(db: Database, shop: SandboxShop) -> None:
+    """A single-use code held by an unpaid order is free again once the order expires."""
+    cid = campaign(db, "code", percent_bp=1000, scope=Scope(topups=True), total_limit=1)
+    with db.unit() as uow:
+        code = store.make_codes(uow, cid, 1)[0]
+    made = order(shop, kind="topup", method="sandbox", amount=50_00, code=code)
+    assert made["amount"] == 45_00 and redeemed(db) == [("held", 5_00)]
+    again = shop.api.post("/api/v1/orders", shop.me, key="again", json={
+        "line_id": shop.line_id, "kind": "topup", "method": "sandbox", "amount": 60_00,
+        "code": code, "confirm_duplicate": True})
+    assert again.status_code == 422 and again.json()["reason"] == "used_up"
+    with db.unit() as uow:
+        expire_unpaid(uow, made["id"])
+    assert redeemed(db) == [("released", 5_00)]
+    assert order(shop, kind="topup", method="sandbox", amount=60_00, code=code)["amount"] \
+        == 54_00
