@@ -1,6 +1,6 @@
 """The world the authorization matrix runs in: one login per role, a traveller's line with
-orders, an agent with a sale and a kiosk, a second agent to act on, a voucher batch — so that
-every id in a route exists and a 404 cannot hide a missing check."""
+orders, an agent with a sale and a kiosk, a second agent to act on, a voucher batch, a promo
+code campaign — so that every id in a route exists and a 404 cannot hide a missing check."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hmac
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from topup.orders.autotopup import Rule, save_auto_topup
 from topup.orders.tables import orders
 from topup.payments.providers.sandbox import SandboxProvider
 from topup.payments.saved.tables import saved_payment_methods
+from topup.promotions import store as promotions
 from topup.subscribers import auth, groups
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
@@ -202,6 +204,12 @@ def build(db: Database) -> World:
     w.ids["group_id"] = str(group.id)
     batch = make_batch(db, count=2)
     w.pin = batch.cards[0].pin
+    with db.unit() as uow:  # a promo code campaign, with a code, for the console's pages
+        start = uow.now - timedelta(hours=1)
+        campaign = promotions.create_campaign(uow, promotions.CampaignSpec(
+            "code", "Matrix codes", start, start + timedelta(days=7), percent_bp=1000))
+        promotions.add_code(uow, campaign, "MATRIX26")
+    w.ids["campaign_id"] = str(campaign)
     w.ids.update(batch_id=str(batch.batch.id), serial=batch.cards[1].serial, item_id="1",
                  method_id="1", code="std", currency="CNY", provider="sandbox",
                  action="decline", change="enable", name="portal.css",
