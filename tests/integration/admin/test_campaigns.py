@@ -188,6 +188,7 @@ def test_pause_resume_and_end(catalogue: Database, staff: StaffBrowser) -> None:
     assert 'id="campaign-state">Ended' in ended.text and 'id="state-actions"' not in ended.text
     again = b.submit(here, f"{here}/resume", {})
     assert again.status_code == 409 and "cannot be changed" in again.text
+    assert b.submit(here, f"{here}/codes/export", {}).status_code == 422  # a discount has none
     with catalogue.unit(readonly=True) as uow:
         assert store.get(uow, cid).state == "ended"
         actions = uow.conn.execute(select(audit_log.c.action).order_by(audit_log.c.id)
@@ -270,3 +271,10 @@ def test_the_report_counts_uptake_cost_and_revenue(catalogue: Database,
     assert cost and cost.group(1).endswith("6.00")
     assert revenue and revenue.group(1).endswith("20.01")  # 10.00 + 10.01
     assert page.text.count('<rect class="s') == 3  # one day, three states stacked
+    # the counters: held and applied redemptions count, the released one was given back
+    assert re.search(r'id="fact-uses">3 / ∞<', page.text)
+    spent = re.search(r'id="fact-spent">([^<]+) / ∞<', page.text)
+    assert spent and spent.group(1).endswith("9.00")
+    row = re.search(rf'<tr data-campaign="{cid}".*?</tr>', b.get("/admin/campaigns").text,
+                    re.DOTALL)
+    assert row and "3 / ∞" in row.group(0) and "9.00 / ∞" in row.group(0)

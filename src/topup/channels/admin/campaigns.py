@@ -31,6 +31,7 @@ from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import HEADERS, Form, PortalRoute, Web, allowed, posted
 from topup.errors import TopupError
 from topup.promotions import reports, store
+from topup.promotions.errors import InvalidCampaign
 from topup.promotions.store import MAX_BATCH, SALE_CHANNELS, Kept
 from topup.subscribers import auth
 
@@ -85,7 +86,11 @@ def _choices(w: Web) -> dict[str, Any]:
 
 def _new_page(w: Web, form: Form, status: int = 200) -> Response:
     kind = form.get("kind")
+    # the long plan table opens where it matters: sale prices, plans ticked, a price refused
+    open_plans = kind == "discount" or any(
+        k.startswith(("plan_", "price_")) and form.get(k) for k in form.values)
     return _page(w, "admin/campaign_new.html", status, form=form, kind=kind,
+                 open_plans=open_plans,
                  kind_hints=cf.KIND_HINTS, fields=cf.RULE_FIELDS.get(kind, ()),
                  **_choices(w))
 
@@ -254,6 +259,8 @@ def export_codes(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depen
     """Every code of the campaign with its uses (CSV); the download is audited."""
     with w.db.unit() as uow:
         kept = store.get(uow, campaign_id)
+        if kept.campaign.kind != "code":
+            raise InvalidCampaign("only a code campaign has codes", field="campaign")
         codes = reports.codes(uow, campaign_id)
         data = _csv(kept, codes)
         name = f"campaign-{campaign_id}-all-codes-{uow.now:%Y%m%d-%H%M%S}.csv"
