@@ -104,11 +104,9 @@ def shared_codes(uow: UnitOfWork, campaign_id: int, limit: int = 100) -> list[Co
     return [_code(r) for r in uow.conn.execute(query)]
 
 
-def codes(uow: UnitOfWork, campaign_id: int, texts: list[str] | None = None) -> list[Code]:
-    """The campaign's codes (only ``texts`` among them, when given), in the order made."""
+def codes(uow: UnitOfWork, campaign_id: int) -> list[Code]:
+    """Every code of the campaign, in the order made."""
     query = select(promo_codes).where(promo_codes.c.campaign_id == campaign_id)
-    if texts is not None:
-        query = query.where(promo_codes.c.code.in_(texts))
     return [_code(r) for r in uow.conn.execute(query.order_by(promo_codes.c.id))]
 
 

@@ -200,7 +200,7 @@ def test_codes_are_added_made_in_a_batch_and_downloaded_uncached_and_audited(
         catalogue: Database, staff: StaffBrowser) -> None:
     with catalogue.unit() as uow:
         cid = store.create_campaign(uow, store.CampaignSpec(
-            "code", "Trip codes", *WEEK, amount_off=5_00, currency="CNY"))
+            "code", "=Trip codes", *WEEK, amount_off=5_00, currency="CNY"))
     b = staff("admin", lang="zh-CN")
     here = f"/admin/campaigns/{cid}"
     added = b.submit(here, f"{here}/codes", {"code": "winter-26", "max_uses": "100"})
@@ -219,6 +219,7 @@ def test_codes_are_added_made_in_a_batch_and_downloaded_uncached_and_audited(
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 5 and all(row["code"].startswith("TRIP") for row in rows)
     assert {row["max_uses"] for row in rows} == {"1"}
+    assert {row["campaign"] for row in rows} == {"'=Trip codes"}  # no formula in a spreadsheet
     with catalogue.unit(readonly=True) as uow:
         kept = set(uow.conn.execute(select(promo_codes.c.code).where(
             promo_codes.c.max_uses == 1)).scalars())

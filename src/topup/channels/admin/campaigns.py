@@ -161,14 +161,15 @@ def _change(w: Web, campaign_id: int, change: str) -> Response:
     state, sources = CHANGES[change]
     with w.db.unit() as uow:
         before = store.get(uow, campaign_id).state
-        if before not in sources:
-            form = Form({})
-            form.fail("", w.t.gettext("The campaign is %(state)s: it cannot be changed so.",
-                                      state=w.t.gettext(cf.STATES[before])))
-            return _detail(w, campaign_id, form, 409)
-        store.set_state(uow, campaign_id, state)
-        audit(uow, w.me().id, f"campaign.{change}", f"campaign:{campaign_id}",
-              before=before, after=state)
+        if before in sources:
+            store.set_state(uow, campaign_id, state)
+            audit(uow, w.me().id, f"campaign.{change}", f"campaign:{campaign_id}",
+                  before=before, after=state)
+    if before not in sources:  # a second tab, or a button pressed twice
+        form = Form({})
+        form.fail("", w.t.gettext("The campaign is %(state)s: it cannot be changed so.",
+                                  state=w.t.gettext(cf.STATES[before])))
+        return _detail(w, campaign_id, form, 409)
     return w.redirect(f"/admin/campaigns/{campaign_id}", notice=state)
 
 
@@ -218,8 +219,13 @@ def _csv(kept: Kept, codes: list[reports.Code]) -> bytes:
     window = [c.starts_at.astimezone(UTC).isoformat(), c.ends_at.astimezone(UTC).isoformat()]
     for code in codes:
         out.writerow([code.code, "" if code.max_uses is None else code.max_uses, code.uses,
-                      c.id, c.name, *window])
+                      c.id, _cell(c.name), *window])
     return buffer.getvalue().encode("utf-8")
+
+
+def _cell(text: str) -> str:
+    """A typed text made inert for spreadsheets (a leading = + - @ would be a formula)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _download(data: bytes, name: str) -> Response:
@@ -242,7 +248,7 @@ def make_batch(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depends
         with w.db.unit() as uow:
             kept = store.get(uow, campaign_id)
             made = store.make_codes(uow, campaign_id, count, form.get("prefix"))
-            data = _csv(kept, reports.codes(uow, campaign_id, made))
+            data = _csv(kept, [reports.Code(c, 1, 0, uow.now) for c in made])
             name = f"campaign-{campaign_id}-codes-{uow.now:%Y%m%d-%H%M%S}.csv"
             audit(uow, w.me().id, "campaign.codes_download", f"campaign:{campaign_id}",
                   made=len(made), prefix=store.normal_code(form.get("prefix")),
