@@ -1,6 +1,6 @@
 """The world the authorization matrix runs in: one login per role, a traveller's line with
-orders, an agent with a sale and a kiosk, a second agent to act on, a voucher batch — so that
-every id in a route exists and a 404 cannot hide a missing check."""
+orders, an agent with a sale and a kiosk, a second agent to act on, a voucher batch, a promo
+code campaign — so that every id in a route exists and a 404 cannot hide a missing check."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
-from tests.conftest import START
 from tests.factories import make_line, make_user
 from tests.integration.vouchers.conftest import make_batch
 from topup.channels.api.app import create_app
@@ -209,11 +208,14 @@ def build(db: Database) -> World:
         group = groups.create_group(uow, w.users["owner"].id, "Matrix")
         groups.add_member(uow, group, int(w.ids["line_id"]))
     w.ids["group_id"] = str(group.id)
-    with db.unit() as uow:  # a promo-code campaign
-        w.ids["campaign_id"] = str(promotions.create_campaign(uow, promotions.CampaignSpec(
-            "code", "Matrix", START, START + timedelta(days=7), percent_bp=1000)))
     batch = make_batch(db, count=2)
     w.pin = batch.cards[0].pin
+    with db.unit() as uow:  # a promo code campaign, with a code, for the console's pages
+        start = uow.now - timedelta(hours=1)
+        campaign = promotions.create_campaign(uow, promotions.CampaignSpec(
+            "code", "Matrix codes", start, start + timedelta(days=7), percent_bp=1000))
+        promotions.add_code(uow, campaign, "MATRIX26")
+    w.ids["campaign_id"] = str(campaign)
     w.ids.update(batch_id=str(batch.batch.id), serial=batch.cards[1].serial, item_id="1",
                  method_id="1", code="std", currency="CNY", provider="sandbox",
                  action="decline", change="enable", name="portal.css",

@@ -25,6 +25,7 @@ SECTIONS = (
     Section("/admin/esim", N_("eSIM stock"), "catalog.read", "esim"),
     Section("/admin/vouchers", N_("Voucher batches"), "vouchers.read", "vouchers"),
     Section("/admin/agents", N_("Agents"), "agents.read", "agents"),
+    Section("/admin/campaigns", N_("Promotions"), "promotions.read", "campaigns"),
     Section("/admin/bank", N_("Bank review"), "bank.review", "bank"),
     Section("/admin/refunds", N_("Refunds"), "refunds.write", "refunds"),
     Section("/admin/staff", N_("Staff"), "staff.manage", "staff"),

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from topup.channels.admin import (
     agents,
     bank,
+    campaigns,
     dashboard,
     esim,
     lines,
@@ -23,5 +24,6 @@ add_templates("topup.channels.admin")
 add_menu_item(MenuItem("/admin", N_("Console"), frozenset(STAFF_ROLES), "admin"))
 
 router = APIRouter(include_in_schema=False)
-for module in (dashboard, lines, plans, esim, staff, vouchers, agents, bank, refunds):
+for module in (dashboard, lines, plans, esim, staff, vouchers, agents, campaigns, bank,
+               refunds):
     router.include_router(module.router)
