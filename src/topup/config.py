@@ -107,6 +107,9 @@ class Settings:
     # the token the SM-DP+ sends on its ES2+ callbacks (Authorization: Bearer …; empty
     # refuses every callback) and, when set, the functionRequesterIdentifier it must name.
     esim_low_stock: int = 20
+    # promotions: cashback is credited this many days after its order was fulfilled, once
+    # the order can no longer be refunded in the operator's terms (and was not)
+    cashback_after_days: int = 7
     smdp_callback_token: str = ""
     smdp_identity: str = ""
     # ES2+ to the SM-DP+ (esim/ondemand.py): its ES2+ root, the operator's function requester
@@ -367,6 +370,7 @@ def load_settings(**overrides: object) -> Settings:
         "voucher_hold_seconds": _int("TOPUP_VOUCHER_HOLD_SECONDS", 300),
         "alert_email": os.environ.get("TOPUP_ALERT_EMAIL", ""),
         "esim_low_stock": _int("TOPUP_ESIM_LOW_STOCK", 20),
+        "cashback_after_days": _int("TOPUP_CASHBACK_AFTER_DAYS", 7),
         "smdp_callback_token": os.environ.get("TOPUP_SMDP_CALLBACK_TOKEN", ""),
         "smdp_identity": os.environ.get("TOPUP_SMDP_IDENTITY", ""),
         **{name: os.environ.get(f"TOPUP_{name.upper()}", "").strip() for name in (

@@ -18,13 +18,14 @@ from sqlalchemy import func, select
 
 from tests.conftest import START
 from tests.factories import SandboxShop, fund, sandbox_shop
+from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.demo.catalog import seed_catalog
 from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
 from topup.orders import revenue
 from topup.orders.service import expire_unpaid
-from topup.promotions import store
+from topup.promotions import books, store
 from topup.promotions.rules import Scope
 from topup.promotions.tables import campaigns, redemptions
 
@@ -183,3 +184,29 @@ def test_an_order_given_up_lets_its_campaign_go(db: Database, shop: SandboxShop)
     assert redeemed(db) == [("released", 5_00)]
     assert order(shop, kind="topup", method="sandbox", amount=60_00, code=code)["amount"] \
         == 54_00
+
+
+def test_cashback_is_paid_once_the_refund_window_has_passed(db: Database, shop: SandboxShop,
+                                                            clock: FrozenClock) -> None:
+    """返现 5 % of top-ups, at most 3.00: nothing moves at the payment; the worker pays it
+    into the wallet once the order has been fulfilled for TOPUP_CASHBACK_AFTER_DAYS (7), once;
+    an order refunded before then never gets it."""
+    campaign(db, "cashback", percent_bp=500, cap=3_00, currency="CNY", scope=Scope(topups=True))
+    kept = order(shop, kind="topup", method="sandbox", amount=40_00)
+    refunded = order(shop, kind="topup", method="sandbox", amount=50_00)
+    assert [(c["kind"], c["amount"]) for c in kept["quote"]["credits"]] == [("cashback", 2_00)]
+    shop.pay(kept)
+    shop.pay(refunded)
+    assert wallet(db, shop.line_id) == 90_00 and balance_of(db, "promotion_expense") == 0
+    back = shop.api.post(f"/api/v1/admin/orders/{refunded['id']}/refunds", shop.staff,
+                         key="r2", json={"reason": "did not travel"})
+    assert back.status_code == 201, back.text
+    with db.unit() as uow:
+        assert books.credit_cashback(uow) == 0  # not yet: the refund window is open
+    clock.advance(days=7)
+    with db.unit() as uow:
+        assert books.credit_cashback(uow) == 1
+    with db.unit() as uow:
+        assert books.credit_cashback(uow) == 0  # paid once
+    assert wallet(db, shop.line_id) == 42_00 and balance_of(db, "promotion_expense") == 2_00
+    assert sorted(redeemed(db)) == [("credited", 2_00), ("reversed", 2_50)]

@@ -8,23 +8,32 @@ transaction). When it is fulfilled (``book``):
   then its list price, earned when the bucket ends, and the discount is the campaign's cost;
 - a top-up's discounts go to the wallet, beside what was paid: the traveller gets the amount
   they asked for;
-- a bonus goes to the wallet.
+- a bonus goes to the wallet;
+- cashback waits: ``credit_cashback`` (the worker's ``cashback`` job) pays it into the wallet
+  once the order has been fulfilled for ``TOPUP_CASHBACK_AFTER_DAYS`` and was not refunded.
 
 An order that fails, is cancelled or expires lets its holds go (``release``). Taking a plan
 back returns its discounts from deferred revenue to ``promotion_expense``
-(``take_back_plan``); refunding a top-up in full takes its discounts and bonus back from the
-wallet, as far as they are still there (``take_back_topup``). Each transfer is keyed by the
-order and the campaign: booking twice moves nothing.
+(``take_back_plan``); refunding a top-up in full takes its discounts back from the wallet, and
+both refunds take back the bonus and any cashback paid, as far as the wallet still holds them
+(``take_back_topup``, ``take_back_plan``); cashback not yet paid never will be. Each transfer
+is keyed by the order and the campaign: booking twice moves nothing.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from topup.catalog.quotes import Quote
 from topup.db.uow import UnitOfWork
 from topup.ledger import service as ledger
 from topup.ledger.accounts import DEFERRED_REVENUE, PROMOTION_EXPENSE
 from topup.orders.model import Order
+from topup.orders.tables import orders
 from topup.promotions import store
+from topup.promotions.tables import campaigns, redemptions
 
 
 def hold(uow: UnitOfWork, order_id: int, customer_id: int | None, quote: Quote) -> None:
@@ -51,9 +60,47 @@ def book(uow: UnitOfWork, order: Order) -> None:
         ledger.transfer(uow, f"order:{order.id}:promotion:{d.ref}", expense, into,
                         -d.amount, code="promotion", ref=f"order:{order.id}")
     for c in quote.credits:
-        ledger.transfer(uow, f"order:{order.id}:{c.kind}:{c.ref}", expense, wallet, c.amount,
-                        code=c.kind, ref=f"order:{order.id}")
+        if c.kind == "bonus":
+            ledger.transfer(uow, _credit_key(order.id, c.kind, c.ref), expense, wallet,
+                            c.amount, code=c.kind, ref=f"order:{order.id}")
     store.settle(uow, order.id, "applied")
+
+
+def _credit_key(order_id: int, kind: str, ref: str) -> str:
+    return f"order:{order_id}:{kind}:{ref}"
+
+
+def _credited(uow: UnitOfWork, order_id: int, quote: Quote) -> int:
+    """What the order's credits have put into the wallet so far (bonus, cashback paid)."""
+    return sum(c.amount for c in quote.credits
+               if ledger.find_transfer(uow, _credit_key(order_id, c.kind, c.ref)) is not None)
+
+
+def credit_cashback(uow: UnitOfWork, limit: int = 200) -> int:
+    """Pay the cashback due: for orders fulfilled at least ``cashback_after_days`` ago and
+    still fulfilled (not refunded), each applied cashback redemption into the order's wallet,
+    once. Returns how many were paid."""
+    due = uow.now - timedelta(days=uow.settings.cashback_after_days)
+    rows = uow.conn.execute(
+        select(redemptions.c.id, redemptions.c.order_id, redemptions.c.campaign_id,
+               redemptions.c.amount)
+        .join(campaigns, campaigns.c.id == redemptions.c.campaign_id)
+        .join(orders, orders.c.id == redemptions.c.order_id)
+        .where(campaigns.c.kind == "cashback", redemptions.c.state == "applied",
+               orders.c.state == "fulfilled", orders.c.fulfilled_at <= due)
+        .order_by(redemptions.c.id).limit(limit)).all()
+    for r in rows:
+        order = Order.of(uow.conn.execute(select(orders).where(
+            orders.c.id == r.order_id)).one())
+        mu = ledger.money_unit(order.currency)
+        ledger.transfer(
+            uow, _credit_key(order.id, "cashback", f"campaign:{r.campaign_id}"),
+            ledger.operator_account(uow, PROMOTION_EXPENSE, mu, line_id=order.line_id),
+            ledger.wallet(uow, order.line_id, order.currency), int(r.amount),
+            code="cashback", ref=f"order:{order.id}")
+        uow.conn.execute(update(redemptions).where(redemptions.c.id == r.id).values(
+            state="credited", updated_at=uow.now))
+    return len(rows)
 
 
 def release(uow: UnitOfWork, order_id: int) -> None:
@@ -73,6 +120,7 @@ def take_back_plan(uow: UnitOfWork, order: Order) -> None:
     for d in quote.discounts:
         ledger.transfer(uow, f"order:{order.id}:unpromotion:{d.ref}", deferred, expense,
                         -d.amount, code="promotion_reversed", ref=f"order:{order.id}")
+    _from_wallet(uow, order, _credited(uow, order.id, quote))
     store.settle(uow, order.id, "reversed")
 
 
@@ -82,14 +130,19 @@ def take_back_topup(uow: UnitOfWork, order: Order) -> int:
     quote = order.price_quote
     if quote is None or not quote.granted():
         return 0
+    taken = _from_wallet(uow, order, quote.discount_total + _credited(uow, order.id, quote))
+    store.settle(uow, order.id, "reversed")
+    return taken
+
+
+def _from_wallet(uow: UnitOfWork, order: Order, amount: int) -> int:
+    """Up to ``amount`` of promotions back from the order's wallet, as far as it holds it."""
     wallet = ledger.wallet(uow, order.line_id, order.currency)
-    left = max(0, min(quote.discount_total + quote.credit_total,
-                      ledger.balance(uow, wallet).available))
+    left = max(0, min(amount, ledger.balance(uow, wallet).available))
     if left:
         mu = ledger.money_unit(order.currency)
         ledger.transfer(uow, f"order:{order.id}:unpromotion", wallet,
                         ledger.operator_account(uow, PROMOTION_EXPENSE, mu,
                                                 line_id=order.line_id),
                         left, code="promotion_reversed", ref=f"order:{order.id}")
-    store.settle(uow, order.id, "reversed")
     return left

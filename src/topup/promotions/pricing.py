@@ -5,7 +5,6 @@ a provider or from the wallet) gets every kind; a top-up from a prepaid source (
 card, an agent's float) only a top-up bonus (its value is fixed: nothing comes off it); a
 staff credit none (it is a correction, not a sale). Campaigns live at the moment and what is
 left of their limits are read once per unit of work per customer; the engine decides.
-Cashback is not offered yet (crediting it after the refund window is still to come).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from topup.promotions.store import normal_code
 Offers = Literal["all", "bonus", "none"]
 __all__ = ["OFFERED", "Offers", "normal_code", "offer"]
 OFFERED: dict[str, frozenset[str]] = {
-    "all": frozenset({"discount", "spend_save", "code", "bonus"}),
+    "all": frozenset({"discount", "spend_save", "code", "bonus", "cashback"}),
     "bonus": frozenset({"bonus"}),
     "none": frozenset(),
 }

@@ -255,9 +255,9 @@ def settle(uow: UnitOfWork, order_id: int, outcome: str) -> None:
     """The order's held redemptions ``applied`` (paid), ``released`` (failed, cancelled,
     expired) or, applied ones, ``reversed`` (refunded); the last two give their counters
     back (a single-use code only when its campaign frees codes on refund)."""
-    source = "applied" if outcome == "reversed" else "held"
+    source = ("applied", "credited") if outcome == "reversed" else ("held",)
     rows = uow.conn.execute(select(redemptions).where(
-        redemptions.c.order_id == order_id, redemptions.c.state == source)
+        redemptions.c.order_id == order_id, redemptions.c.state.in_(source))
         .order_by(redemptions.c.campaign_id)).all()
     for r in rows:
         uow.conn.execute(update(redemptions).where(redemptions.c.id == r.id).values(
@@ -307,7 +307,7 @@ def _customer_uses(uow: UnitOfWork, campaign_id: int, customer_id: int | None) -
         return 0
     return int(uow.conn.execute(select(func.count()).select_from(redemptions).where(
         redemptions.c.campaign_id == campaign_id, redemptions.c.customer_id == customer_id,
-        redemptions.c.state.in_(("held", "applied")))).scalar_one())
+        redemptions.c.state.in_(("held", "applied", "credited")))).scalar_one())
 
 
 def _locked(uow: UnitOfWork, campaign_id: int) -> Kept:

@@ -31,7 +31,7 @@ from topup.ledger.tables import Id
 
 CAMPAIGN_KINDS = ("discount", "spend_save", "code", "bonus", "cashback")
 CAMPAIGN_STATES = ("active", "paused", "ended")
-REDEMPTION_STATES = ("held", "applied", "released", "reversed")
+REDEMPTION_STATES = ("held", "applied", "credited", "released", "reversed")
 
 
 def _listed(column: str, values: tuple[str, ...]) -> str:

@@ -257,7 +257,7 @@ def test_the_report_counts_uptake_cost_and_revenue(catalogue: Database,
     with catalogue.unit() as uow:
         _, code = store.find_code(uow, "REPORT26")
         for order_id in made:
-            store.hold(uow, order_id, customer, "CNY", priced, code_id=code.id)
+            store.hold(uow, order_id, customer, "CNY", store.benefits(priced), code_id=code.id)
         store.settle(uow, made[0], "applied")
         store.settle(uow, made[1], "applied")
         store.settle(uow, made[2], "released")  # made[3] stays held

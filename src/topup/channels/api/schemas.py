@@ -120,7 +120,9 @@ class QuoteLineOut(BaseModel):
 
 
 class QuoteCreditOut(BaseModel):
-    kind: Literal["bonus"] = Field(..., description="bonus: wallet credit on top of a top-up")
+    kind: Literal["bonus", "cashback"] = Field(
+        ..., description="bonus: credited with the order; cashback: credited once the order "
+                         "is past its refund window (TOPUP_CASHBACK_AFTER_DAYS)")
     name: str = Field(..., description="The campaign that grants it")
     amount: int = Field(..., description="Minor units credited to the wallet on top")
     ref: str = Field(..., description="campaign:<id>")

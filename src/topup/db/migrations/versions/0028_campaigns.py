@@ -3,7 +3,7 @@
 ``campaigns`` (a kind, a window, a rule and a scope as JSON, limits and a budget with the
 counters that spend them), ``promo_codes`` (unique, in capitals, each with its own limit) and
 ``redemptions`` (one per order and campaign: held while the order is paid, applied, released
-when it fails, reversed by a refund).
+when it fails, credited when cashback is paid, reversed by a refund).
 
 Revision ID: 0028
 Revises: 0026
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column('state', sa.String(length=10), nullable=False),
         sa.Column('created_at', When(), nullable=False),
         sa.Column('updated_at', When(), nullable=False),
-        sa.CheckConstraint("state IN ('held', 'applied', 'released', 'reversed')",
+        sa.CheckConstraint("state IN ('held', 'applied', 'credited', 'released', 'reversed')",
                            name=op.f('ck_redemptions_state')),
         sa.CheckConstraint('amount >= 0', name=op.f('ck_redemptions_amount_non_negative')),
         sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'],
