@@ -198,3 +198,34 @@ def test_a_cny_only_method_is_not_offered_for_a_line_in_another_currency(db: Dat
     chosen = b.submit(f"/lines/{shop.line.id}/topup", f"/lines/{shop.line.id}/topup",
                       {"amount": "3000", "method": "wechatpay"})
     assert chosen.status_code == 422 and order_count(db) == 0
+
+
+def test_a_promo_code_on_the_summary_in_both_languages(db: Database) -> None:
+    """The code typed on the summary re-prices it (its discount a line of the summary, the
+    order and the receipt); a wrong code is refused beside the field, in the page's
+    language, and the summary stays at the full price."""
+    from datetime import timedelta
+
+    from topup.promotions import store
+    from topup.promotions.rules import Scope
+
+    shop = open_shop(db, lang="zh-CN")
+    b, line = shop.browser, shop.line
+    with db.unit() as uow:
+        cid = store.create_campaign(uow, store.CampaignSpec(
+            "code", "新客立减", uow.now - timedelta(hours=1), uow.now + timedelta(days=3),
+            currency="CNY", amount_off=8_00, scope=Scope(topups=True)))
+        store.add_code(uow, cid, "HELLO8")
+    wrong = summary(b, line, kind="topup", amount="10000", method="sandbox", code="HELO8")
+    assert wrong.status_code == 422 and "该优惠码不存在，请检查拼写。" in wrong.text
+    assert re.search(r'id="summary-total"><strong>[^<]*100\.00<', wrong.text)
+    page = summary(b, line, kind="topup", amount="10000", method="sandbox", code="hello-8")
+    assert page.status_code == 200, page.text[:500]
+    assert "优惠：新客立减" in page.text
+    assert re.search(r'id="summary-total"><strong>[^<]*92\.00<', page.text)
+    assert 'name="code" value="HELLO8"' in page.text
+    paid = approve(b, confirm(b, line, page))
+    assert 'data-state="fulfilled"' in paid.text and "新客立减" in paid.text
+    with db.unit(readonly=True) as uow:
+        made = uow.conn.execute(select(orders.c.amount, orders.c.quote)).one()
+    assert made.amount == 92_00 and made.quote["code"] == "HELLO8"

@@ -47,7 +47,26 @@ def _wait(t: Translator, exc: TopupError) -> str | None:
     return t.gettext("Too many attempts. Please try again in %(time)s.", time=span)
 
 
+PROMO_REFUSALS = {
+    "not_live": N_("This code is not valid now, for this way of buying or for your account."),
+    "no_items": N_("This code does not apply to what you are buying."),
+    "min_spend": N_("This code needs a larger purchase."),
+    "used_up": N_("This code has been used up."),
+    "budget": N_("This offer has run out."),
+    "not_here": N_("Codes cannot be used with this payment."),
+}
+
+
+def _promo(t: Translator, exc: TopupError) -> str:
+    if exc.code == "unknown_promo_code":
+        return t.gettext("This promo code does not exist. Check the spelling.")
+    text = PROMO_REFUSALS.get(str(exc.extra.get("reason", "")))
+    return t.gettext(text) if text else t.gettext("This code cannot be used for this order.")
+
+
 def _special(t: Translator, exc: TopupError) -> str | None:
+    if exc.code in ("unknown_promo_code", "promo_code_not_applicable"):
+        return _promo(t, exc)
     if exc.code == "line_not_usable":
         return blocked(t, str(exc.extra.get("line_status", "")))
     if exc.code == "topup_out_of_limits":

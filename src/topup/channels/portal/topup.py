@@ -3,6 +3,7 @@ summary that submits it — once, however often the button is pressed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -22,6 +23,7 @@ from topup.money import Money
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
 from topup.orders.model import OrderRequest
+from topup.promotions.errors import PromotionError
 from topup.subscribers import groups
 from topup.subscribers.lines import Line
 
@@ -102,7 +104,8 @@ def _request(values: dict[str, str], confirm: bool = False, lang: str = "en",
     number = values.get("amount" if kind == "topup" else "plan_id", "")
     value = int(number) if number.isdigit() else None
     group = values.get("group", "")  # a plan for the group the line is in
-    return OrderRequest(kind=kind, method=values.get("method", ""), channel=CHANNEL,
+    code = values.get("code", "").strip()[:40] or None  # a promo code
+    return OrderRequest(kind=kind, method=values.get("method", ""), channel=CHANNEL, code=code,
                         amount=value if kind == "topup" else None,
                         plan_id=value if kind == "plan" else None, confirm_duplicate=confirm,
                         language=lang, save_method=save,
@@ -111,9 +114,19 @@ def _request(values: dict[str, str], confirm: bool = False, lang: str = "en",
 
 def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 200
              ) -> Response:
+    provider = w.request.app.state.payment_providers.get(req.method)
     with w.db.unit(readonly=True) as uow:
-        quote = orders.quote(uow, line, req,
-                             provider=w.request.app.state.payment_providers.get(req.method))
+        try:
+            quote = orders.quote(uow, line, req, provider=provider)
+        except PromotionError as exc:  # the summary without the code, the reason beside it
+            form.refuse(w.t, exc, "code")
+            form.values["code"] = ""
+            req = replace(req, code=None)
+            quote = orders.quote(uow, line, req, provider=provider)
+            status = 422
+        if req.code:  # as the quote spells it
+            req = replace(req, code=quote.price.code)
+            form.values["code"] = quote.price.code or ""
         plan = catalog.get_plan(uow, req.plan_id) if req.plan_id else None
         group = groups.get_group(uow, req.group_id, owner=w.me().id) if req.group_id else None
     form.key("order_key")
@@ -125,11 +138,12 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
 
 @router.get("/lines/{line_id}/checkout")
 def checkout(line_id: DbId, kind: str = "", amount: str = "", plan_id: str = "",
-             method: str = "", group: str = "", w: Web = Depends(signed_in)) -> Response:
-    """The order summary: what, for which line (or group), the fee and the total, before
-    submitting."""
+             method: str = "", group: str = "", code: str = "", w: Web = Depends(signed_in)
+             ) -> Response:
+    """The order summary: what, for which line (or group), each discount, the fee and the
+    total, before submitting; ``code`` applies a promo code (a refused one is shown why)."""
     values = {"kind": kind, "amount": amount, "plan_id": plan_id, "method": method,
-              "group": group}
+              "group": group, "code": code.strip()[:40]}
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
     return _summary(w, line, _request(values), Form(values))
@@ -146,7 +160,7 @@ def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_
     providers = w.request.app.state.payment_providers
     body = {"line_id": line_id, "kind": req.kind, "amount": req.amount, "plan_id": req.plan_id,
             "method": req.method, "confirm_duplicate": req.confirm_duplicate,
-            "save_card": save}
+            "save_card": save, "code": req.code}
     if req.group_id is not None:
         body["group_id"] = req.group_id
 

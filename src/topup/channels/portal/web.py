@@ -84,6 +84,7 @@ class Web:
         return {"t": self.t, "tz": self.tz, "now": self.now, "user": self.user,
                 "lang": self.t.lang, "operator": self.db.settings.operator_name,
                 "theme_color": self.db.settings.theme_color,
+                "cashback_days": self.db.settings.cashback_after_days,
                 "menu": menu_for(role), "path": url.path,
                 "here": url.path + (f"?{url.query}" if url.query else ""),
                 "csrf_token": csrf.token(self.db, self.request),
