@@ -25,7 +25,8 @@ from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
 from topup.orders import revenue
 from topup.orders.service import expire_unpaid
-from topup.promotions import books, store
+from topup.orders.tables import orders
+from topup.promotions import books, points, store
 from topup.promotions.rules import Scope
 from topup.promotions.tables import campaigns, redemptions
 
@@ -210,3 +211,36 @@ def test_cashback_is_paid_once_the_refund_window_has_passed(db: Database, shop: 
         assert books.credit_cashback(uow) == 0  # paid once
     assert wallet(db, shop.line_id) == 42_00 and balance_of(db, "promotion_expense") == 2_00
     assert sorted(redeemed(db)) == [("credited", 2_00), ("reversed", 2_50)]
+
+
+def test_points_earned_by_a_payment_spent_on_a_plan_and_returned_by_its_refund(
+        db: Database, shop: SandboxShop, clock: FrozenClock) -> None:
+    """积分: 200.00 paid by card earns 200 points (one per 1.00); 150 of them pay 1.50 of a
+    plan (at most 20 % of its price), held while the order waits, spent when it is paid;
+    taking the plan back returns them; a year without use expires the rest."""
+    plan_id, listed = a_plan(db)
+    topped = order(shop, kind="topup", method="sandbox", amount=200_00)
+    shop.pay(topped)
+    me = shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()
+    assert (me["balance"], me["held"], me["worth"]) == (200, 0, 1)
+    bought = order(shop, kind="plan", method="wallet", plan_id=plan_id, points=150)
+    used = min(150, listed * 2000 // 10_000)
+    assert bought["amount"] == listed - used and bought["quote"]["points"] == used
+    assert bought["quote"]["lines"][-1] == {"kind": "discount", "name": "points",
+                                            "amount": -used, "ref": "points"}
+    assert shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()[
+        "balance"] == 200 - used
+    assert balance_of(db, "promotion_expense") == used  # the money the points paid
+    back = shop.api.post(f"/api/v1/admin/orders/{bought['id']}/refunds", shop.staff,
+                         key="r3", json={"reason": "bought the wrong plan"})
+    assert back.status_code == 201, back.text
+    assert shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()[
+        "balance"] == 200
+    assert balance_of(db, "promotion_expense") == 0 and wallet(db, shop.line_id) == 200_00
+    clock.advance(days=366)
+    with db.unit() as uow:
+        assert points.expire(uow) == 1
+        assert points.expire(uow) == 0
+    with db.unit(readonly=True) as uow:
+        customer = int(uow.conn.execute(select(orders.c.customer_id)).scalars().first())
+        assert points.standing(uow, customer) == points.Standing(0, 0, None)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
 
 from topup.channels.api.deps import client_ip, current_user, database, oauth2
 from topup.channels.api.schemas import (
@@ -15,6 +18,7 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.db.uow import Database
+from topup.promotions import points
 from topup.subscribers import auth, reset
 from topup.subscribers.auth import User
 from topup.subscribers.errors import BadCredentials
@@ -92,6 +96,24 @@ def password_reset_confirm(request: Request, body: ResetConfirmIn,
 def me(user: User = Depends(current_user)) -> UserOut:
     """Who the token belongs to."""
     return user_out(user)
+
+
+class PointsOut(BaseModel):
+    balance: int = Field(..., description="Points that may be spent now")
+    held: int = Field(..., description="Points held by orders not yet paid")
+    expires_at: datetime | None = Field(
+        None, description="When all of them expire unless some are earned or spent before")
+    worth: int = Field(..., description="Minor units of the order's currency one point pays")
+
+
+@router.get("/me/points", response_model=PointsOut)
+def my_points(user: User = Depends(current_user), db: Database = Depends(database)
+              ) -> PointsOut:
+    """The signed-in traveller's loyalty points (积分)."""
+    with db.unit(readonly=True) as uow:
+        now = points.standing(uow, user.id)
+        return PointsOut(balance=now.balance, held=now.held, expires_at=now.expires_at,
+                         worth=uow.settings.points_worth)
 
 
 @router.patch("/me", response_model=UserOut)
