@@ -118,6 +118,7 @@ class Settings:
     points_worth: int = 1
     points_max_share_bp: int = 2000
     points_expire_days: int = 365
+    referral_points: int = 500  # to each side of a referral (promotions/referrals.py)
     smdp_callback_token: str = ""
     smdp_identity: str = ""
     # ES2+ to the SM-DP+ (esim/ondemand.py): its ES2+ root, the operator's function requester
@@ -383,6 +384,7 @@ def load_settings(**overrides: object) -> Settings:
         "points_worth": _int("TOPUP_POINTS_WORTH", 1),
         "points_max_share_bp": _int("TOPUP_POINTS_MAX_SHARE_BP", 2000),
         "points_expire_days": _int("TOPUP_POINTS_EXPIRE_DAYS", 365),
+        "referral_points": _int("TOPUP_REFERRAL_POINTS", 500),
         "smdp_callback_token": os.environ.get("TOPUP_SMDP_CALLBACK_TOKEN", ""),
         "smdp_identity": os.environ.get("TOPUP_SMDP_IDENTITY", ""),
         **{name: os.environ.get(f"TOPUP_{name.upper()}", "").strip() for name in (

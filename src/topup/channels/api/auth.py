@@ -18,7 +18,7 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.db.uow import Database
-from topup.promotions import points
+from topup.promotions import points, referrals
 from topup.subscribers import auth, reset
 from topup.subscribers.auth import User
 from topup.subscribers.errors import BadCredentials
@@ -44,6 +44,8 @@ def register(request: Request, body: RegisterIn, db: Database = Depends(database
     with db.unit() as uow:
         user = auth.register(uow, email=body.email, phone=body.phone, password=body.password,
                              language=body.language, currency=body.currency)
+        if body.invite:  # a bad code refuses the registration: nothing is kept
+            referrals.join(uow, user.id, body.invite)
     return user_out(user)
 
 
@@ -104,6 +106,9 @@ class PointsOut(BaseModel):
     expires_at: datetime | None = Field(
         None, description="When all of them expire unless some are earned or spent before")
     worth: int = Field(..., description="Minor units of the order's currency one point pays")
+    invite_code: str = Field(..., description="The traveller's own invite code (邀请码)")
+    invited: int = Field(..., description="Travellers who registered with it")
+    rewarded: int = Field(..., description="Of whom the referral points were credited")
 
 
 @router.get("/me/points", response_model=PointsOut)
@@ -112,8 +117,11 @@ def my_points(user: User = Depends(current_user), db: Database = Depends(databas
     """The signed-in traveller's loyalty points (积分)."""
     with db.unit(readonly=True) as uow:
         now = points.standing(uow, user.id)
+        invited, rewarded = referrals.invited_count(uow, user.id)
         return PointsOut(balance=now.balance, held=now.held, expires_at=now.expires_at,
-                         worth=uow.settings.points_worth)
+                         worth=uow.settings.points_worth,
+                         invite_code=referrals.invite_code(uow, user.id), invited=invited,
+                         rewarded=rewarded)
 
 
 @router.patch("/me", response_model=UserOut)

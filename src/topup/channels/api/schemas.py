@@ -22,6 +22,8 @@ class RegisterIn(BaseModel):
     password: str = Field(..., min_length=8, max_length=256)
     language: Literal["en", "zh-CN"] = "en"
     currency: str | None = Field(None, description="Home currency, ISO 4217 (default: operator's)")
+    invite: str | None = Field(None, max_length=40,
+                               description="Another traveller's invite code (邀请码)")
 
 
 class UserOut(BaseModel):
