@@ -110,6 +110,15 @@ class Settings:
     # promotions: cashback is credited this many days after its order was fulfilled, once
     # the order can no longer be refunded in the operator's terms (and was not)
     cashback_after_days: int = 7
+    # loyalty points (promotions/points.py): one point per ``points_earn_per`` minor units
+    # paid through a provider (0: no points), each worth ``points_worth`` minor units when
+    # spent, on at most ``points_max_share_bp`` of an order; all of a traveller's points
+    # expire ``points_expire_days`` after they last earned or spent any
+    points_earn_per: int = 100
+    points_worth: int = 1
+    points_max_share_bp: int = 2000
+    points_expire_days: int = 365
+    referral_points: int = 500  # to each side of a referral (promotions/referrals.py)
     smdp_callback_token: str = ""
     smdp_identity: str = ""
     # ES2+ to the SM-DP+ (esim/ondemand.py): its ES2+ root, the operator's function requester
@@ -371,6 +380,11 @@ def load_settings(**overrides: object) -> Settings:
         "alert_email": os.environ.get("TOPUP_ALERT_EMAIL", ""),
         "esim_low_stock": _int("TOPUP_ESIM_LOW_STOCK", 20),
         "cashback_after_days": _int("TOPUP_CASHBACK_AFTER_DAYS", 7),
+        "points_earn_per": _int("TOPUP_POINTS_EARN_PER", 100),
+        "points_worth": _int("TOPUP_POINTS_WORTH", 1),
+        "points_max_share_bp": _int("TOPUP_POINTS_MAX_SHARE_BP", 2000),
+        "points_expire_days": _int("TOPUP_POINTS_EXPIRE_DAYS", 365),
+        "referral_points": _int("TOPUP_REFERRAL_POINTS", 500),
         "smdp_callback_token": os.environ.get("TOPUP_SMDP_CALLBACK_TOKEN", ""),
         "smdp_identity": os.environ.get("TOPUP_SMDP_IDENTITY", ""),
         **{name: os.environ.get(f"TOPUP_{name.upper()}", "").strip() for name in (

@@ -84,6 +84,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/auth/password-reset/confirm"): PUBLIC,
     ("GET", "/api/v1/auth/me"): roles(SIGNED),
     ("PATCH", "/api/v1/auth/me"): roles(SIGNED),
+    ("GET", "/api/v1/auth/me/points"): roles(SIGNED),
     # the catalogue is public
     ("GET", "/api/v1/plans"): PUBLIC,
     ("GET", "/api/v1/plans/{plan_id}"): PUBLIC,

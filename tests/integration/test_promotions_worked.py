@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import START
-from tests.factories import SandboxShop, fund, sandbox_shop
+from tests.factories import SandboxShop, fund, make_line, sandbox_shop
 from topup.clock import FrozenClock
 from topup.db.uow import Database
 from topup.demo.catalog import seed_catalog
@@ -25,7 +25,8 @@ from topup.ledger import service as ledger
 from topup.ledger.tables import accounts
 from topup.orders import revenue
 from topup.orders.service import expire_unpaid
-from topup.promotions import books, store
+from topup.orders.tables import orders
+from topup.promotions import books, points, referrals, store
 from topup.promotions.rules import Scope
 from topup.promotions.tables import campaigns, redemptions
 
@@ -210,3 +211,83 @@ def test_cashback_is_paid_once_the_refund_window_has_passed(db: Database, shop: 
         assert books.credit_cashback(uow) == 0  # paid once
     assert wallet(db, shop.line_id) == 42_00 and balance_of(db, "promotion_expense") == 2_00
     assert sorted(redeemed(db)) == [("credited", 2_00), ("reversed", 2_50)]
+
+
+def test_points_earned_by_a_payment_spent_on_a_plan_and_returned_by_its_refund(
+        db: Database, shop: SandboxShop, clock: FrozenClock) -> None:
+    """积分: 200.00 paid by card earns 200 points (one per 1.00); 150 of them pay 1.50 of a
+    plan (at most 20 % of its price), held while the order waits, spent when it is paid;
+    taking the plan back returns them; a year without use expires the rest."""
+    plan_id, listed = a_plan(db)
+    topped = order(shop, kind="topup", method="sandbox", amount=200_00)
+    shop.pay(topped)
+    me = shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()
+    assert (me["balance"], me["held"], me["worth"]) == (200, 0, 1)
+    bought = order(shop, kind="plan", method="wallet", plan_id=plan_id, points=150)
+    used = min(150, listed * 2000 // 10_000)
+    assert bought["amount"] == listed - used and bought["quote"]["points"] == used
+    assert bought["quote"]["lines"][-1] == {"kind": "discount", "name": "points",
+                                            "amount": -used, "ref": "points"}
+    assert shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()[
+        "balance"] == 200 - used
+    assert balance_of(db, "promotion_expense") == used  # the money the points paid
+    back = shop.api.post(f"/api/v1/admin/orders/{bought['id']}/refunds", shop.staff,
+                         key="r3", json={"reason": "bought the wrong plan"})
+    assert back.status_code == 201, back.text
+    assert shop.api.client.get("/api/v1/auth/me/points", headers=shop.me).json()[
+        "balance"] == 200
+    assert balance_of(db, "promotion_expense") == 0 and wallet(db, shop.line_id) == 200_00
+    clock.advance(days=366)
+    with db.unit() as uow:
+        assert points.expire(uow) == 1
+        assert points.expire(uow) == 0
+    with db.unit(readonly=True) as uow:
+        customer = int(uow.conn.execute(select(orders.c.customer_id)).scalars().first())
+        assert points.standing(uow, customer) == points.Standing(0, 0, None)
+
+
+def test_a_referral_credits_both_after_the_invitees_first_paid_order_stays_paid(
+        db: Database, shop: SandboxShop, clock: FrozenClock) -> None:
+    """邀请返利: the invitee registers with the inviter's code; once their first order paid by
+    card has been fulfilled for TOPUP_CASHBACK_AFTER_DAYS, both get TOPUP_REFERRAL_POINTS
+    (500) points, once. A code that is not a traveller's refuses the registration."""
+    api = shop.api
+    code = api.client.get("/api/v1/auth/me/points", headers=shop.me).json()["invite_code"]
+    forged = api.client.post("/api/v1/auth/register", json={
+        "email": "forged@example.com", "password": "correct-horse-battery",
+        "invite": code[:-1] + ("A" if code[-1] != "A" else "B")})
+    assert forged.status_code == 422 and forged.json()["code"] == "invalid_invite"
+    assert forged.json()["field"] == "invite"
+    friend = api.client.post("/api/v1/auth/register", json={
+        "email": "friend@example.com", "password": "correct-horse-battery",
+        "invite": code.lower()})
+    assert friend.status_code == 201, friend.text
+    again = api.client.post("/api/v1/auth/register", json={
+        "email": "forged@example.com", "password": "correct-horse-battery"})
+    assert again.status_code == 201, "the refused registration kept nothing"
+    theirs = api.login("friend@example.com")
+    line = make_line(db, secret="1414")
+    api.client.post("/api/v1/lines/bind", headers=theirs,
+                    json={"identifier": line.iccid, "secret": "1414"})
+    paid = api.post("/api/v1/orders", theirs, key="f1", json={
+        "line_id": line.id, "kind": "topup", "method": "sandbox", "amount": 30_00})
+    assert paid.status_code == 201, paid.text
+    shop.pay(paid.json())
+    with db.unit() as uow:
+        assert referrals.credit_due(uow) == 0  # the refund window is still open
+    clock.advance(days=7)
+    with db.unit() as uow:
+        assert referrals.credit_due(uow) == 1
+        assert referrals.credit_due(uow) == 0
+    inviter = _owner(db, shop)
+    with db.unit(readonly=True) as uow:
+        assert points.standing(uow, inviter).balance == 500
+        assert points.standing(uow, int(friend.json()["id"])).balance == 500 + 30
+        assert referrals.invited_count(uow, inviter) == (1, 1)
+
+
+def _owner(db: Database, shop: SandboxShop) -> int:
+    from topup.subscribers.lines import get_line
+
+    with db.unit(readonly=True) as uow:
+        return int(get_line(uow, shop.line_id).customer_id or 0)

@@ -110,6 +110,7 @@ class Quote:
     customer_id: int | None = None
     code: str | None = None
     credits: tuple[Credit, ...] = ()
+    points_used: int = 0  # loyalty points the ``points`` discount line stands for
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "currency", check_currency(self.currency))
@@ -162,6 +163,8 @@ class Quote:
         }
         if self.credits:  # a bonus: credited on top, not part of the price
             out["credits"] = [c.json() for c in self.credits]
+        if self.points_used:
+            out["points"] = self.points_used
         return out
 
     def granted(self) -> dict[int, int]:
@@ -203,7 +206,8 @@ class Quote:
                 fee=next((x for x in lines if x.kind == FEE), None),
                 at=datetime.fromisoformat(str(data["at"]).replace("Z", "+00:00")),
                 channel=str(data["channel"]), plan_id=data.get("plan_id"),
-                plan_code=data.get("plan_code"), code=data.get("code"), credits=credits)
+                plan_code=data.get("plan_code"), code=data.get("code"), credits=credits,
+                points_used=int(data.get("points", 0)))
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise InvalidQuote(f"not a quote: {exc}") from exc
         if quote.lines != tuple(lines) or (data.get("subtotal"), data.get("fee"),
@@ -215,7 +219,8 @@ class Quote:
 
 def price(uow: UnitOfWork, item: Plan | Money | int, currency: str, at: datetime,
           channel: str, *, customer: int | None = None, code: str | None = None,
-          method: str | None = None, offers: promotions.Offers = "all") -> Quote:
+          method: str | None = None, offers: promotions.Offers = "all",
+          points: int = 0) -> Quote:
     """The quote for ``item`` (a plan, or a top-up amount as ``Money`` or minor units of
     ``currency``) in ``currency`` at ``at`` through ``channel``.
 
@@ -243,21 +248,24 @@ def price(uow: UnitOfWork, item: Plan | Money | int, currency: str, at: datetime
         listed, plan_id, plan_code, kind = price_of(item, cur).amount, item.id, item.code, "plan"
         wanted = Item("plan", listed, plan_id=item.id, zone=item.zone_code)
     base = Adjustment(LIST_PRICE, LIST_PRICE, listed)
-    priced, _ = promotions.offer(uow, wanted, cur, at, where, customer, promo, offers)
+    priced, _ = promotions.offer(uow, wanted, cur, at, where, customer, promo, offers,
+                                 points)
     discounts, credits = _from_engine(priced)
     subtotal = listed + sum(d.amount for d in discounts)
     charged = fee_for(uow, where, method, Money(subtotal, cur)) if method and subtotal else 0
     return Quote(currency=cur, item=kind, list_price=base, discounts=discounts,
                  fee=Adjustment(FEE, FEE, charged) if charged else None, at=at, channel=where,
                  plan_id=plan_id, plan_code=plan_code, customer_id=customer,
-                 code=promotions.normal_code(promo) if promo else None, credits=credits)
+                 code=promotions.normal_code(promo) if promo else None, credits=credits,
+                 points_used=priced.points_used)
 
 
 def _from_engine(priced: Priced) -> tuple[tuple[Adjustment, ...], tuple[Credit, ...]]:
     """The engine's reductions as discount lines and its credits, each naming its campaign
-    (points are not offered through quotes yet)."""
-    discounts = tuple(Adjustment(DISCOUNT, a.name[:80], -a.amount, f"campaign:{a.campaign_id}")
-                      for a in priced.adjustments if a.amount and a.campaign_id is not None)
+    (``points`` for the points spent)."""
+    discounts = tuple(Adjustment(DISCOUNT, a.name[:80], -a.amount,
+                                 f"campaign:{a.campaign_id}" if a.campaign_id else "points")
+                      for a in priced.adjustments if a.amount)
     credits = tuple(Credit(c.kind, c.name[:80], c.amount, f"campaign:{c.campaign_id}")
                     for c in priced.credits)
     return discounts, credits

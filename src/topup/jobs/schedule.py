@@ -23,6 +23,8 @@ from topup.orders import autotopup_runs, renewals
 from topup.payments.interfaces import PaymentProvider
 from topup.payments.service import reconcile
 from topup.promotions.books import credit_cashback
+from topup.promotions.points import expire as expire_points
+from topup.promotions.referrals import credit_due as credit_referrals
 from topup.subscribers.throttle import purge as purge_throttles
 from topup.vouchers.redemption import release_stale
 from topup.vouchers.sales import expire_vouchers
@@ -80,6 +82,8 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("esim_reservations", timedelta(minutes=1), esim_store.sweep),
         Claimed("esim_stock", timedelta(minutes=15), lambda db: len(esim_store.low_stock(db))),
         Claimed("cashback", timedelta(hours=1), _until_done(credit_cashback)),
+        Claimed("points_expiry", timedelta(hours=6), _until_done(expire_points)),
+        Claimed("referrals", timedelta(hours=1), _until_done(credit_referrals)),
     ]
 
 

@@ -3,7 +3,8 @@
 An account's ``kind`` says what its balance means. Each kind below is a constant (use it, not
 a string) registered with:
 
-- its **holder**: a line (customer accounts), an agent, or the operator (``op:…`` accounts,
+- its **holder**: a line (customer accounts), a traveller (their points), an agent, or the
+  operator (``op:…`` accounts,
   opened with ``ledger.operator_account``);
 - its **normal side**: the side its balance usually stands on (a wallet is owed to the
   traveller: credit; a clearing account is money due from a provider: debit). Balances in
@@ -35,7 +36,7 @@ from topup.ledger.errors import AccountKindMisused, UnknownAccountKind
 
 Side = Literal["debit", "credit"]
 Group = Literal["asset", "liability", "equity", "revenue", "expense", "memo"]
-Holder = Literal["line", "agent", "operator"]
+Holder = Literal["line", "agent", "customer", "operator"]
 GROUPS: tuple[Group, ...] = ("asset", "liability", "equity", "revenue", "expense", "memo")
 
 
@@ -75,6 +76,10 @@ BUCKET = _kind(
     "bucket", "line", "credit", "memo",
     "The data, voice or SMS allowance of one plan purchase, drawn down by usage until the "
     "bucket ends.")
+POINTS = _kind(
+    "points", "customer", "credit", "memo",
+    "A traveller's loyalty points (积分): earned on payments, spent as part payment of an "
+    "order, expired after a year without use.")
 AGENT_FLOAT = _kind(
     "agent_float", "agent", "credit", "liability",
     "A retail agent's prepaid float: raised by fundings and commission, drawn down by the "
@@ -110,8 +115,8 @@ UNALLOCATED = _kind(
     "them back.")
 POINTS_LIABILITY = _kind(
     "points_liability", "operator", "credit", "liability",
-    "Loyalty points travellers earned and may still redeem: owed until redeemed or expired.",
-    reserved=True)
+    "Loyalty points travellers earned and may still redeem: owed until redeemed or expired "
+    "(in the points unit, the other side of every traveller's points account).")
 CASHBACK_LIABILITY = _kind(
     "cashback_liability", "operator", "credit", "liability",
     "Cashback granted on orders, owed until the refund window closes and it is credited to "
@@ -136,8 +141,8 @@ COMMISSION_EXPENSE = _kind(
     "Commission paid into agents' floats on their sales.")
 PROMOTION_EXPENSE = _kind(
     "promotion_expense", "operator", "debit", "expense",
-    "Value the operator gives away: today the difference between a plan voucher's face and "
-    "the plan's price.")
+    "Value the operator gives away: campaigns' discounts, bonuses and cashback, points spent "
+    "as payment, and the difference between a plan voucher's face and the plan's price.")
 FX = _kind(
     "fx", "operator", "credit", "equity",
     "The currency position of converted top-ups: credited in the currency paid, debited in "

@@ -101,7 +101,8 @@ class OrderRequest:
     language: str = "en"  # the payer's, for the provider's page
     save_method: bool = False  # the payer asked to keep the card for auto-renew / top-up
     group_id: int | None = None  # a plan for this group, bought through one of its lines
-    code: str | None = None  # a promo code the payer typed (refused while no campaign exists)
+    code: str | None = None  # a promo code the payer typed
+    points: int = 0  # loyalty points the payer wants to spend (promotions/points.py)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from topup.ledger import service as ledger
 from topup.ledger.accounts import DEFERRED_REVENUE, PROMOTION_EXPENSE
 from topup.orders.model import Order
 from topup.orders.tables import orders
-from topup.promotions import store
+from topup.promotions import points, store
 from topup.promotions.tables import campaigns, redemptions
 
 
@@ -43,14 +43,18 @@ def hold(uow: UnitOfWork, order_id: int, customer_id: int | None, quote: Quote) 
     if granted:
         store.hold(uow, order_id, customer_id, quote.currency, granted,
                    store.code_id(uow, quote.code))
+    if quote.points_used and customer_id is not None:
+        points.hold(uow, order_id, customer_id, quote.points_used)
 
 
 def book(uow: UnitOfWork, order: Order) -> None:
     """The fulfilled order's discounts and credits, from ``promotion_expense``; its holds
     applied."""
+    points.earn(uow, order)
     quote = order.price_quote
-    if quote is None or not quote.granted():
+    if quote is None or not (quote.discounts or quote.credits):
         return
+    points.settle(uow, order.id, fulfilled=True)
     mu = ledger.money_unit(order.currency)
     expense = ledger.operator_account(uow, PROMOTION_EXPENSE, mu, line_id=order.line_id)
     wallet = ledger.wallet(uow, order.line_id, order.currency)
@@ -106,13 +110,15 @@ def credit_cashback(uow: UnitOfWork, limit: int = 200) -> int:
 def release(uow: UnitOfWork, order_id: int) -> None:
     """An order given up: its held benefits go back to their campaigns."""
     store.settle(uow, order_id, "released")
+    points.settle(uow, order_id, fulfilled=False)
 
 
 def take_back_plan(uow: UnitOfWork, order: Order) -> None:
     """A plan taken back: its discounts return from deferred revenue (the wallet gets back
     what was paid, no more); its campaigns' counters are given back."""
+    points.take_back(uow, order)
     quote = order.price_quote
-    if quote is None or not quote.granted():
+    if quote is None or not quote.discounts:
         return
     mu = ledger.money_unit(order.currency)
     deferred = ledger.operator_account(uow, DEFERRED_REVENUE, mu, line_id=order.line_id)
@@ -127,8 +133,9 @@ def take_back_plan(uow: UnitOfWork, order: Order) -> None:
 def take_back_topup(uow: UnitOfWork, order: Order) -> int:
     """A top-up refunded in full: its discounts and bonus leave the wallet, as far as the
     wallet still holds them (what was spent stays spent); returns the minor units taken."""
+    points.take_back(uow, order)
     quote = order.price_quote
-    if quote is None or not quote.granted():
+    if quote is None or not (quote.discounts or quote.credits):
         return 0
     taken = _from_wallet(uow, order, quote.discount_total + _credited(uow, order.id, quote))
     store.settle(uow, order.id, "reversed")

@@ -9,6 +9,7 @@ PromotionError                               root of the promotions area's refus
  │                                           order; ``reason`` says why (``not_live``,
  │                                           ``no_items``, ``min_spend``, ``used_up``,
  │                                           ``budget``, ``customer_limit``)
+ ├─ InvalidInvite (InvalidInput)              an invite code that is not a traveller's
  └─ PromotionUnavailable (Conflict)          a campaign's limit or budget ran out between the
                                              quote and the order: quote again
 """
@@ -51,6 +52,13 @@ class PromoCodeNotApplicable(PromotionError, InvalidInput):
 
     code = "promo_code_not_applicable"
     title = "This promo code cannot be used for this order"
+
+
+class InvalidInvite(PromotionError, InvalidInput):
+    """Raised when an invite code given at registration is not a traveller's."""
+
+    code = "invalid_invite"
+    title = "This invite code is not valid"
 
 
 class PromotionUnavailable(PromotionError, Conflict):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from topup.db.uow import UnitOfWork
-from topup.promotions import store
+from topup.promotions import points, store
 from topup.promotions.engine import Priced, price_items
 from topup.promotions.errors import PromoCodeNotApplicable
 from topup.promotions.rules import Context, Item
@@ -29,8 +29,8 @@ OFFERED: dict[str, frozenset[str]] = {
 
 
 def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str,
-          customer: int | None, code: str | None, offers: Offers = "all"
-          ) -> tuple[Priced, int | None]:
+          customer: int | None, code: str | None, offers: Offers = "all",
+          points_wanted: int = 0) -> tuple[Priced, int | None]:
     """The engine's answer for ``item`` and the id of the promo code used (None: none).
     A code that exists but cannot be used here is refused (``PromoCodeNotApplicable``
     with its ``reason``); one that does not exist, ``PromoCodeNotFound``."""
@@ -44,9 +44,12 @@ def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str
     kept = [*live, *([code_kept] if code_kept is not None else [])]
     ctx = Context(at=at, currency=currency, channel=channel, customer_id=customer,
                   first_purchase=_first_purchase(uow, customer))
+    programme = points.programme(uow) if offers == "all" else None
+    wanted = min(max(0, points_wanted), points.spendable(uow, customer)) if programme else 0
     priced = price_items([item], ctx, [k.campaign for k in live],
                          store.allowances(uow, kept, customer, code_row),
-                         code=code_kept.campaign if code_kept is not None else None)
+                         code=code_kept.campaign if code_kept is not None else None,
+                         points=programme, points_wanted=wanted)
     if priced.code_refused is not None:
         raise PromoCodeNotApplicable(field="code", reason=priced.code_refused)
     if priced.total == 0 and code_kept is not None:  # an order is paid something

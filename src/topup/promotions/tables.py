@@ -105,5 +105,19 @@ redemptions = Table(
     CheckConstraint(_listed("state", REDEMPTION_STATES), name="state"),
     CheckConstraint("amount >= 0", name="amount_non_negative"),
 )
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("inviter_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("invitee_id", Id, ForeignKey("users.id"), nullable=False, unique=True),
+    Column("state", String(10), nullable=False),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("credited_at", UTCDateTime, nullable=True),
+    CheckConstraint("state IN ('pending', 'credited')", name="state"),
+    CheckConstraint("inviter_id <> invitee_id", name="not_oneself"),
+)
+Index("ix_referrals_pending", referrals.c.state, referrals.c.id)
 Index("ix_redemptions_customer", redemptions.c.campaign_id, redemptions.c.customer_id,
       redemptions.c.state)

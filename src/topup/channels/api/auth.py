@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
 
 from topup.channels.api.deps import client_ip, current_user, database, oauth2
 from topup.channels.api.schemas import (
@@ -15,6 +18,7 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.db.uow import Database
+from topup.promotions import points, referrals
 from topup.subscribers import auth, reset
 from topup.subscribers.auth import User
 from topup.subscribers.errors import BadCredentials
@@ -40,6 +44,8 @@ def register(request: Request, body: RegisterIn, db: Database = Depends(database
     with db.unit() as uow:
         user = auth.register(uow, email=body.email, phone=body.phone, password=body.password,
                              language=body.language, currency=body.currency)
+        if body.invite:  # a bad code refuses the registration: nothing is kept
+            referrals.join(uow, user.id, body.invite)
     return user_out(user)
 
 
@@ -92,6 +98,30 @@ def password_reset_confirm(request: Request, body: ResetConfirmIn,
 def me(user: User = Depends(current_user)) -> UserOut:
     """Who the token belongs to."""
     return user_out(user)
+
+
+class PointsOut(BaseModel):
+    balance: int = Field(..., description="Points that may be spent now")
+    held: int = Field(..., description="Points held by orders not yet paid")
+    expires_at: datetime | None = Field(
+        None, description="When all of them expire unless some are earned or spent before")
+    worth: int = Field(..., description="Minor units of the order's currency one point pays")
+    invite_code: str = Field(..., description="The traveller's own invite code (邀请码)")
+    invited: int = Field(..., description="Travellers who registered with it")
+    rewarded: int = Field(..., description="Of whom the referral points were credited")
+
+
+@router.get("/me/points", response_model=PointsOut)
+def my_points(user: User = Depends(current_user), db: Database = Depends(database)
+              ) -> PointsOut:
+    """The signed-in traveller's loyalty points (积分)."""
+    with db.unit(readonly=True) as uow:
+        now = points.standing(uow, user.id)
+        invited, rewarded = referrals.invited_count(uow, user.id)
+        return PointsOut(balance=now.balance, held=now.held, expires_at=now.expires_at,
+                         worth=uow.settings.points_worth,
+                         invite_code=referrals.invite_code(uow, user.id), invited=invited,
+                         rewarded=rewarded)
 
 
 @router.patch("/me", response_model=UserOut)

@@ -44,6 +44,7 @@ ZH: dict[str, str] = {
     "invalid_campaign": "活动设置无效",
     "campaign_not_found": "找不到该活动",
     "promotion_error": "优惠请求被拒绝",
+    "invalid_invite": "邀请码无效",
     "topup_out_of_limits": "充值金额超出限额",
     "invalid_amount": "金额无效",
     "currency_mismatch": "币种不一致",

@@ -49,7 +49,7 @@ def create(body: OrderIn, request: Request,
                            currency=body.currency, amount=body.amount, plan_id=body.plan_id,
                            confirm_duplicate=body.confirm_duplicate,
                            credit_currency=body.credit_currency, group_id=body.group_id,
-                           code=body.code)
+                           code=body.code, points=body.points)
         order = orders.create_order(uow, user.id, line, req,
                                     provider=providers.get(body.method))
         return 201, jsonable_encoder(order_out(order))
@@ -75,7 +75,7 @@ def make_quote(body: OrderIn, request: Request, user: User = Depends(current_use
         q = orders.quote(uow, line, OrderRequest(
             kind=body.kind, method=body.method, channel="api", currency=body.currency,
             amount=body.amount, plan_id=body.plan_id, credit_currency=body.credit_currency,
-            group_id=body.group_id, code=body.code),
+            group_id=body.group_id, code=body.code, points=body.points),
             provider=provider)
     return QuoteOut(amount=q.amount.amount, fee=q.fee.amount, total=q.total.amount,
                     currency=q.total.currency, fx_rate=q.fx_rate,

@@ -22,6 +22,8 @@ class RegisterIn(BaseModel):
     password: str = Field(..., min_length=8, max_length=256)
     language: Literal["en", "zh-CN"] = "en"
     currency: str | None = Field(None, description="Home currency, ISO 4217 (default: operator's)")
+    invite: str | None = Field(None, max_length=40,
+                               description="Another traveller's invite code (邀请码)")
 
 
 class UserOut(BaseModel):
@@ -116,7 +118,8 @@ class QuoteLineOut(BaseModel):
     kind: Literal["list_price", "discount", "fee"]
     name: str = Field(..., description="list_price, fee, or what grants a discount")
     amount: int = Field(..., description="Signed minor units: a discount is negative")
-    ref: str | None = Field(None, description="What grants a discount: campaign:<id>")
+    ref: str | None = Field(None, description="What grants a discount: campaign:<id>, or "
+                                               "points")
 
 
 class QuoteCreditOut(BaseModel):
@@ -145,6 +148,7 @@ class PriceQuoteOut(BaseModel):
     total: int = Field(..., description="The sum of the lines: what the payer pays")
     credits: list[QuoteCreditOut] = Field(
         default_factory=list, description="Credited on top of what is bought (a bonus)")
+    points: int = Field(0, description="Loyalty points the `points` discount line spends")
 
 
 class PlanOut(BaseModel):
@@ -184,6 +188,8 @@ class OrderIn(BaseModel):
                           "every line in the group draws on it")
     code: str | None = Field(None, max_length=40,
                              description="A promo code (any case; spaces and dashes ignored)")
+    points: int = Field(0, ge=0, le=10**9, description="Loyalty points to spend as part "
+                        "payment (at most what the traveller has and the programme's share)")
 
 
 class QuoteOut(BaseModel):

@@ -10,6 +10,7 @@ from topup.channels.portal.i18n import N_
 from topup.channels.portal.rendering import WEB_ROLES
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, safe_next, web
 from topup.errors import TopupError
+from topup.promotions import referrals
 from topup.subscribers import auth
 from topup.subscribers import reset as reset_svc
 from topup.subscribers.auth import MIN_PASSWORD
@@ -106,9 +107,12 @@ def register(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
                 user = auth.register(uow, email=form.get("email") or None,
                                      phone=form.get("phone") or None,
                                      password=form.raw("password"), language=w.t.lang)
+                if form.get("invite"):  # a bad code refuses the registration
+                    referrals.join(uow, user.id, form.get("invite"))
         except TopupError as exc:  # a taken login is one form-wide refusal, never per field
             target = {"invalid_msisdn": "phone", "invalid_input": "email",
-                      "validation_failed": "email"}.get(exc.code, "")
+                      "validation_failed": "email", "invalid_invite": "invite"}.get(exc.code, "")
+            user = None
             form.refuse(w.t, exc, target)
     if user is None:
         return w.page("register.html", status=422, form=form)

@@ -22,6 +22,7 @@ from topup.channels.portal.views import (
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
 from topup.errors import NotFound, TopupError
 from topup.money import Money
+from topup.promotions import points, referrals
 from topup.subscribers import lines as line_svc
 from topup.subscribers.staff import STAFF_ROLES
 
@@ -45,7 +46,10 @@ def home(w: Web = Depends(web)) -> Response:
         return w.redirect(HOMES[w.user.role])
     with w.db.unit(readonly=True) as uow:
         views = [line_view(uow, x, w.t.lang) for x in line_svc.lines_of(uow, w.user.id)]
-    return w.page("home.html", views=views)
+        mine = points.standing(uow, w.user.id)
+        invite = referrals.invite_code(uow, w.user.id)
+    return w.page("home.html", views=views, points=mine, invite=invite,
+                  referral_points=w.db.settings.referral_points)
 
 
 @router.get("/lines/bind")
