@@ -36,7 +36,8 @@ def test_a_submitted_orders_quote_cannot_change(db: Database) -> None:
         order = get_order(uow, order_id)
     assert order.quote is not None and order.quote["total"] == order.total.amount == 20_00
     assert order.quote["lines"] == [{"kind": "list_price", "name": "list_price",
-                                     "amount": 20_00}], "a manual credit carries no fee"
+                                     "amount": 20_00, "ref": None}], \
+        "a manual credit carries no fee"
     forged = '{"v": 1, "total": 1}'
     for value in (forged, None):
         with pytest.raises(sqlalchemy.exc.DBAPIError), db.unit() as uow:

@@ -69,10 +69,7 @@ class Adjustment:
             raise InvalidQuote(f"a {self.kind} line is from {low} to {high}, not {self.amount}")
 
     def json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "amount": self.amount}
-        if self.ref is not None:
-            out["ref"] = self.ref
-        return out
+        return {"kind": self.kind, "name": self.name, "amount": self.amount, "ref": self.ref}
 
 
 @dataclass(frozen=True)
@@ -161,10 +158,9 @@ class Quote:
             "lines": [line.json() for line in self.lines],
             "subtotal": self.subtotal, "fee": self.fee_amount, "total": self.total,
         }
-        if self.credits:  # a bonus: credited on top, not part of the price
-            out["credits"] = [c.json() for c in self.credits]
-        if self.points_used:
-            out["points"] = self.points_used
+        # credited on top, not part of the price (a bonus, cashback)
+        out["credits"] = [c.json() for c in self.credits]
+        out["points"] = self.points_used
         return out
 
     def granted(self) -> dict[int, int]:

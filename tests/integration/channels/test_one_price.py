@@ -83,7 +83,7 @@ def test_every_channel_shows_the_same_plan_price(world: World) -> None:
     assert asked.status_code == 200, asked.text
     seen["api quote"] = asked.json()["total"]
     assert asked.json()["quote"]["lines"] == [
-        {"kind": "list_price", "name": "list_price", "amount": quoted.total}]
+        {"kind": "list_price", "name": "list_price", "amount": quoted.total, "ref": None}]
 
     sandbox = SandboxProvider(world.db, world.db.settings.secret_key, "http://testserver")
     browser = Browser(world.db, {"sandbox": sandbox})

@@ -31,8 +31,9 @@ def test_a_plan_is_quoted_at_its_list_price_with_no_fee_and_no_discount(
     assert q.to_json() == {
         "v": 1, "currency": "CNY", "item": "plan", "plan_id": plan.id,
         "plan_code": "TH-7D-10GB", "channel": "web", "at": "2025-03-01T08:00:00Z",
-        "code": None, "lines": [{"kind": "list_price", "name": "list_price", "amount": 4900}],
-        "subtotal": 4900, "fee": 0, "total": 4900}
+        "code": None,
+        "lines": [{"kind": "list_price", "name": "list_price", "amount": 4900, "ref": None}],
+        "subtotal": 4900, "fee": 0, "total": 4900, "credits": [], "points": 0}
     assert price(world, plan, "USD", AT, "ussd").total == 699
 
 

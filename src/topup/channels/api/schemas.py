@@ -119,7 +119,7 @@ class QuoteLineOut(BaseModel):
     name: str = Field(..., description="list_price, fee, or what grants a discount")
     amount: int = Field(..., description="Signed minor units: a discount is negative")
     ref: str | None = Field(None, description="What grants a discount: campaign:<id>, or "
-                                               "points")
+                                               "points (null on other lines)")
 
 
 class QuoteCreditOut(BaseModel):
@@ -147,7 +147,8 @@ class PriceQuoteOut(BaseModel):
     fee: int
     total: int = Field(..., description="The sum of the lines: what the payer pays")
     credits: list[QuoteCreditOut] = Field(
-        default_factory=list, description="Credited on top of what is bought (a bonus)")
+        default_factory=list, description="Credited on top of what is bought (a bonus, "
+                                          "cashback)")
     points: int = Field(0, description="Loyalty points the `points` discount line spends")
 
 
