@@ -35,7 +35,12 @@ def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str
     A code that exists but cannot be used here is refused (``PromoCodeNotApplicable``
     with its ``reason``); one that does not exist, ``PromoCodeNotFound``."""
     kinds = OFFERED[offers]
+    if not kinds and not code:  # a staff credit: nothing to read
+        return price_items([item], Context(at, currency, channel, customer), []), None
     live = [k for k in _live(uow, at) if k.campaign.kind in kinds and k.campaign.kind != "code"]
+    programme = points.programme(uow) if offers == "all" else None
+    if not live and not code and not (programme and points_wanted > 0):
+        return price_items([item], Context(at, currency, channel, customer), []), None
     code_kept = code_row = None
     if code:
         code_kept, code_row = store.find_code(uow, code)
@@ -44,7 +49,6 @@ def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str
     kept = [*live, *([code_kept] if code_kept is not None else [])]
     ctx = Context(at=at, currency=currency, channel=channel, customer_id=customer,
                   first_purchase=_first_purchase(uow, customer))
-    programme = points.programme(uow) if offers == "all" else None
     wanted = min(max(0, points_wanted), points.spendable(uow, customer)) if programme else 0
     priced = price_items([item], ctx, [k.campaign for k in live],
                          store.allowances(uow, kept, customer, code_row),
