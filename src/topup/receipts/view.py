@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from topup.money import Money
 
@@ -26,7 +26,7 @@ TEXT: dict[str, dict[str, str]] = {
            "method": "Payment method", "status": "Status",
            "refunded": "Refunded", "test": "TEST MODE — no real money moved",
            "print": "Print", "pdf": "Download PDF", "list_price": "List price",
-           "discount": "Discount",
+           "discount": "Discount", "points": "Points",
            "footer": "Keep this receipt for your records."},
     "zh-CN": {"title": "收据", "number": "收据编号", "issued": "开具时间", "paid": "支付时间",
               "order": "订单", "item": "项目", "line": "号码", "amount": "金额",
@@ -34,7 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
               "method": "支付方式", "status": "状态",
               "refunded": "已退款", "test": "测试模式 — 未产生真实扣款", "print": "打印",
               "pdf": "下载 PDF", "footer": "请妥善保存本收据。", "list_price": "标价",
-              "discount": "优惠"},
+              "discount": "优惠", "points": "积分抵扣"},
 }
 
 METHODS: dict[str, tuple[str, str]] = {
@@ -94,8 +94,14 @@ def _price_rows(receipt: Receipt, order: Order, lang: str,
         rows = [(t["amount"], fmt(receipt.money, lang))]
         return rows + ([(t["fee"], fmt(receipt.fee_money, lang))] if receipt.fee else [])
     label = {"list_price": t["list_price"], "fee": t["fee"]}
-    return [(label.get(adj.kind, f'{t["discount"]} · {adj.name}'),
-             fmt(Money(adj.amount, quote.currency), lang)) for adj in quote.lines]
+    spent = f'{t["points"]} · {quote.points_used}'
+
+    def name(adj: Any) -> str:
+        if adj.kind in label:
+            return label[adj.kind]
+        return spent if adj.ref == "points" else f'{t["discount"]} · {adj.name}'
+
+    return [(name(adj), fmt(Money(adj.amount, quote.currency), lang)) for adj in quote.lines]
 
 
 def build(receipt: Receipt, order: Order, line: Line, lang: str,

@@ -143,7 +143,7 @@ def summary(b: Browser, line: Line, **params: str) -> httpx.Response:
 def confirm(b: Browser, line: Line, page: httpx.Response, **extra: Any) -> httpx.Response:
     """Press "Submit" on a summary page, as its form says."""
     fields = {"csrf_token": csrf_of(page.text)}
-    for name in ("order_key", "kind", "method", "amount", "plan_id", "code"):
+    for name in ("order_key", "kind", "method", "amount", "plan_id", "code", "points"):
         found = re.search(rf'name="{name}" value="([^"]*)"', page.text)
         if found:
             fields[name] = found.group(1)

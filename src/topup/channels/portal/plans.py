@@ -16,6 +16,7 @@ from topup.channels.portal.views import balances, owned_line
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
+from topup.promotions import store as promotions
 from topup.subscribers import lines as line_svc
 from topup.subscribers.groups import Group
 from topup.subscribers.lines import Line
@@ -59,8 +60,11 @@ def plans(country: str = "", zone: str = "", q: str = "", line: int | None = Non
             uow, country=country or None, zone=zone or None, q=q.strip()[:60] or None,
             currency=chosen.currency if chosen else None, on_sale_at=uow.now)
         quotes = plan_quotes(uow, found, currency, w.user.id if w.user else None)
+        ends = {f"campaign:{k.campaign.id}": k.campaign.ends_at
+                for k in promotions.live(uow, uow.now)}
     countries, regions = _zones(w)
-    return w.page("plans.html", plans=found, quotes=quotes, countries=countries,
+    return w.page("plans.html", plans=found, quotes=quotes, offer_ends=ends,
+                  countries=countries,
                   regions=regions, lines=mine, chosen=chosen, currency=currency,
                   filters={"country": country, "zone": zone, "q": q.strip()[:60]})
 

@@ -23,6 +23,7 @@ from topup.money import Money
 from topup.orders import service as orders
 from topup.orders.idempotency import run_once
 from topup.orders.model import OrderRequest
+from topup.promotions import points as loyalty
 from topup.promotions.errors import PromotionError
 from topup.subscribers import groups
 from topup.subscribers.lines import Line
@@ -105,7 +106,10 @@ def _request(values: dict[str, str], confirm: bool = False, lang: str = "en",
     value = int(number) if number.isdigit() else None
     group = values.get("group", "")  # a plan for the group the line is in
     code = values.get("code", "").strip()[:40] or None  # a promo code
+    wanted = values.get("points", "")  # loyalty points to spend
+    spend = int(wanted) if wanted.isdigit() and len(wanted) < 10 else 0
     return OrderRequest(kind=kind, method=values.get("method", ""), channel=CHANNEL, code=code,
+                        points=spend,
                         amount=value if kind == "topup" else None,
                         plan_id=value if kind == "plan" else None, confirm_duplicate=confirm,
                         language=lang, save_method=save,
@@ -129,8 +133,10 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
             form.values["code"] = quote.price.code or ""
         plan = catalog.get_plan(uow, req.plan_id) if req.plan_id else None
         group = groups.get_group(uow, req.group_id, owner=w.me().id) if req.group_id else None
+        mine = loyalty.standing(uow, w.me().id)
     form.key("order_key")
     return w.page("checkout.html", status=status, line=line, req=req, quote=quote, plan=plan,
+                  points=mine,
                   group=group, method_name=method_label(w.t.lang, req.method), form=form,
                   duplicate=form.errors.get("confirm_duplicate") is not None,
                   keeps_cards=keeps_cards(w, req.method), cards=saved_cards(w, req.method))
@@ -138,12 +144,12 @@ def _summary(w: Web, line: Line, req: OrderRequest, form: Form, status: int = 20
 
 @router.get("/lines/{line_id}/checkout")
 def checkout(line_id: DbId, kind: str = "", amount: str = "", plan_id: str = "",
-             method: str = "", group: str = "", code: str = "", w: Web = Depends(signed_in)
-             ) -> Response:
+             method: str = "", group: str = "", code: str = "", points: str = "",
+             w: Web = Depends(signed_in)) -> Response:
     """The order summary: what, for which line (or group), each discount, the fee and the
     total, before submitting; ``code`` applies a promo code (a refused one is shown why)."""
     values = {"kind": kind, "amount": amount, "plan_id": plan_id, "method": method,
-              "group": group, "code": code.strip()[:40]}
+              "group": group, "code": code.strip()[:40], "points": points[:10]}
     with w.db.unit(readonly=True) as uow:
         line = owned_line(uow, w.me(), line_id)
     return _summary(w, line, _request(values), Form(values))
@@ -160,7 +166,7 @@ def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_
     providers = w.request.app.state.payment_providers
     body = {"line_id": line_id, "kind": req.kind, "amount": req.amount, "plan_id": req.plan_id,
             "method": req.method, "confirm_duplicate": req.confirm_duplicate,
-            "save_card": save, "code": req.code}
+            "save_card": save, "code": req.code, "points": req.points}
     if req.group_id is not None:
         body["group_id"] = req.group_id
 
