@@ -220,3 +220,51 @@ def world(world: World) -> World:
     """The channels' world with the USSD gateway's token set on the app's settings."""
     world.db.settings = replace(world.db.settings, ussd_gateway_token=USSD_TOKEN)
     return world
+
+
+def test_a_flash_sale_is_the_same_price_on_every_channel(world: World) -> None:
+    """With 20 % off the plan for 48 hours, every channel asks the one price service and shows
+    the same sale price at the same moment: the API (list, plan, quote), the portal (plans,
+    plan page, summary), USSD and the console."""
+    from datetime import timedelta
+
+    from topup.promotions import store
+    from topup.promotions.rules import Scope
+
+    plan = the_plan(world)
+    with world.db.unit() as uow:
+        store.create_campaign(uow, store.CampaignSpec(
+            "discount", "Flash sale", uow.now - timedelta(hours=1),
+            uow.now + timedelta(hours=47), percent_bp=2000,
+            scope=Scope(plans=frozenset({plan.id}))))
+    quoted = service(world, plan, "web")
+    text = Money(quoted.total, "CNY").format("en")
+    assert (quoted.list_price.amount, quoted.total, text) == (49_00, 39_20, "CN¥39.20")
+    api = world.api
+    me = api.login(str(world.user.email))
+    listed = api.client.get("/api/v1/plans", params={"country": "TH", "currency": "CNY"})
+    numbers = {
+        "api list": next(p for p in listed.json() if p["id"] == plan.id)["quote"]["total"],
+        "api plan": api.client.get(f"/api/v1/plans/{plan.id}",
+                                   params={"currency": "CNY"}).json()["quote"]["total"],
+        "api quote": api.client.post("/api/v1/orders/quote", headers=me, json={
+            "line_id": world.line.id, "kind": "plan", "plan_id": plan.id,
+            "method": "wallet"}).json()["total"]}
+    browser = Browser(world.db, {})
+    assert browser.login(str(world.user.email)).status_code == 200
+    summary = browser.get(f"/lines/{world.line.id}/checkout",
+                          params={"kind": "plan", "plan_id": str(plan.id), "method": "wallet"})
+    menu = ussd(world, "2").splitlines()
+    console = sign_in_as(world.db, "admin").get("/admin/plans").text
+    cell = re.search(r'class="price-now">([^<]*)<',
+                     console[console.index(f'data-plan="{plan.code}"'):])
+    assert cell, "the console shows the price now"
+    texts = {
+        "portal plans": card_price(browser.get(f"/plans?line={world.line.id}").text, plan.code),
+        "portal plan": shown(browser.get(f"/lines/{world.line.id}/plans/{plan.id}").text,
+                             "plan-price"),
+        "portal summary": shown(summary.text, "summary-total"),
+        "ussd menu": next(r for r in menu if PLAN in r).rsplit(" ", 1)[1],
+        "console": next(p for p in unescape(cell.group(1)).split(" · ") if "CN¥" in p)}
+    assert set(numbers.values()) == {39_20}, numbers
+    assert set(texts.values()) == {text}, texts
