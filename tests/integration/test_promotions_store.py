@@ -175,3 +175,28 @@ def test_allowances_say_what_is_left_for_a_customer(db: Database) -> None:
 def _live(db: Database, cid: int):
     with db.unit(readonly=True) as uow:
         return store.get(uow, cid).campaign
+
+
+def test_a_hundred_concurrent_uses_of_a_code_never_pass_its_own_limit(db: Database) -> None:
+    with db.unit() as uow:
+        cid = store.create_campaign(uow, spec("code", amount_off=2_00, currency="CNY",
+                                              scope=Scope(topups=True)))
+        store.add_code(uow, cid, "FIVE-ONLY", max_uses=5)
+    _, made = orders(db, 100)
+    priced = _priced(db, cid, 100_00)
+    with db.unit(readonly=True) as uow:
+        _, code = store.find_code(uow, "FIVEONLY")
+
+    def redeem(order_id: int) -> bool:
+        try:
+            with db.unit() as uow:
+                store.hold(uow, order_id, None, "CNY", store.benefits(priced), code.id)
+            return True
+        except PromotionUnavailable:
+            return False
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert sum(pool.map(redeem, made)) == 5
+    with db.unit(readonly=True) as uow:
+        assert uow.conn.execute(select(promo_codes.c.uses).where(
+            promo_codes.c.id == code.id)).scalar_one() == 5
