@@ -291,3 +291,27 @@ def _owner(db: Database, shop: SandboxShop) -> int:
 
     with db.unit(readonly=True) as uow:
         return int(get_line(uow, shop.line_id).customer_id or 0)
+
+
+def test_a_bonus_for_one_agents_counter_only(db: Database) -> None:
+    """充值送 scoped to one retail agent: a top-up sold at its counter gets the bonus (from
+    promotion_expense, on top of what the float paid); the same top-up at another agent's
+    counter does not."""
+    from tests.integration.agents.conftest import open_counter
+
+    with db.unit() as uow:
+        seed_catalog(uow)
+    counter = open_counter(db)
+    ours, theirs = counter.agent("Airport kiosk"), counter.agent("Harbour store")
+    for agent in (ours, theirs):
+        assert counter.fund(agent, 1_000_00).status_code == 201
+    campaign(db, "bonus", currency="CNY", tiers=((100_00, 8_00),),
+             scope=Scope(topups=True, agents=frozenset({ours})))
+    line = make_line(db, msisdn="+85261230001", country="HK")
+    sold = counter.topup(ours, "+85261230001", 100_00)
+    assert sold.status_code == 201, sold.text
+    assert counter.wallet(line.id) == 108_00  # the float paid 100.00 (less its commission)
+    assert counter.topup(theirs, "+85261230001", 100_00,
+                         confirm_duplicate=True).status_code == 201
+    assert counter.wallet(line.id) == 208_00
+    assert balance_of(db, "promotion_expense") == 8_00

@@ -130,7 +130,7 @@ def sell_topup(uow: UnitOfWork, seller: Seller, identifier: str, amount: int, *,
     entry = kyc.check(uow, agent, line, kyc_given)
     converts = line.currency != agent.currency
     req = OrderRequest(kind="topup", method="agent", channel=seller.channel,
-                       currency=agent.currency, amount=amount,
+                       currency=agent.currency, amount=amount, agent_id=agent.id,
                        credit_currency=line.currency if converts else None)
     prepaid = Prepaid(account_id=float_account(uow, agent), note=f"agent {agent.id}")
     try:

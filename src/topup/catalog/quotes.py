@@ -216,7 +216,7 @@ class Quote:
 def price(uow: UnitOfWork, item: Plan | Money | int, currency: str, at: datetime,
           channel: str, *, customer: int | None = None, code: str | None = None,
           method: str | None = None, offers: promotions.Offers = "all",
-          points: int = 0) -> Quote:
+          points: int = 0, agent: int | None = None) -> Quote:
     """The quote for ``item`` (a plan, or a top-up amount as ``Money`` or minor units of
     ``currency``) in ``currency`` at ``at`` through ``channel``.
 
@@ -245,7 +245,7 @@ def price(uow: UnitOfWork, item: Plan | Money | int, currency: str, at: datetime
         wanted = Item("plan", listed, plan_id=item.id, zone=item.zone_code)
     base = Adjustment(LIST_PRICE, LIST_PRICE, listed)
     priced, _ = promotions.offer(uow, wanted, cur, at, where, customer, promo, offers,
-                                 points)
+                                 points, agent)
     discounts, credits = _from_engine(priced)
     subtotal = listed + sum(d.amount for d in discounts)
     charged = fee_for(uow, where, method, Money(subtotal, cur)) if method and subtotal else 0

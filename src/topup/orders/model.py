@@ -103,6 +103,7 @@ class OrderRequest:
     group_id: int | None = None  # a plan for this group, bought through one of its lines
     code: str | None = None  # a promo code the payer typed
     points: int = 0  # loyalty points the payer wants to spend (promotions/points.py)
+    agent_id: int | None = None  # the retail agent selling it (campaigns scoped to agents)
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ def price_request(uow: UnitOfWork, line: Line, req: OrderRequest, *, prepaid: bo
     offers: Offers = "none" if req.method == "manual" or converted else \
         "bonus" if prepaid else "all"
     return price(uow, item, currency, uow.now, req.channel, customer=line.customer_id,
-                 code=req.code, method=fee_method, offers=offers, points=req.points), plan
+                 code=req.code, method=fee_method, offers=offers, points=req.points,
+                 agent=req.agent_id), plan
 
 
 def _check_duplicate(uow: UnitOfWork, line: Line, req: OrderRequest, money: Money

@@ -30,7 +30,7 @@ OFFERED: dict[str, frozenset[str]] = {
 
 def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str,
           customer: int | None, code: str | None, offers: Offers = "all",
-          points_wanted: int = 0) -> tuple[Priced, int | None]:
+          points_wanted: int = 0, agent: int | None = None) -> tuple[Priced, int | None]:
     """The engine's answer for ``item`` and the id of the promo code used (None: none).
     A code that exists but cannot be used here is refused (``PromoCodeNotApplicable``
     with its ``reason``); one that does not exist, ``PromoCodeNotFound``."""
@@ -48,7 +48,7 @@ def offer(uow: UnitOfWork, item: Item, currency: str, at: datetime, channel: str
             raise PromoCodeNotApplicable(field="code", reason="not_here")
     kept = [*live, *([code_kept] if code_kept is not None else [])]
     ctx = Context(at=at, currency=currency, channel=channel, customer_id=customer,
-                  first_purchase=_first_purchase(uow, customer))
+                  first_purchase=_first_purchase(uow, customer), agent_id=agent)
     wanted = min(max(0, points_wanted), points.spendable(uow, customer)) if programme else 0
     priced = price_items([item], ctx, [k.campaign for k in live],
                          store.allowances(uow, kept, customer, code_row),
