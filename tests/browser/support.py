@@ -201,6 +201,19 @@ def open_page(browser: Browser, live: Live, watched: Watched, **extra: Any) -> P
     return page
 
 
+@contextmanager
+def checked_page(browser: Browser, live: Live, watched: Watched) -> Iterator[Page]:
+    """A fresh page on ``live``, closed afterwards; then no script may have thrown and
+    nothing may have left this machine."""
+    page = open_page(browser, live, watched)
+    try:
+        yield page
+    finally:
+        page.context.close()
+    assert watched.js_errors == [], f"script errors: {watched.js_errors}"
+    assert watched.external == [], watched.external
+
+
 class Shooter:
     """Screenshots of the viewport at phone and desktop width, named ``<name>-phone.png`` and
     ``<name>-desktop.png``.

@@ -20,8 +20,8 @@ from tests.browser.support import (
     Live,
     Shooter,
     Watched,
+    checked_page,
     expect,
-    open_page,
     own_server,
     require_chromium,
     sign_in,
@@ -55,13 +55,8 @@ def card_live(stripe_peer: StripeCheckoutPeer, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture
 def card_page(browser: Browser, card_live: Live, watched: Watched) -> Iterator[Page]:
-    page = open_page(browser, card_live, watched)
-    try:
+    with checked_page(browser, card_live, watched) as page:
         yield page
-    finally:
-        page.context.close()
-    assert watched.js_errors == [], f"script errors: {watched.js_errors}"
-    assert watched.external == [], watched.external
 
 
 def traveller(live: Live) -> tuple[tuple[str, str], dict[str, Any]]:

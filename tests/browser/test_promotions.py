@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.browser.support import ADMIN, Live, Shooter, Watched, expect, open_page, own_server
+from tests.browser.support import ADMIN, Live, Shooter, Watched, checked_page, expect, own_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -68,13 +68,8 @@ def traveller(live: Live) -> tuple[tuple[str, str], dict[str, Any]]:
 
 @pytest.fixture
 def promo_page(browser: Browser, promo_live: Live, watched: Watched) -> Iterator[Page]:
-    page = open_page(browser, promo_live, watched)
-    try:
+    with checked_page(browser, promo_live, watched) as page:
         yield page
-    finally:
-        page.context.close()
-    assert watched.js_errors == [], f"script errors: {watched.js_errors}"
-    assert watched.external == [], watched.external
 
 
 def test_a_flash_sale_a_promo_code_the_receipt_and_the_points(
