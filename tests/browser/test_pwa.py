@@ -144,6 +144,11 @@ def controlled(page: Page) -> dict[str, Any]:
                                                      {once: true});
             setTimeout(() => resolve(navigator.serviceWorker.controller !== null), 10000);
         })""")
+    if not controlled:
+        # clients.claim() took no hold of this page (a loaded machine can be slow to let the
+        # new worker claim it): a page loaded while the worker is active is its from the start
+        page.reload()
+        controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
     assert controlled, "the service worker never took control of the page"
     return found
 
