@@ -67,7 +67,7 @@ def test_visitors_and_staff_meet_no_error_either(shop: Shop) -> None:
     anon = Browser(shop.db)
     visited = crawl(anon)
     assert {p: s for p, s in visited.items() if s >= 400} == {}
-    assert set(menu_links(anon)) == {"/store", "/plans", "/login", "/register"}
+    assert set(menu_links(anon)) == {"/store", "/plans", "/check", "/login", "/register"}
     admin = make_user(shop.db, "admin")
     staff = Browser(shop.db)
     assert staff.login(str(admin.email), PASSWORD).url.path == "/admin"  # the console

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from topup.channels.portal import (
     auth,
     autotopup,
+    check,
     groups,
     history,
     lines,
@@ -32,7 +33,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
 
 router = APIRouter(include_in_schema=False)
 for module in (auth, lines, autotopup, plans, store, topup, orders, vouchers, history, settings,
-               groups, pwa):
+               groups, pwa, check):
     router.include_router(module.router)
 
 

@@ -105,6 +105,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "renew_off": {
         "en": "Auto-renew is off. Send RENEW ON to switch it on again.",
         "zh-CN": "已关闭自动续费。发送“开启续费”或RENEW ON可重新开启。"},
+    "check_genuine": {
+        "en": "Card {serial} is genuine and unused, worth {amount}. Redeem it once you have paid.",
+        "zh-CN": "卡号{serial}为正品且未使用，面值{amount}。付款后请尽快充值。"},
+    "check_used": {
+        "en": "Card {serial} has already been used. Do not pay for it.",
+        "zh-CN": "卡号{serial}已被使用，请勿购买。"},
+    "check_void": {
+        "en": "Card {serial} is expired or blocked. Do not pay for it.",
+        "zh-CN": "卡号{serial}已过期或已停用，请勿购买。"},
+    "check_unknown": {
+        "en": "No card has serial {serial}. If you typed it right, it is not genuine.",
+        "zh-CN": "不存在卡号{serial}。如输入无误，该卡为假卡。"},
+    "check_missing": {
+        "en": "Send CHECK followed by the serial number printed on the card.",
+        "zh-CN": "请发送“验卡”加卡上印的卡号。"},
     "auto_topup_off": {
         "en": "Auto top-up is off. Set it up again on your line's page in the app.",
         "zh-CN": "已关闭自动充值。如需重新开启，请在App的号码页面设置。"},

@@ -28,6 +28,8 @@ from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.notifications.service import enqueue
 from topup.subscribers.errors import LineNotFound, LineNotUsable
+from topup.vouchers import service as vouchers
+from topup.vouchers.errors import VoucherNotFound
 from topup.vouchers.service import Redemption
 
 TEMPLATE = "selfservice_reply"  # params["text"] is the reply, already in the right language
@@ -41,13 +43,14 @@ _KEYWORDS = {
     "HELP": "HELP", "帮助": "HELP", "?": "HELP",
 }
 _TOPUP = ("TOPUP", "充值")
+_CHECK = ("CHECK", "验卡", "查卡")
 
 
 @dataclass(frozen=True)
 class Command:
     """What an inbound SMS asks for."""
 
-    keyword: str  # BAL, RENEW_ON, RENEW_OFF, AUTO_OFF, TOPUP, HELP
+    keyword: str  # BAL, RENEW_ON, RENEW_OFF, AUTO_OFF, TOPUP, CHECK, HELP
     pin: str = ""
     chinese: bool = False  # written with a Chinese keyword: answer in Chinese by default
     known: bool = True
@@ -63,6 +66,9 @@ def parse(text: str) -> Command:
     for word in _TOPUP:
         if compact.startswith(word):
             return Command("TOPUP", compact[len(word):], chinese)
+    for word in _CHECK:  # the serial travels in ``pin``: it is no secret
+        if compact.startswith(word):
+            return Command("CHECK", compact[len(word):], chinese)
     return Command("HELP", chinese=chinese, known=False)
 
 
@@ -79,6 +85,9 @@ def handle_inbound(db: Database, sender_msisdn: str, text: str, *,
     with db.unit(readonly=True) as uow:
         caller = _caller(uow, sender)
     lang = _language(db, caller, cmd)
+    if cmd.keyword == "CHECK":  # anyone may check a card, registered or not
+        answer = check_text(db, cmd.pin, f"sms:{sender}", lang)
+        return _send(db, key, sender, lang, cmd, lambda uow: answer)
     if cmd.keyword == "TOPUP" and cmd.pin and caller is not None and _usable(caller):
         try:
             return _redeem(db, key, caller, sender, cmd, lang)
@@ -86,6 +95,25 @@ def handle_inbound(db: Database, sender_msisdn: str, text: str, *,
             refusal = error_text(exc, lang)
             return _send(db, key, sender, lang, cmd, lambda uow: refusal)
     return _send(db, key, sender, lang, cmd, lambda uow: _answer(uow, caller, cmd, lang))
+
+
+def check_text(db: Database, serial: str, who: str, lang: str) -> str:
+    """The public check of a card's serial as one SMS (counted per sender, as the page counts
+    per address)."""
+    if not serial:
+        return t("check_missing", lang)
+    try:
+        found = vouchers.public_check(db, serial, who)
+    except VoucherNotFound:
+        return t("check_unknown", lang, serial=serial)
+    except TopupError as exc:  # too many checks, a malformed serial
+        return error_text(exc, lang)
+    if found.state == "active":
+        value = found.face.format("zh_CN" if lang == "zh-CN" else "en")
+        return t("check_genuine", lang, serial=found.serial, amount=value)
+    if found.state in ("used", "reserved"):
+        return t("check_used", lang, serial=found.serial)
+    return t("check_void", lang, serial=found.serial)
 
 
 def _caller(uow: UnitOfWork, sender: str) -> Caller | None:
