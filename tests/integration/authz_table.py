@@ -236,6 +236,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/plans"): PUBLIC,
     # the eSIM store: a guest buys with an e-mail address (which becomes an account)
     ("GET", "/store"): PUBLIC,
+    ("GET", "/check"): PUBLIC,
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,
