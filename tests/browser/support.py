@@ -202,10 +202,11 @@ def open_page(browser: Browser, live: Live, watched: Watched, **extra: Any) -> P
 
 
 @contextmanager
-def checked_page(browser: Browser, live: Live, watched: Watched) -> Iterator[Page]:
-    """A fresh page on ``live``, closed afterwards; then no script may have thrown and
-    nothing may have left this machine."""
-    page = open_page(browser, live, watched)
+def checked_page(browser: Browser, live: Live, watched: Watched, **extra: Any
+                 ) -> Iterator[Page]:
+    """A fresh page on ``live`` (``extra`` as ``open_page`` takes it), closed afterwards; then
+    no script may have thrown and nothing may have left this machine."""
+    page = open_page(browser, live, watched, **extra)
     try:
         yield page
     finally:
