@@ -379,6 +379,22 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
     return "\n".join(rows)
 
 
+def split(results: list[Result]) -> str:
+    """Where an in-process operation's time goes on SQLite: the database's own work (the
+    replay) and the rest, the writer thread's Python."""
+    rates = {p.name.split(":")[0]: p.rate for r in results if r.backend == "sqlite"
+             for p in r.phases}
+    inproc, alone = rates.get("in-process"), rates.get("SQLite alone")
+    if not inproc or not alone:
+        return ""
+    whole, db = 1e6 / inproc, 1e6 / alone
+    return (f"Per operation on SQLite in this run: {whole:.0f} µs in-process, of which "
+            f"{db:.0f} µs are the database's own work (the replay) and the other "
+            f"{max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
+            "objects, rating, building rows and answers): both run on the one writer thread, "
+            "one after the other, so the in-process rate is bounded by their sum.")
+
+
 def section(tbl: str, facts: sup.Machine, results: list[Result], args: argparse.Namespace
             ) -> str:
     problems = "\n".join(f"- {r.backend}: {c}" for r in results for c in r.checks) or \
@@ -416,17 +432,14 @@ Rerun:
 
 *SQLite alone*: the in-process run again, every statement the writer thread sent SQLite
 recorded (reads, multi-row writes, savepoints, commits), then replayed on a copy of the
-database as it was when the run began, in one thread with nothing else running
-(`bench/_replay.py`): what the database itself needs for the same rows, without the Python
-that decided them. It is the ceiling of the in-process path on this machine for this shape of
-operation: two ledger transfers, a grant, a hold, a usage record and the stored answer written,
-the session, the closed grant and the accounts' totals changed, each with its indexes,
-foreign keys and CHECKs, and a COMMIT (fsync) per batch. The in-process rate is that ceiling
-less the Python that reads, rates and prepares each batch on the same thread; a higher one
-needs fewer rows per operation (an answer kept for a session's last request only, a grant
-kept open across quotas), which raises the replay's rate too. Over Gy, the gateway and the
-Diameter stack's threads decide the pace: the more requests in flight, the closer to the
-echo's rate, and the longer each waits.
+database as it was when the run began, in one thread with nothing else running, with the
+writer's pragmas (WAL checkpoints left to their own thread, as `db/checkpoint.py` does for the
+writer) (`bench/_replay.py`): what the database itself needs for the same rows, without the
+Python that decided them — two ledger transfers, a grant, a hold, a usage record and the
+stored answer written, the session, the closed grant and the accounts' totals changed, each
+with its indexes, foreign keys and CHECKs, and a COMMIT (fsync) per batch. {split(results)}
+Over Gy, the gateway and the Diameter stack's threads decide the pace: the more requests in
+flight, the closer to the echo's rate, and the longer each waits.
 """
 
 
