@@ -50,7 +50,7 @@ from diameter.node.application import SimpleThreadingApplication
 from sqlalchemy import func, select
 
 import topup.handlers  # noqa: F401  (registers the event handlers every Database uses)
-from topup.bootstrap import SWITCH_INTERVAL
+from topup.bootstrap import tune_process
 from topup.channels.gy.gateway import Gateway
 from topup.channels.gy.server import GyServer, Peer
 from topup.charging.charges import Charge
@@ -292,6 +292,7 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
         db = Database(make_engine(url), load_settings(data_dir=data_dir, database_url=url))
         try:
             lines = prepare(db, args.lines)
+            tune_process()  # what the processes keep is built: frozen, as they freeze theirs
             print(f"{backend}: {len(lines)} lines ready", flush=True)
             res.phases.append(in_process(db, lines, args))
             print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
@@ -453,7 +454,7 @@ def main() -> int:
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
-    sys.setswitchinterval(SWITCH_INTERVAL)  # as the API's and topup diameter's processes do
+    tune_process()  # as the API's, the writer's and topup diameter's processes do
     load = sup.load_average()
     ceiling = echo(args)
     print(f"echo: {ceiling.rate:,.0f}/s", flush=True)

@@ -65,9 +65,6 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     from topup.channels.gy.server import GyServer, Peer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # the Diameter stack's threads, the answers' and the writer's hand the interpreter to
-    # each other many times a request: sooner than the default 5 ms (see bootstrap.app)
-    sys.setswitchinterval(bootstrap.SWITCH_INTERVAL)
     try:
         peers = [Peer.parse(p) for item in peer for p in item.split(",") if p.strip()]
     except ValueError as exc:
@@ -84,6 +81,9 @@ def diameter(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
             server.start()
         except OSError as exc:
             raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        # the Diameter stack's threads, the answers' and the writer's hand the interpreter to
+        # each other many times a request: sooner than the default 5 ms (bootstrap)
+        bootstrap.tune_process()
         typer.echo(f"Diameter Gy listening on {host}:{port} as {identity} ({realm}); peers: "
                    + ", ".join(f"{p.identity}@{p.realm}" for p in peers))
         stop = threading.Event()

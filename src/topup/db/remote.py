@@ -312,16 +312,16 @@ def serve(path: str) -> None:
     """The writer process: one ``GroupWriter`` on the configured database, answering on
     ``path`` until SIGTERM or SIGINT; what is queued then is still applied."""
     import topup.handlers  # noqa: F401  (the domain event handlers, as in every process)
-    from topup.bootstrap import SWITCH_INTERVAL, database
+    from topup.bootstrap import database, tune_process
     from topup.config import load_settings
 
     parent = os.getppid()
-    # the writer thread, back from the database, takes the interpreter from the thread
-    # reading the socket within this bound (not the default 5 ms)
-    sys.setswitchinterval(SWITCH_INTERVAL)
     db = database(replace(load_settings(), writer_socket=""))
     group = db.writer
     assert isinstance(group, GroupWriter)
+    # the writer thread, back from the database, takes the interpreter from the thread
+    # reading the socket sooner than the default 5 ms; the collector left to the young
+    tune_process()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
