@@ -28,8 +28,6 @@ and a margin have passed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +38,7 @@ from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
+from topup.charging.digest import sha256_of
 from topup.charging.errors import (
     ChargingRequestConflict,
     ChargingSessionClosed,
@@ -339,10 +338,9 @@ def opening(kind: str, line: Line | None, country: str | None, asks: list[Ask]
 
 def _digest(kind: str, asks: list[Ask], line_id: int | None, country: str | None) -> str:
     # each ask as ``asdict`` gives it (sorted by key): the stored digests stay comparable
-    body = json.dumps([kind, line_id, country, [
+    return sha256_of([kind, line_id, country, [
         {"rating_group": a.rating_group, "requested": a.requested, "unit": a.unit,
-         "used": a.used} for a in asks]], sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
+         "used": a.used} for a in asks]])
 
 
 def _locked(uow: UnitOfWork, ref: str) -> Any:
