@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from tests.integration.portal.conftest import Browser, Shop
+from tests.factories import make_line
+from tests.integration.portal.conftest import Browser, Shop, confirm, summary
 from topup.db.uow import Database
 
 SLUGS = ("top-up", "pay", "redeem-voucher", "install-esim", "auto-renew", "money-late",
@@ -80,3 +81,28 @@ def test_search_in_chinese_matches_inside_sentences(db: Database) -> None:
 
 def test_a_traveller_has_help_in_the_menu(shop: Shop) -> None:
     assert 'data-menu="help"' in shop.browser.get("/").text
+
+
+def help_links(html: str) -> set[str]:
+    return set(re.findall(r'href="/help/([a-z-]+)" data-help=', html))
+
+
+def test_the_pages_where_questions_arise_link_their_answer(shop: Shop) -> None:
+    b, line = shop.browser, shop.line
+    assert {"pay", "currencies"} <= help_links(b.get(f"/lines/{line.id}/topup").text)
+    shown = summary(b, line, kind="topup", amount="10000", method="sandbox")
+    assert {"pay", "currencies"} <= help_links(shown.text)
+    assert "redeem-voucher" in help_links(b.get(f"/lines/{line.id}/voucher").text)
+    assert "auto-renew" in help_links(b.get(f"/lines/{line.id}").text)
+    pending = confirm(b, line, shown)
+    order = re.search(r"/orders/(\d+)", b.get(f"/lines/{line.id}/history").text)
+    assert pending.status_code == 303 and order, pending.text[:300]
+    assert "money-late" in help_links(b.get(f"/orders/{order.group(1)}").text)
+    esim = make_line(shop.db, secret="3141", kind="esim", smdp_address="smdp.example.com",
+                     matching_id="HELP-1")
+    b.bind(esim, "3141")
+    assert "install-esim" in help_links(b.get(f"/lines/{esim.id}").text)
+    check = Browser(shop.db, {}).get("/check").text
+    assert {"official-channels", "spot-a-scam"} <= help_links(check)
+    article = Browser(shop.db, {}).get("/help/official-channels").text
+    assert 'href="/check"' in article  # and back again
