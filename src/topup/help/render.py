@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKS = re.compile(r"[*_`#>|]+")
+_MARKS = re.compile(r"[*_`#>]+")
 
 
 def _parser() -> MarkdownIt:
@@ -42,4 +42,4 @@ def to_html(body: str) -> str:
 def plain(body: str) -> str:
     """The body as one line of text (for search excerpts): link texts kept, marks dropped."""
     text = _LINK.sub(lambda m: m.group(1), body)
-    return " ".join(_MARKS.sub(" ", text).split())
+    return " ".join(_MARKS.sub("", text).replace("|", " ").split())
