@@ -41,6 +41,10 @@ class Settings:
     # empty hides it), and a folder of the operator's own app icons (empty: generated ones).
     theme_color: str = "#0b57d0"
     hotline_number: str = ""
+    # When the hotline answers, as the operator writes it ("Every day 8:00-22:00 (UTC+8)"),
+    # shown in the help centre; the Chinese pages use hotline_hours_zh when it is set.
+    hotline_hours: str = ""
+    hotline_hours_zh: str = ""
     app_icons: str = ""
     default_currency: str = "CNY"
     token_ttl_seconds: int = 7 * 24 * 3600
@@ -253,8 +257,9 @@ COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def _app_settings() -> dict[str, object]:
-    """``TOPUP_THEME_COLOR``, ``TOPUP_HOTLINE_NUMBER`` and ``TOPUP_APP_ICONS``, checked here so
-    that a typo stops the server at start rather than breaking the installed app."""
+    """``TOPUP_THEME_COLOR``, ``TOPUP_HOTLINE_NUMBER``, ``TOPUP_HOTLINE_HOURS`` (and
+    ``TOPUP_HOTLINE_HOURS_ZH``) and ``TOPUP_APP_ICONS``, checked here so that a typo stops the
+    server at start rather than breaking the installed app."""
     color = os.environ.get("TOPUP_THEME_COLOR", "#0b57d0").strip()
     if not COLOR.fullmatch(color):
         raise ValueError(f"TOPUP_THEME_COLOR is a colour such as #0b57d0, not {color!r}")
@@ -262,7 +267,9 @@ def _app_settings() -> dict[str, object]:
     if icons and not Path(icons).is_dir():
         raise ValueError(f"TOPUP_APP_ICONS is a folder of PNG icons; {icons!r} is not a folder")
     return {"theme_color": color.lower(), "app_icons": icons,
-            "hotline_number": os.environ.get("TOPUP_HOTLINE_NUMBER", "").strip()}
+            "hotline_number": os.environ.get("TOPUP_HOTLINE_NUMBER", "").strip(),
+            "hotline_hours": os.environ.get("TOPUP_HOTLINE_HOURS", "").strip(),
+            "hotline_hours_zh": os.environ.get("TOPUP_HOTLINE_HOURS_ZH", "").strip()}
 
 
 def _secret_key(data_dir: Path) -> str:

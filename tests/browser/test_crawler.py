@@ -44,11 +44,18 @@ NEVER = re.compile(r"log-?out|sign-?out|delete|remove|cancel|unbind|freeze|revok
 SUPPORT = ("support@example.com", "crawl-support-pass")
 FINANCE = ("finance@example.com", "crawl-finance-pass")
 AGENT = ("agent@example.com", "demo-agent-pass")  # the demo's kiosk assistant
-ROLES = {"anonymous": None, "customer": TRAVELLER, "admin": ADMIN, "support": SUPPORT,
-         "finance": FINANCE, "agent": AGENT}
+ROLES = {"anonymous": None, "anonymous-zh": None, "customer": TRAVELLER, "admin": ADMIN,
+         "support": SUPPORT, "finance": FINANCE, "agent": AGENT}
+LOCALES = {"anonymous-zh": "zh-CN"}  # a visitor whose browser asks for Chinese
 ESIM = ("8944501234567890124", "7315")  # the demo eSIM line, unbound
-MIN_PAGES = {"anonymous": 4, "customer": 20, "admin": 25, "support": 8, "finance": 12,
-             "agent": 4}
+MIN_PAGES = {"anonymous": 4, "anonymous-zh": 4, "customer": 20, "admin": 25, "support": 8,
+             "finance": 12, "agent": 4}
+# pages each crawl must reach from the menus (the help centre and its articles, its console)
+MUST_REACH = {"anonymous": ("/help", "/help/official-channels", "/check"),
+              "anonymous-zh": ("/help", "/help/install-esim"),
+              "customer": ("/help", "/help/money-late"),
+              "admin": ("/admin/help", "/admin/help/money-late/zh-CN"),
+              "support": ("/admin/help", "/admin/help/top-up/en")}
 
 
 @dataclass
@@ -154,7 +161,7 @@ def history(live: Live) -> None:
 def test_every_link_from_the_menus_answers(role: str, browser: Browser, live: Live,
                                           history: None) -> None:
     watched = Watched()
-    page = open_page(browser, live, watched)
+    page = open_page(browser, live, watched, locale=LOCALES.get(role, "en-US"))
     try:
         login = ROLES[role]
         if login:
@@ -168,6 +175,8 @@ def test_every_link_from_the_menus_answers(role: str, browser: Browser, live: Li
     dead = [f"{u} (from {found.via[u]})" for u, s in found.statuses.items() if s == 404]
     assert dead == [], f"{role}: dead links: {dead}"
     assert len(found.statuses) >= MIN_PAGES[role], f"{role} reached too little:\n{seen}"
+    missed = [p for p in MUST_REACH.get(role, ()) if f"{live.url}{p}" not in found.statuses]
+    assert missed == [], f"{role} did not reach {missed}:\n{seen}"
     assert watched.external == [], f"{role}: requests off this machine: {watched.external}"
     if found.cut_short:
         warnings.warn(f"crawl as {role} {found.cut_short}", stacklevel=1)

@@ -237,6 +237,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the eSIM store: a guest buys with an e-mail address (which becomes an account)
     ("GET", "/store"): PUBLIC,
     ("GET", "/check"): PUBLIC,
+    # the help centre: anyone reads it; admin and support edit it (help.write)
+    ("GET", "/help"): PUBLIC,
+    ("GET", "/help/{slug}"): PUBLIC,
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,
@@ -338,6 +341,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/orders/{order_id:int}/refunds"): roles(FINANCE),
     ("GET", "/admin/refunds"): roles(FINANCE),
     ("GET", "/admin/esim"): roles(STAFF),
+    ("GET", "/admin/help"): roles(SUPPORT),
+    ("GET", "/admin/help/{slug}/{lang}"): roles(SUPPORT),
+    ("POST", "/admin/help/{slug}/{lang}"): Rule(SUPPORT, body=lambda w: {"action": "preview"}),
+    ("POST", "/admin/help/{slug}/{lang}/{change}"): roles(SUPPORT),
     # the agent's point of sale
     ("GET", "/pos"): roles(AGENT),
     ("GET", "/pos/topup"): roles(AGENT),
@@ -354,6 +361,11 @@ TABLE: dict[tuple[str, str], Rule] = {
 OVERRIDES: dict[str, dict[str, str]] = {
     "/static/api-docs/{name}": {"name": "swagger-ui.css"},
     "/admin/staff/{user_id}/{change}": {"user_id": "staff_id"},
+    # an article the package ships; publishing a published article changes nothing
+    "/help/{slug}": {"slug": "money-late"},
+    "/admin/help/{slug}/{lang}": {"slug": "money-late", "lang": "en"},
+    "/admin/help/{slug}/{lang}/{change}": {"slug": "money-late", "lang": "en",
+                                           "change": "publish"},
     # a payment reference nobody was given: the page must not exist for anyone
     "/sandbox/pay/{ref}": {"ref": "no-such-payment"},
     "/sandbox/pay/{ref}/{action}": {"ref": "no-such-payment"},

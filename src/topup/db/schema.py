@@ -9,6 +9,7 @@ from topup.channels.portal import tables as portal_tables
 from topup.charging import tables as charging_tables
 from topup.db.metadata import metadata
 from topup.esim import tables as esim_tables
+from topup.help import tables as help_tables
 from topup.jobs import tables as job_tables
 from topup.ledger import tables as ledger_tables
 from topup.notifications import tables as notification_tables
@@ -22,7 +23,7 @@ from topup.subscribers import tables as subscriber_tables
 from topup.vouchers import tables as voucher_tables
 
 AREAS = (agent_tables, audit_tables, bank_tables, catalog_tables, charging_tables, esim_tables,
-         job_tables,
+         help_tables, job_tables,
          ledger_tables, notification_tables, order_tables, portal_tables, promotion_tables,
          receipt_tables,
          sandbox_tables, saved_method_tables, subscriber_tables, voucher_tables)

@@ -28,6 +28,7 @@ SECTIONS = (
     Section("/admin/campaigns", N_("Promotions"), "promotions.read", "campaigns"),
     Section("/admin/bank", N_("Bank review"), "bank.review", "bank"),
     Section("/admin/refunds", N_("Refunds"), "refunds.write", "refunds"),
+    Section("/admin/help", N_("Help centre"), "help.write", "help"),
     Section("/admin/staff", N_("Staff"), "staff.manage", "staff"),
     Section("/admin/audit", N_("Audit log"), "audit.read", "audit"),
 )

@@ -10,6 +10,7 @@ from topup.channels.admin import (
     campaigns,
     dashboard,
     esim,
+    help_articles,
     lines,
     plans,
     refunds,
@@ -25,5 +26,5 @@ add_menu_item(MenuItem("/admin", N_("Console"), frozenset(STAFF_ROLES), "admin")
 
 router = APIRouter(include_in_schema=False)
 for module in (dashboard, lines, plans, esim, staff, vouchers, agents, campaigns, bank,
-               refunds):
+               refunds, help_articles):
     router.include_router(module.router)

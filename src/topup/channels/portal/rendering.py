@@ -56,7 +56,9 @@ MENU: list[MenuItem] = [
     MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),
     MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
     MenuItem("/history", N_("History"), TRAVELLER, "history"),
+    MenuItem("/help", N_("Help"), TRAVELLER, "help"),
     MenuItem("/check", N_("Check a card"), None, "check"),
+    MenuItem("/help", N_("Help"), None, "help"),
     MenuItem("/login", N_("Log in"), None, "login"),
     MenuItem("/register", N_("Register"), None, "register"),
 ]
