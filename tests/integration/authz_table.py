@@ -90,6 +90,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/plans/{plan_id}"): PUBLIC,
     ("GET", "/api/v1/zones"): PUBLIC,
     ("GET", "/api/v1/topup-options"): PUBLIC,
+    ("GET", "/api/v1/rates"): PUBLIC,
+    ("GET", "/api/v1/rates/countries"): PUBLIC,
     # a traveller's lines and orders: the owner, staff read, admins write
     ("POST", "/api/v1/lines/bind"): roles(SIGNED),
     ("GET", "/api/v1/lines"): roles(SIGNED),
@@ -237,6 +239,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the eSIM store: a guest buys with an e-mail address (which becomes an account)
     ("GET", "/store"): PUBLIC,
     ("GET", "/check"): PUBLIC,
+    ("GET", "/rates"): PUBLIC,
+    ("GET", "/plans/compare"): PUBLIC,
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,
