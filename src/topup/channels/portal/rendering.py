@@ -56,6 +56,8 @@ MENU: list[MenuItem] = [
     MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),
     MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
     MenuItem("/history", N_("History"), TRAVELLER, "history"),
+    MenuItem("/rates", N_("Rates"), None, "rates"),
+    MenuItem("/rates", N_("Rates"), TRAVELLER, "rates"),
     MenuItem("/check", N_("Check a card"), None, "check"),
     MenuItem("/login", N_("Log in"), None, "login"),
     MenuItem("/register", N_("Register"), None, "register"),
