@@ -146,7 +146,16 @@ def test_in_chinese_the_summary_and_plan_page_name_places(db: Database) -> None:
     b, line = shop.browser, shop.line
     pid = plan_id(db, "HKMO-5D-5GB")
     page = b.get(f"/lines/{line.id}/plans/{pid}").text
-    assert re.search(r'id="plan-where">港澳: 中国澳门、中国香港<', page)
+    assert re.search(r'id="plan-where">港澳<', page)
+    assert re.search(r'id="plan-countries">中国澳门、中国香港<', page)
     page = summary(b, line, kind="plan", plan_id=str(pid), method="wallet").text
     assert re.search(r'id="summary-where">港澳<', page) and "付款时（" in page
     assert re.search(r'id="summary-validity">5 天<', page)
+
+
+def test_the_esim_store_names_where_its_plans_work(catalogue: Database) -> None:
+    from tests.integration.esim.test_store import stock_up, vendor_rows
+
+    stock_up(catalogue, vendor_rows(1, zone="JP", ptype="jp-only"))
+    page = Browser(catalogue, lang="zh-CN").get("/store?country=JP&currency=JPY").text
+    assert re.search(r'data-plan="JP-7D-10GB">.*?<dd class="where">日本<', page, re.S)
