@@ -105,13 +105,13 @@ def visit(page: Page, url: str) -> int:
     return response.status
 
 
-def crawl(page: Page, live: Live) -> Crawl:
+def crawl(page: Page, live: Live, start: str = "/", limit: int = MAX_PAGES) -> Crawl:
     found = Crawl(live.url)
     page.on("response", found.on_response)
-    queue = deque([(f"{live.url}/", "start")])
+    queue = deque([(f"{live.url}{start}", "start")])
     deadline = time.monotonic() + MAX_SECONDS
     while queue:
-        if len(found.statuses) >= MAX_PAGES or time.monotonic() > deadline:
+        if len(found.statuses) >= limit or time.monotonic() > deadline:
             found.cut_short = f"stopped after {len(found.statuses)} pages, {len(queue)} left"
             break
         url, via = queue.popleft()
@@ -180,3 +180,27 @@ def test_every_link_from_the_menus_answers(role: str, browser: Browser, live: Li
     assert watched.external == [], f"{role}: requests off this machine: {watched.external}"
     if found.cut_short:
         warnings.warn(f"crawl as {role} {found.cut_short}", stacklevel=1)
+
+
+# Pages reached through a form rather than a link (a country picked, plans ticked), as the
+# crawl would meet them: from there on, every link answers, in both languages.
+FORM_PAGES = ("/rates?country=JP&currency=CNY", "/rates?country=ZZ", "/plans/compare?ids=1,2,3",
+              "/plans/compare?ids=1,2,3,4,5")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+@pytest.mark.parametrize("start", FORM_PAGES)
+def test_pages_behind_forms_answer_in_both_languages(start: str, locale: str, browser: Browser,
+                                                     live: Live) -> None:
+    watched = Watched()
+    page = open_page(browser, live, watched, locale=locale)
+    try:
+        found = crawl(page, live, start, limit=25)
+    finally:
+        page.context.close()
+    first = found.statuses[f"{live.url}{start}"]
+    assert first == (404 if "ZZ" in start else 422 if "4,5" in start else 200), start
+    assert found.server_errors == [], found.server_errors
+    assert watched.js_errors == [], watched.js_errors
+    dead = [u for u, s in found.statuses.items() if s == 404 and u != f"{live.url}{start}"]
+    assert dead == [], dead

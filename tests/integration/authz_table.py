@@ -90,6 +90,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/plans/{plan_id}"): PUBLIC,
     ("GET", "/api/v1/zones"): PUBLIC,
     ("GET", "/api/v1/topup-options"): PUBLIC,
+    ("GET", "/api/v1/rates"): PUBLIC,
+    ("GET", "/api/v1/rates/countries"): PUBLIC,
     # a traveller's lines and orders: the owner, staff read, admins write
     ("POST", "/api/v1/lines/bind"): roles(SIGNED),
     ("GET", "/api/v1/lines"): roles(SIGNED),
@@ -240,6 +242,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the help centre: anyone reads it; admin and support edit it (help.write)
     ("GET", "/help"): PUBLIC,
     ("GET", "/help/{slug}"): PUBLIC,
+    ("GET", "/rates"): PUBLIC,
+    ("GET", "/plans/compare"): PUBLIC,
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,

@@ -7,6 +7,9 @@ CatalogError                        root of the catalogue's refusals
  ├─ InvalidCatalogEntry (InvalidInput)  a zone, limit, preset or rate is not acceptable
  ├─ PriceNotAvailable (InvalidInput)    the plan has no price in the asked currency
  ├─ PlanNotOnSale (Conflict)        the plan is inactive or outside its sale window
+ ├─ RatesNotFound (NotFound)        no out-of-bundle rate applies in that country (or it is
+ │                                  no country at all)
+ ├─ InvalidComparison (InvalidInput)  plans to compare: none, more than four, or unknown
  ├─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
  │                                  ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
  └─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
@@ -80,3 +83,16 @@ class InvalidQuote(CatalogError, InvalidInput):
     title = "Invalid price quote"
 
 
+class RatesNotFound(CatalogError, NotFound):
+    """Raised when no out-of-bundle rate applies in a country (or the code is no country)."""
+
+    code = "rates_not_found"
+    title = "No rates for this country"
+
+
+class InvalidComparison(CatalogError, InvalidInput):
+    """Raised when plans to compare are none, more than the most compared at once, unknown
+    or not on sale."""
+
+    code = "invalid_comparison"
+    title = "These plans cannot be compared"

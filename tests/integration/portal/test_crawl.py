@@ -59,7 +59,7 @@ def test_every_page_reachable_from_the_menus_answers(shop: Shop) -> None:
                      f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage"):
         assert expected in visited, expected
     assert set(menu_links(b)) == {"/", "/store", "/plans", "/topup", "/voucher", "/history",
-                                  "/groups", "/help",
+                                  "/groups", "/help", "/rates",
                                   "/settings"}
 
 
@@ -67,8 +67,8 @@ def test_visitors_and_staff_meet_no_error_either(shop: Shop) -> None:
     anon = Browser(shop.db)
     visited = crawl(anon)
     assert {p: s for p, s in visited.items() if s >= 400} == {}
-    assert set(menu_links(anon)) == {"/store", "/plans", "/check", "/help", "/login",
-                                     "/register"}
+    assert set(menu_links(anon)) == {"/store", "/plans", "/rates", "/check", "/help",
+                                     "/login", "/register"}
     admin = make_user(shop.db, "admin")
     staff = Browser(shop.db)
     assert staff.login(str(admin.email), PASSWORD).url.path == "/admin"  # the console

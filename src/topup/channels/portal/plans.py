@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from topup.catalog import service as catalog
+from topup.catalog.compare import MAX_COMPARED, PerUnit, per_unit
 from topup.catalog.quotes import Quote, price
 from topup.channels.api.bounds import DbId
 from topup.channels.portal.groups import shared_group
@@ -33,7 +34,7 @@ def _zones(w: Web) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return countries, [z for z in named if z["kind"] != "country"]
 
 
-def _buyer_line(w: Web, wanted: int | None) -> tuple[list[Line], Line | None]:
+def buyer_line(w: Web, wanted: int | None) -> tuple[list[Line], Line | None]:
     """The signed-in traveller's lines and the one they shop for (the only one, or chosen)."""
     if w.user is None:
         return [], None
@@ -50,7 +51,7 @@ def plans(country: str = "", zone: str = "", q: str = "", line: int | None = Non
           w: Web = Depends(web)) -> Response:
     """Plans on sale, filtered by country (which includes the regions covering it), region
     or a search; prices in the chosen line's currency."""
-    mine, chosen = _buyer_line(w, line)
+    mine, chosen = buyer_line(w, line)
     country = country.strip().upper()[:2]
     zone = zone.strip().upper()[:20]
     currency = chosen.currency if chosen else (
@@ -64,7 +65,7 @@ def plans(country: str = "", zone: str = "", q: str = "", line: int | None = Non
                 for k in promotions.live(uow, uow.now)}
     countries, regions = _zones(w)
     return w.page("plans.html", plans=found, quotes=quotes, offer_ends=ends,
-                  countries=countries,
+                  per=per_units(found, quotes), most=MAX_COMPARED, countries=countries,
                   regions=regions, lines=mine, chosen=chosen, currency=currency,
                   filters={"country": country, "zone": zone, "q": q.strip()[:60]})
 
@@ -75,6 +76,11 @@ def plan_quotes(uow: UnitOfWork, found: list[catalog.Plan], currency: str,
     not sold in it has none: the page shows a dash)."""
     return {plan.id: price(uow, plan, currency, uow.now, CHANNEL, customer=customer)
             for plan in found if currency in plan.prices}
+
+
+def per_units(found: list[catalog.Plan], quotes: dict[int, Quote]) -> dict[int, PerUnit]:
+    """What each quoted plan's price comes to per GB and per day, by plan id."""
+    return {plan.id: per_unit(plan, quotes[plan.id]) for plan in found if plan.id in quotes}
 
 
 def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200,
@@ -90,6 +96,7 @@ def _plan_page(w: Web, line: Line, plan_id: int, form: Form, status: int = 200,
             form.refuse(w.t, exc)
     shown = quoted.money(quoted.total) if quoted else None
     return w.page("plan.html", status=status, line=line, plan=plan, price=shown, quote=quoted,
+                  per=per_unit(plan, quoted) if quoted else None,
                   wallet=wallet, methods=method_choices(w, "plan", line.currency), form=form,
                   group=group)
 

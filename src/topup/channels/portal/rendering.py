@@ -26,6 +26,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from topup.catalog.places import country_name
 from topup.channels.portal.i18n import N_, Translator
 from topup.money import Money
 from topup.subscribers.staff import STAFF_ROLES
@@ -56,9 +57,11 @@ MENU: list[MenuItem] = [
     MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),
     MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
     MenuItem("/history", N_("History"), TRAVELLER, "history"),
-    MenuItem("/help", N_("Help"), TRAVELLER, "help"),
+    MenuItem("/rates", N_("Rates"), None, "rates"),
+    MenuItem("/rates", N_("Rates"), TRAVELLER, "rates"),
     MenuItem("/check", N_("Check a card"), None, "check"),
     MenuItem("/help", N_("Help"), None, "help"),
+    MenuItem("/help", N_("Help"), TRAVELLER, "help"),
     MenuItem("/login", N_("Log in"), None, "login"),
     MenuItem("/register", N_("Register"), None, "register"),
 ]
@@ -162,6 +165,22 @@ def number(ctx: Context, value: int) -> str:
     return str(format_decimal(value, locale=_t(ctx).locale))
 
 
+@pass_context
+def place(ctx: Context, code: str) -> str:
+    """A zone's or country's name in the page's language (``places`` in the context)."""
+    found = ctx.get("places")
+    return found.name(code) if found is not None else country_name(code, _t(ctx).lang)
+
+
+@pass_context
+def place_list(ctx: Context, codes: list[str] | tuple[str, ...]) -> str:
+    """Countries' names, sorted and joined as the page's language joins a list."""
+    found = ctx.get("places")
+    named = found.names(codes) if found is not None else sorted(
+        country_name(c, _t(ctx).lang) for c in codes)
+    return "、".join(named) if _t(ctx).lang == "zh-CN" else ", ".join(named)
+
+
 LOADERS: list[BaseLoader] = [PackageLoader("topup.channels.portal", "templates")]
 LOADER = ChoiceLoader(LOADERS)  # keeps this very list, so sections added later are found
 
@@ -180,7 +199,8 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters.update(money=money, money_of=money_of, when=when, day=day,
-                       countdown=countdown, data=data, percent=percent, number=number)
+                       countdown=countdown, data=data, percent=percent, number=number,
+                       place=place, place_list=place_list)
     return env
 
 

@@ -14,6 +14,7 @@ from topup.channels.portal import (
     auth,
     autotopup,
     check,
+    compare,
     groups,
     help_centre,
     history,
@@ -21,6 +22,7 @@ from topup.channels.portal import (
     orders,
     plans,
     pwa,
+    rates,
     settings,
     store,
     topup,
@@ -33,8 +35,9 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
          "portal.js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, lines, autotopup, plans, store, topup, orders, vouchers, history, settings,
-               groups, pwa, check, help_centre):
+# /plans/compare before any other /plans route that could take "compare" for a value
+for module in (auth, lines, autotopup, compare, plans, store, topup, orders, vouchers, history,
+               settings, groups, pwa, check, rates, help_centre):
     router.include_router(module.router)
 
 

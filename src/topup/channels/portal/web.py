@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from topup.channels.portal import csrf, labels, sessions
 from topup.channels.portal.i18n import LANG_COOKIE, Translator, negotiate, normalise, translator
 from topup.channels.portal.messages import blocked, error_text
+from topup.channels.portal.places import Places
 from topup.channels.portal.rendering import menu_for, render, zone_of
 from topup.channels.portal.sessions import WebSession
 from topup.db.uow import Database
@@ -92,6 +93,7 @@ class Web:
                 "line_states": labels.LINE_STATES, "order_states": labels.ORDER_STATES,
                 "plan_kinds": labels.PLAN_KINDS, "kinds": labels.KINDS,
                 "blocked": lambda status: blocked(self.t, status),
+                "places": Places(self.db, self.t.lang),
                 "may": lambda action: staff.may(role, action), **extra}
 
     def page(self, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
