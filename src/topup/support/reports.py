@@ -44,7 +44,8 @@ def percentile(values: list[float], p: float) -> int | None:
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else (end - start).total_seconds() / 60
+    # never below zero: workers whose clocks disagree by a little must not show a negative
+    return None if end is None else max((end - start).total_seconds() / 60, 0.0)
 
 
 def weekly(uow: UnitOfWork, weeks: int = 8) -> list[WeekTimes]:
