@@ -4,7 +4,8 @@ Every guide tells travellers "if the money has not arrived within 30 minutes, co
 customer service": the platform does it for them. The sweep (``jobs.schedule``, after
 payment reconciliation, so a payment that did arrive is settled first) opens one ticket per
 order still ``awaiting_payment`` half an hour after it was made, with a system message, and
-publishes ``PaymentLate`` so the traveller hears that someone is looking at it. The ticket's
+publishes ``PaymentLate`` so the traveller hears that someone is looking at it (orders older
+than ``LOOK_BACK`` are an old backlog, not a traveller waiting now: left alone). The ticket's
 ``auto_key`` (``pending:<order id>``) is unique: the sweep may run any number of times, on
 any number of workers, and an order gets one ticket.
 """
@@ -23,6 +24,9 @@ from topup.support.events import PaymentLate
 from topup.support.tables import ticket_messages, tickets
 
 PENDING_AFTER = timedelta(minutes=30)
+# Orders waiting longer than this are left alone: the sweep must not flood travellers and the
+# queue with tickets for an old backlog (the first run on an existing database, a long outage).
+LOOK_BACK = timedelta(days=2)
 BATCH = 200
 
 
@@ -36,7 +40,8 @@ def late_orders(uow: UnitOfWork, limit: int = BATCH) -> list[int]:
              .select_from(orders.outerjoin(tickets, and_(tickets.c.order_id == orders.c.id,
                                                          tickets.c.source == "auto")))
              .where(orders.c.state == "awaiting_payment",
-                    orders.c.created_at <= uow.now - PENDING_AFTER, tickets.c.id.is_(None))
+                    orders.c.created_at <= uow.now - PENDING_AFTER,
+                    orders.c.created_at > uow.now - LOOK_BACK, tickets.c.id.is_(None))
              .order_by(orders.c.id).limit(limit))
     return [int(i) for i in uow.conn.execute(query).scalars()]
 

@@ -54,6 +54,12 @@ def test_a_paid_order_opens_no_ticket(db: Database, clock: FrozenClock) -> None:
     assert pending.open_for_late_payments(db) == 0
 
 
+def test_an_old_backlog_opens_no_ticket(db: Database, clock: FrozenClock) -> None:
+    pending_payment(db)
+    clock.advance(days=3)  # e.g. the first sweep on a database with old unpaid orders
+    assert pending.open_for_late_payments(db) == 0
+
+
 def test_the_conversation_notes_and_states(db: Database, clock: FrozenClock) -> None:
     t = pending_payment(db)
     agent = make_user(db, "support")
