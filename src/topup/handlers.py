@@ -18,6 +18,8 @@ from topup.orders.autotopup import on_fulfilled as auto_topup_landed
 from topup.orders.model import OrderClosed, OrderFulfilled, PaymentSettled
 from topup.promotions import books as promo_books
 from topup.receipts.service import issue_receipt
+from topup.support import notices as support_notices
+from topup.support.events import PaymentLate, StaffReplied
 
 
 def issue_payment_receipt(uow: UnitOfWork, event: PaymentSettled) -> None:
@@ -48,3 +50,5 @@ register(OrderClosed, esim_order_closed)
 register(OrderClosed, promotions_let_go)
 register(OrderFulfilled, auto_topup_landed)  # re-arms a line's auto top-up (orders/autotopup.py)
 register(PaymentSettled, issue_payment_receipt)
+register(StaffReplied, support_notices.staff_replied)  # the answer to the traveller
+register(PaymentLate, support_notices.payment_late)  # "we are looking at your payment"

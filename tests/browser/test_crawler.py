@@ -126,8 +126,8 @@ def crawl(page: Page, live: Live, start: str = "/", limit: int = MAX_PAGES) -> C
 @pytest.fixture(scope="session")
 def history(live: Live) -> None:
     """Once per server: the demo traveller gets the eSIM line too, and on the SIM line a paid
-    top-up (with a receipt), a plan and usage, so that their pages and links are there; and
-    a support and a finance login."""
+    top-up (with a receipt), a plan, usage and a support request, so that their pages and
+    links are there; and a support and a finance login."""
     with live.api(TRAVELLER) as me:
         r = me.post("/api/v1/lines/bind", json={"identifier": ESIM[0], "secret": ESIM[1]})
         assert r.status_code == 200, r.text
@@ -143,6 +143,10 @@ def history(live: Live) -> None:
         r = me.post("/api/v1/orders", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
             "line_id": line["id"], "kind": "plan", "plan_id": plan["id"], "method": "wallet",
             "confirm_duplicate": True})
+        assert r.status_code == 201, r.text
+        # a support request about the line: its page, and the console's queue and ticket
+        r = me.post("/api/v1/tickets", json={"subject": "Crawl", "body": "Is roaming on?",
+                                             "line_id": line["id"]})
         assert r.status_code == 201, r.text
     with live.api(ADMIN) as admin:
         for email, password in (SUPPORT, FINANCE):

@@ -34,6 +34,7 @@ from topup.subscribers import auth, groups
 from topup.subscribers import lines as line_svc
 from topup.subscribers.auth import User
 from topup.subscribers.tables import lines
+from topup.support import service as support
 
 PASSWORD = "correct-horse-battery"
 # "owner" is the traveller whose line and orders the ids name; "customer" is another traveller.
@@ -208,6 +209,10 @@ def build(db: Database) -> World:
         group = groups.create_group(uow, w.users["owner"].id, "Matrix")
         groups.add_member(uow, group, int(w.ids["line_id"]))
     w.ids["group_id"] = str(group.id)
+    with db.unit() as uow:  # a support request of the owner's, about the line
+        ticket = support.open_ticket(uow, w.users["owner"], "Matrix", "Hello",
+                                     line_id=int(w.ids["line_id"]))
+    w.ids["ticket_id"] = str(ticket.id)
     batch = make_batch(db, count=2)
     w.pin = batch.cards[0].pin
     with db.unit() as uow:  # a promo code campaign, with a code, for the console's pages

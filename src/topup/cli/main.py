@@ -24,6 +24,7 @@ from topup.cli.common import admin_id, err, fail, in_unit, opened, out
 from topup.cli.diameter import diameter, diameter_probe
 from topup.cli.esim import esim_app
 from topup.cli.ivr import ivr
+from topup.cli.mailin import mail_in
 from topup.cli.vouchers import vouchers_app
 from topup.cli.worker import notifications_app, worker
 from topup.config import load_settings
@@ -43,6 +44,7 @@ for sub, name in ((db_app, "db"), (lines_app, "lines"), (plans_app, "plans"),
     app.add_typer(sub, name=name)
 app.add_typer(agents_app, name="agents")
 app.command("ivr")(ivr)
+app.command("mail-in")(mail_in)
 app.command("diameter")(diameter)
 app.command("diameter-probe")(diameter_probe)
 app.add_typer(vouchers_app, name="vouchers")

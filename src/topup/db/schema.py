@@ -20,12 +20,13 @@ from topup.payments.saved import tables as saved_method_tables
 from topup.promotions import tables as promotion_tables
 from topup.receipts import tables as receipt_tables
 from topup.subscribers import tables as subscriber_tables
+from topup.support import tables as support_tables
 from topup.vouchers import tables as voucher_tables
 
 AREAS = (agent_tables, audit_tables, bank_tables, catalog_tables, charging_tables, esim_tables,
          help_tables, job_tables,
          ledger_tables, notification_tables, order_tables, portal_tables, promotion_tables,
          receipt_tables,
-         sandbox_tables, saved_method_tables, subscriber_tables, voucher_tables)
+         sandbox_tables, saved_method_tables, subscriber_tables, support_tables, voucher_tables)
 
 __all__ = ["AREAS", "metadata"]

@@ -26,6 +26,7 @@ from topup.promotions.books import credit_cashback
 from topup.promotions.points import expire as expire_points
 from topup.promotions.referrals import credit_due as credit_referrals
 from topup.subscribers.throttle import purge as purge_throttles
+from topup.support.pending import open_for_late_payments
 from topup.vouchers.redemption import release_stale
 from topup.vouchers.sales import expire_vouchers
 
@@ -78,6 +79,8 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("charging_sessions", timedelta(minutes=1), _until_done(release_silent)),
         Claimed("pending_transfers", timedelta(minutes=1), _until_done(ledger.void_expired)),
         Claimed("reconcile_payments", timedelta(minutes=2), _reconcile(providers)),
+        # after reconciliation: a payment that did arrive is settled, not ticketed
+        Claimed("late_payments", timedelta(minutes=5), open_for_late_payments),
         Claimed("throttle_counters", timedelta(hours=1), _until_done(purge_throttles)),
         Claimed("esim_reservations", timedelta(minutes=1), esim_store.sweep),
         Claimed("esim_stock", timedelta(minutes=15), lambda db: len(esim_store.low_stock(db))),

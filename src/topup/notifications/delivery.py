@@ -142,7 +142,8 @@ def build(db: Database, claimed: Claimed, skip_parts: int, timezone: str) -> Mes
     if claimed.channel == "sms":
         return Sms(claimed.id, claimed.recipient, text.text, skip_parts)
     return Email(claimed.id, claimed.recipient, text.subject, text.text, text.html,
-                 claimed.language, message_id(s, claimed.id), text.images)
+                 claimed.language, message_id(s, claimed.id), text.images,
+                 str(claimed.params.get("reply_to") or ""))
 
 
 def record_accepted(db: Database, outbox_id: int, worker: str, part: int, parts: int,

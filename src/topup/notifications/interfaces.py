@@ -30,6 +30,7 @@ class Email:
     language: str
     message_id: str  # "<…@…>": the same on every attempt, so receivers can drop a repeat
     images: tuple[tuple[str, bytes], ...] = ()  # (Content-ID, PNG) the HTML shows inline
+    reply_to: str = ""  # where answers go (a support ticket's keyed address), if not From
 
 
 @dataclass(frozen=True)

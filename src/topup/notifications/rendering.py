@@ -55,6 +55,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "auto_topup_done": ("email", "sms"),
     "auto_topup_failed": ("email", "sms"),
     "auto_topup_capped": ("email", "sms"),
+    # Support tickets (support.notices): a staff answer; a late payment being looked at.
+    "ticket_reply": ("email", "sms"),
+    "ticket_payment_late": ("email", "sms"),
 }
 QR_CID = "qr@topup"
 """The Content-ID of the QR code an e-mail carries when its params hold ``qr`` (a payload)."""

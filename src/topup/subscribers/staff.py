@@ -1,10 +1,10 @@
 """What each staff role may do: one table that the admin API and the admin console both ask.
 
 Staff roles are ``admin`` (everything), ``support`` (find a line, freeze or unfreeze it, send a
-notification again, edit the help centre) and ``finance`` (money: manual credits, refunds, the
-bank review queue, voucher batches and agent floats). Every staff role may read what it needs
-to do its part: lines, the dashboard, plans, batches and agents. Only admins manage the
-catalogue, agents and terminals, logins and the audit log.
+notification again, edit the help centre, work the ticket queue) and ``finance`` (money:
+manual credits, refunds, the bank review queue, voucher batches and agent floats). Every
+staff role may read what it needs to do its part: lines, the dashboard, plans, batches and
+agents. Only admins manage the catalogue, agents and terminals, logins and the audit log.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refunds.write": _FINANCE,
     "orders.read": _ALL,
     "help.write": _SUPPORT,
+    "tickets.read": _SUPPORT,
+    "tickets.write": _SUPPORT,
     "audit.read": _ADMIN,
     "staff.manage": _ADMIN,
 }

@@ -56,10 +56,11 @@ def test_every_page_reachable_from_the_menus_answers(shop: Shop) -> None:
     assert errors == {}
     assert {p: s for p, s in visited.items() if s >= 400} == {}
     for expected in (f"/lines/{line.id}", f"/lines/{line.id}/topup", "/settings",
-                     f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage"):
+                     f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage",
+                     "/tickets", "/tickets/new", f"/tickets/new?line={line.id}"):
         assert expected in visited, expected
     assert set(menu_links(b)) == {"/", "/store", "/plans", "/topup", "/voucher", "/history",
-                                  "/groups", "/help", "/rates",
+                                  "/groups", "/help", "/rates", "/tickets",
                                   "/settings"}
 
 

@@ -49,6 +49,13 @@ PARAMS: dict[str, dict[str, Any]] = {
     "auto_topup_done": FULFILLED,
     "auto_topup_failed": {**AUTO, "reason": "declined"},
     "auto_topup_capped": {**AUTO, "resume_at": "2026-11-23T08:00:00+00:00"},
+    # support.notices (the e-mail's params carry reply_to as well)
+    "ticket_reply": {"ticket_id": 12, "link": "https://shop.example.com/tickets/12",
+                     "body": "We found your payment.", "subject": "Top-up missing",
+                     "auto": True, "order_id": 7, "reply_to": "help+t12-0123@example.com"},
+    "ticket_payment_late": {"ticket_id": 12, "link": "https://shop.example.com/tickets/12",
+                            "order_id": 7, "amount": 88_00, "currency": "CNY",
+                            "payment_ref": "sandbox:pay_123", "reply_to": "h@example.com"},
 }
 CASES = [(name, channel, lang) for name, channels in TEMPLATES.items()
          for channel in channels for lang in LANGUAGES]

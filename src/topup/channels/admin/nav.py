@@ -21,6 +21,7 @@ class Section:
 SECTIONS = (
     Section("/admin", N_("Dashboard"), "dashboard.read", "dashboard"),
     Section("/admin/lines", N_("Lines"), "lines.read", "lines"),
+    Section("/admin/tickets", N_("Support tickets"), "tickets.read", "tickets"),
     Section("/admin/plans", N_("Plans and prices"), "catalog.read", "plans"),
     Section("/admin/esim", N_("eSIM stock"), "catalog.read", "esim"),
     Section("/admin/vouchers", N_("Voucher batches"), "vouchers.read", "vouchers"),

@@ -15,6 +15,7 @@ from topup.channels.admin import (
     plans,
     refunds,
     staff,
+    tickets,
     vouchers,
 )
 from topup.channels.portal.i18n import N_
@@ -26,5 +27,5 @@ add_menu_item(MenuItem("/admin", N_("Console"), frozenset(STAFF_ROLES), "admin")
 
 router = APIRouter(include_in_schema=False)
 for module in (dashboard, lines, plans, esim, staff, vouchers, agents, campaigns, bank,
-               refunds, help_articles):
+               refunds, help_articles, tickets):
     router.include_router(module.router)

@@ -123,6 +123,13 @@ ZH: dict[str, str] = {
     "amount_out_of_range": "金额超出允许范围",
     "auto_topup_not_found": "该号码未设置自动充值",
     "invalid_auto_topup": "自动充值设置无效",
+    # support tickets (support/errors.py)
+    "support_error": "客服请求被拒绝",
+    "ticket_not_found": "未找到该咨询",
+    "invalid_ticket": "咨询内容无效",
+    "invalid_assignee": "该账号不能处理工单",
+    "ticket_closed": "该工单已关闭",
+    "inbound_refused": "该邮件不属于任何工单",
 }
 
 

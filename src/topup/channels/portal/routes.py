@@ -25,6 +25,7 @@ from topup.channels.portal import (
     rates,
     settings,
     store,
+    tickets,
     topup,
     vouchers,
 )
@@ -37,7 +38,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
 router = APIRouter(include_in_schema=False)
 # /plans/compare before any other /plans route that could take "compare" for a value
 for module in (auth, lines, autotopup, compare, plans, store, topup, orders, vouchers, history,
-               settings, groups, pwa, check, rates, help_centre):
+               settings, groups, pwa, check, rates, help_centre, tickets):
     router.include_router(module.router)
 
 

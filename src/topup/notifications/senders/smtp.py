@@ -49,6 +49,8 @@ def build_message(message: Email, sender: str, sender_name: str) -> EmailMessage
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message.message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
+    if message.reply_to:  # a ticket's keyed address: the answer lands in the ticket
+        msg["Reply-To"] = message.reply_to
     msg.set_content(message.text, charset="utf-8")
     msg.add_alternative(message.html, subtype="html", charset="utf-8")
     html = msg.get_body(("html",))
