@@ -38,6 +38,8 @@ ZH: dict[str, str] = {
     "plan_not_on_sale": "该套餐当前不可购买",
     "price_not_available": "该套餐不支持此币种",
     "invalid_quote": "报价无效",
+    "invalid_trip": "行程无效",
+    "trip_too_complex": "行程过于复杂，请分段规划",
     "unknown_promo_code": "优惠码无效",
     "promo_code_not_applicable": "此优惠码不适用于本订单",
     "promotion_unavailable": "优惠刚刚用完，请查看新价格",
