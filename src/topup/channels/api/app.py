@@ -32,6 +32,7 @@ from topup.channels.api import (
     store,
     system,
     terminals,
+    trips,
     usage,
     vouchers,
     webhooks,
@@ -102,7 +103,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    sms_inbound.router,  # the operator's SMS gateway
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
                    admin_vouchers.router, charging.router, store.router, store.smdp_router,
-                   auto_topup.router, groups.router, admin_promotions.router):
+                   auto_topup.router, groups.router, admin_promotions.router, trips.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)
