@@ -57,6 +57,8 @@ MENU: list[MenuItem] = [
     MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
     MenuItem("/history", N_("History"), TRAVELLER, "history"),
     MenuItem("/check", N_("Check a card"), None, "check"),
+    MenuItem("/trip", N_("Plan a trip"), None, "trip"),
+    MenuItem("/trip", N_("Plan a trip"), TRAVELLER, "trip"),
     MenuItem("/login", N_("Log in"), None, "login"),
     MenuItem("/register", N_("Register"), None, "register"),
 ]

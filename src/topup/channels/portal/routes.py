@@ -23,6 +23,7 @@ from topup.channels.portal import (
     settings,
     store,
     topup,
+    trips,
     vouchers,
 )
 from topup.errors import NotFound
@@ -33,7 +34,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
 
 router = APIRouter(include_in_schema=False)
 for module in (auth, lines, autotopup, plans, store, topup, orders, vouchers, history, settings,
-               groups, pwa, check):
+               groups, pwa, check, trips):
     router.include_router(module.router)
 
 
