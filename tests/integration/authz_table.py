@@ -88,6 +88,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the catalogue is public
     ("GET", "/api/v1/plans"): PUBLIC,
     ("GET", "/api/v1/plans/{plan_id}"): PUBLIC,
+    ("GET", "/api/v1/trips/plan"): PUBLIC,  # the trip planner reads the catalogue only
     ("GET", "/api/v1/zones"): PUBLIC,
     ("GET", "/api/v1/topup-options"): PUBLIC,
     # a traveller's lines and orders: the owner, staff read, admins write
@@ -237,6 +238,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the eSIM store: a guest buys with an e-mail address (which becomes an account)
     ("GET", "/store"): PUBLIC,
     ("GET", "/check"): PUBLIC,
+    ("GET", "/trip"): PUBLIC,
+    # buying a trip's plans from the line's wallet: the owner of the line only
+    ("POST", "/trip/buy"): owner(body=lambda w: {"line": w.ids["line_id"]}),
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,

@@ -135,11 +135,11 @@ def trip_page(w: Web = Depends(web)) -> Response:
 def buy_all(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     """Buy today's plans of the trip from the chosen line's wallet, once per page."""
     if w.user is None:
-        return w.redirect("/login")
-    user = w.me()
+        return w.redirect("/login", next="/trip")
+    user, wanted_line = w.me(), form.get("line")
     with w.db.unit(readonly=True) as uow:
-        line = owned_line(uow, user, int(form.get("line") or 0)
-                          if form.get("line").isdigit() else 0)
+        line = owned_line(uow, user, int(wanted_line)
+                          if wanted_line.isdigit() and len(wanted_line) < 18 else 0)
     trip, _ = _plan(w, form, line)
     if trip is None or not trip.covered:
         return _page(w, form, 422)
