@@ -58,7 +58,8 @@ def test_every_page_reachable_from_the_menus_answers(shop: Shop) -> None:
     for expected in (f"/lines/{line.id}", f"/lines/{line.id}/topup", "/settings",
                      f"/lines/{esim.id}/esim.svg", f"/lines/{line.id}/history?tab=usage"):
         assert expected in visited, expected
-    assert set(menu_links(b)) == {"/", "/store", "/plans", "/topup", "/voucher", "/history",
+    assert set(menu_links(b)) == {"/", "/store", "/plans", "/trip", "/topup", "/voucher",
+                                  "/history",
                                   "/groups",
                                   "/settings"}
 
@@ -67,7 +68,8 @@ def test_visitors_and_staff_meet_no_error_either(shop: Shop) -> None:
     anon = Browser(shop.db)
     visited = crawl(anon)
     assert {p: s for p, s in visited.items() if s >= 400} == {}
-    assert set(menu_links(anon)) == {"/store", "/plans", "/check", "/login", "/register"}
+    assert set(menu_links(anon)) == {"/store", "/plans", "/check", "/trip", "/login",
+                                    "/register"}
     admin = make_user(shop.db, "admin")
     staff = Browser(shop.db)
     assert staff.login(str(admin.email), PASSWORD).url.path == "/admin"  # the console
