@@ -129,7 +129,7 @@ class _Search:
         self.day0 = cells[0][0]
         self.days = [(d - self.day0).days for d, _ in cells]
         caps = [c.data_bytes // use_bytes for c in cands]
-        keep = _undominated(cands, caps)
+        keep = [n for n in _undominated(cands, caps) if caps[n] > 0]
         self.cands, self.caps = [cands[n] for n in keep], [caps[n] for n in keep]
         # covered[k][i]: how many of the first i cells candidate k could take
         self.covered = [list(itertools.accumulate(
@@ -151,19 +151,18 @@ class _Search:
                 for _, country in self.cells]
 
     def _bound(self, state: State) -> float:
-        """The cost still to pay at least: the rates of the cells left, less what the open
-        plans could take (each at most its cells left, and only cells it could take)."""
+        """The cost still to pay at least: the rates of the cells left, less the most the
+        open plans could take off (each its cells left among the dearest cells it could
+        take, and never more than the cells any of them reaches)."""
         i, opened = state
-        free = [False] * (len(self.cells) - i)
-        absorb = 0.0
+        reached: set[int] = set()
+        takes = 0.0
         for k, end, left in opened:
             reach = [j for j in range(i, bisect_right(self.days, end))
                      if self.cells[j][1] in self.cands[k].countries]
-            for j in reach:
-                free[j - i] = True
-            absorb += left * max((self.rate[j] for j in reach), default=0.0)
-        outside = sum(self.rate[j] for j in range(i, len(self.cells)) if not free[j - i])
-        return max(outside, self.left[i] - absorb, 0.0)
+            reached.update(reach)
+            takes += sum(sorted((self.rate[j] for j in reach), reverse=True)[:left])
+        return max(self.left[i] - min(takes, sum(self.rate[j] for j in reached)), 0.0)
 
     def _future(self, k: int, i: int, end: int) -> int:
         """Cells from index ``i`` up to day ``end`` that candidate ``k`` covers."""

@@ -3,13 +3,15 @@ best combination, and always covering every day in every country and the data.""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from topup.catalog.errors import InvalidTrip
+from topup.catalog import trips
+from topup.catalog.errors import InvalidTrip, TripTooComplex
 from topup.catalog.trips import MIB, Candidate, Leg, Placement, cells_of, plan_trip
 
 DAY0 = date(2027, 5, 3)
@@ -145,3 +147,17 @@ def test_bad_trips_are_refused() -> None:
         plan_trip([], USE, [])
     with pytest.raises(InvalidTrip):
         plan_trip([Leg("JP", DAY0, DAY0)], 0, [])
+
+
+def test_a_search_too_large_gives_up_with_a_clear_error(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(trips, "MAX_STATES", 50)
+    legs = [Leg(c, DAY0 + timedelta(days=5 * n), DAY0 + timedelta(days=5 * n + 5))
+            for n, c in enumerate(["JP", "KR", "TH"])]
+    cands = [Candidate(n, frozenset(z), d, g * USE, 10 * d + n)
+             for n, (z, d, g) in enumerate(itertools.product(
+                 [("JP",), ("KR",), ("TH",), ("JP", "KR", "TH")], [1, 3, 7], [1, 2]))]
+    with pytest.raises(TripTooComplex, match="plan it in parts"):
+        plan_trip(legs, USE, cands)
+    monkeypatch.setattr(trips, "MAX_STATES", 50_000)
+    assert plan_trip(legs, USE, cands).total > 0
