@@ -32,7 +32,7 @@ from topup.subscribers.lines import Line
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 ROWS = range(1, trip_plans.MAX_LEGS + 1)
-FIELDS = ("line", "use", "mb", *(f"{p}{n}" for n in ROWS for p in "cfl"))
+FIELDS = ("line", "currency", "use", "mb", *(f"{p}{n}" for n in ROWS for p in "cfl"))
 
 
 def _countries(w: Web) -> list[tuple[str, str]]:
@@ -80,13 +80,20 @@ def _line(w: Web, wanted: str) -> tuple[list[Line], Line | None]:
     return mine, chosen
 
 
+def _currency(w: Web, wanted: str) -> str:
+    """The prices' currency without a line: the one chosen, else the visitor's own."""
+    offered = w.db.settings.currencies
+    mine = w.user.currency if w.user else w.db.settings.default_currency
+    return wanted.upper() if wanted.upper() in offered else (
+        mine if mine in offered else offered[0])
+
+
 def _plan(w: Web, form: Form, line: Line | None) -> tuple[trip_plans.Trip | None, Money | None]:
     """The trip's plans, and the line's wallet when a line is chosen."""
     legs, mb = _legs(w, form), _use(w, form)
     if not form.ok or mb is None:
         return None, None
-    currency = line.currency if line else (w.user.currency if w.user else
-                                          w.db.settings.default_currency)
+    currency = line.currency if line else _currency(w, form.get("currency"))
     try:
         with w.db.unit(readonly=True) as uow:
             trip = trip_plans.plan(uow, legs, mb, currency, uow.now, CHANNEL,
@@ -110,7 +117,9 @@ def _page(w: Web, form: Form, status: int = 200) -> Response:
     return w.page("trip.html", status=status, form=form, countries=_countries(w),
                   rows=list(ROWS)[:min(trip_plans.MAX_LEGS, max(filled + 2, 3))],
                   carried={k: form.get(k) for k in FIELDS if k != "line" and form.get(k)},
-                  trip=trip, lines=mine, line=line, wallet=wallet, buy_now=now,
+                  currencies=w.db.settings.currencies,
+                  currency=_currency(w, form.get("currency")), trip=trip, lines=mine,
+                  line=line, wallet=wallet, buy_now=now,
                   due=Money(due, trip.currency) if trip else None, uses=trip_plans.USES,
                   where=[_names(w, x.cells) for x in trip.items] if trip else [],
                   missing=_names(w, tuple((today, c) for c in trip.uncovered))
