@@ -39,7 +39,7 @@ def test_a_visitor_plans_japan_then_korea_in_both_languages(db: Database) -> Non
     zh = Browser(db, {}, "zh-CN").get("/trip", params={**JAPAN_KOREA, "use": "light"})
     assert plans_of(zh.text) == [("ASIA-14D-10GB", "2026-11-25")]
     assert '<option value="JP">日本</option>' in zh.text and "你的套餐" in zh.text
-    assert "日本, 韩国" in zh.text and "币种" in zh.text
+    assert "13 天：日本, 韩国" in zh.text and "币种" in zh.text
 
 
 def test_a_country_no_plan_covers_and_bad_input_are_said_on_the_page(db: Database) -> None:
