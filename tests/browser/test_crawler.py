@@ -16,7 +16,7 @@ import uuid
 import warnings
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
@@ -105,10 +105,20 @@ def visit(page: Page, url: str) -> int:
     return response.status
 
 
-def crawl(page: Page, live: Live, start: str = "/", limit: int = MAX_PAGES) -> Crawl:
+def starts() -> list[str]:
+    """Where a crawl starts: the home page, and pages reached only through a form (GET),
+    filled in: the trip planner's answer for a trip from today (its buy and top-up links)."""
+    today, later = date.today(), date.today() + timedelta(days=8)
+    return ["/", f"/trip?c1=TH&f1={today}&l1={today + timedelta(days=2)}&c2=JP&f2={later}"
+                 f"&l2={later + timedelta(days=3)}&use=normal"]
+
+
+def crawl(page: Page, live: Live, start: str | None = None, limit: int = MAX_PAGES) -> Crawl:
+    """Pages reached from ``start`` (else from each of ``starts()``), at most ``limit``."""
     found = Crawl(live.url)
     page.on("response", found.on_response)
-    queue = deque([(f"{live.url}{start}", "start")])
+    queue = deque((f"{live.url}{path}", "start")
+                  for path in ([start] if start is not None else starts()))
     deadline = time.monotonic() + MAX_SECONDS
     while queue:
         if len(found.statuses) >= limit or time.monotonic() > deadline:

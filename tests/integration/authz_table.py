@@ -88,6 +88,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     # the catalogue is public
     ("GET", "/api/v1/plans"): PUBLIC,
     ("GET", "/api/v1/plans/{plan_id}"): PUBLIC,
+    ("GET", "/api/v1/trips/plan"): PUBLIC,  # the trip planner reads the catalogue only
     ("GET", "/api/v1/zones"): PUBLIC,
     ("GET", "/api/v1/topup-options"): PUBLIC,
     ("GET", "/api/v1/rates"): PUBLIC,
@@ -249,6 +250,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/help/{slug}"): PUBLIC,
     ("GET", "/rates"): PUBLIC,
     ("GET", "/plans/compare"): PUBLIC,
+    ("GET", "/trip"): PUBLIC,
+    # buying a trip's plans from the line's wallet: the owner of the line only
+    ("POST", "/trip/buy"): owner(body=lambda w: {"line": w.ids["line_id"]}),
     ("GET", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/store/plans/{plan_id}"): PUBLIC,
     ("POST", "/language"): PUBLIC,

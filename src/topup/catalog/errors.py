@@ -12,7 +12,9 @@ CatalogError                        root of the catalogue's refusals
  ├─ InvalidComparison (InvalidInput)  plans to compare: none, more than four, or unknown
  ├─ TopupOutOfLimits (InvalidInput) a money top-up is below the minimum or above the maximum;
  │                                  ``extra`` holds ``currency``, ``min_amount``, ``max_amount``
- └─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
+ ├─ InvalidQuote (InvalidInput)     a quote's lines do not add up, or a quote was asked badly
+ ├─ InvalidTrip (InvalidInput)      a trip to plan is malformed: legs, dates, daily use
+ └─ TripTooComplex (InvalidInput)   a trip has too many days and plans to search in time
 """
 
 from __future__ import annotations
@@ -96,3 +98,17 @@ class InvalidComparison(CatalogError, InvalidInput):
 
     code = "invalid_comparison"
     title = "These plans cannot be compared"
+
+
+class InvalidTrip(CatalogError, InvalidInput):
+    """Raised when a trip to plan is malformed: a bad leg, dates, or daily use."""
+
+    code = "invalid_trip"
+    title = "Invalid trip"
+
+
+class TripTooComplex(CatalogError, InvalidInput):
+    """Raised when the planner's exact search would take too long for the trip asked."""
+
+    code = "trip_too_complex"
+    title = "The trip is too complex to plan at once"

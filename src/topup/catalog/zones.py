@@ -138,3 +138,9 @@ def list_zones(uow: UnitOfWork) -> list[dict[str, Any]]:
          "countries": list(covered[r.code])}
         for r in rows
     ]
+
+
+def country_name(code: str, lang: str) -> str:
+    """The country's name in ``lang`` (zh-CN or en), from CLDR; the code when unknown."""
+    locale = Locale.parse("zh_Hans_CN" if lang.lower().startswith("zh") else "en")
+    return str(locale.territories.get(code, code))

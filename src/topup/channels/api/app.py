@@ -34,6 +34,7 @@ from topup.channels.api import (
     system,
     terminals,
     tickets,
+    trips,
     usage,
     vouchers,
     webhooks,
@@ -105,7 +106,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
                    admin_vouchers.router, charging.router, store.router, store.smdp_router,
                    auto_topup.router, groups.router, admin_promotions.router, rates.router,
-                   tickets.router):
+                   tickets.router, trips.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)

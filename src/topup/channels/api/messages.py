@@ -40,6 +40,8 @@ ZH: dict[str, str] = {
     "invalid_quote": "报价无效",
     "rates_not_found": "该国家或地区暂无资费信息",
     "invalid_comparison": "无法比较这些套餐",
+    "invalid_trip": "行程无效",
+    "trip_too_complex": "行程过于复杂，请分段规划",
     "unknown_promo_code": "优惠码无效",
     "promo_code_not_applicable": "此优惠码不适用于本订单",
     "promotion_unavailable": "优惠刚刚用完，请查看新价格",

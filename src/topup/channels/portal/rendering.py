@@ -54,11 +54,14 @@ MENU: list[MenuItem] = [
     MenuItem("/store", N_("eSIM store"), TRAVELLER, "store"),
     MenuItem("/plans", N_("Plans"), None, "plans"),
     MenuItem("/plans", N_("Plans"), TRAVELLER, "plans"),
+    MenuItem("/trip", N_("Plan a trip"), None, "trip"),
+    MenuItem("/trip", N_("Plan a trip"), TRAVELLER, "trip"),
     MenuItem("/topup", N_("Top up"), TRAVELLER, "topup"),
     MenuItem("/voucher", N_("Voucher"), TRAVELLER, "voucher"),
     MenuItem("/history", N_("History"), TRAVELLER, "history"),
+    # a signed-in traveller's menu is long already: rates and the card check are a tap away
+    # in the help centre (its "Tools" panel), as are their support requests
     MenuItem("/rates", N_("Rates"), None, "rates"),
-    MenuItem("/rates", N_("Rates"), TRAVELLER, "rates"),
     MenuItem("/check", N_("Check a card"), None, "check"),
     MenuItem("/help", N_("Help"), None, "help"),
     MenuItem("/help", N_("Help"), TRAVELLER, "help"),

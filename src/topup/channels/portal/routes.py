@@ -27,6 +27,7 @@ from topup.channels.portal import (
     store,
     tickets,
     topup,
+    trips,
     vouchers,
 )
 from topup.errors import NotFound
@@ -38,7 +39,7 @@ TYPES = {"portal.css": "text/css; charset=utf-8",
 router = APIRouter(include_in_schema=False)
 # /plans/compare before any other /plans route that could take "compare" for a value
 for module in (auth, lines, autotopup, compare, plans, store, topup, orders, vouchers, history,
-               settings, groups, pwa, check, rates, help_centre, tickets):
+               settings, groups, pwa, check, rates, help_centre, tickets, trips):
     router.include_router(module.router)
 
 
