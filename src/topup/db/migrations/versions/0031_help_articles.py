@@ -1,7 +1,7 @@
 """help articles: staff edits of the help centre's articles, one row per slug and language
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-05 20:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import topup.db.metadata
 
 revision = '0031'
-down_revision = '0029'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
