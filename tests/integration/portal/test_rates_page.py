@@ -55,7 +55,10 @@ def test_only_currencies_the_operator_sells(catalogue: Database) -> None:
     assert '<option value="CHF"' not in page.text
 
 
-def test_a_traveller_sees_their_own_currency_and_the_menu_entry(shop: Shop) -> None:
+def test_a_traveller_sees_their_own_currency_and_finds_the_page_in_the_help(shop: Shop
+                                                                           ) -> None:
     page = shop.browser.get("/rates", params={"country": "TH"})
     assert rate(page.text, "data") == "CN¥0.50 per MB"
-    assert '<a href="/rates" data-menu=' in page.text
+    # a signed-in traveller's menu leaves it to the help centre's tools
+    assert '<a href="/rates" data-menu=' not in page.text
+    assert '<a href="/rates">' in shop.browser.get("/help").text
