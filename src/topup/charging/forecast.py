@@ -41,8 +41,8 @@ class Forecast:
     ``pace``: bytes a day (rounded down), None without enough history; ``days_left``: whole
     days the data lasts at that pace, None when the pace is zero or unknown; ``plan_days``:
     whole days until the plan ends (None: no end); ``runs_out_at``: when the data is gone at
-    that pace (None beyond ``HORIZON`` days); ``shortfall``: bytes missing to reach the plan's end (0 when none are);
-    ``history_days``: how many days the pace was taken over.
+    that pace (None beyond ``HORIZON`` days); ``shortfall``: bytes missing to reach the
+    plan's end (0 when none are); ``history_days``: how many days the pace was taken over.
     """
 
     state: str
