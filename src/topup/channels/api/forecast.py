@@ -53,11 +53,14 @@ class ForecastOut(BaseModel):
 def forecast_out(outlook: Outlook, lang: str) -> ForecastOut:
     """The API body of an outlook."""
     f, s = outlook.forecast, outlook.suggestion
+    # the services' codes are plain strings; the models check them against their Literals
     wanted = None if s is None else SuggestionOut(
-        kind=s.kind, amount=s.price.amount, currency=s.price.currency, plan_id=s.plan_id,
+        kind=s.kind,  # type: ignore[arg-type]
+        amount=s.price.amount, currency=s.price.currency, plan_id=s.plan_id,
         plan_code=s.plan_code, plan_name=s.plan_name(lang), data_bytes=s.data_bytes)
     return ForecastOut(
-        state=f.state, remaining_bytes=f.remaining, pace_bytes_per_day=f.pace,  # type: ignore[arg-type]
+        state=f.state,  # type: ignore[arg-type]
+        remaining_bytes=f.remaining, pace_bytes_per_day=f.pace,
         days_left=f.days_left, plan_days=f.plan_days, runs_out_at=f.runs_out_at,
         plan_ends_at=f.ends_at, shortfall_bytes=f.shortfall, history_days=f.history_days,
         country=outlook.country, suggestion=wanted)
