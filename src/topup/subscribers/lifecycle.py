@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select, true, update
@@ -73,3 +73,16 @@ def advance(uow: UnitOfWork, step: Step, limit: int, *, after: int = 0) -> list[
         "at": uow.now, "from_status": step.origin, "to_status": step.target,
         "actor_id": None, "reason": REASONS[step.target]})
     return moved
+
+
+def next_step(uow: UnitOfWork, line_id: int, *, grace_days: int, suspended_days: int
+              ) -> tuple[str, str, datetime] | None:
+    """For a line in grace or suspended: its state, the state it moves to next and when, if
+    nothing of value arrives before (a top-up or a plan restores it); None otherwise."""
+    row = uow.conn.execute(select(lines.c.status, lines.c.status_changed_at)
+                           .where(lines.c.id == line_id)).first()
+    if row is None or row.status not in ("grace", "suspended") or row.status_changed_at is None:
+        return None
+    if row.status == "grace":
+        return "grace", "suspended", row.status_changed_at + timedelta(days=grace_days)
+    return "suspended", "terminated", row.status_changed_at + timedelta(days=suspended_days)
