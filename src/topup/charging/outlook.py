@@ -17,9 +17,10 @@ wallet already holds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from topup.catalog import service as catalog
 from topup.catalog.pricing import oob_charge, oob_rate, topup_limit
@@ -27,7 +28,7 @@ from topup.catalog.quotes import price
 from topup.charging.buckets import line_buckets
 from topup.charging.forecast import RUNS_OUT_FIRST, WINDOW, Forecast, forecast
 from topup.charging.service import daily_totals
-from topup.charging.tables import usage_records
+from topup.charging.tables import bucket_units, buckets, usage_records
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
@@ -140,3 +141,22 @@ def _out_of_bundle(uow: UnitOfWork, line: Line, country: str, shortfall: int, ch
     except TopupError:
         return None
     return cost, Suggestion(TOPUP, quote.money(quote.total))
+
+
+def lines_using_data(uow: UnitOfWork, since: datetime, skip: Select[Any], after: int,
+                     limit: int) -> list[int]:
+    """Ids above ``after`` of lines that used data since ``since`` and hold a live bucket
+    with data none of whose live buckets is in ``skip`` (bucket ids), ascending."""
+    told = select(buckets.c.line_id).where(buckets.c.state == "active",
+                                           buckets.c.id.in_(skip))
+    live = select(buckets.c.line_id).join(
+        bucket_units, bucket_units.c.bucket_id == buckets.c.id).where(
+        buckets.c.state == "active", bucket_units.c.unit == "data",
+        buckets.c.expires_at.is_(None) | (buckets.c.expires_at > uow.now))
+    rows = uow.conn.execute(
+        select(usage_records.c.line_id).distinct().where(
+            usage_records.c.line_id > after, usage_records.c.unit == "data",
+            usage_records.c.occurred_at >= since, usage_records.c.line_id.in_(live),
+            usage_records.c.line_id.not_in(told))
+        .order_by(usage_records.c.line_id).limit(limit))
+    return [int(i) for i in rows.scalars()]

@@ -19,6 +19,10 @@ PLAN = {"plan_en": "Thailand 7 days 10 GB", "plan_zh": "泰国 7天 10GB",
         "expires_at": "2026-11-25T08:00:00+00:00"}
 AUTO = {"amount": 50_00, "currency": "CNY", "threshold": 10_00, "max_per_day": 3,
         "max_amount_per_day": 150_00}
+FORECAST = {"days_left": 2, "plan_days": 9, "pace_bytes": 2**30, "remaining_bytes": 2 * 2**30,
+            "shortfall_bytes": 7 * 2**30, "plan_en": "Thailand 7 days 10 GB",
+            "plan_zh": "泰国 7天 10GB", "amount": 49_00, "currency": "CNY",
+            "link": "https://shop.example.com/lines/3"}
 # The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
 PARAMS: dict[str, dict[str, Any]] = {
     "password_reset": {"code": "493817", "minutes": 10},
@@ -34,6 +38,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
+    "data_forecast": {**FORECAST, "suggestion": "plan"},
     # esim.store
     "esim_ready": {"order_id": 7, "iccid": "8999000000000000013",
                    "activation_code": "LPA:1$smdp.example.com$DEMO-1$$1",
@@ -123,3 +128,18 @@ def test_a_cap_without_a_money_limit_names_the_count_only() -> None:
     params = {**AUTO, "max_amount_per_day": None, "resume_at": "2026-11-23T08:00:00+00:00"}
     text = render("auto_topup_capped", "sms", "en", params, operator="T").text
     assert "(3 top-ups)" in text and "Nov 23, 2026" in text
+
+
+@pytest.mark.parametrize("suggestion", ["plan", "topup", "covered", None])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_data_forecast_says_what_to_buy(suggestion: str | None, lang: str) -> None:
+    params = {**FORECAST, "suggestion": suggestion}
+    sms = render("data_forecast", "sms", lang, params, operator="T").text
+    mail = render("data_forecast", "email", lang, params, operator="T")
+    for text in (sms, mail.text):
+        assert ("CN¥49.00" if lang == "en" else "¥49.00") in text or suggestion is None
+        assert "https://shop.example.com/lines/3" in text
+    assert ("about 2 days" if lang == "en" else "约可用2天") in sms
+    named = "Thailand 7 days 10 GB" if lang == "en" else "泰国 7天 10GB"
+    assert (named in sms) == (suggestion == "plan")
+    assert 'href="https://shop.example.com/lines/3"' in mail.html
