@@ -33,9 +33,10 @@ PARAMS: dict[str, dict[str, Any]] = {
                         "terminal_id": None, "actor_id": None, "locked_seconds": 900},
     "plan_expiring": PLAN,
     "renewal_upcoming": PLAN,
-    "renewal_failed": {**PLAN, "reason": "insufficient funds",
+    "renewal_failed": {**PLAN, "reason": "insufficient funds", "reason_code": "no_funds",
                        "next_attempt_at": "2026-11-22T09:00:00+00:00"},
-    "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
+    "renewal_given_up": {**PLAN, "reason": "insufficient funds", "reason_code": "no_funds",
+                         "next_attempt_at": None},
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
     "data_forecast": {**FORECAST, "suggestion": "plan"},
@@ -143,3 +144,27 @@ def test_the_data_forecast_says_what_to_buy(suggestion: str | None, lang: str) -
     named = "Thailand 7 days 10 GB" if lang == "en" else "泰国 7天 10GB"
     assert (named in sms) == (suggestion == "plan")
     assert 'href="https://shop.example.com/lines/3"' in mail.html
+
+
+RENEWAL_REASONS = {
+    "no_funds": ("your balance does not cover the price", "余额不足以支付套餐费用"),
+    "declined": ("your saved card was declined", "保存的银行卡被拒付"),
+    "daily_limit": ("as often as a day allows", "今天的续订次数已达上限"),
+    "plan_off_sale": ("no longer on sale", "该套餐已停止销售"),
+    "line_blocked": ("the line cannot be topped up now", "该号码当前无法充值"),
+    "refused": ("the renewal was refused", "续订被拒绝"),
+}
+
+
+@pytest.mark.parametrize("code", RENEWAL_REASONS)
+@pytest.mark.parametrize("name", ["renewal_failed", "renewal_given_up"])
+def test_a_renewal_failure_says_why_in_the_readers_language(name: str, code: str) -> None:
+    params = {**PARAMS[name], "reason": "the English detail", "reason_code": code}
+    for lang, said in zip(LANGUAGES, RENEWAL_REASONS[code], strict=True):
+        for channel in ("sms", "email"):
+            out = render(name, channel, lang, params, operator="T")
+            assert said in out.text and "English detail" not in out.text + out.html
+    # a message queued before reasons had codes: its English detail, a generic Chinese one
+    old = {k: v for k, v in params.items() if k != "reason_code"}
+    assert "the English detail" in render(name, "sms", "en", old, operator="T").text
+    assert "续订被拒绝" in render(name, "sms", "zh-CN", old, operator="T").text
