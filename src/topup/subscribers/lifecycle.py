@@ -86,3 +86,14 @@ def next_step(uow: UnitOfWork, line_id: int, *, grace_days: int, suspended_days:
     if row.status == "grace":
         return "grace", "suspended", row.status_changed_at + timedelta(days=grace_days)
     return "suspended", "terminated", row.status_changed_at + timedelta(days=suspended_days)
+
+
+def in_state_since(uow: UnitOfWork, status: str, before: datetime, after: int, limit: int
+                   ) -> list[tuple[int, datetime]]:
+    """(id, since) of up to ``limit`` lines with ids above ``after`` that have been in
+    ``status`` since before ``before``, ascending by id."""
+    rows = uow.conn.execute(
+        select(lines.c.id, lines.c.status_changed_at).where(
+            lines.c.status == status, lines.c.status_changed_at <= before, lines.c.id > after)
+        .order_by(lines.c.id).limit(limit))
+    return [(int(r.id), r.status_changed_at) for r in rows]

@@ -23,6 +23,8 @@ FORECAST = {"days_left": 2, "plan_days": 9, "pace_bytes": 2**30, "remaining_byte
             "shortfall_bytes": 7 * 2**30, "plan_en": "Thailand 7 days 10 GB",
             "plan_zh": "泰国 7天 10GB", "amount": 49_00, "currency": "CNY",
             "link": "https://shop.example.com/lines/3"}
+LIFECYCLE = {"number": "+66891234567", "suspend_at": "2026-11-29T08:00:00+00:00",
+             "link": "https://shop.example.com/lines/3"}
 # The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
 PARAMS: dict[str, dict[str, Any]] = {
     "password_reset": {"code": "493817", "minutes": 10},
@@ -40,6 +42,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
     "data_forecast": {**FORECAST, "suggestion": "plan"},
+    "line_grace": LIFECYCLE,
+    "line_suspending": LIFECYCLE,
     # esim.store
     "esim_ready": {"order_id": 7, "iccid": "8999000000000000013",
                    "activation_code": "LPA:1$smdp.example.com$DEMO-1$$1",
