@@ -12,7 +12,8 @@ What is left is the data the traveller can still use (``remaining``): open charg
 hold part of the balance, and what they hold is already out of it.
 
 Every figure is an integer; ``days_left`` is rounded down (the data lasts *at least* that many
-whole days at that pace) and ``shortfall`` rounded up (bytes still missing at the plan's end).
+whole days at that pace), ``plan_days`` to the nearest day (as countdowns are shown) and
+``shortfall`` rounded up (bytes still missing at the plan's end).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class Forecast:
 
     ``pace``: bytes a day (rounded down), None without enough history; ``days_left``: whole
     days the data lasts at that pace, None when the pace is zero or unknown; ``plan_days``:
-    whole days until the plan ends (None: no end); ``runs_out_at``: when the data is gone at
-    that pace (None beyond ``HORIZON`` days); ``shortfall``: bytes missing to reach the
+    days until the plan ends, to the nearest (None: no end); ``runs_out_at``: when the data
+    is gone at that pace (None beyond ``HORIZON`` days); ``shortfall``: bytes missing to reach the
     plan's end (0 when none are); ``history_days``: how many days the pace was taken over.
     """
 
@@ -76,7 +77,9 @@ def forecast(daily: Mapping[date, int], remaining: int, now: datetime, *,
     """The forecast at ``now`` from use per day (``daily``, by UTC date), the data left, the
     day the plan began and when it ends."""
     remaining = max(0, int(remaining))
-    plan_days = None if ends_at is None else max(0, int((ends_at - now).total_seconds()) // DAY)
+    # to the nearest day, as the page's countdown says it ("3 days left" at 2 days 23 hours)
+    plan_days = (None if ends_at is None
+                 else max(0, (int((ends_at - now).total_seconds()) + DAY // 2) // DAY))
     if not has_plan:
         return Forecast(NO_PLAN, remaining, None, None, None, None, None, 0, 0)
     days = history(daily, now.date(), started, window)

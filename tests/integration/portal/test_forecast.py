@@ -25,14 +25,14 @@ def test_the_line_page_says_how_long_the_data_lasts_and_what_to_buy(
     b.login(shop.email)
     page = b.get(f"/lines/{line.id}")
     assert 'data-state="runs_out_first" data-days="10"' in page.text
-    assert "At your pace (about 1 GB a day)" in page.text
-    assert "your data lasts about 10 days" in page.text
-    assert "your plan ends in 20 days." in page.text
+    assert "At your pace (about 1 GB a day) your data lasts about 10 days." in page.text
+    assert "Your plan ends in 20 days." in page.text
     assert "about 10 GB more is needed" in page.text
     assert "Buy Thailand 7 days 10 GB for CN¥49.00" in page.text
     b.submit("/settings", "/settings/language", {"language": "zh-CN"})
     text = b.get(f"/lines/{line.id}").text
-    assert "流量约可用 10 天" in text and "套餐还有 20 天结束。" in text
+    assert "按您的使用速度（每天约 1 GB），流量约可用 10 天。" in text
+    assert "套餐还有 20 天结束。" in text
     assert "购买“泰国 7天 10GB”，¥49.00" in text
 
 

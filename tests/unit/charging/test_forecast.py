@@ -23,7 +23,7 @@ def test_a_steady_100_mib_a_day_lasts_ten_days_of_a_gib_less_24_mib():
     got = fc.forecast(days_before(*[100 * MIB] * 7), 1000 * MIB, NOW,
                       started=date(2026, 5, 1), ends_at=ENDS)
     assert got.state == fc.RUNS_OUT_FIRST
-    assert got.pace == 100 * MIB and got.days_left == 10 and got.plan_days == 20
+    assert got.pace == 100 * MIB and got.days_left == 10 and got.plan_days == 21  # 20.5
     assert got.runs_out_at == datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
     # 20.5 days at 100 MiB need 2050 MiB; 1000 are left
     assert got.shortfall == 1050 * MIB and got.history_days == 7
@@ -56,7 +56,7 @@ def test_a_plan_started_yesterday_is_too_little_history():
     got = fc.forecast(days_before(*[100] * 7), 1000, NOW,
                       started=NOW.date() - timedelta(days=1), ends_at=ENDS)
     assert got.state == fc.TOO_LITTLE_HISTORY and got.pace is None and got.days_left is None
-    assert got.plan_days == 20 and got.history_days == 1
+    assert got.plan_days == 21 and got.history_days == 1
 
 
 def test_no_use_lasts_past_the_plans_end():
@@ -74,6 +74,12 @@ def test_nothing_left_runs_out_now():
     got = fc.forecast(days_before(*[100] * 7), 0, NOW, started=None, ends_at=ENDS)
     assert got.state == fc.RUNS_OUT_FIRST and got.days_left == 0 and got.runs_out_at == NOW
     assert got.shortfall == 2050
+
+
+def test_the_plan_days_are_rounded_as_the_countdown_is():
+    for hours, days in ((71, 3), (60, 3), (59, 2), (11, 0), (0, 0), (-5, 0)):
+        got = fc.forecast({}, 1, NOW, started=None, ends_at=NOW + timedelta(hours=hours))
+        assert got.plan_days == days, hours
 
 
 def test_a_plan_without_end_and_a_line_without_plan():

@@ -41,7 +41,7 @@ class ForecastOut(BaseModel):
                           "null without enough history")
     days_left: int | None = Field(None, description="Whole days the data lasts at the pace; "
                                                     "null when the pace is zero or unknown")
-    plan_days: int | None = Field(None, description="Whole days until the plan ends")
+    plan_days: int | None = Field(None, description="Days until the plan ends, to the nearest")
     runs_out_at: datetime | None = None
     plan_ends_at: datetime | None = None
     shortfall_bytes: int = Field(..., description="Data missing at the plan's end, at the pace")
