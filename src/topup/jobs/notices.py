@@ -12,25 +12,29 @@ from datetime import datetime, timedelta
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.jobs.tables import reminders_sent as sent
-from topup.notifications.recipients import notify_line
-from topup.subscribers import lifecycle, lines
+from topup.notifications.recipients import notify_line, notify_lines
+from topup.subscribers import lifecycle
 
 AHEAD = timedelta(days=1)
 SUSPENDING = "suspend_1d"
 
 
 def _params(uow: UnitOfWork, line_id: int, suspend_at: datetime) -> dict[str, object]:
-    line = lines.get_line(uow, line_id)
-    return {"number": f"+{line.msisdn}" if line.msisdn else line.iccid,
+    return {"number": lifecycle.numbers_of(uow, [line_id])[line_id],
             "suspend_at": suspend_at.isoformat(),
             "link": f"{uow.settings.public_url}/lines/{line_id}"}
 
 
 def tell_grace(uow: UnitOfWork, line_ids: list[int]) -> None:
-    """Tell the travellers of lines that just entered grace (now) when they are suspended."""
-    suspend_at = uow.now + timedelta(days=uow.settings.grace_days)
-    for line_id in line_ids:
-        notify_line(uow, line_id, "line_grace", _params(uow, line_id, suspend_at))
+    """Tell the travellers of lines that just entered grace (now) when they are suspended;
+    a sweep moves thousands at once, so their messages are written together."""
+    if not line_ids:
+        return
+    when = (uow.now + timedelta(days=uow.settings.grace_days)).isoformat()
+    notify_lines(uow, [(line_id, {
+        "number": number, "suspend_at": when,
+        "link": f"{uow.settings.public_url}/lines/{line_id}"})
+        for line_id, number in lifecycle.numbers_of(uow, line_ids).items()], "line_grace")
 
 
 def send_suspension_notices(db: Database, *, batch: int = 500) -> int:

@@ -97,3 +97,10 @@ def in_state_since(uow: UnitOfWork, status: str, before: datetime, after: int, l
             lines.c.status == status, lines.c.status_changed_at <= before, lines.c.id > after)
         .order_by(lines.c.id).limit(limit))
     return [(int(r.id), r.status_changed_at) for r in rows]
+
+
+def numbers_of(uow: UnitOfWork, line_ids: list[int]) -> dict[int, str]:
+    """How messages name each line: its number (``+…``), else its ICCID."""
+    rows = uow.conn.execute(select(lines.c.id, lines.c.msisdn, lines.c.iccid)
+                            .where(lines.c.id.in_(line_ids)))
+    return {int(r.id): f"+{r.msisdn}" if r.msisdn else str(r.iccid) for r in rows}

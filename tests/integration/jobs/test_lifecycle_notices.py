@@ -68,3 +68,28 @@ def test_a_line_restored_in_grace_is_not_told_of_suspension(
     clock.advance(days=db.settings.grace_days - 1, minutes=1)
     assert send_suspension_notices(db) == 0
     assert [k for k, _ in notices(db)] == ["line_grace"]
+
+
+def test_many_lines_are_told_as_one_line_is(db: Database) -> None:
+    """``notify_lines`` (the sweep's) writes the rows ``notify_line`` writes, quiet hours
+    and all."""
+    from tests.factories import make_user
+    from topup.notifications.preferences import set_preferences
+    from topup.notifications.recipients import notify_line, notify_lines
+    from topup.notifications.tables import outbox
+
+    user = make_user(db)
+    bound = make_line(db, msisdn="66811115555", secret="8642")
+    bare = make_line(db, msisdn=MSISDN)
+    with db.unit() as uow:
+        lines.bind(uow, user.id, bound.iccid, "8642", "127.0.0.1")
+        set_preferences(uow, user.id, quiet_hours="00:00-23:59", timezone="UTC")
+    with db.unit() as uow:
+        for line in (bound, bare):
+            notify_line(uow, line.id, "line_grace", {"line": line.id})
+        assert notify_lines(uow, [(bound.id, {"line": bound.id}),
+                                  (bare.id, {"line": bare.id})], "line_grace") == 3
+        rows = [{k: v for k, v in r._mapping.items() if k != "id"}
+                for r in uow.conn.execute(outbox.select().order_by(outbox.c.id))]
+    assert len(rows) == 6 and rows[:3] == rows[3:]
+    assert any(r["next_attempt_at"] > r["created_at"] for r in rows if r["channel"] == "sms")
