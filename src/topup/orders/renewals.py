@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -52,6 +52,37 @@ REASONS = {
     "plan_not_found": "plan_off_sale", "line_not_usable": "line_blocked",
     "insufficient_funds": "no_funds", "payment_method_unavailable": "declined",
 }
+CODES = frozenset({*REASONS.values(), "refused"})
+PENDING = "pending"  # not a failure: a card charge whose outcome is not known yet
+# ``auto_renewals.last_error`` is "<reason>: <English detail>", so the reason can be shown in
+# the traveller's language later (``trouble``) without a column of its own.
+SHOWN_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """The line's latest renewal that failed: which plan, why (a ``REASONS`` code), whether
+    it is tried again (``retry``, at ``next_attempt_at``) or ``given_up``."""
+
+    plan_id: int
+    state: str
+    reason: str
+    next_attempt_at: datetime | None
+
+
+def trouble(uow: UnitOfWork, line_id: int) -> Trouble | None:
+    """The line's newest renewal, if it failed in the last week and nothing renewed since."""
+    row = uow.conn.execute(select(renewals).where(
+        renewals.c.bucket_id.in_(buckets.of_line(line_id)),
+        renewals.c.updated_at > uow.now - SHOWN_FOR)
+        .order_by(renewals.c.updated_at.desc(), renewals.c.bucket_id.desc()).limit(1)).first()
+    if row is None or row.state not in ("retry", "given_up") or not row.last_error:
+        return None
+    reason = str(row.last_error).split(":", 1)[0]
+    if reason in (PENDING, "off", "daily_limit"):  # none of them was told as a failure
+        return None
+    return Trouble(int(row.plan_id), str(row.state), reason if reason in CODES else "refused",
+                   row.next_attempt_at if row.state == "retry" else None)
 
 
 @dataclass(frozen=True)
@@ -206,7 +237,7 @@ def _later(uow: UnitOfWork, row: Any, error: str) -> Outcome:
     """Look again soon, without counting an attempt (the outcome is not known yet)."""
     uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
         state="retry", next_attempt_at=uow.now + timedelta(minutes=10), lease_until=None,
-        last_error=error[:300], updated_at=uow.now))
+        last_error=f"{PENDING}: {error}"[:300], updated_at=uow.now))
     return Outcome(int(row.bucket_id), "retry", row.order_id, error)
 
 
@@ -218,7 +249,8 @@ def _failed(uow: UnitOfWork, row: Any, stop: _Stop) -> Outcome:
     wait = timedelta(minutes=delays[attempts - 1] if stop.count else 60) if retry else None
     uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
         state="retry" if retry else "given_up", attempts=attempts, lease_until=None,
-        next_attempt_at=uow.now + wait if wait else None, last_error=stop.detail[:300],
+        next_attempt_at=uow.now + wait if wait else None,
+        last_error=f"{stop.reason}: {stop.detail}"[:300],
         updated_at=uow.now))
     if stop.tell and stop.count:
         plan = catalog.get_plan(uow, int(row.plan_id))

@@ -67,3 +67,25 @@ def enter_grace(db: Database, clock: FrozenClock, shop: Shop) -> None:
         left = ledger.wallets(uow, shop.line.id)["CNY"].available
     use(db, shop.line, (left // 50 + 1) * MIB, "drain")  # 0.50 CNY a MiB in Thailand
     assert advance_lines(db)["grace"] == 1
+
+
+def test_a_failed_renewal_says_why_in_the_travellers_language(
+        shop: Shop, clock: FrozenClock) -> None:
+    from topup.orders import renewals
+    from topup.subscribers import lines as line_svc
+
+    buy(shop.db, shop.line, "TH-7D-10GB")  # the wallet is empty after it
+    with shop.db.unit() as uow:
+        line_svc.set_auto_renew(uow, shop.line.id, True)
+    clock.advance(days=7, minutes=-30)
+    renewals.take_up(shop.db)
+    [bucket] = renewals.due(shop.db)
+    assert renewals.renew(shop.db, bucket, renewals.Payers({}, {})).state == "retry"
+    shop.browser.login(shop.email)
+    page = shop.browser.get(f"/lines/{shop.line.id}").text
+    assert 'id="renewal-failed" data-reason="no_funds" data-state="retry"' in page
+    assert ("Renewing Thailand 7 days 10 GB failed: your balance does not cover the price "
+            "and no card is saved.") in page and "We try again" in page
+    shop.browser.submit("/settings", "/settings/language", {"language": "zh-CN"})
+    zh = shop.browser.get(f"/lines/{shop.line.id}").text
+    assert "套餐“泰国 7天 10GB”续订未成功：余额不足以支付套餐费用，且没有保存的银行卡。" in zh
