@@ -101,6 +101,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/lines/{line_id}/transactions"): owner(STAFF),
     ("GET", "/api/v1/lines/{line_id}/orders"): owner(STAFF),
     ("GET", "/api/v1/lines/{line_id}/usage"): owner(STAFF),
+    ("GET", "/api/v1/lines/{line_id}/forecast"): owner(STAFF),
     # a line's auto top-up: its customer only, staff included out (channels/api/auto_topup.py)
     ("GET", "/api/v1/lines/{line_id}/auto-topup"): owner(),
     ("PUT", "/api/v1/lines/{line_id}/auto-topup"): owner(body=auto_topup_body),

@@ -216,6 +216,11 @@ def expire_bucket(uow: UnitOfWork, bucket_id: int) -> int | None:
     return int(row.order_id)
 
 
+def of_line(line_id: int) -> Select[Any]:
+    """Ids of every bucket the line bought (for reads keyed by bucket)."""
+    return select(buckets.c.id).where(buckets.c.line_id == line_id)
+
+
 def lines_with_live_buckets(uow: UnitOfWork) -> Select[Any]:
     """Ids of lines holding a bucket not yet ended (unstarted first-use buckets count)."""
     return select(buckets.c.line_id).where(

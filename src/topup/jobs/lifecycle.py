@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from topup.charging import buckets
 from topup.db.uow import Database
+from topup.jobs.notices import tell_grace
 from topup.ledger import service as ledger
 from topup.orders import revenue
 from topup.subscribers import lifecycle
@@ -32,7 +33,9 @@ def expire_buckets(db: Database, *, batch: int = 200) -> int:
 
 
 def advance_lines(db: Database, *, batch: int = 2000) -> dict[str, int]:
-    """Move due lines along the lifecycle; returns how many reached each state."""
+    """Move due lines along the lifecycle; returns how many reached each state. A line
+    entering grace is told, in the same unit of work, when it is suspended and how to
+    restore it (``notices.py``)."""
     moved = {"grace": 0, "suspended": 0, "terminated": 0}
     for index in range(3):
         after = 0
@@ -43,6 +46,8 @@ def advance_lines(db: Database, *, batch: int = 2000) -> dict[str, int]:
                     grace_days=uow.settings.grace_days,
                     suspended_days=uow.settings.suspended_days)[index]
                 ids = lifecycle.advance(uow, step, batch, after=after)
+                if step.target == "grace":
+                    tell_grace(uow, ids)
             moved[step.target] += len(ids)
             if len(ids) < batch:
                 break

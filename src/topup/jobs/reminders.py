@@ -4,7 +4,10 @@
   on a line with auto-renew, which gets ``renewal_upcoming`` a day before instead);
 - ``data_used`` when 80 % and when 100 % of a plan's data is used;
 - ``low_balance`` when a wallet falls below the operator's floor for its currency; a later
-  top-up re-arms it.
+  top-up re-arms it;
+- ``data_forecast`` when, at the line's pace, its data runs out within 3 days and before the
+  plan ends (``forecasts.py``), once per plan;
+- ``line_suspending`` a day before a line in grace is suspended (``notices.py``).
 
 Each reminder is queued in the outbox in the same unit of work that records it as sent, so a
 sweep interrupted half-way neither loses nor repeats one.
@@ -21,6 +24,8 @@ from topup.catalog import service as catalog
 from topup.charging import buckets
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
+from topup.jobs.forecasts import send_forecasts
+from topup.jobs.notices import send_suspension_notices
 from topup.jobs.tables import reminders_sent as sent
 from topup.ledger import service as ledger
 from topup.notifications.recipients import notify_line
@@ -96,4 +101,4 @@ def send_reminders(db: Database, *, batch: int = 500) -> int:
             total += count
             if count < batch:
                 break
-    return total
+    return total + send_forecasts(db) + send_suspension_notices(db)

@@ -46,6 +46,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "renewal_given_up": ("email", "sms"),
     "data_used": ("email", "sms"),
     "low_balance": ("email", "sms"),
+    # The data forecast (jobs.forecasts): the data runs out before the plan ends.
+    "data_forecast": ("email", "sms"),
+    # The line lifecycle (jobs.notices): grace entered, suspension tomorrow; how to restore.
+    "line_grace": ("email", "sms"),
+    "line_suspending": ("email", "sms"),
     # The eSIM store (esim.store): the activation code with its QR code, the confirmation
     # code apart from it, and the operator's low-stock alert.
     "esim_ready": ("email",),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -43,6 +43,46 @@ from topup.subscribers import lines
 
 CHANNEL = "autorenew"
 LEASE = timedelta(minutes=5)
+# Why a renewal failed, as a code the messages translate (templates/*/_renewal.txt): the
+# refusals of the services that a renewal meets, then the renewal's own reasons — ``no_funds``
+# (not in the wallet, no saved card), ``declined`` (the saved card), ``daily_limit``, ``off``
+# (auto-renew switched off; not told) — and ``refused`` for anything else.
+REASONS = {
+    "plan_not_on_sale": "plan_off_sale", "price_not_available": "plan_off_sale",
+    "plan_not_found": "plan_off_sale", "line_not_usable": "line_blocked",
+    "insufficient_funds": "no_funds", "payment_method_unavailable": "declined",
+}
+CODES = frozenset({*REASONS.values(), "refused"})
+PENDING = "pending"  # not a failure: a card charge whose outcome is not known yet
+# ``auto_renewals.last_error`` is "<reason>: <English detail>", so the reason can be shown in
+# the traveller's language later (``trouble``) without a column of its own.
+SHOWN_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """The line's latest renewal that failed: which plan, why (a ``REASONS`` code), whether
+    it is tried again (``retry``, at ``next_attempt_at``) or ``given_up``."""
+
+    plan_id: int
+    state: str
+    reason: str
+    next_attempt_at: datetime | None
+
+
+def trouble(uow: UnitOfWork, line_id: int) -> Trouble | None:
+    """The line's newest renewal, if it failed in the last week and nothing renewed since."""
+    row = uow.conn.execute(select(renewals).where(
+        renewals.c.bucket_id.in_(buckets.of_line(line_id)),
+        renewals.c.updated_at > uow.now - SHOWN_FOR)
+        .order_by(renewals.c.updated_at.desc(), renewals.c.bucket_id.desc()).limit(1)).first()
+    if row is None or row.state not in ("retry", "given_up") or not row.last_error:
+        return None
+    reason = str(row.last_error).split(":", 1)[0]
+    if reason in (PENDING, "off", "daily_limit"):  # none of them was told as a failure
+        return None
+    return Trouble(int(row.plan_id), str(row.state), reason if reason in CODES else "refused",
+                   row.next_attempt_at if row.state == "retry" else None)
 
 
 @dataclass(frozen=True)
@@ -117,7 +157,7 @@ def renew(db: Database, bucket_id: int, payers: Payers) -> Outcome:
         except _Stop as stop:
             return _failed(uow, row, stop)
         except TopupError as exc:  # the plan is off sale, the line frozen…
-            return _failed(uow, row, _Stop(exc.detail))
+            return _failed(uow, row, _Stop(exc.detail, reason=REASONS.get(exc.code, "refused")))
         if method is None:
             return _settle(uow, row, order)
         uow.conn.execute(update(renewals).where(renewals.c.bucket_id == bucket_id)
@@ -129,13 +169,14 @@ def _order(uow: UnitOfWork, row: Any, payers: Payers) -> tuple[Order, StoredMeth
     """The renewal order: paid from the wallet at once, or awaiting a saved-card charge."""
     line = lines.get_line(uow, int(row.line_id))
     if not line.auto_renew:
-        raise _Stop("auto-renew was switched off", retry=False, tell=False)
+        raise _Stop("auto-renew was switched off", retry=False, tell=False, reason="off")
     recent = uow.conn.execute(select(func.count()).select_from(orders).where(
         orders.c.line_id == line.id, orders.c.channel == CHANNEL,
         orders.c.created_at > uow.now - timedelta(hours=24),
         orders.c.state.in_(LIVE_STATES))).scalar_one()
     if recent >= uow.settings.max_renewals_per_day:
-        raise _Stop(f"at most {uow.settings.max_renewals_per_day} renewals a day", count=False)
+        raise _Stop(f"at most {uow.settings.max_renewals_per_day} renewals a day", count=False,
+                    reason="daily_limit")
     plan = catalog.get_plan(uow, int(row.plan_id))
     # the one price service decides, as for every channel: what the wallet must hold is
     # the quote's total (its fee included), the very quote the order then stores
@@ -149,7 +190,7 @@ def _order(uow: UnitOfWork, row: Any, payers: Payers) -> tuple[Order, StoredMeth
         return create_order(uow, None, line, req), None
     method = _saved_method(uow, line.customer_id, payers)
     if method is None:
-        raise _Stop(f"{total} is not in the wallet and no card is saved")
+        raise _Stop(f"{total} is not in the wallet and no card is saved", reason="no_funds")
     return create_order(uow, None, line, OrderRequest(
         kind="plan", method=method.provider, channel=CHANNEL, plan_id=plan.id,
         currency=total.currency, confirm_duplicate=True),
@@ -189,14 +230,14 @@ def _settle(uow: UnitOfWork, row: Any, order: Order) -> Outcome:
         return _later(uow, row, "the card payment has not completed yet")
     uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id)
                      .values(order_id=None))
-    return _failed(uow, row, _Stop("the saved card was declined"))
+    return _failed(uow, row, _Stop("the saved card was declined", reason="declined"))
 
 
 def _later(uow: UnitOfWork, row: Any, error: str) -> Outcome:
     """Look again soon, without counting an attempt (the outcome is not known yet)."""
     uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
         state="retry", next_attempt_at=uow.now + timedelta(minutes=10), lease_until=None,
-        last_error=error[:300], updated_at=uow.now))
+        last_error=f"{PENDING}: {error}"[:300], updated_at=uow.now))
     return Outcome(int(row.bucket_id), "retry", row.order_id, error)
 
 
@@ -208,24 +249,27 @@ def _failed(uow: UnitOfWork, row: Any, stop: _Stop) -> Outcome:
     wait = timedelta(minutes=delays[attempts - 1] if stop.count else 60) if retry else None
     uow.conn.execute(update(renewals).where(renewals.c.bucket_id == row.bucket_id).values(
         state="retry" if retry else "given_up", attempts=attempts, lease_until=None,
-        next_attempt_at=uow.now + wait if wait else None, last_error=stop.detail[:300],
+        next_attempt_at=uow.now + wait if wait else None,
+        last_error=f"{stop.reason}: {stop.detail}"[:300],
         updated_at=uow.now))
     if stop.tell and stop.count:
         plan = catalog.get_plan(uow, int(row.plan_id))
         notify_line(uow, int(row.line_id), "renewal_failed" if retry else "renewal_given_up",
                     {"plan_en": plan.name_en, "plan_zh": plan.name_zh, "reason": stop.detail,
+                     "reason_code": stop.reason,
                      "next_attempt_at": (uow.now + wait).isoformat() if wait else None})
     return Outcome(int(row.bucket_id), "retry" if retry else "given_up", None, stop.detail)
 
 
 class _Stop(TopupError):
-    """An attempt that cannot go on: whether to retry it, count it, and tell the customer."""
+    """An attempt that cannot go on: whether to retry it, count it, and tell the customer;
+    ``reason`` is its code in ``REASONS`` (the message says it in the reader's language)."""
 
     code = "renewal_not_possible"
     status = 409
     title = "The plan could not be renewed"
 
     def __init__(self, detail: str, *, retry: bool = True, count: bool = True,
-                 tell: bool = True) -> None:
+                 tell: bool = True, reason: str = "refused") -> None:
         super().__init__(detail)
-        self.retry, self.count, self.tell = retry, count, tell
+        self.retry, self.count, self.tell, self.reason = retry, count, tell, reason

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select, true, update
@@ -73,3 +73,34 @@ def advance(uow: UnitOfWork, step: Step, limit: int, *, after: int = 0) -> list[
         "at": uow.now, "from_status": step.origin, "to_status": step.target,
         "actor_id": None, "reason": REASONS[step.target]})
     return moved
+
+
+def next_step(uow: UnitOfWork, line_id: int, *, grace_days: int, suspended_days: int
+              ) -> tuple[str, str, datetime] | None:
+    """For a line in grace or suspended: its state, the state it moves to next and when, if
+    nothing of value arrives before (a top-up or a plan restores it); None otherwise."""
+    row = uow.conn.execute(select(lines.c.status, lines.c.status_changed_at)
+                           .where(lines.c.id == line_id)).first()
+    if row is None or row.status not in ("grace", "suspended") or row.status_changed_at is None:
+        return None
+    if row.status == "grace":
+        return "grace", "suspended", row.status_changed_at + timedelta(days=grace_days)
+    return "suspended", "terminated", row.status_changed_at + timedelta(days=suspended_days)
+
+
+def in_state_since(uow: UnitOfWork, status: str, before: datetime, after: int, limit: int
+                   ) -> list[tuple[int, datetime]]:
+    """(id, since) of up to ``limit`` lines with ids above ``after`` that have been in
+    ``status`` since before ``before``, ascending by id."""
+    rows = uow.conn.execute(
+        select(lines.c.id, lines.c.status_changed_at).where(
+            lines.c.status == status, lines.c.status_changed_at <= before, lines.c.id > after)
+        .order_by(lines.c.id).limit(limit))
+    return [(int(r.id), r.status_changed_at) for r in rows]
+
+
+def numbers_of(uow: UnitOfWork, line_ids: list[int]) -> dict[int, str]:
+    """How messages name each line: its number (``+…``), else its ICCID."""
+    rows = uow.conn.execute(select(lines.c.id, lines.c.msisdn, lines.c.iccid)
+                            .where(lines.c.id.in_(line_ids)))
+    return {int(r.id): f"+{r.msisdn}" if r.msisdn else str(r.iccid) for r in rows}

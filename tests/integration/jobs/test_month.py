@@ -82,7 +82,10 @@ def test_a_month_in_the_life_of_a_line(catalogue: Database, clock: FrozenClock) 
     mails = [what[1:] for _, what in log if what.startswith("@")]
     assert mails.count("order_fulfilled") == 4, "two top-ups, a plan bought, one renewed"
     mails = [m for m in mails if m != "order_fulfilled"]
-    assert mails[:4] == ["data_used", "renewal_upcoming", "low_balance", "renewal_upcoming"]
+    # 8.5 GB of 10 on day 2: at that pace the rest lasts less than a day (data_forecast)
+    assert mails[:5] == ["data_used", "data_forecast", "renewal_upcoming", "low_balance",
+                         "renewal_upcoming"]
+    assert mails.count("line_grace") == 1 and mails.count("line_suspending") == 1
     assert mails.count("renewal_failed") >= 1 and mails.count("renewal_given_up") == 1
     assert seen == ["active", "grace", "suspended", "active"], log
     with db.unit() as uow:

@@ -194,3 +194,20 @@ def test_a_plan_bought_again_after_its_data_ran_out_starts_at_once(
     line.buy()
     starts = sorted(b.valid_from for b in line.buckets())
     assert starts[1] == clock.now, "no waiting for the used-up bucket to end"
+
+
+def test_the_failure_is_told_with_a_reason_the_reader_can_read(
+        line: Line, clock: FrozenClock, catalogue: Database) -> None:
+    from topup.notifications.rendering import render
+
+    line.credit(49_00)
+    line.buy()
+    clock.advance(days=7, minutes=-30)
+    sweep(catalogue)
+    with catalogue.unit() as uow:
+        [told] = [m for m in queued_for(uow, f"+{MSISDN}") if m["template"] == "renewal_failed"]
+    assert told["params"]["reason_code"] == "no_funds"
+    zh = render("renewal_failed", "sms", "zh-CN", told["params"], operator="T").text
+    assert "余额不足以支付套餐费用，且没有保存的银行卡" in zh and "wallet" not in zh
+    en = render("renewal_failed", "sms", "en", told["params"], operator="T").text
+    assert "your balance does not cover the price and no card is saved" in en

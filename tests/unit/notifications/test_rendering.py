@@ -19,6 +19,12 @@ PLAN = {"plan_en": "Thailand 7 days 10 GB", "plan_zh": "泰国 7天 10GB",
         "expires_at": "2026-11-25T08:00:00+00:00"}
 AUTO = {"amount": 50_00, "currency": "CNY", "threshold": 10_00, "max_per_day": 3,
         "max_amount_per_day": 150_00}
+FORECAST = {"days_left": 2, "plan_days": 9, "pace_bytes": 2**30, "remaining_bytes": 2 * 2**30,
+            "shortfall_bytes": 7 * 2**30, "plan_en": "Thailand 7 days 10 GB",
+            "plan_zh": "泰国 7天 10GB", "amount": 49_00, "currency": "CNY",
+            "link": "https://shop.example.com/lines/3"}
+LIFECYCLE = {"number": "+66891234567", "suspend_at": "2026-11-29T08:00:00+00:00",
+             "link": "https://shop.example.com/lines/3"}
 # The params each caller sends (auth, orders, vouchers.limits, channels.sms, jobs, renewals).
 PARAMS: dict[str, dict[str, Any]] = {
     "password_reset": {"code": "493817", "minutes": 10},
@@ -29,11 +35,15 @@ PARAMS: dict[str, dict[str, Any]] = {
                         "terminal_id": None, "actor_id": None, "locked_seconds": 900},
     "plan_expiring": PLAN,
     "renewal_upcoming": PLAN,
-    "renewal_failed": {**PLAN, "reason": "insufficient funds",
+    "renewal_failed": {**PLAN, "reason": "insufficient funds", "reason_code": "no_funds",
                        "next_attempt_at": "2026-11-22T09:00:00+00:00"},
-    "renewal_given_up": {**PLAN, "reason": "insufficient funds", "next_attempt_at": None},
+    "renewal_given_up": {**PLAN, "reason": "insufficient funds", "reason_code": "no_funds",
+                         "next_attempt_at": None},
     "data_used": {"percent": 80, "total_bytes": 10 * 2**30, "remaining_bytes": 2 * 2**30},
     "low_balance": {"amount": 5_00, "currency": "CNY"},
+    "data_forecast": {**FORECAST, "suggestion": "plan"},
+    "line_grace": LIFECYCLE,
+    "line_suspending": LIFECYCLE,
     # esim.store
     "esim_ready": {"order_id": 7, "iccid": "8999000000000000013",
                    "activation_code": "LPA:1$smdp.example.com$DEMO-1$$1",
@@ -130,3 +140,42 @@ def test_a_cap_without_a_money_limit_names_the_count_only() -> None:
     params = {**AUTO, "max_amount_per_day": None, "resume_at": "2026-11-23T08:00:00+00:00"}
     text = render("auto_topup_capped", "sms", "en", params, operator="T").text
     assert "(3 top-ups)" in text and "Nov 23, 2026" in text
+
+
+@pytest.mark.parametrize("suggestion", ["plan", "topup", "covered", None])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_data_forecast_says_what_to_buy(suggestion: str | None, lang: str) -> None:
+    params = {**FORECAST, "suggestion": suggestion}
+    sms = render("data_forecast", "sms", lang, params, operator="T").text
+    mail = render("data_forecast", "email", lang, params, operator="T")
+    for text in (sms, mail.text):
+        assert ("CN¥49.00" if lang == "en" else "¥49.00") in text or suggestion is None
+        assert "https://shop.example.com/lines/3" in text
+    assert ("about 2 days" if lang == "en" else "约可用2天") in sms
+    named = "Thailand 7 days 10 GB" if lang == "en" else "泰国 7天 10GB"
+    assert (named in sms) == (suggestion == "plan")
+    assert 'href="https://shop.example.com/lines/3"' in mail.html
+
+
+RENEWAL_REASONS = {
+    "no_funds": ("your balance does not cover the price", "余额不足以支付套餐费用"),
+    "declined": ("your saved card was declined", "保存的银行卡被拒付"),
+    "daily_limit": ("as often as a day allows", "今天的续订次数已达上限"),
+    "plan_off_sale": ("no longer on sale", "该套餐已停止销售"),
+    "line_blocked": ("the line cannot be topped up now", "该号码当前无法充值"),
+    "refused": ("the renewal was refused", "续订被拒绝"),
+}
+
+
+@pytest.mark.parametrize("code", RENEWAL_REASONS)
+@pytest.mark.parametrize("name", ["renewal_failed", "renewal_given_up"])
+def test_a_renewal_failure_says_why_in_the_readers_language(name: str, code: str) -> None:
+    params = {**PARAMS[name], "reason": "the English detail", "reason_code": code}
+    for lang, said in zip(LANGUAGES, RENEWAL_REASONS[code], strict=True):
+        for channel in ("sms", "email"):
+            out = render(name, channel, lang, params, operator="T")
+            assert said in out.text and "English detail" not in out.text + out.html
+    # a message queued before reasons had codes: its English detail, a generic Chinese one
+    old = {k: v for k, v in params.items() if k != "reason_code"}
+    assert "the English detail" in render(name, "sms", "en", old, operator="T").text
+    assert "续订被拒绝" in render(name, "sms", "zh-CN", old, operator="T").text

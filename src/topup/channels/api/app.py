@@ -21,6 +21,7 @@ from topup.channels.api import (
     charging,
     contract,
     docs,
+    forecast,
     groups,
     lines,
     orders,
@@ -106,7 +107,7 @@ def create_app(db: Database, providers: dict[str, PaymentProvider] | None = None
                    admin_agents.router, pos.router, terminals.router, vouchers.router,
                    admin_vouchers.router, charging.router, store.router, store.smdp_router,
                    auto_topup.router, groups.router, admin_promotions.router, rates.router,
-                   tickets.router, trips.router):
+                   tickets.router, trips.router, forecast.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.router)
     app.include_router(docs.router)

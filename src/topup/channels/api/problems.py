@@ -1,8 +1,9 @@
 """One place that turns errors into RFC 9457 problem+json with stable codes.
 
 ``type`` is ``urn:topup:problem:<code>``; ``code`` repeats it for clients that prefer a plain
-member; ``title`` follows Accept-Language (en, zh-CN); extra members carry details such as the
-field at fault or the seconds to wait.
+member; ``title`` follows Accept-Language (en, zh-CN), and so does ``detail`` for the refusals
+a traveller meets (``details.py``); extra members carry details such as the field at fault or
+the seconds to wait.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from topup.channels.api.details import detail_in
 from topup.channels.api.messages import generic_detail, language_of, title_for
 from topup.errors import TopupError
 
@@ -46,12 +48,13 @@ def problem(request: Request, status: int, code: str, title: str, detail: str | 
     """A problem+json response in the caller's language; ``extra`` adds members (never
     overriding the standard ones)."""
     extra = {k: v for k, v in (extra or {}).items() if k not in RESERVED}
+    lang = language_of(request)
     body = {
-        "type": f"urn:topup:problem:{code}", "title": title_for(code, language_of(request), title),
+        "type": f"urn:topup:problem:{code}", "title": title_for(code, lang, title),
         "status": status, "code": code, "instance": request.url.path,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = detail_in(code, lang, detail, extra)
     body.update(jsonable_encoder(extra))
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
     if status == 401:

@@ -20,6 +20,7 @@ from topup.charging.service import usage_history
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import service as ledger
+from topup.orders.refunds import order_refunds
 from topup.orders.service import line_orders
 from topup.receipts import service as receipts
 
@@ -56,8 +57,19 @@ def _orders(uow: UnitOfWork, line_id: int, before: int | None, lang: str) -> lis
             receipt = None
         name = catalog.get_plan(uow, order.plan_id).name(lang) if order.plan_id else None
         rows.append({"order": order, "receipt": receipt, "plan_name": name,
-                     "method": method_label(lang, order.method)})
+                     "method": method_label(lang, order.method), **_refund_marks(uow, order.id)})
     return rows
+
+
+def _refund_marks(uow: UnitOfWork, order_id: int) -> dict[str, int]:
+    """What of an order was paid back, and what is on its way back (refunds not settled)."""
+    done = pending = 0
+    for r in order_refunds(uow, order_id):
+        if r.state == "succeeded":
+            done += r.amount
+        elif r.state == "pending":
+            pending += r.amount
+    return {"refunded": done, "refunding": pending}
 
 
 def movements(uow: UnitOfWork, line_id: int, before: int | None) -> list[Movement]:

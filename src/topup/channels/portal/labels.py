@@ -25,6 +25,15 @@ PLAN_KINDS = {
 
 KINDS = {"topup": N_("Top-up"), "plan": N_("Plan")}
 
+# Why an auto-renewal failed (orders/renewals.py REASONS), as the notices say it.
+RENEWAL_REASONS = {
+    "no_funds": N_("your balance does not cover the price and no card is saved"),
+    "declined": N_("your saved card was declined"),
+    "plan_off_sale": N_("the plan is no longer on sale"),
+    "line_blocked": N_("the line cannot be topped up now"),
+    "refused": N_("the renewal was refused"),
+}
+
 NOTICES = {
     "registered": N_("Welcome! Your account is ready. Bind your SIM or eSIM to start."),
     "bound": N_("The line is now bound to your account."),

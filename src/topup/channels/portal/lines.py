@@ -9,9 +9,11 @@ import io
 import segno
 from fastapi import APIRouter, Depends, Response
 
+from topup.catalog import service as catalog
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import client_ip
 from topup.channels.portal.i18n import N_
+from topup.channels.portal.labels import RENEWAL_REASONS
 from topup.channels.portal.views import (
     AutoTopupPanel,
     auto_topup_panel,
@@ -20,9 +22,12 @@ from topup.channels.portal.views import (
     usage_bars,
 )
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, signed_in, web
+from topup.charging.outlook import line_outlook
 from topup.errors import NotFound, TopupError
 from topup.money import Money
+from topup.orders import renewals
 from topup.promotions import points, referrals
+from topup.subscribers import lifecycle
 from topup.subscribers import lines as line_svc
 from topup.subscribers.staff import STAFF_ROLES
 
@@ -82,8 +87,8 @@ def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
 
 @router.get("/lines/{line_id}")
 def dashboard(line_id: DbId, w: Web = Depends(signed_in)) -> Response:
-    """Balance, data gauge, plans and their countdowns, status, auto-renew, auto top-up,
-    30-day chart."""
+    """Balance, data gauge and forecast, plans and their countdowns, status (with how to
+    restore a line in grace or suspended), auto-renew, auto top-up, 30-day chart."""
     return dashboard_page(w, line_id)
 
 
@@ -95,9 +100,18 @@ def dashboard_page(w: Web, line_id: int, *, status: int = 200, auto_form: Form |
         view = line_view(uow, owned_line(uow, w.me(), line_id), w.t.lang)
         chart = usage_bars(uow, view.line, w.now, w.tz)
         auto = auto_topup_panel(uow, view.line, w.me(), usable)
+        outlook = line_outlook(uow, view.line, "portal")
+        failed = renewals.trouble(uow, line_id)
+        renewal = (catalog.get_plan(uow, failed.plan_id).name(w.t.lang), failed) if failed \
+            else None
+        settings = w.db.settings
+        step = lifecycle.next_step(uow, line_id, grace_days=settings.grace_days,
+                                   suspended_days=settings.suspended_days)
     peak = max((b.value for b in chart), default=0)
     return w.page("line.html", status=status, view=view, line=view.line, chart=chart,
-                  peak=peak, auto=auto, auto_form=auto_form or _auto_form(auto))
+                  peak=peak, auto=auto, auto_form=auto_form or _auto_form(auto),
+                  outlook=outlook, next_step=step, renewal=renewal,
+                  renewal_reasons=RENEWAL_REASONS)
 
 
 def _auto_form(auto: AutoTopupPanel) -> Form:
