@@ -242,9 +242,11 @@ class Shooter:
 
 
 def sign_in(page: Page, login: tuple[str, str]) -> None:
-    """Log in through the form (English labels) and wait for the menu's "Log out"."""
+    """Log in through the form (in whatever language the page is) and wait for the menu's
+    "Log out"."""
     page.goto("/login")
-    page.get_by_label("E-mail or phone number").fill(login[0])
-    page.get_by_label("Password").fill(login[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    form = page.locator("#login-form")
+    form.locator('input[name="login"]').fill(login[0])
+    form.locator('input[name="password"]').fill(login[1])
+    form.locator('button[type="submit"]').click()
+    expect(page.locator("#logout")).to_be_visible()

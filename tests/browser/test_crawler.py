@@ -44,18 +44,22 @@ NEVER = re.compile(r"log-?out|sign-?out|delete|remove|cancel|unbind|freeze|revok
 SUPPORT = ("support@example.com", "crawl-support-pass")
 FINANCE = ("finance@example.com", "crawl-finance-pass")
 AGENT = ("agent@example.com", "demo-agent-pass")  # the demo's kiosk assistant
-ROLES = {"anonymous": None, "anonymous-zh": None, "customer": TRAVELLER, "admin": ADMIN,
-         "support": SUPPORT, "finance": FINANCE, "agent": AGENT}
-LOCALES = {"anonymous-zh": "zh-CN"}  # a visitor whose browser asks for Chinese
+ROLES = {"anonymous": None, "anonymous-zh": None, "customer": TRAVELLER,
+         "customer-zh": TRAVELLER, "admin": ADMIN, "support": SUPPORT, "finance": FINANCE,
+         "agent": AGENT}
+# a visitor and a traveller whose browsers ask for Chinese
+LOCALES = {"anonymous-zh": "zh-CN", "customer-zh": "zh-CN"}
 ESIM = ("8944501234567890124", "7315")  # the demo eSIM line, unbound
-MIN_PAGES = {"anonymous": 4, "anonymous-zh": 4, "customer": 20, "admin": 25, "support": 8,
-             "finance": 12, "agent": 4}
+MIN_PAGES = {"anonymous": 4, "anonymous-zh": 4, "customer": 20, "customer-zh": 20,
+             "admin": 25, "support": 8, "finance": 12, "agent": 4}
 # pages each crawl must reach from the menus (the help centre and its articles, its console)
 MUST_REACH = {"anonymous": ("/help", "/help/official-channels", "/check"),
               "anonymous-zh": ("/help", "/help/install-esim"),
-              "customer": ("/help", "/help/money-late"),
+              "customer": ("/help", "/help/money-late", "/rates", "/trip", "/tickets"),
+              "customer-zh": ("/help", "/rates", "/trip", "/tickets"),
               "admin": ("/admin/help", "/admin/help/money-late/zh-CN"),
-              "support": ("/admin/help", "/admin/help/top-up/en")}
+              "support": ("/admin/help", "/admin/help/top-up/en", "/admin/tickets",
+                          "/admin/tickets/report")}
 
 
 @dataclass
@@ -180,8 +184,16 @@ def test_every_link_from_the_menus_answers(role: str, browser: Browser, live: Li
         login = ROLES[role]
         if login:
             sign_in(page, login)
+        if login and role.endswith("-zh"):  # a traveller's pages come in their own language
+            page.locator('#switch-language[value="zh-CN"]').click()
+        if role.endswith("-zh"):
+            page.goto("/")
+            assert (page.get_attribute("html", "lang") or "").startswith("zh"), role
         found = crawl(page, live)
     finally:
+        if login and role.endswith("-zh"):  # the demo traveller is English to other tests
+            page.goto("/")
+            page.locator('#switch-language[value="en"]').click()
         page.context.close()
     seen = "\n".join(f"  {s} {u} (from {found.via[u]})" for u, s in found.statuses.items())
     assert found.server_errors == [], f"{role}: 5xx answers: {found.server_errors}\n{seen}"

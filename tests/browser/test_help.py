@@ -81,6 +81,7 @@ def test_support_edits_an_article_with_a_preview(browser: Browser, helpdesk: Liv
     with checked_page(browser, helpdesk, watched) as page:
         sign_in(page, support)
         page.locator('[data-section="help"]').click()
+        shoot(page, "help-console")
         page.locator('tr[data-slug="money-late"] td[data-lang="en"] a').click()
         body = page.get_by_label("Text (Markdown)")
         body.fill("## Public holidays\n\nOn public holidays a payment can take "

@@ -146,6 +146,9 @@ def support_answers(browser: Browser, desk: Live, watched: Watched, ticket_id: i
         staff.get_by_role("button", name="Send the answer").click()
         expect(staff.locator("#ticket-state")).to_have_attribute("data-state", "waiting")
         shoot(staff, "support-console-ticket")
+        staff.goto("/admin/tickets/report")  # first response and resolution times
+        expect(staff.locator("#ticket-times tbody tr")).not_to_have_count(0)
+        shoot(staff, "support-report")
 
 
 def answer_by_email(desk: Live, inbox: SmtpPeer, reply: EmailMessage) -> None:
