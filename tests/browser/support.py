@@ -144,6 +144,13 @@ class Live:
             self.proc.wait(timeout=5)
 
 
+def smtp_settings(port: int, sender: str) -> dict[str, str]:
+    """The settings of a server that e-mails over SMTP to a peer on loopback ``port``, from
+    ``sender``: for ``own_server``."""
+    return {"TOPUP_EMAIL_BACKEND": "smtp", "TOPUP_SMTP_HOST": "127.0.0.1",
+            "TOPUP_SMTP_PORT": str(port), "TOPUP_SMTP_FROM": sender}
+
+
 @contextmanager
 def own_server(folder: Path, **env: str) -> Iterator[Live]:
     """``topup demo`` + ``topup serve`` of a module's own, in ``folder``, with ``env`` on top

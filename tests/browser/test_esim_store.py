@@ -25,6 +25,7 @@ from tests.browser.support import (
     expect,
     open_page,
     own_server,
+    smtp_settings,
 )
 from tests.integration.esim.smdp_peer import SmdpPeer
 from tests.integration.notifications.peers import SmtpPeer
@@ -50,9 +51,9 @@ def smtp() -> Iterator[SmtpPeer]:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpPeer) -> Iterator[Live]:
     """A server of its own: e-mail over SMTP to ``smtp``, the SM-DP+'s callback token set."""
-    with own_server(tmp_path_factory.mktemp("store"), TOPUP_EMAIL_BACKEND="smtp",
-                    TOPUP_SMTP_HOST="127.0.0.1", TOPUP_SMTP_PORT=str(smtp.port),
-                    TOPUP_SMTP_FROM="shop@example.com", TOPUP_SMDP_CALLBACK_TOKEN=TOKEN,
+    with own_server(tmp_path_factory.mktemp("store"),
+                    **smtp_settings(smtp.port, "shop@example.com"),
+                    TOPUP_SMDP_CALLBACK_TOKEN=TOKEN,
                     TOPUP_SMDP_IDENTITY="smdp.example.com") as live:
         yield live
 

@@ -29,6 +29,7 @@ from tests.browser.support import (
     expect,
     own_server,
     sign_in,
+    smtp_settings,
 )
 from tests.integration.notifications.peers import SmtpPeer, free_port
 from topup import bootstrap
@@ -60,9 +61,8 @@ def inbox() -> Iterator[SmtpPeer]:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, inbox: SmtpPeer) -> Iterator[Live]:
     """A server of its own that e-mails over SMTP to ``inbox``."""
-    with own_server(tmp_path_factory.mktemp("support"), TOPUP_EMAIL_BACKEND="smtp",
-                    TOPUP_SMTP_HOST="127.0.0.1", TOPUP_SMTP_PORT=str(inbox.port),
-                    TOPUP_SMTP_FROM=SENDER) as live:
+    with own_server(tmp_path_factory.mktemp("support"),
+                    **smtp_settings(inbox.port, SENDER)) as live:
         yield live
 
 
