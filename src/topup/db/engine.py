@@ -3,6 +3,10 @@
 SQLite runs in WAL mode with foreign keys on; every transaction starts with ``BEGIN IMMEDIATE``
 so that two writers never deadlock on a lock upgrade (they queue on the busy timeout instead).
 PostgreSQL runs at READ COMMITTED; the ledger takes row locks in a fixed order.
+
+A unit of work opened ``readonly`` (``Database.unit(readonly=True)``) is refused every write by
+the database itself: SQLite's ``query_only`` pragma, PostgreSQL's ``BEGIN READ ONLY``. Either is
+set on a connection only when it changes, so a run of units of one kind costs nothing more.
 """
 
 from __future__ import annotations
@@ -21,7 +25,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # psycopg opens the transaction itself, with ``BEGIN READ ONLY`` while ``read_only``;
+        # None (not False) otherwise: the server's default, which bulk.OWN_BEGIN relies on
+        readonly = bool(conn.get_execution_options().get(READONLY))
+        if _changed(conn, readonly):
+            conn.connection.driver_connection.read_only = True if readonly else None
+
+    return engine
+
+
+READONLY = "topup_readonly"
+"""The execution option that marks a read-only unit of work's connection."""
+
+
+def _changed(conn: Any, readonly: bool) -> bool:
+    """Whether the connection was last used the other way (remembered per DBAPI
+    connection, in its pool record, for as long as that connection lives)."""
+    info = conn.connection.info
+    if info.get(READONLY, False) == readonly:
+        return False
+    info[READONLY] = readonly
+    return True
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -51,8 +79,11 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("topup_readonly")
-        # straight to the driver: the statement needs none of SQLAlchemy's execution machinery
-        conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        readonly = bool(conn.get_execution_options().get(READONLY))
+        # straight to the driver: the statements need none of SQLAlchemy's execution machinery
+        driver = conn.connection.driver_connection
+        if _changed(conn, readonly):
+            driver.execute(f"PRAGMA query_only={int(readonly)}")
+        driver.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine

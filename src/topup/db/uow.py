@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from topup.clock import Clock, system_clock
 from topup.config import Settings
+from topup.db.engine import READONLY
 from topup.db.events import HANDLERS, Handlers, run_handlers
 from topup.db.writer import WriterQueue
 
@@ -51,6 +52,11 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    @property
+    def readonly(self) -> bool:
+        """Whether the database refuses this unit's writes (``Database.unit(readonly=True)``)."""
+        return bool(self.conn.get_execution_options().get(READONLY))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -123,7 +129,8 @@ class Database:
         """A transaction that commits when the block ends normally, else rolls back. The
         events the block published are handled first, in the same transaction.
 
-        ``readonly`` units take no write lock on SQLite, so reads never queue behind writers.
+        ``readonly`` units take no write lock on SQLite, so reads never queue behind writers,
+        and the database refuses their writes (db/engine.py).
         ``on``: a connection the caller keeps open between units (the writer's), else one
         from the pool.
         """
@@ -132,7 +139,7 @@ class Database:
             queue.acquire(self.WRITE_WAIT_SECONDS)
         try:
             with nullcontext(on) if on is not None else self.engine.connect() as raw:
-                conn = raw.execution_options(topup_readonly=readonly)
+                conn = raw.execution_options(**{READONLY: readonly})
                 with conn.begin():
                     uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
                                      known=self.known_ids)

@@ -98,7 +98,10 @@ def open_account(
 
     ``kind`` must be in the chart of accounts (``UnknownAccountKind`` otherwise), which also
     says whether the account may go below zero (``no_overdraft``, if given, must agree).
-    Accounts are never deleted and their ids never change, so committed ids are remembered."""
+    Accounts are never deleted and their ids never change, so committed ids are remembered.
+
+    A read-only unit of work creates nothing (the database refuses its writes): an account
+    not made yet is ``ABSENT`` there, an id no account has, whose balance is zero."""
     refuse_overdraft = chart.no_overdraft(kind, no_overdraft)
     known = uow.known.get(key) or uow.learned.get(key)
     if known is not None:
@@ -107,6 +110,8 @@ def open_account(
     if found is not None:
         uow.learned[key] = int(found)
         return int(found)
+    if uow.readonly:
+        return ABSENT
     values = {
         "key": key, "unit": unit, "kind": kind, "line_id": line_id,
         "no_overdraft": refuse_overdraft, "debits_posted": 0, "credits_posted": 0,
@@ -182,8 +187,15 @@ def line_account_ids(uow: UnitOfWork, line_id: int) -> list[int]:
         select(accounts.c.id).where(accounts.c.line_id == line_id)).scalars()]
 
 
+ABSENT = 0
+"""The id ``open_account`` gives, in a read-only unit of work, for an account not made yet."""
+
+
 def balance(uow: UnitOfWork, account_id: int) -> Balance:
-    """The cached balance of one account."""
+    """The cached balance of one account (zero for ``ABSENT``: its unit unknown, "")."""
+    if account_id == ABSENT:
+        return Balance(account_id=ABSENT, unit="", posted=0, pending_debits=0,
+                       pending_credits=0)
     row = uow.conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     return Balance(
         account_id=row.id, unit=row.unit, posted=row.credits_posted - row.debits_posted,
