@@ -31,6 +31,8 @@ from topup.db.engine import make_engine
 log = logging.getLogger("topup.replica")
 
 CONNECT_TIMEOUT_SECONDS = 3
+# A replica behind the primary's WAL is asked again for this long before it counts as behind.
+CATCH_UP_WAIT_SECONDS = 0.2
 # Behind by less than this counts as current: a busy primary keeps a replica a few
 # milliseconds behind all the time, and pages show times to the second.
 CURRENT_WITHIN_SECONDS = 1.0
@@ -98,17 +100,31 @@ class ReplicaReads:
         except DBAPIError as exc:
             return self._fallback(exc)
         try:
-            standby, current, replayed_at, age = replica.execute(
-                REPLICA_STATE, {"wanted": wanted}).one()
-            replica.rollback()  # the unit begins its own transaction
+            standby, current, replayed_at, age = self._state(replica, wanted)
         except DBAPIError as exc:
             replica.close()
             return self._fallback(exc)
-        source = self._judge(standby, current, replayed_at, None if age is None else float(age))
+        source = self._judge(standby, current, replayed_at, age)
         if source.name == "replica":
             return replica, source
         replica.close()
         return self.primary.connect(), source
+
+    @staticmethod
+    def _state(replica: Connection, wanted: str
+               ) -> tuple[bool, bool | None, datetime | None, float | None]:
+        """The replica's state, once it has replayed ``wanted`` or after a short wait: WAL
+        in flight (milliseconds) is no lag, and the primary writes WAL without committing
+        (page pruning on reads, checkpoints), so the age of the last replayed transaction
+        alone would make a replica that is only streaming look late."""
+        deadline = time.monotonic() + CATCH_UP_WAIT_SECONDS
+        while True:
+            state = replica.execute(REPLICA_STATE, {"wanted": wanted}).one()
+            if not state[0] or state[1] or time.monotonic() >= deadline:
+                replica.rollback()  # the unit begins its own transaction
+                return (state[0], state[1], state[2],
+                        None if state[3] is None else float(state[3]))
+            time.sleep(0.02)
 
     def _judge(self, standby: bool, current: bool | None, replayed_at: datetime | None,
                age: float | None) -> Source:
