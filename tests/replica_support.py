@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,6 +28,7 @@ from topup.config import load_settings
 from topup.db.uow import Database
 from topup.ledger.invariants import check_books
 
+T = TypeVar("T")
 TURNS = 1_717_004  # the advisory lock key the replica tests take turns on
 CATCH_UP_SECONDS = 15
 
@@ -39,6 +41,18 @@ def pg_replica_base_url() -> str:
     if not url:
         pytest.skip("no replica (set TOPUP_TEST_PG_REPLICA_URL or run scripts/replica)")
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def eventually(read: Callable[[], T], wanted: T, seconds: float = 5.0) -> T:
+    """``read()`` once it gives ``wanted``, else its last answer after ``seconds``. A replica
+    that has caught up is still a moment behind the WAL the primary writes meanwhile (even
+    reads write some), which on a loaded machine can outlast the reads' short wait."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = read()
+        if found == wanted or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
 
 
 @dataclass

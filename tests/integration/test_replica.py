@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.conftest import _truncate
-from tests.integration.portal.conftest import credit, open_shop
-from tests.replica_support import Replica, replica  # noqa: F401 (a fixture)
+from tests.integration.admin.test_dashboard import figure
+from tests.integration.portal.conftest import Browser, credit, open_shop
+from tests.replica_support import Replica, eventually, replica  # noqa: F401 (a fixture)
+from topup.agents.statements import daily_statement
 from topup.clock import FrozenClock
 from topup.config import load_settings
 from topup.db.uow import Database, UnitOfWork
@@ -35,6 +37,12 @@ def topups(uow: UnitOfWork) -> int:
 def report(db: Database) -> tuple[int, str, datetime | None]:
     with db.unit(readonly=True, replica=True) as uow:
         return topups(uow), uow.source.name, uow.as_of
+
+
+def figures(browser: Browser) -> tuple[str, bool]:
+    """The dashboard's top-up figure, and whether it says "as of"."""
+    html = browser.get("/admin").text
+    return figure(html, "sales-figures", "Top-ups"), 'id="as-of"' in html
 
 
 def primary(db: Database) -> int:
@@ -60,7 +68,8 @@ def test_a_report_reads_the_replica_and_sees_a_top_up_once_replayed(
     shop = open_shop(db)
     credit(db, shop.line, 100_00)
     replica.catch_up()
-    assert report(db) == (100_00, "replica", None)
+    want = (100_00, "replica", None)
+    assert eventually(lambda: report(db), want) == want
 
     replica.pause()
     credit(db, shop.line, 50_00)  # a traveller's top-up: on the primary, not yet replayed
@@ -69,7 +78,8 @@ def test_a_report_reads_the_replica_and_sees_a_top_up_once_replayed(
 
     replica.resume()
     replica.catch_up()
-    assert report(db) == (150_00, "replica", None)
+    want = (150_00, "replica", None)
+    assert eventually(lambda: report(db), want) == want
 
 
 def test_a_replica_further_behind_than_the_bound_leaves_the_report_to_the_primary(
@@ -92,7 +102,8 @@ def test_a_replica_further_behind_than_the_bound_leaves_the_report_to_the_primar
 
     replica.resume()
     replica.catch_up()
-    assert report(near) == (70_00, "replica", None)
+    want = (70_00, "replica", None)
+    assert eventually(lambda: report(near), want) == want
 
 
 def test_the_dashboard_says_as_of_when_its_replica_lags(
@@ -106,21 +117,49 @@ def test_the_dashboard_says_as_of_when_its_replica_lags(
     credit(db, shop.line, 120_00)
     browser = sign_in_as(db, "finance")
     replica.catch_up()
-    page = browser.get("/admin")
-    assert "CN¥120.00" in page.text and 'id="as-of"' not in page.text
+    assert eventually(lambda: figures(browser), ("CN¥120.00", False)) == ("CN¥120.00", False)
 
     replica.pause()
     time.sleep(1.1)
     credit(db, shop.line, 30_00)
     page = browser.get("/admin")  # the session is read on the primary; the figures are not
     assert page.status_code == 200
-    assert "CN¥120.00" in page.text and "CN¥150.00" not in page.text
-    assert 'id="as-of"' in page.text and "These figures are as of" in page.text
+    assert figures(browser) == ("CN¥120.00", True)
+    assert "These figures are as of" in page.text
 
     replica.resume()
     replica.catch_up()
-    page = browser.get("/admin")
-    assert "CN¥150.00" in page.text and 'id="as-of"' not in page.text
+    assert eventually(lambda: figures(browser), ("CN¥150.00", False)) == ("CN¥150.00", False)
+
+
+def test_an_agent_statement_reads_the_replica_even_before_the_float_opens(
+        replica: Replica, opened: list[Database], tmp_path: Path,  # noqa: F811
+        clock: FrozenClock) -> None:
+    from tests.integration.agents.conftest import open_counter
+
+    db = replica.database(tmp_path, clock)
+    opened.append(db)
+    counter = open_counter(db)
+    agent = counter.agent()  # never funded: no float account yet, and a standby cannot add one
+    path = f"/api/v1/admin/agents/{agent}/statement"
+    replica.catch_up()
+
+    def on_replica() -> tuple[str, int]:
+        with db.unit(readonly=True, replica=True) as uow:
+            return uow.source.name, daily_statement(uow, agent, uow.now.date()).closing
+
+    assert eventually(on_replica, ("replica", 0)) == ("replica", 0)
+    r = counter.api.client.get(path, headers=counter.staff)
+    assert (r.status_code, r.json()["closing"]) == (200, 0), r.text
+
+    replica.pause()
+    assert counter.fund(agent, 500_00).status_code == 201
+    assert counter.float_of(agent) == 500_00  # the primary
+    assert counter.api.client.get(path, headers=counter.staff).json()["closing"] == 0
+    replica.resume()
+    replica.catch_up()
+    assert eventually(lambda: counter.api.client.get(path, headers=counter.staff).json()[
+        "closing"], 500_00) == 500_00
 
 
 def _database(engine: Engine, tmp_path: Path, clock: FrozenClock, replica_url: str,
