@@ -69,6 +69,13 @@ class Settings:
     # The writer process's socket (set by ``topup serve`` for its workers, db/remote.py);
     # empty: each process writes with a writer thread of its own.
     writer_socket: str = ""
+    # Reports, the console's dashboard and exports read from this streaming replica of the
+    # PostgreSQL database (docs/replica.md) while it is at most replica_max_lag_seconds behind;
+    # after it failed to answer, the primary serves them for replica_retry_seconds. Empty: the
+    # primary serves everything.
+    replica_url: str = ""
+    replica_max_lag_seconds: float = 30.0
+    replica_retry_seconds: float = 30.0
     # A bearer token checked once is trusted this long without reading the database again:
     # a logout or revocation on another server process takes effect within this bound.
     auth_cache_seconds: float = 5.0
@@ -272,6 +279,29 @@ def _app_settings() -> dict[str, object]:
             "hotline_hours_zh": os.environ.get("TOPUP_HOTLINE_HOURS_ZH", "").strip()}
 
 
+def _postgres(url: str) -> str:
+    """A PostgreSQL URL with the driver this project uses (``postgresql+psycopg``)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _replica_settings(values: dict[str, object]) -> dict[str, object]:
+    """``TOPUP_REPLICA_URL``, ``TOPUP_REPLICA_MAX_LAG_SECONDS`` and
+    ``TOPUP_REPLICA_RETRY_SECONDS``; a replica needs a PostgreSQL primary."""
+    url = _postgres(str(values.get("replica_url", os.environ.get("TOPUP_REPLICA_URL", ""))
+                        ).strip())
+    if url and not url.startswith("postgresql"):
+        raise ValueError("TOPUP_REPLICA_URL is a PostgreSQL URL (a streaming replica)")
+    if url and not str(values["database_url"]).startswith("postgresql"):
+        raise ValueError("TOPUP_REPLICA_URL needs a PostgreSQL TOPUP_DATABASE_URL")
+    found: dict[str, object] = {"replica_url": url}
+    for name, default in (("replica_max_lag_seconds", 30.0), ("replica_retry_seconds", 30.0)):
+        raw = os.environ.get(f"TOPUP_{name.upper()}")
+        found[name] = float(str(values.get(name, default if raw in (None, "") else raw)))
+    return found
+
+
 def _secret_key(data_dir: Path) -> str:
     env = os.environ.get("TOPUP_SECRET_KEY")
     if env:
@@ -347,8 +377,7 @@ def load_settings(**overrides: object) -> Settings:
         or os.environ.get("TOPUP_DATABASE_URL")
         or f"sqlite:///{data_dir / 'topup.db'}"
     )
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = _postgres(url)
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": url,
@@ -432,6 +461,7 @@ def load_settings(**overrides: object) -> Settings:
                           ("max_json_depth", 32), ("max_header_bytes", 16 * 1024)):
         values[name] = _int(f"TOPUP_{name.upper()}", default)
     values.update(overrides)
+    values.update(_replica_settings(values))
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)
     return Settings(**values)  # type: ignore[arg-type]

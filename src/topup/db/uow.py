@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from topup.clock import Clock, system_clock
 from topup.config import Settings
 from topup.db.events import HANDLERS, Handlers, run_handlers
+from topup.db.replica import PRIMARY, ReplicaReads, Source
 from topup.db.writer import WriterQueue
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ class UnitOfWork:
     # Domain events published by this unit's commands, handled before it commits
     # (``topup.db.events``).
     events: list[object] = field(default_factory=list)
+    # Where the reads come from: the primary, or a replica that may be behind (db/replica.py).
+    source: Source = PRIMARY
+
+    @property
+    def as_of(self) -> datetime | None:
+        """When the data was last current, if it came from a replica that is behind."""
+        return self.source.as_of
 
     def publish(self, event: object) -> None:
         """Have ``event`` handled in this transaction, after the caller's block, before COMMIT."""
@@ -91,6 +99,7 @@ class Database:
         self._group: GroupWriter | None = None
         self._remote: RemoteWriter | None = None
         self._group_lock = threading.Lock()
+        self.replica = ReplicaReads(engine, settings)
 
     @property
     def writer(self) -> GroupWriter | RemoteWriter:
@@ -118,24 +127,37 @@ class Database:
             return self._group
 
     @contextmanager
-    def unit(self, *, readonly: bool = False, on: Connection | None = None
-             ) -> Iterator[UnitOfWork]:
+    def unit(self, *, readonly: bool = False, replica: bool = False,
+             on: Connection | None = None) -> Iterator[UnitOfWork]:
         """A transaction that commits when the block ends normally, else rolls back. The
         events the block published are handled first, in the same transaction.
 
         ``readonly`` units take no write lock on SQLite, so reads never queue behind writers.
+        ``replica``: a read-only unit for reports and exports, on the replica
+        (``TOPUP_REPLICA_URL``) when it is close enough, else on the primary; ``uow.as_of``
+        says how old its data is (db/replica.py). Never for what a traveller needs fresh.
         ``on``: a connection the caller keeps open between units (the writer's), else one
         from the pool.
         """
+        if replica and not readonly:
+            raise ValueError("a unit on the replica must be readonly")
         queue = None if readonly else self._writers
         if queue is not None:
             queue.acquire(self.WRITE_WAIT_SECONDS)
         try:
-            with nullcontext(on) if on is not None else self.engine.connect() as raw:
+            opened: AbstractContextManager[Connection]
+            source = PRIMARY
+            if replica:
+                opened, source = self.replica.open()
+            elif on is not None:
+                opened = nullcontext(on)
+            else:
+                opened = self.engine.connect()
+            with opened as raw:
                 conn = raw.execution_options(topup_readonly=readonly)
                 with conn.begin():
                     uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
-                                     known=self.known_ids)
+                                     known=self.known_ids, source=source)
                     yield uow
                     run_handlers(uow, self.handlers)
                 if len(self.known_ids) + len(uow.learned) > self.MAX_KNOWN_IDS:
@@ -157,4 +179,5 @@ class Database:
 
     def dispose(self) -> None:
         self.close()
+        self.replica.dispose()
         self.engine.dispose()
