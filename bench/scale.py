@@ -40,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,10 +137,8 @@ def stop_group(proc: subprocess.Popen[bytes], term_wait: float = 15) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and group_alive(proc.pid):
             if proc.poll() is None:
-                try:
+                with suppress(subprocess.TimeoutExpired):
                     proc.wait(0.1)
-                except subprocess.TimeoutExpired:
-                    pass
             else:
                 time.sleep(0.1)
         if not group_alive(proc.pid):
@@ -429,7 +428,7 @@ def exactly_once(url: str, run: str, told: dict[int, fo.Told], ids: list[int]) -
         problems.append(f"{len(committed - set(said))} keys committed that no client was "
                         "told about")
     wrong = [k for k, t in said.items() if k in stored and
-             int(_body(stored[k][1]).get("id", -1)) != t.order_id]
+             _body(stored[k][1]).get("id") != t.order_id]
     if wrong:
         problems.append(f"{len(wrong)} answers name another order than their key's")
     if len(set(order_ids)) != len(order_ids):
@@ -505,7 +504,6 @@ def run_all(args: argparse.Namespace, pg_url: str, res: Outcome) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="topup-scale-") as tmp:
             folder = Path(tmp)
-            os.chmod(folder, 0o755)  # PgBouncer (nobody) writes nothing here, reads nothing
             res.shim = needs_shim()
             with pgbouncer(pg_url, SCALE_DB, args.pooler_port, args.pool_size,
                            folder / "pgbouncer.log") as pooler:
@@ -558,11 +556,10 @@ def pgbench_runs(args: argparse.Namespace, pg_url: str, res: Outcome) -> None:
     """TPC-B, the bench's client count, directly and through a PgBouncer of the same kind."""
     seconds = max(1, round(args.seconds))
     res.pgbench = sup.pgbench_tps(pg_url, args.concurrency, seconds)
-    with tempfile.TemporaryDirectory(prefix="topup-scale-pgbench-") as tmp:
-        os.chmod(tmp, 0o755)
-        with pgbouncer(pg_url, make_url(pg_url).database or "postgres", args.pooler_port,
-                       args.pool_size, Path(tmp) / "pgbouncer.log") as pooler:
-            res.pgbench_pooled = pgbench_pooled(pg_url, pooler, args.concurrency, seconds)
+    with tempfile.TemporaryDirectory(prefix="topup-scale-pgbench-") as tmp, pgbouncer(
+            pg_url, make_url(pg_url).database or "postgres", args.pooler_port, args.pool_size,
+            Path(tmp) / "pgbouncer.log") as pooler:
+        res.pgbench_pooled = pgbench_pooled(pg_url, pooler, args.concurrency, seconds)
 
 
 def pgbench_pooled(pg_url: str, pooler: Pooler, clients: int, seconds: int) -> float:
