@@ -542,7 +542,7 @@ def measure(cluster: Cluster, pooler: Pooler, env: dict[str, str], direct: str,
             cluster.add_node()
         point = throughput(cluster, pooler, n, token, ids, f"{tag}-{i}", args, books)
         res.points.append(point)
-        print(table(res.points, None), flush=True)
+        print(table([point], None).splitlines()[-1], flush=True)
     if not args.no_kill:
         while len(cluster.nodes) < 3:
             cluster.add_node()
