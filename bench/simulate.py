@@ -23,6 +23,7 @@ Run: ``.venv/bin/python bench/simulate.py [--lines 100000000] [--sample 2000]``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import signal
 import sys
@@ -32,14 +33,14 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import _support as sup
 import httpx
-from _meter import cpu_seconds, postgres_pids
+from _meter import TICK, postgres_pids, stat
 from topups import setup
 
 DEFAULT_PG = "postgresql+psycopg://topup:topup@127.0.0.1:5432/topup"
@@ -122,10 +123,24 @@ def sizes(url: str, names: list[str]) -> dict[str, Table]:
     return out
 
 
+def pg_ticks() -> dict[int, int]:
+    """CPU ticks of PostgreSQL's processes and of its backends of the scratch database."""
+    found = {}
+    for pid in postgres_pids(SIM_DB):
+        s = stat(pid)
+        if s is not None:
+            found[pid] = s.cpu_ticks
+    return found
+
+
 def step(name: str, url: str, names: list[str], work: Callable[[], int]) -> Step:
-    before, cpu = counts(url, names), cpu_seconds(postgres_pids(SIM_DB))
+    """Run ``work``; the rows it added per table and PostgreSQL's CPU meanwhile (per process:
+    one that started meanwhile counts from zero, one that ended — the counting connection's
+    backend, say — is left out)."""
+    before = counts(url, names)
+    ticks = pg_ticks()
     made = work()
-    cpu = cpu_seconds(postgres_pids(SIM_DB)) - cpu
+    cpu = sum(t - ticks.get(pid, 0) for pid, t in pg_ticks().items()) / TICK
     after = counts(url, names)
     added = Counter({t: after[t] - before[t] for t in names
                      if after[t] != before[t] and t not in NOT_EVENTS})
@@ -246,7 +261,8 @@ def drive(base: str, url: str, names: list[str], env: dict[str, str],
     def deliver() -> int:
         """One round of the worker: the messages it sends (a batch), and what each adds."""
         before = sent(url)
-        done = sup.run_topup(env, "worker", "--once", timeout=600)
+        done = sup.run_topup(env | {"TOPUP_NOTIFY_BATCH_SIZE": str(args.sample)}, "worker",
+                             "--once", timeout=600)
         if done.returncode != 0:
             raise RuntimeError(f"topup worker --once failed: {done.stderr[-500:]}")
         return sent(url) - before
@@ -344,7 +360,8 @@ def fanout(steps: list[Step], sized: dict[str, Table]) -> str:
     cpu = " | ".join(f"{s.db_cpu_s / max(s.count, 1) * 1000:.2f}" for s in steps)
     rows.append(f"| PostgreSQL CPU ms per event | {cpu} | | | | |")
     return ("Measured on the real schema (rows each event adds per table; bytes per row and "
-            "per row's index entries, heap with TOAST, after VACUUM):\n\n" + "\n".join(rows))
+            "per row's index entries, heap with TOAST, after VACUUM, so with the free space "
+            "that rows updated in place leave):\n\n" + "\n".join(rows))
 
 
 def daily_table(per_day: dict[str, float], sized: dict[str, Table],
@@ -387,7 +404,8 @@ def partitions(per_day: dict[str, float], per_line: dict[str, float],
         grows = "grows with events" if t in per_day else "one set per line"
         hashed.append(f"| {t} | {fmt(n)} | {gib(n * info.heap_per_row / parts)} "
                       f"| {gib(n * info.index_per_row / parts)} | {grows} |")
-    return ("Partition sizes — monthly partitions of the append-only logs:\n\n" +
+    return ("Partition sizes (of all lines: sharded over n database nodes, each "
+            "holds 1/n of every partition) — monthly partitions of the append-only logs:\n\n" +
             "\n".join(month) + f"\n\nHash partitions ({parts}) of the tables keyed by line "
             "(lines, wallets, buckets and the line's own history):\n\n" + "\n".join(hashed))
 
@@ -412,11 +430,16 @@ def nodes(steps: list[Step], events: dict[str, float], per_day: dict[str, float]
     cpu = sum(peak[k] * by_name[k].db_cpu_s / max(by_name[k].count, 1) for k in peak)
     cores = args.node_cores * args.utilisation
     by_cpu = math.ceil(cpu / cores)
-    # throughput: this machine's measured rates, scaled by cores, as many nodes as needed
-    node_rate = {"top-up": args.node_topups, "plan order": args.node_topups,
-                 "usage record": args.node_usage}
-    share = sum(peak[k] / node_rate[k] for k in peak)  # machines like the measured one
-    by_rate = math.ceil(share * args.measured_cores / args.node_cores / args.utilisation)
+    # throughput: a measured machine's rates, scaled by cores, as many nodes as needed
+    def machines(topups: float) -> float:
+        usage = args.node_usage * topups / args.node_topups  # usage scaled alike
+        return sum(peak[k] / (usage if k == "usage record" else topups) for k in peak)
+
+    quiet, shared = machines(args.node_topups), machines(args.scale_topups)
+
+    def by_rate(share: float) -> int:
+        return math.ceil(share * args.measured_cores / args.node_cores / args.utilisation)
+
     stored = total_bytes(per_day, per_line, sized, args)
     by_disk = math.ceil(stored / (args.node_disk_tib * 1024 ** 4 * args.utilisation))
     return "\n".join([
@@ -427,17 +450,21 @@ def nodes(steps: list[Step], events: dict[str, float], per_day: dict[str, float]
         f"| CPU: peak {fmt(sum(peak.values()))} events/s x PostgreSQL CPU per event measured "
         f"above | {cpu:,.1f} cores | {by_cpu} of {args.node_cores} cores at "
         f"{args.utilisation:.0%} |",
-        f"| throughput: measured {args.node_topups:,.0f} top-ups/s and "
+        f"| throughput, docs/benchmarks.md: {args.node_topups:,.0f} top-ups/s and "
         f"{args.node_usage:,.0f} usage records/s per {args.measured_cores}-core machine "
         f"(API, writer and PostgreSQL together; orders counted as top-ups) "
-        f"| {share:,.1f} such machines = {share * args.measured_cores:,.0f} cores "
-        f"| {by_rate} of {args.node_cores} cores at {args.utilisation:.0%} |",
+        f"| {quiet:,.1f} such machines = {quiet * args.measured_cores:,.0f} cores "
+        f"| {by_rate(quiet)} of {args.node_cores} cores at {args.utilisation:.0%} |",
+        f"| throughput, bench/scale.py (1 node behind PgBouncer, the machine shared): "
+        f"{args.scale_topups:,.0f} top-ups/s, usage scaled alike "
+        f"| {shared:,.1f} such machines = {shared * args.measured_cores:,.0f} cores "
+        f"| {by_rate(shared)} of {args.node_cores} cores at {args.utilisation:.0%} |",
         f"| storage: the logs' last {args.months_online} months, {args.months_kept} months "
         f"of everything else, every line's rows "
         f"| {stored / 1024 ** 4:,.1f} TiB | {by_disk} of {args.node_disk_tib:g} TiB at "
         f"{args.utilisation:.0%} |",
         "",
-        f"The largest bound: **{max(by_cpu, by_rate, by_disk)} database nodes** (before "
+        f"The largest bound: **{max(by_cpu, by_rate(shared), by_disk)} database nodes** (before "
         f"replicas: each node's standby doubles it for failover)."])
 
 
@@ -463,7 +490,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="top-ups/s measured on one machine (docs/benchmarks.md, PostgreSQL)")
     p.add_argument("--node-usage", type=float, default=1834,
                    help="usage records/s measured on one machine (docs/benchmarks.md)")
+    p.add_argument("--scale-topups", type=float, default=599,
+                   help="top-ups/s of bench/scale.py's 1-node row (docs/scaling.md)")
     p.add_argument("--measured-cores", type=int, default=2, help="cores of that machine")
+    p.add_argument("--save", type=Path, default=None, help="keep the measurements (JSON)")
+    p.add_argument("--load", type=Path, default=None,
+                   help="model from measurements saved before, without measuring")
     p.add_argument("--sample", type=int, default=2000, help="events of each kind measured")
     p.add_argument("--sample-lines", type=int, default=200)
     p.add_argument("--pg-url", default=None, help="admin URL (default: scripts/postgres's)")
@@ -475,11 +507,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.alarm(args.limit)
     started = time.monotonic()
-    steps, sized = measure(args, args.pg_url or DEFAULT_PG)
+    if args.load:
+        saved = json.loads(args.load.read_text(encoding="utf-8"))
+        steps = [Step(s["name"], s["count"], Counter(s["added"]), s["db_cpu_s"])
+                 for s in saved["steps"]]
+        sized = {k: Table(**v) for k, v in saved["tables"].items()}
+        where = saved["where"]
+    else:
+        steps, sized = measure(args, args.pg_url or DEFAULT_PG)
+        where = (f"measured in {time.monotonic() - started:.0f} s on PostgreSQL "
+                 f"{sup.pg_version(args.pg_url or DEFAULT_PG)}; the machine's load average was "
+                 f"{sup.load_average()}")
+    if args.save:
+        args.save.write_text(json.dumps({
+            "where": where, "steps": [asdict(s) for s in steps],
+            "tables": {k: asdict(v) for k, v in sized.items()}}, indent=1), encoding="utf-8")
     print(report(steps, sized, args))
-    print(f"\n(measured in {time.monotonic() - started:.0f} s on PostgreSQL "
-          f"{sup.pg_version(args.pg_url or DEFAULT_PG)}; the machine's load average was "
-          f"{sup.load_average()})")
+    print(f"\n({where})")
     return 0
 
 
