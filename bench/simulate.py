@@ -369,7 +369,7 @@ def daily_table(per_day: dict[str, float], sized: dict[str, Table],
     rows = ["| table | rows/day | heap GiB/day | index GiB/day | layout |",
             "|---|---:|---:|---:|---|"]
     total_h = total_i = 0.0
-    for t, n in sorted(per_day.items(), key=lambda kv: -kv[1]):
+    for t, n in sorted(per_day.items(), key=lambda kv: (-kv[1], kv[0])):
         info = sized[t]
         h, i = n * info.heap_per_row, n * info.index_per_row
         total_h, total_i = total_h + h, total_i + i
@@ -397,7 +397,7 @@ def partitions(per_day: dict[str, float], per_line: dict[str, float],
               f"| index GiB | after {args.months_kept} months |",
               "|---|---:|---:|---:|---|"]
     names = sorted({t for t in set(per_line) | set(per_day) if t not in MONTHLY},
-                   key=lambda t: -(per_line.get(t, 0) + per_day.get(t, 0) * 30))
+                   key=lambda t: (-(per_line.get(t, 0) + per_day.get(t, 0) * 30), t))
     for t in names:
         n = per_line.get(t, 0.0) + per_day.get(t, 0.0) * 30 * args.months_kept
         info = sized[t]
@@ -520,7 +520,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{sup.load_average()}")
     if args.save:
         args.save.write_text(json.dumps({
-            "where": where, "steps": [asdict(s) for s in steps],
+            "where": where, "steps": [{"name": s.name, "count": s.count, "added": dict(s.added),
+                                       "db_cpu_s": s.db_cpu_s} for s in steps],
             "tables": {k: asdict(v) for k, v in sized.items()}}, indent=1), encoding="utf-8")
     print(report(steps, sized, args))
     print(f"\n({where})")
