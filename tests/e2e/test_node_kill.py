@@ -15,7 +15,8 @@ as a load balancer's retry would. Then:
 - node B answered credits after the kill.
 
 Loopback only, bounded (120 credits, 16 in flight; 20 s on a 2-core machine at load 8, the
-nodes starting while the demo data is written); both nodes are killed in a ``finally`` whatever happens.
+nodes starting while the demo data is written); both nodes are killed in a ``finally``
+whatever happens.
 """
 
 from __future__ import annotations
