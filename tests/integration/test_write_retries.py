@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
+from fastapi.testclient import TestClient
+
 from tests.conflicts import Crossed, forced
 from tests.factories import Api, make_line, make_user
 from topup.audit.tables import audit_log
+from topup.channels.api.app import create_app
 from topup.db.retry import RetryPolicy, TransactionConflict
 from topup.db.uow import Database, UnitOfWork
 from topup.ledger import service as ledger
@@ -146,6 +149,9 @@ def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Databas
         assert r.status_code == 503, r.text
         assert r.json()["code"] == "transaction_conflict" and r.headers["Retry-After"] == "1"
     assert counted(db, "order:") == (0, 0)
+    scraped = TestClient(create_app(db), client=("127.0.0.1", 50000)).get("/metrics").text
+    assert 'topup_writer_conflict_retries_total{sqlstate="serialization_failure"} 2.0' in scraped
+    assert "topup_writer_conflicts_given_up_total 1.0" in scraped
     again = api.post(f"/api/v1/admin/lines/{line.id}/credit", staff, key="c-1", json=body)
     assert again.status_code == 201, again.text
     assert api.client.post("/api/v1/auth/register", json={
