@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
-
 from fastapi.testclient import TestClient
+from sqlalchemy import func, insert, select
 
 from tests.conflicts import Crossed, forced
 from tests.factories import Api, make_line, make_user
