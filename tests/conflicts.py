@@ -1,10 +1,11 @@
 """Serialization failures and deadlocks made to happen on the real PostgreSQL.
 
 ``forced(db, table, times=N)`` installs a trigger that raises SQLSTATE 40001 (or any code) for
-the first N rows inserted into ``table`` that match ``when``; its count is a sequence, which a
-rollback does not undo (a counter in a table would be rolled back with the victim). ``crossed``
-hands two threads a barrier to meet at while each holds the first of two rows it locks in
-opposite order: a true lock cycle, which PostgreSQL breaks with 40P01 after deadlock_timeout.
+the first N rows inserted into (or updated in) ``table`` that match ``when``; its count is a
+sequence, which a rollback does not undo (a counter in a table would be rolled back with the
+victim). ``Crossed`` has two threads meet at a barrier while each holds the first of two rows
+it locks in opposite order: a true lock cycle, which PostgreSQL breaks with 40P01 after
+deadlock_timeout.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from topup.db.uow import Database, UnitOfWork
 
 @contextmanager
 def forced(db: Database, table: str, *, times: int, errcode: str = "40001",
-           when: str = "true") -> Iterator[Callable[[], int]]:
-    """While the block runs, the first ``times`` inserts into ``table`` matching ``when``
-    (an SQL condition on NEW) fail with ``errcode``; yields how many have failed so far."""
+           when: str = "true", on: str = "INSERT") -> Iterator[Callable[[], int]]:
+    """While the block runs, the first ``times`` inserts into ``table`` (or ``on="UPDATE"``:
+    updates) matching ``when`` (an SQL condition on NEW) fail with ``errcode``; yields how
+    many have failed so far."""
     drop = ("DROP TRIGGER IF EXISTS forced_conflict ON {table}; "
             "DROP FUNCTION IF EXISTS forced_conflict(); DROP SEQUENCE IF EXISTS forced_tries")
     with db.engine.begin() as conn:
@@ -36,7 +38,7 @@ def forced(db: Database, table: str, *, times: int, errcode: str = "40001",
               END IF;
               RETURN NEW;
             END $$""")
-        conn.exec_driver_sql(f"CREATE TRIGGER forced_conflict BEFORE INSERT ON {table} "
+        conn.exec_driver_sql(f"CREATE TRIGGER forced_conflict BEFORE {on} ON {table} "
                              f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION forced_conflict()")
 
     def raised() -> int:

@@ -129,8 +129,9 @@ def test_a_real_deadlock_between_two_units_is_broken_and_the_victim_runs_again(
 
 
 def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Database) -> None:
-    """A staff credit (through the writer) and a registration (a unit of work of its own),
-    each failing on every try: 503 problems, nothing written; the same request later works."""
+    """A staff credit (through the writer) and a registration (``Database.transact``), each
+    failing on every try, and a freeze (a unit not retried, its driver error reaching the
+    edge): 503 problems, nothing written; the same requests later work."""
     db.retry_policy = FAST
     api = Api(db)
     staff = api.login(str(make_user(db, "admin").email))
@@ -147,6 +148,12 @@ def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Databas
                             json={"email": "late@example.com", "password": "a-long-password"})
         assert r.status_code == 503, r.text
         assert r.json()["code"] == "transaction_conflict" and r.headers["Retry-After"] == "1"
+    assert db.retry_stats.snapshot()["gave_up"] == 1, "the registration was retried"
+    with forced(db, "lines", times=1000, errcode="40P01", on="UPDATE"):
+        r = api.post(f"/api/v1/admin/lines/{line.id}/freeze", staff, json={"reason": "fraud"})
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "transaction_conflict" and r.headers["Retry-After"] == "1"
     assert counted(db, "order:") == (0, 0)
     scraped = TestClient(create_app(db), client=("127.0.0.1", 50000)).get("/metrics").text
     assert 'topup_writer_conflict_retries_total{sqlstate="serialization_failure"} 2.0' in scraped
@@ -155,4 +162,6 @@ def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Databas
     assert again.status_code == 201, again.text
     assert api.client.post("/api/v1/auth/register", json={
         "email": "late@example.com", "password": "a-long-password"}).status_code == 201
+    frozen = api.post(f"/api/v1/admin/lines/{line.id}/freeze", staff, json={"reason": "fraud"})
+    assert frozen.status_code == 200 and frozen.json()["status"] == "frozen", frozen.text
     db.writer.close()
