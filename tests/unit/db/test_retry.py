@@ -80,3 +80,16 @@ def test_the_tries_stop_at_the_attempts_or_the_time_bound_whichever_comes_first(
         while late.again(wrapped("40001")):
             pass
     assert clock[0] <= 1.0 and late.tries < 100
+
+
+def test_a_spent_conflict_crosses_from_the_writer_process_intact() -> None:
+    """The writer process answers API processes with pickled refusals (db/remote.py)."""
+    from topup.db.remote import portable, rebuilt
+
+    spent = TransactionConflict("tries spent")
+    spent.__cause__ = wrapped("40P01")
+    ok, sent = portable(spent)
+    back = rebuilt(sent)
+    assert not ok and isinstance(back, TransactionConflict)
+    assert (back.status, back.code, back.detail, back.extra) == (
+        503, "transaction_conflict", "tries spent", {"retry_after": 1})
