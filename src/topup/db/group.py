@@ -300,7 +300,7 @@ class GroupWriter:
                     self._count(batch)
                     _settle([(reply, exc) for _, reply in batch])
                     return
-                answer = _again(attempts, exc)
+                answer = attempts.answer(exc)
                 if answer is None:
                     continue  # rolled back whole by a conflict: the same batch, after a pause
                 if isinstance(answer, TransactionConflict):
@@ -331,20 +331,11 @@ class GroupWriter:
                 break
             except BaseException as exc:
                 self._drop_connection()
-                answer = _again(attempts, exc) if isinstance(exc, Exception) else exc
+                answer = attempts.answer(exc)
                 if answer is not None:
                     outcome = answer
                     break
         _settle([(reply, outcome)])
-
-
-def _again(attempts: Attempts, exc: Exception) -> BaseException | None:
-    """None when ``exc`` is a conflict to try again (the pause is slept); else what to answer:
-    ``exc`` itself, or ``TransactionConflict`` once the tries are spent."""
-    try:
-        return None if attempts.again(exc) else exc
-    except TransactionConflict as spent:
-        return spent
 
 
 def _apply(uow: UnitOfWork, commands: list[Any]) -> list[Any]:

@@ -150,6 +150,15 @@ class Attempts:
         return True
 
 
+    def answer(self, exc: BaseException) -> BaseException | None:
+        """None when ``exc`` is a conflict to try again (the pause slept); else what the
+        caller is to be answered: ``exc`` itself, or ``TransactionConflict`` once spent."""
+        try:
+            return None if self.again(exc) else exc
+        except TransactionConflict as spent:
+            return spent
+
+
 def retrying(run: Callable[[], T], policy: RetryPolicy, stats: RetryStats, what: str) -> T:
     """``run()``, run again after a serialization failure or a deadlock, as ``policy`` allows."""
     attempts = Attempts(policy, stats, what)
