@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from topup.audit.tables import audit_log
 from topup.channels.api.app import create_app
 from topup.db.retry import RetryPolicy, TransactionConflict
 from topup.db.uow import Database, UnitOfWork
+from topup.jobs.claims import Claimed, SlotTaken, runs
 from topup.ledger import service as ledger
 from topup.ledger.accounts import MANUAL_CREDIT, REVENUE
 from topup.ledger.tables import transfers
@@ -126,6 +128,25 @@ def test_a_real_deadlock_between_two_units_is_broken_and_the_victim_runs_again(
                                                    "deadlock_detected": 1}
     assert counted(db, "dead:") == (2, 2)
     assert balance(db, one.wallet) == balance(db, two.wallet) == 5_00
+
+
+def test_a_scheduled_job_whose_claim_conflicts_runs_once(db: Database) -> None:
+    """The worker loop's claim of a slot is retried; the job itself runs once, not per try."""
+    ran: list[int] = []
+
+    def work(_: Database) -> int:
+        ran.append(1)
+        return 7
+
+    job = Claimed("retry_test", timedelta(minutes=1), work, worker="node-a")
+    with forced(db, "job_runs", times=2, errcode="40P01") as raised:
+        assert job.run(db) == 7
+        assert raised() == 2
+    assert ran == [1]
+    assert [(name, worker) for name, _, worker in runs(db)] == [("retry_test", "node-a")]
+    with pytest.raises(SlotTaken):  # another node, the same slot: taken, nothing run
+        Claimed("retry_test", timedelta(minutes=1), work, worker="node-b").run(db)
+    assert ran == [1]
 
 
 def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Database) -> None:
