@@ -76,6 +76,11 @@ class Settings:
     replica_url: str = ""
     replica_max_lag_seconds: float = 30.0
     replica_retry_seconds: float = 30.0
+    # A write transaction PostgreSQL aborts with a serialization failure or a deadlock is run
+    # again: at most this many tries, none started later than this many seconds after the
+    # first (db/retry.py); then 503 with Retry-After.
+    retry_attempts: int = 5
+    retry_seconds: float = 3.0
     # A bearer token checked once is trusted this long without reading the database again:
     # a logout or revocation on another server process takes effect within this bound.
     auth_cache_seconds: float = 5.0
@@ -390,6 +395,8 @@ def load_settings(**overrides: object) -> Settings:
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
         "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
+        "retry_attempts": max(1, _int("TOPUP_RETRY_ATTEMPTS", 5)),
+        "retry_seconds": float(os.environ.get("TOPUP_RETRY_SECONDS") or 3.0),
         "auth_cache_seconds": float(os.environ.get("TOPUP_AUTH_CACHE_SECONDS") or 5.0),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),

@@ -1,17 +1,19 @@
 """Unit of work: one transaction per command, with the time it started and the settings.
 
 Services take a ``UnitOfWork`` and never commit; the caller's ``with db.unit() as uow:`` commits
-on success and rolls back on any exception, so nothing is half-applied.
+on success and rolls back on any exception, so nothing is half-applied. A write that may meet
+another node's on PostgreSQL goes through ``db.transact(work)`` instead: the same unit of work,
+run again whole after a serialization failure or a deadlock (``topup.db.retry``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -19,11 +21,14 @@ from topup.clock import Clock, system_clock
 from topup.config import Settings
 from topup.db.events import HANDLERS, Handlers, run_handlers
 from topup.db.replica import PRIMARY, ReplicaReads, Source
+from topup.db.retry import RetryPolicy, RetryStats, retrying
 from topup.db.writer import WriterQueue
 
 if TYPE_CHECKING:
     from topup.db.group import GroupWriter
     from topup.db.remote import RemoteWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -100,6 +105,10 @@ class Database:
         self._remote: RemoteWriter | None = None
         self._group_lock = threading.Lock()
         self.replica = ReplicaReads(engine, settings)
+        self.retry_policy = RetryPolicy(attempts=settings.retry_attempts,
+                                        seconds=settings.retry_seconds)
+        # Transactions run again (and given up) by ``transact`` and the writer, for /metrics.
+        self.retry_stats = RetryStats()
 
     @property
     def writer(self) -> GroupWriter | RemoteWriter:
@@ -166,6 +175,19 @@ class Database:
         finally:
             if queue is not None:
                 queue.release()
+
+    def transact(self, work: Callable[[UnitOfWork], T], *, what: str = "") -> T:
+        """``work(uow)`` in a unit of work of its own, committed; after a serialization failure
+        or a deadlock (PostgreSQL rolled it back whole) run again in a new one, with back-off,
+        as ``retry_policy`` allows, then ``TransactionConflict`` (503). ``work`` may run more
+        than once: it must only write to the database (no provider call before COMMIT)."""
+
+        def once() -> T:
+            with self.unit() as uow:
+                return work(uow)
+
+        return retrying(once, self.retry_policy, self.retry_stats,
+                        what or getattr(work, "__qualname__", "transaction"))
 
     def close(self) -> None:
         """Stop the writer (after what is queued); the engine stays usable."""

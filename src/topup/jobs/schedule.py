@@ -49,8 +49,7 @@ def _until_done(work: Callable[..., int]) -> Callable[[Database], int]:
     def run(db: Database) -> int:
         total = 0
         while True:
-            with db.unit() as uow:
-                done = work(uow, 500)
+            done = db.transact(lambda uow: work(uow, 500), what=getattr(work, "__name__", "job"))
             total += done
             if done < 500:
                 return total

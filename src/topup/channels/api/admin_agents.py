@@ -192,7 +192,8 @@ def fund(agent_id: DbId, body: FundIn,
             float_balance=money_out(done.balance), replayed=done.replayed))
 
     return respond(run_once(db, user.id, idempotency_key, "POST",
-                            f"/api/v1/admin/agents/{agent_id}/float", body.model_dump(), work))
+                            f"/api/v1/admin/agents/{agent_id}/float", body.model_dump(), work,
+                            retry=True))
 
 
 @router.get("/agents/{agent_id}/statement", response_model=StatementOut)
