@@ -9,6 +9,9 @@ months ahead (``topup db partitions``, also run by ``topup worker`` at start and
 (row counts, sha256) and drops it (``topup db archive``). SQLite keeps plain tables.
 """
 
+# Every name spliced into SQL here is a table of PARTITIONED or a partition named from one
+# and a Month (digits): never input.
+# ruff: noqa: S608
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 # table -> its partition key (a UTCDateTime column, stored as naive UTC)
 PARTITIONED: dict[str, str] = {
-    "usage_records": "created_at",
+    "usage_records": "occurred_at",
     "notification_outbox": "created_at",
     "audit_log": "at",
     "order_events": "at",
@@ -126,15 +129,15 @@ _USAGE_IDS = """
 CREATE TABLE usage_record_ids (
   record_id varchar(120) NOT NULL,
   usage_id bigint NOT NULL,
-  created_at timestamp without time zone NOT NULL,
+  occurred_at timestamp without time zone NOT NULL,
   CONSTRAINT pk_usage_record_ids PRIMARY KEY (record_id),
-  CONSTRAINT fk_usage_record_ids_usage FOREIGN KEY (usage_id, created_at)
-    REFERENCES usage_records (id, created_at) ON DELETE CASCADE
+  CONSTRAINT fk_usage_record_ids_usage FOREIGN KEY (usage_id, occurred_at)
+    REFERENCES usage_records (id, occurred_at) ON DELETE CASCADE
 );
 CREATE FUNCTION topup_usage_record_id() RETURNS trigger AS $$
 BEGIN
-  INSERT INTO usage_record_ids (record_id, usage_id, created_at)
-    VALUES (NEW.record_id, NEW.id, NEW.created_at);
+  INSERT INTO usage_record_ids (record_id, usage_id, occurred_at)
+    VALUES (NEW.record_id, NEW.id, NEW.occurred_at);
   RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -241,8 +244,8 @@ def convert(conn: Connection, table: str, now: datetime) -> None:
         conn.execute(text("CREATE INDEX ix_usage_records_record_id ON usage_records "
                           "(record_id)"))
         conn.execute(text(_USAGE_IDS))
-        conn.execute(text("INSERT INTO usage_record_ids (record_id, usage_id, created_at) "
-                          "SELECT record_id, id, created_at FROM usage_records"))
+        conn.execute(text("INSERT INTO usage_record_ids (record_id, usage_id, occurred_at) "
+                          "SELECT record_id, id, occurred_at FROM usage_records"))
     if table == "notification_outbox":
         conn.execute(text(_SUBMISSIONS_CHECK))
 
