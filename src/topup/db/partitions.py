@@ -89,6 +89,8 @@ def months_of(conn: Connection, table: str) -> list[Month]:
 def add_month(conn: Connection, table: str, month: Month) -> bool:
     """Make the partition of ``month`` (False when it exists). Rows of that month that the
     default partition caught move into it, so the attach finds the default clean."""
+    # one maker at a time (the worker's daily job, an operator's command): no race to create
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('topup partitions'))"))
     if month in months_of(conn, table):
         return False
     key = PARTITIONED[table]
