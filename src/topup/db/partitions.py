@@ -321,19 +321,16 @@ def archive(engine: Engine, before: Month, folder: Path, now: datetime,
         if not tables:
             raise ArchiveRefused("no partitioned tables here (run 'topup db upgrade')")
         todo = [(t, m) for t in tables for m in months_of(conn, t) if m < before]
-        for table, month in todo:
-            if table != "notification_outbox":
-                continue
-            busy = conn.execute(text(
-                f'SELECT count(*) FROM "{partition_name(table, month)}" '
-                "WHERE state IN ('queued', 'sending')")).scalar_one()
-            if busy:
-                raise ArchiveRefused(f"notification_outbox {month} still has {busy} messages "
-                                     "to send")
+        for table, month in todo:  # all or nothing: refuse before touching any
+            if table == "notification_outbox":
+                _nothing_to_send(conn, month)
     for table, month in todo:
         name = partition_name(table, month)
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            if table == "notification_outbox":  # again, under the lock: a retry may have come
+                conn.execute(text(f'LOCK TABLE "{name}" IN EXCLUSIVE MODE'))
+                _nothing_to_send(conn, month)
             if table == "usage_records":
                 conn.execute(text(f'DELETE FROM usage_record_ids k USING "{name}" u '
                                   "WHERE k.record_id = u.record_id"))
@@ -357,6 +354,14 @@ def archive(engine: Engine, before: Month, folder: Path, now: datetime,
             done.append(Archived(table, str(month), rows, path.name, sha))
         _write_manifest(folder, done, before, now)
     return done
+
+
+def _nothing_to_send(conn: Connection, month: Month) -> None:
+    busy = conn.execute(text(
+        f'SELECT count(*) FROM "{partition_name("notification_outbox", month)}" '
+        "WHERE state IN ('queued', 'sending')")).scalar_one()
+    if busy:
+        raise ArchiveRefused(f"notification_outbox {month} still has {busy} messages to send")
 
 
 def _write_manifest(folder: Path, done: list[Archived], before: Month, now: datetime) -> None:
