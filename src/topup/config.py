@@ -54,6 +54,8 @@ class Settings:
     web_session_max_seconds: int = 24 * 3600
     duplicate_topup_window_seconds: int = 300
     topup_validity_days: int = 180
+    # ``topup db archive`` keeps at least this many months before the current one online.
+    archive_retention_months: int = 12
     # Login failures per (address, account) pair before the back-off, and its longest wait.
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
@@ -393,6 +395,7 @@ def load_settings(**overrides: object) -> Settings:
         "web_session_max_seconds": _int("TOPUP_WEB_SESSION_MAX_SECONDS", 24 * 3600),
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
+        "archive_retention_months": max(1, _int("TOPUP_ARCHIVE_RETENTION_MONTHS", 12)),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
         "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
         "retry_attempts": max(1, _int("TOPUP_RETRY_ATTEMPTS", 5)),
