@@ -18,6 +18,21 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def database_pooler() -> str:
+    """``TOPUP_DATABASE_POOLER``: ``transaction`` when PostgreSQL is reached through a pooler
+    in transaction mode (PgBouncer's ``pool_mode = transaction``), where consecutive
+    transactions of one connection may run on different server connections; empty (or
+    ``none``, or ``session``, a pooler that gives each client a server connection of its own)
+    for a direct connection. docs/pgbouncer.md says what changes."""
+    raw = os.environ.get("TOPUP_DATABASE_POOLER", "").strip().lower()
+    if raw in ("", "none", "session"):
+        return ""
+    if raw == "transaction":
+        return raw
+    raise ValueError(f"TOPUP_DATABASE_POOLER is transaction or none, not {raw!r}"
+                     " (statement pooling cannot run transactions of several statements)")
+
+
 LOW_BALANCE = {"CNY": 10_00, "USD": 2_00, "EUR": 2_00, "GBP": 2_00, "HKD": 15_00,
                "THB": 50_00, "JPY": 300, "SGD": 3_00}
 
@@ -35,6 +50,9 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    # How PostgreSQL is reached (``TOPUP_DATABASE_POOLER``, see ``database_pooler``):
+    # "transaction" behind a pooler in transaction mode (PgBouncer), else "" (directly).
+    database_pooler: str = ""
     operator_name: str = "topup"
     # The installable portal (channels/portal/pwa.py): the colour of the app's title bar and
     # splash screen (#rrggbb), the number travellers call for help (shown on the offline page;
@@ -388,6 +406,7 @@ def load_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": url,
+        "database_pooler": database_pooler(),
         "operator_name": os.environ.get("TOPUP_OPERATOR_NAME", "topup"),
         "default_currency": os.environ.get("TOPUP_DEFAULT_CURRENCY", "CNY"),
         "token_ttl_seconds": _int("TOPUP_TOKEN_TTL_SECONDS", 7 * 24 * 3600),

@@ -260,8 +260,11 @@ class GroupWriter:
                 # and then kept on a generic plan made while a table was small: a sequential
                 # scan that grows with the table for as long as this connection lives (45 ms
                 # a batch after one minute of top-ups). Plan each with its real parameters.
-                driver.execute("SET plan_cache_mode = force_custom_plan")
-                driver.commit()
+                # Behind a pooler in transaction mode nothing is prepared (db/engine.py), and
+                # a session's SET would stay on a server connection that other clients get.
+                if driver.prepare_threshold is not None:
+                    driver.execute("SET plan_cache_mode = force_custom_plan")
+                    driver.commit()
                 self._conn.execution_options(**{OWN_BEGIN: True})  # see bulk.OWN_BEGIN
         return self._conn
 

@@ -79,7 +79,8 @@ class _BreaksAtCommit:
                 at=uow.now, actor_id=987654321, action="test.orphan", target="nobody", data={}))
         else:  # a deferred UNIQUE constraint: two equal rows are fine until COMMIT
             uow.conn.execute(text(
-                "CREATE TEMP TABLE commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+                "CREATE TEMP TABLE commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) "
+                "ON COMMIT DROP"))
             uow.conn.execute(text("INSERT INTO commit_check VALUES (1), (1)"))
         return [None] * len(commands)
 
