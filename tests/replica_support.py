@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from tests.conftest import _truncate, pg_base_url
+from tests.conftest import _truncate, pg_direct_url
 from topup.clock import FrozenClock
 from topup.config import load_settings
 from topup.db.uow import Database
@@ -108,7 +108,8 @@ def replica(pg_engine: Engine) -> Iterator[Replica]:
     password = os.environ.get("TOPUP_TEST_PG_REPLICATION_PASSWORD", "topup_replica")
     control = create_engine(base.set(username=user, password=password, database="postgres"),
                             isolation_level="AUTOCOMMIT")
-    turns = create_engine(str(pg_base_url()).replace(
+    # a session-level lock: on the server itself, never through the transaction pooler
+    turns = create_engine(str(pg_direct_url()).replace(
         "postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     _truncate(pg_engine)
     found = Replica(base.set(database=pg_engine.url.database).render_as_string(
