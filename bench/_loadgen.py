@@ -23,7 +23,7 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -278,34 +278,38 @@ def _children() -> Iterator[list[multiprocessing.process.BaseProcess]]:
             p.join(5)
 
 
-def run(host: str, port: int, work: Workload, concurrency: int, warmup: float, seconds: float,
-        procs: int = 1, timeout: float = 10.0) -> Outcome:
+def run(host: str, port: int | Sequence[int], work: Workload, concurrency: int, warmup: float,
+        seconds: float, procs: int = 1, timeout: float = 10.0) -> Outcome:
     """Keep ``concurrency`` requests of ``work`` in flight for ``warmup`` + ``seconds``; the
-    requests still in flight then finish (each bounded by ``timeout``)."""
-    procs = max(1, min(procs, concurrency))
+    requests still in flight then finish (each bounded by ``timeout``). Several ``port``s
+    (API nodes) get a load process each at least, the connections spread evenly over them."""
+    ports = [port] if isinstance(port, int) else list(port)
+    procs = max(1, min(max(procs, len(ports)), concurrency))
     # the calling process has the app's modules loaded; collections during the load need not
     # walk that heap again and again, so park what exists now where the collector never looks
     gc.freeze()
     now = time.monotonic()
     plan = Plan(now + warmup, now + warmup + seconds, timeout)
     if procs == 1:
-        out = asyncio.run(_drive(host, port, work, plan, concurrency, itertools.count()))
+        out = asyncio.run(_drive(host, ports[0], work, plan, concurrency, itertools.count()))
     else:
-        out = _forked(host, port, work, plan, concurrency, procs)
+        out = _forked(host, ports, work, plan, concurrency, procs)
     out.seconds = seconds
     return out
 
 
-def _forked(host: str, port: int, work: Workload, plan: Plan, concurrency: int,
+def _forked(host: str, ports: list[int], work: Workload, plan: Plan, concurrency: int,
             procs: int) -> Outcome:
     """Split the connections over ``procs`` forked processes (sequence numbers interleaved,
-    so they stay unique) and merge what they saw."""
+    so they stay unique; process ``i`` talks to ``ports[i % len(ports)]``) and merge what
+    they saw."""
     ctx = multiprocessing.get_context("fork")
     out, pipes = Outcome(), []
     with _children() as children:
         for i in range(procs):
             recv, send = ctx.Pipe(duplex=False)
             conns = concurrency // procs + (1 if i < concurrency % procs else 0)
+            port = ports[i % len(ports)]
             p = ctx.Process(target=_child, args=(send, host, port, work, plan, conns,
                                                  itertools.count(i, procs)), daemon=True)
             p.start()

@@ -3,6 +3,9 @@ and the books-balance check after every test that touched a database.
 
 PostgreSQL comes from ``TOPUP_TEST_PG_URL`` (``scripts/test`` starts a local server and sets
 it). Without it, PostgreSQL tests are skipped locally and fail on CI, never skipped silently.
+``scripts/test`` points that URL at PgBouncer in transaction mode (``scripts/pgbouncer``) and
+sets ``TOPUP_TEST_PG_DIRECT_URL`` to the server itself, where databases are created and dropped
+(the pooler keeps server connections to them); without it, that URL is used for both.
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ def pg_base_url() -> str | None:
     return url
 
 
+def pg_direct_url() -> str | None:
+    """The PostgreSQL server itself, not through a pooler (see the module's text)."""
+    return os.environ.get("TOPUP_TEST_PG_DIRECT_URL") or pg_base_url()
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file per worker; each test gets a copy."""
@@ -61,11 +73,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_database(name: str) -> Iterator[str]:
     """A new, empty PostgreSQL database called ``name`` (any leftover of that name dropped
     first); yields its URL and drops it afterwards. Skips when PostgreSQL is not configured."""
-    base = pg_base_url()
-    if not base:
+    base, direct = pg_base_url(), pg_direct_url()
+    if not base or not direct:
         pytest.skip("PostgreSQL not configured (set TOPUP_TEST_PG_URL or run scripts/test)")
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    url = make_url(_psycopg(base))
+    admin = create_engine(make_url(_psycopg(direct)), isolation_level="AUTOCOMMIT")
     _drop(admin, name)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -26,7 +26,8 @@ from topup.payments.saved.interfaces import SavesMethods
 def database(settings: Settings | None = None, clock: Clock = system_clock) -> Database:
     """A Database for the settings (read from the environment when not given)."""
     settings = settings or load_settings()
-    return Database(make_engine(settings.database_url), settings, clock)
+    return Database(make_engine(settings.database_url, pooler=settings.database_pooler),
+                    settings, clock)
 
 
 def payment_providers(db: Database) -> dict[str, PaymentProvider]:

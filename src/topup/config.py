@@ -18,6 +18,21 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def database_pooler() -> str:
+    """``TOPUP_DATABASE_POOLER``: ``transaction`` when PostgreSQL is reached through a pooler
+    in transaction mode (PgBouncer's ``pool_mode = transaction``), where consecutive
+    transactions of one connection may run on different server connections; empty (or
+    ``none``, or ``session``, a pooler that gives each client a server connection of its own)
+    for a direct connection. docs/pgbouncer.md says what changes."""
+    raw = os.environ.get("TOPUP_DATABASE_POOLER", "").strip().lower()
+    if raw in ("", "none", "session"):
+        return ""
+    if raw == "transaction":
+        return raw
+    raise ValueError(f"TOPUP_DATABASE_POOLER is transaction or none, not {raw!r}"
+                     " (statement pooling cannot run transactions of several statements)")
+
+
 LOW_BALANCE = {"CNY": 10_00, "USD": 2_00, "EUR": 2_00, "GBP": 2_00, "HKD": 15_00,
                "THB": 50_00, "JPY": 300, "SGD": 3_00}
 
@@ -35,6 +50,9 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    # How PostgreSQL is reached (``TOPUP_DATABASE_POOLER``, see ``database_pooler``):
+    # "transaction" behind a pooler in transaction mode (PgBouncer), else "" (directly).
+    database_pooler: str = ""
     operator_name: str = "topup"
     # The installable portal (channels/portal/pwa.py): the colour of the app's title bar and
     # splash screen (#rrggbb), the number travellers call for help (shown on the offline page;
@@ -54,6 +72,8 @@ class Settings:
     web_session_max_seconds: int = 24 * 3600
     duplicate_topup_window_seconds: int = 300
     topup_validity_days: int = 180
+    # ``topup db archive`` keeps at least this many months before the current one online.
+    archive_retention_months: int = 12
     # Login failures per (address, account) pair before the back-off, and its longest wait.
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
@@ -69,6 +89,18 @@ class Settings:
     # The writer process's socket (set by ``topup serve`` for its workers, db/remote.py);
     # empty: each process writes with a writer thread of its own.
     writer_socket: str = ""
+    # Reports, the console's dashboard and exports read from this streaming replica of the
+    # PostgreSQL database (docs/replica.md) while it is at most replica_max_lag_seconds behind;
+    # after it failed to answer, the primary serves them for replica_retry_seconds. Empty: the
+    # primary serves everything.
+    replica_url: str = ""
+    replica_max_lag_seconds: float = 30.0
+    replica_retry_seconds: float = 30.0
+    # A write transaction PostgreSQL aborts with a serialization failure or a deadlock is run
+    # again: at most this many tries, none started later than this many seconds after the
+    # first (db/retry.py); then 503 with Retry-After.
+    retry_attempts: int = 5
+    retry_seconds: float = 3.0
     # A bearer token checked once is trusted this long without reading the database again:
     # a logout or revocation on another server process takes effect within this bound.
     auth_cache_seconds: float = 5.0
@@ -272,6 +304,29 @@ def _app_settings() -> dict[str, object]:
             "hotline_hours_zh": os.environ.get("TOPUP_HOTLINE_HOURS_ZH", "").strip()}
 
 
+def _postgres(url: str) -> str:
+    """A PostgreSQL URL with the driver this project uses (``postgresql+psycopg``)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _replica_settings(values: dict[str, object]) -> dict[str, object]:
+    """``TOPUP_REPLICA_URL``, ``TOPUP_REPLICA_MAX_LAG_SECONDS`` and
+    ``TOPUP_REPLICA_RETRY_SECONDS``; a replica needs a PostgreSQL primary."""
+    url = _postgres(str(values.get("replica_url", os.environ.get("TOPUP_REPLICA_URL", ""))
+                        ).strip())
+    if url and not url.startswith("postgresql"):
+        raise ValueError("TOPUP_REPLICA_URL is a PostgreSQL URL (a streaming replica)")
+    if url and not str(values["database_url"]).startswith("postgresql"):
+        raise ValueError("TOPUP_REPLICA_URL needs a PostgreSQL TOPUP_DATABASE_URL")
+    found: dict[str, object] = {"replica_url": url}
+    for name, default in (("replica_max_lag_seconds", 30.0), ("replica_retry_seconds", 30.0)):
+        raw = os.environ.get(f"TOPUP_{name.upper()}")
+        found[name] = float(str(values.get(name, default if raw in (None, "") else raw)))
+    return found
+
+
 def _secret_key(data_dir: Path) -> str:
     env = os.environ.get("TOPUP_SECRET_KEY")
     if env:
@@ -347,11 +402,11 @@ def load_settings(**overrides: object) -> Settings:
         or os.environ.get("TOPUP_DATABASE_URL")
         or f"sqlite:///{data_dir / 'topup.db'}"
     )
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = _postgres(url)
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": url,
+        "database_pooler": database_pooler(),
         "operator_name": os.environ.get("TOPUP_OPERATOR_NAME", "topup"),
         "default_currency": os.environ.get("TOPUP_DEFAULT_CURRENCY", "CNY"),
         "token_ttl_seconds": _int("TOPUP_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
@@ -359,8 +414,11 @@ def load_settings(**overrides: object) -> Settings:
         "web_session_max_seconds": _int("TOPUP_WEB_SESSION_MAX_SECONDS", 24 * 3600),
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
+        "archive_retention_months": max(1, _int("TOPUP_ARCHIVE_RETENTION_MONTHS", 12)),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
         "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
+        "retry_attempts": max(1, _int("TOPUP_RETRY_ATTEMPTS", 5)),
+        "retry_seconds": float(os.environ.get("TOPUP_RETRY_SECONDS") or 3.0),
         "auth_cache_seconds": float(os.environ.get("TOPUP_AUTH_CACHE_SECONDS") or 5.0),
         "argon2_time_cost": _int("TOPUP_ARGON2_TIME_COST", 3),
         "payment_ttl_minutes": _int("TOPUP_PAYMENT_TTL_MINUTES", 30),
@@ -432,6 +490,7 @@ def load_settings(**overrides: object) -> Settings:
                           ("max_json_depth", 32), ("max_header_bytes", 16 * 1024)):
         values[name] = _int(f"TOPUP_{name.upper()}", default)
     values.update(overrides)
+    values.update(_replica_settings(values))
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)
     return Settings(**values)  # type: ignore[arg-type]

@@ -33,6 +33,12 @@ def float_account(uow: UnitOfWork, agent: Agent) -> int:
     return ledger.open_account(uow, float_key(agent), unit, AGENT_FLOAT)
 
 
+def float_account_id(uow: UnitOfWork, agent: Agent) -> int | None:
+    """The id of the agent's float account, None if it was never opened (reads only:
+    statements may run on a replica)."""
+    return ledger.find_account(uow, float_key(agent))
+
+
 def float_balance(uow: UnitOfWork, agent: Agent) -> Money:
     """What the float holds and may spend (pending reservations already taken off)."""
     return Money(ledger.balance(uow, float_account(uow, agent)).available, agent.currency)

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, or_, select
 
 from topup.agents.agents import Agent, get_agent
 from topup.agents.commission import CODE as COMMISSION_CODE
-from topup.agents.floats import float_account
+from topup.agents.floats import float_account, float_account_id
 from topup.agents.terminals import get_terminal
 from topup.agents.topups import Sale, sales_of
 from topup.db.uow import UnitOfWork
@@ -152,7 +152,9 @@ def daily_statement(uow: UnitOfWork, agent_id: int, day: date) -> Statement:
     """The agent's float statement for one UTC day."""
     agent = get_agent(uow, agent_id)
     start, end = day_bounds(day)
-    acct = float_account(uow, agent)
+    acct = float_account_id(uow, agent)
+    if acct is None:  # never funded, never sold: nothing moved
+        return Statement(agent.id, agent.currency, day, 0, 0)
     st = Statement(agent.id, agent.currency, day, posted_balance_at(uow, acct, start),
                    posted_balance_at(uow, acct, end))
     _classify(st, movements(uow, acct, start, end))
@@ -188,8 +190,9 @@ def terminal_report(uow: UnitOfWork, terminal_id: int, day: date) -> TerminalRep
                             sales=sales)
     per_ref: dict[str, list[Movement]] = defaultdict(list)
     refs = {s.ledger_ref for s in sales}
-    if refs:
-        for m in movements(uow, float_account(uow, agent), start, end, refs):
+    acct = float_account_id(uow, agent)
+    if refs and acct is not None:
+        for m in movements(uow, acct, start, end, refs):
             per_ref[m.ref or ""].append(m)
     for s in sales:
         out = -sum(m.amount for m in per_ref[s.ledger_ref] if m.amount < 0)

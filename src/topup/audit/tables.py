@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Column, ForeignKey, String, Table
 from topup.db.metadata import UTCDateTime, metadata
 from topup.ledger.tables import Id
 
+# On PostgreSQL partitioned by month on ``at`` (primary key ``(id, at)``; docs/partitioning.md).
 audit_log = Table(
     "audit_log",
     metadata,

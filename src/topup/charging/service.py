@@ -176,11 +176,13 @@ def record_usage(uow: UnitOfWork, record_id: str, line: Line, unit: str, quantit
     ).returning(usage_records.c.id)).scalar_one())
     from_buckets = _draw_buckets(uow, rec_id, line.id, unit, quantity, country, occurred_at)
     from_money, charged = _draw_money(uow, rec_id, line, unit, quantity - from_buckets, country)
-    uow.conn.execute(update(usage_records).where(usage_records.c.id == rec_id).values(
+    # the partition key too: PostgreSQL looks in one monthly partition (docs/partitioning.md)
+    this = (usage_records.c.id == rec_id) & (usage_records.c.occurred_at == occurred_at)
+    uow.conn.execute(update(usage_records).where(this).values(
         from_buckets=from_buckets, from_money=from_money, money_charged=charged,
         currency=line.currency if charged else None,
         uncovered=quantity - from_buckets - from_money))
-    row = uow.conn.execute(select(usage_records).where(usage_records.c.id == rec_id)).one()
+    row = uow.conn.execute(select(usage_records).where(this)).one()
     return UsageRecord.of(row), True
 
 
@@ -198,10 +200,12 @@ def usage_history(uow: UnitOfWork, line_id: int, *, limit: int, before: int | No
 def daily_totals(uow: UnitOfWork, line_id: int, unit: str, since: datetime, zone: tzinfo
                  ) -> dict[date, int]:
     """A line's use of ``unit`` per local day (in ``zone``) from ``since`` until now, for
-    charts; days without use are absent."""
+    charts; days without use are absent. Bounded on both sides (no record lies further
+    ahead than ``usage_max_ahead_seconds``) so PostgreSQL reads only the months in between."""
+    until = uow.now + timedelta(seconds=uow.settings.usage_max_ahead_seconds)
     rows = uow.conn.execute(select(usage_records.c.occurred_at, usage_records.c.quantity).where(
         usage_records.c.line_id == line_id, usage_records.c.unit == unit,
-        usage_records.c.occurred_at >= since))
+        usage_records.c.occurred_at >= since, usage_records.c.occurred_at <= until))
     totals: dict[date, int] = {}
     for at, quantity in rows:
         day = at.astimezone(zone).date()

@@ -74,6 +74,8 @@ group_member_use = Table(
     CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
 )
 
+# On PostgreSQL partitioned by month on ``occurred_at`` (primary key ``(id, occurred_at)``);
+# ``record_id`` stays unique across months through ``usage_record_ids`` (docs/partitioning.md).
 usage_records = Table(
     "usage_records",
     metadata,

@@ -152,6 +152,52 @@ def db_upgrade() -> None:
         out.print("schema is up to date")
 
 
+@db_app.command("partitions")
+def db_partitions(ahead: int = typer.Option(3, min=0, max=24,
+                                            help="Months to make after the current one")
+                  ) -> None:
+    """PostgreSQL: make this month's partition of each partitioned log and the next months'
+    (the worker does it daily too)."""
+    from topup.db.partitions import ensure_months
+
+    with opened() as db:
+        if db.engine.dialect.name != "postgresql":
+            raise fail("partitions exist on PostgreSQL only; this database is SQLite")
+        made = ensure_months(db.engine, db.clock(), ahead)
+    out.print(f"made {len(made)} partitions" + (f": {', '.join(made)}" if made else
+                                                  " (all there already)"), markup=False)
+
+
+@db_app.command("archive")
+def db_archive(before: str = typer.Option(..., "--before", help="YYYY-MM: archive the months "
+                                         "before this one"),
+               to: Path = typer.Option(..., "--to", help="Folder for the CSV files and "
+                                       "manifest.json")) -> None:
+    """PostgreSQL: detach the monthly partitions of the append-only logs older than
+    --before, write each to a CSV file in --to (with manifest.json: rows and sha256), then
+    drop them. Ledger transfers are never archived."""
+    from topup.db.partitions import ArchiveRefused, Month, archive
+
+    try:
+        month = Month.parse(before)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with opened() as db:
+        if db.engine.dialect.name != "postgresql":
+            raise fail("archiving works on partitioned PostgreSQL tables only; this database "
+                       "is SQLite")
+        try:
+            done = archive(db.engine, month, to, db.clock(),
+                           db.settings.archive_retention_months)
+        except ArchiveRefused as exc:
+            raise fail(str(exc)) from None
+    for a in done:
+        out.print(f"{a.table} {a.month}: {a.rows} rows -> {to / a.file}", markup=False)
+    out.print(f"archived {len(done)} partitions before {month} "
+              f"({sum(a.rows for a in done)} rows); manifest {to / 'manifest.json'}",
+              markup=False)
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         raise fail(f"no such file: {path}")

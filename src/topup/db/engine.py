@@ -2,7 +2,10 @@
 
 SQLite runs in WAL mode with foreign keys on; every transaction starts with ``BEGIN IMMEDIATE``
 so that two writers never deadlock on a lock upgrade (they queue on the busy timeout instead).
-PostgreSQL runs at READ COMMITTED; the ledger takes row locks in a fixed order.
+PostgreSQL runs at READ COMMITTED; the ledger takes row locks in a fixed order. Behind a
+pooler in transaction mode (``TOPUP_DATABASE_POOLER=transaction``, docs/pgbouncer.md) the
+driver prepares no statement on the server: a connection's next transaction may run on another
+server connection, where that statement's name is unknown, or already taken by another client's.
 
 A unit of work opened ``readonly`` (``Database.unit(readonly=True)``) is refused every write by
 the database itself: SQLite's ``query_only`` pragma, PostgreSQL's ``BEGIN READ ONLY``. Either is
@@ -17,11 +20,20 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from topup.config import database_pooler
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` with the pragmas and pool this project relies on."""
+
+def make_engine(url: str, *, pooler: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the pragmas and pool this project relies on.
+    ``pooler``: how PostgreSQL is reached (``Settings.database_pooler``; by default
+    ``TOPUP_DATABASE_POOLER``)."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
+    if (database_pooler() if pooler is None else pooler) == "transaction":
+        # psycopg prepares a statement run five times on one connection (``_pg3_0``…): not
+        # here. Each statement is then planned with its own values, as a direct connection's
+        # writer asks for anyway (db/group.py).
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)

@@ -11,10 +11,16 @@ Failure modes, each tested in tests/unit/db/test_group.py:
 - a command refused by the domain (any ``TopupError``: limits, insufficient funds, a frozen
   line) fails alone; its kind's ``apply`` writes nothing for it (validation before writing, or
   a savepoint), and the rest of the batch commits;
-- anything else raised while applying, or a COMMIT that fails (a deadlock, a serialization
-  failure, a full disk), rolls the whole batch back, and each of its commands is applied again
-  alone, in a transaction of its own: one bad command cannot sink the others, and nobody is
-  answered with something that was not committed;
+- a serialization failure or a deadlock (SQLSTATE 40001, 40P01: PostgreSQL broke a tie with
+  another transaction, another node's writer say) while applying or at COMMIT rolls the batch
+  back, and the same batch is applied again whole after a pause with jitter, as the database's
+  ``RetryPolicy`` allows (``topup.db.retry``); a command alone is retried the same way; when the
+  tries run out, every command of it is answered ``TransactionConflict`` (503 with
+  Retry-After), none of them written;
+- anything else raised while applying, or a COMMIT that fails otherwise (a constraint checked
+  at COMMIT, a full disk), rolls the whole batch back, and each of its commands is applied
+  again alone, in a transaction of its own: one bad command cannot sink the others, and nobody
+  is answered with something that was not committed;
 - a batch that gets no write slot in time (SQLite, ``DatabaseBusy``) was not applied at all:
   all its commands are answered 503 at once rather than each waiting as long again alone;
 - a writer that is closed refuses new commands with ``WriterClosed`` (503); commands already
@@ -40,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from topup.db.bulk import OWN_BEGIN, own_begin_done
 from topup.db.checkpoint import BACKSTOP_PAGES, Checkpointer
+from topup.db.retry import Attempts, RetryStats, TransactionConflict
 from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
 
@@ -56,14 +63,16 @@ SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes counted in /met
 
 class WriterStats:
     """What a writer did since it started, for /healthz and /metrics: batches committed,
-    commands in them, batches rolled back and retried one by one, seconds spent applying and
-    committing them, and how many batches fell at most into each of ``SIZE_BUCKETS``.
-    Only the writer thread changes it."""
+    commands in them, batches rolled back and retried one by one, batches and lone commands
+    run again after a serialization failure or a deadlock (``conflicts``, by SQLSTATE, and
+    the times the tries ran out), seconds spent applying and committing them, and how many
+    batches fell at most into each of ``SIZE_BUCKETS``. Only the writer thread changes it."""
 
     def __init__(self) -> None:
         self.batches = 0
         self.commands = 0
         self.retried = 0
+        self.conflicts = RetryStats()
         self.seconds = 0.0
         self.sizes = [0] * len(SIZE_BUCKETS)
 
@@ -186,8 +195,11 @@ class GroupWriter:
         """Where commands are written and what this writer did (``WriterStats``), with the
         commands waiting now."""
         st = self.stats
+        conflicts = st.conflicts.snapshot()
         return {"writer": "thread", "queued": len(self._queue), "max_batch": self.max_batch,
                 "batches": st.batches, "commands": st.commands, "retried": st.retried,
+                "conflict_retries": conflicts["retries"],
+                "conflicts_given_up": conflicts["gave_up"],
                 "seconds": round(st.seconds, 6), "sizes": dict(zip(SIZE_BUCKETS, st.sizes,
                                                                    strict=True))}
 
@@ -248,8 +260,11 @@ class GroupWriter:
                 # and then kept on a generic plan made while a table was small: a sequential
                 # scan that grows with the table for as long as this connection lives (45 ms
                 # a batch after one minute of top-ups). Plan each with its real parameters.
-                driver.execute("SET plan_cache_mode = force_custom_plan")
-                driver.commit()
+                # Behind a pooler in transaction mode nothing is prepared (db/engine.py), and
+                # a session's SET would stay on a server connection that other clients get.
+                if driver.prepare_threshold is not None:
+                    driver.execute("SET plan_cache_mode = force_custom_plan")
+                    driver.commit()
                 self._conn.execution_options(**{OWN_BEGIN: True})  # see bulk.OWN_BEGIN
         return self._conn
 
@@ -268,28 +283,42 @@ class GroupWriter:
             self._conn.close()  # after a failure, start again from a fresh one
             self._conn = None
 
+    def _attempts(self, size: int) -> Attempts:
+        return Attempts(self.db.retry_policy, self.stats.conflicts,
+                        f"writer batch of {size}" if size > 1 else "writer command")
+
     def _commit(self, batch: list[tuple[Any, Reply]]) -> None:
-        entered = False
-        try:
-            with self._unit() as uow:
-                entered = True
-                outcomes = _apply(uow, [cmd for cmd, _ in batch])
-        except Exception as exc:
-            self._drop_connection()
-            if isinstance(exc, DatabaseBusy) and not entered:
-                # no write slot: nothing was applied, and alone each would wait as long again
+        attempts = self._attempts(len(batch))
+        while True:
+            entered = False
+            try:
+                with self._unit() as uow:
+                    entered = True
+                    outcomes = _apply(uow, [cmd for cmd, _ in batch])
+                break
+            except Exception as exc:
+                self._drop_connection()
+                if isinstance(exc, DatabaseBusy) and not entered:
+                    # no write slot: nothing was applied, and alone each would wait as long again
+                    self._count(batch)
+                    _settle([(reply, exc) for _, reply in batch])
+                    return
+                answer = attempts.answer(exc)
+                if answer is None:
+                    continue  # rolled back whole by a conflict: the same batch, after a pause
+                if isinstance(answer, TransactionConflict):
+                    self._count(batch)
+                    _settle([(reply, answer) for _, reply in batch])
+                    return
+                if len(batch) == 1:
+                    raise
+                log.warning("batch of %d rolled back; applying its commands one by one",
+                            len(batch), exc_info=True)
+                self.stats.retried += 1
                 self._count(batch)
-                _settle([(reply, exc) for _, reply in batch])
+                for item in batch:
+                    self._commit_alone(item)
                 return
-            if len(batch) == 1:
-                raise
-            log.warning("batch of %d rolled back; applying its commands one by one",
-                        len(batch), exc_info=True)
-            self.stats.retried += 1
-            self._count(batch)
-            for item in batch:
-                self._commit_alone(item)
-            return
         if self._checkpoints is not None:
             self._checkpoints.poke()
         self._count(batch)
@@ -297,12 +326,18 @@ class GroupWriter:
 
     def _commit_alone(self, item: tuple[Any, Reply]) -> None:
         command, reply = item
-        try:
-            with self._unit() as uow:
-                (outcome,) = _apply(uow, [command])
-        except BaseException as exc:
-            self._drop_connection()
-            outcome = exc
+        attempts = self._attempts(1)
+        while True:
+            try:
+                with self._unit() as uow:
+                    (outcome,) = _apply(uow, [command])
+                break
+            except BaseException as exc:
+                self._drop_connection()
+                answer = attempts.answer(exc)
+                if answer is not None:
+                    outcome = answer
+                    break
         _settle([(reply, outcome)])
 
 

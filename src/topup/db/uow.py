@@ -1,17 +1,19 @@
 """Unit of work: one transaction per command, with the time it started and the settings.
 
 Services take a ``UnitOfWork`` and never commit; the caller's ``with db.unit() as uow:`` commits
-on success and rolls back on any exception, so nothing is half-applied.
+on success and rolls back on any exception, so nothing is half-applied. A write that may meet
+another node's on PostgreSQL goes through ``db.transact(work)`` instead: the same unit of work,
+run again whole after a serialization failure or a deadlock (``topup.db.retry``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -19,11 +21,15 @@ from topup.clock import Clock, system_clock
 from topup.config import Settings
 from topup.db.engine import READONLY
 from topup.db.events import HANDLERS, Handlers, run_handlers
+from topup.db.replica import PRIMARY, ReplicaReads, Source
+from topup.db.retry import RetryPolicy, RetryStats, retrying
 from topup.db.writer import WriterQueue
 
 if TYPE_CHECKING:
     from topup.db.group import GroupWriter
     from topup.db.remote import RemoteWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,6 +50,13 @@ class UnitOfWork:
     # Domain events published by this unit's commands, handled before it commits
     # (``topup.db.events``).
     events: list[object] = field(default_factory=list)
+    # Where the reads come from: the primary, or a replica that may be behind (db/replica.py).
+    source: Source = PRIMARY
+
+    @property
+    def as_of(self) -> datetime | None:
+        """When the data was last current, if it came from a replica that is behind."""
+        return self.source.as_of
 
     def publish(self, event: object) -> None:
         """Have ``event`` handled in this transaction, after the caller's block, before COMMIT."""
@@ -97,6 +110,11 @@ class Database:
         self._group: GroupWriter | None = None
         self._remote: RemoteWriter | None = None
         self._group_lock = threading.Lock()
+        self.replica = ReplicaReads(engine, settings)
+        self.retry_policy = RetryPolicy(attempts=settings.retry_attempts,
+                                        seconds=settings.retry_seconds)
+        # Transactions run again (and given up) by ``transact`` and the writer, for /metrics.
+        self.retry_stats = RetryStats()
 
     @property
     def writer(self) -> GroupWriter | RemoteWriter:
@@ -124,25 +142,38 @@ class Database:
             return self._group
 
     @contextmanager
-    def unit(self, *, readonly: bool = False, on: Connection | None = None
-             ) -> Iterator[UnitOfWork]:
+    def unit(self, *, readonly: bool = False, replica: bool = False,
+             on: Connection | None = None) -> Iterator[UnitOfWork]:
         """A transaction that commits when the block ends normally, else rolls back. The
         events the block published are handled first, in the same transaction.
 
         ``readonly`` units take no write lock on SQLite, so reads never queue behind writers,
         and the database refuses their writes (db/engine.py).
+        ``replica``: a read-only unit for reports and exports, on the replica
+        (``TOPUP_REPLICA_URL``) when it is close enough, else on the primary; ``uow.as_of``
+        says how old its data is (db/replica.py). Never for what a traveller needs fresh.
         ``on``: a connection the caller keeps open between units (the writer's), else one
         from the pool.
         """
+        if replica and not readonly:
+            raise ValueError("a unit on the replica must be readonly")
         queue = None if readonly else self._writers
         if queue is not None:
             queue.acquire(self.WRITE_WAIT_SECONDS)
         try:
-            with nullcontext(on) if on is not None else self.engine.connect() as raw:
+            opened: AbstractContextManager[Connection]
+            source = PRIMARY
+            if replica:
+                opened, source = self.replica.open()
+            elif on is not None:
+                opened = nullcontext(on)
+            else:
+                opened = self.engine.connect()
+            with opened as raw:
                 conn = raw.execution_options(**{READONLY: readonly})
                 with conn.begin():
                     uow = UnitOfWork(conn=conn, now=self.clock(), settings=self.settings,
-                                     known=self.known_ids)
+                                     known=self.known_ids, source=source)
                     yield uow
                     run_handlers(uow, self.handlers)
                 if len(self.known_ids) + len(uow.learned) > self.MAX_KNOWN_IDS:
@@ -151,6 +182,19 @@ class Database:
         finally:
             if queue is not None:
                 queue.release()
+
+    def transact(self, work: Callable[[UnitOfWork], T], *, what: str = "") -> T:
+        """``work(uow)`` in a unit of work of its own, committed; after a serialization failure
+        or a deadlock (PostgreSQL rolled it back whole) run again in a new one, with back-off,
+        as ``retry_policy`` allows, then ``TransactionConflict`` (503). ``work`` may run more
+        than once: it must only write to the database (no provider call before COMMIT)."""
+
+        def once() -> T:
+            with self.unit() as uow:
+                return work(uow)
+
+        return retrying(once, self.retry_policy, self.retry_stats,
+                        what or getattr(work, "__qualname__", "transaction"))
 
     def close(self) -> None:
         """Stop the writer (after what is queued); the engine stays usable."""
@@ -164,4 +208,5 @@ class Database:
 
     def dispose(self) -> None:
         self.close()
+        self.replica.dispose()
         self.engine.dispose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -191,21 +192,22 @@ def sweep(db: Database, limit: int = 200) -> int:
     that still comes follows the late-payment rules) and the profile returns to stock."""
     with db.unit(readonly=True) as uow:
         due = inventory.reservations_past(uow, uow.now, limit)
-    released = 0
-    for profile in due:
-        with db.unit() as uow:
-            current = inventory.get_profile(uow, profile.id)
-            if current.state != "reserved" or current.reserved_until is None \
-                    or current.reserved_until > uow.now:
-                continue
-            if current.order_id is not None:  # its OrderClosed gives the profile back
-                expire_unpaid(uow, current.order_id)
-            current = inventory.get_profile(uow, profile.id)
-            if current.state == "reserved":  # an order that was not waiting any more
-                inventory.give_back(uow, current, "reservation ran out")
-            current = inventory.get_profile(uow, profile.id)
-            released += current.state == "available"
-    return released
+    return sum(db.transact(partial(_give_back, profile.id), what="esim reservations")
+               for profile in due)
+
+
+def _give_back(profile_id: int, uow: UnitOfWork) -> bool:
+    """One profile of ``sweep``: whether it is back in stock."""
+    current = inventory.get_profile(uow, profile_id)
+    if current.state != "reserved" or current.reserved_until is None \
+            or current.reserved_until > uow.now:
+        return False
+    if current.order_id is not None:  # its OrderClosed gives the profile back
+        expire_unpaid(uow, current.order_id)
+    current = inventory.get_profile(uow, profile_id)
+    if current.state == "reserved":  # an order that was not waiting any more
+        inventory.give_back(uow, current, "reservation ran out")
+    return inventory.get_profile(uow, profile_id).state == "available"
 
 
 def low_stock(db: Database) -> list[dict[str, Any]]:

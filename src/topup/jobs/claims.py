@@ -3,7 +3,9 @@
 The worker loop runs each job when it is due; wrapped in ``Claimed``, a job first inserts its
 (name, slot) row in ``job_runs`` — the primary key lets exactly one worker succeed — and only
 that worker runs it, then records when it finished, what it handled, or its error. Slots are
-counted from the database clock, so a frozen clock in tests moves them too.
+counted from the database clock, so a frozen clock in tests moves them too. The claim and the
+record are retried after a serialization failure or a deadlock (``Database.transact``); the
+job's own units of work are each retried where they are written.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from topup.db.dialect import insert_ignore
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.jobs.tables import job_runs
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -51,15 +53,9 @@ class Claimed:
 
     def run(self, db: Database) -> int:
         """Claim this slot and run the job; SlotTaken (nothing done) when another worker has it."""
-        with db.unit() as uow:
-            slot = self.slot(uow.now)
-            won = uow.conn.execute(insert_ignore(uow, job_runs, {
-                "job": self.name, "slot": slot, "worker": self.worker or worker_name(),
-                "started_at": uow.now}, ["job", "slot"]).returning(job_runs.c.slot)).first()
-            holder = None if won is not None else uow.conn.execute(select(job_runs.c.worker).where(
-                job_runs.c.job == self.name, job_runs.c.slot == slot)).scalar()
-        if won is None:
-            raise SlotTaken(self.name, str(holder or "?"))
+        slot, holder = db.transact(self._claim, what=f"claim {self.name}")
+        if holder is not None:
+            raise SlotTaken(self.name, holder)
         try:
             handled = self.work(db)
         except Exception as exc:
@@ -68,11 +64,25 @@ class Claimed:
         self._finish(db, slot, handled, None)
         return handled
 
+    def _claim(self, uow: UnitOfWork) -> tuple[int, str | None]:
+        """This slot, and the worker that has it when that is not this one."""
+        slot = self.slot(uow.now)
+        won = uow.conn.execute(insert_ignore(uow, job_runs, {
+            "job": self.name, "slot": slot, "worker": self.worker or worker_name(),
+            "started_at": uow.now}, ["job", "slot"]).returning(job_runs.c.slot)).first()
+        if won is not None:
+            return slot, None
+        holder = uow.conn.execute(select(job_runs.c.worker).where(
+            job_runs.c.job == self.name, job_runs.c.slot == slot)).scalar()
+        return slot, str(holder or "?")
+
     def _finish(self, db: Database, slot: int, handled: int | None, error: str | None) -> None:
-        with db.unit() as uow:
+        def work(uow: UnitOfWork) -> None:
             uow.conn.execute(update(job_runs).where(
                 job_runs.c.job == self.name, job_runs.c.slot == slot).values(
                 finished_at=uow.now, handled=handled, error=error))
+
+        db.transact(work, what=f"finish {self.name}")
 
 
 def runs(db: Database, job: str | None = None) -> list[tuple[str, int, str]]:

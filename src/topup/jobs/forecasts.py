@@ -11,6 +11,7 @@ queued in the unit of work that records it as sent.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 
@@ -54,10 +55,15 @@ def send_forecasts(db: Database, *, batch: int = 200) -> int:
     """Queue every data forecast reminder now due; returns how many were queued."""
     told, after = 0, 0
     while True:
-        with db.unit() as uow:
-            told_before = select(sent.c.subject_id).where(sent.c.kind == KIND)
-            ids = lines_using_data(uow, uow.now - timedelta(days=1), told_before, after, batch)
-            told += sum(_tell(uow, i) for i in ids)
+        ids, queued = db.transact(partial(_page, after, batch), what=KIND)
+        told += queued
         if len(ids) < batch:
             return told
         after = ids[-1]
+
+
+def _page(after: int, batch: int, uow: UnitOfWork) -> tuple[list[int], int]:
+    """One page of ``send_forecasts``: the lines looked at, and how many were told."""
+    told_before = select(sent.c.subject_id).where(sent.c.kind == KIND)
+    ids = lines_using_data(uow, uow.now - timedelta(days=1), told_before, after, batch)
+    return ids, sum(_tell(uow, i) for i in ids)

@@ -8,6 +8,7 @@ line's page, where the traveller tops up or buys a plan.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
@@ -42,18 +43,25 @@ def send_suspension_notices(db: Database, *, batch: int = 500) -> int:
     many were queued."""
     told, after = 0, 0
     while True:
-        with db.unit() as uow:
-            grace = timedelta(days=uow.settings.grace_days)
-            due = lifecycle.in_state_since(uow, "grace", uow.now + AHEAD - grace, after, batch)
-            for line_id, since in due:
-                mark = int(since.timestamp())
-                if uow.conn.execute(insert_ignore(uow, sent, {
-                        "kind": SUSPENDING, "subject_id": line_id, "mark": mark,
-                        "line_id": line_id, "sent_at": uow.now},
-                        ["kind", "subject_id", "mark"]).returning(sent.c.mark)).first():
-                    notify_line(uow, line_id, "line_suspending",
-                                _params(uow, line_id, since + grace))
-                    told += 1
+        due, queued = db.transact(partial(_suspending, after, batch),
+                                  what="suspension notices")
+        told += queued
         if len(due) < batch:
             return told
-        after = due[-1][0]
+        after = due[-1]
+
+
+def _suspending(after: int, batch: int, uow: UnitOfWork) -> tuple[list[int], int]:
+    """One batch of ``send_suspension_notices``: the lines looked at, and how many were told."""
+    grace = timedelta(days=uow.settings.grace_days)
+    due = lifecycle.in_state_since(uow, "grace", uow.now + AHEAD - grace, after, batch)
+    told = 0
+    for line_id, since in due:
+        mark = int(since.timestamp())
+        if uow.conn.execute(insert_ignore(uow, sent, {
+                "kind": SUSPENDING, "subject_id": line_id, "mark": mark,
+                "line_id": line_id, "sent_at": uow.now},
+                ["kind", "subject_id", "mark"]).returning(sent.c.mark)).first():
+            notify_line(uow, line_id, "line_suspending", _params(uow, line_id, since + grace))
+            told += 1
+    return [line_id for line_id, _ in due], told

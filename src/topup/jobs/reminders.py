@@ -15,7 +15,9 @@ sweep interrupted half-way neither loses nor repeats one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -91,13 +93,16 @@ def _low_balance(uow: UnitOfWork, limit: int) -> int:
     return count
 
 
+def _run(sweep: Callable[[UnitOfWork, int], int], batch: int, uow: UnitOfWork) -> int:
+    return sweep(uow, batch)
+
+
 def send_reminders(db: Database, *, batch: int = 500) -> int:
     """Queue every reminder now due; returns how many were queued."""
     total = 0
     for sweep in (_expiry, _data, _low_balance):
         while True:
-            with db.unit() as uow:
-                count = sweep(uow, batch)
+            count = db.transact(partial(_run, sweep, batch), what=f"reminders {sweep.__name__}")
             total += count
             if count < batch:
                 break

@@ -49,8 +49,7 @@ def _until_done(work: Callable[..., int]) -> Callable[[Database], int]:
     def run(db: Database) -> int:
         total = 0
         while True:
-            with db.unit() as uow:
-                done = work(uow, 500)
+            done = db.transact(lambda uow: work(uow, 500), what=getattr(work, "__name__", "job"))
             total += done
             if done < 500:
                 return total
@@ -87,7 +86,19 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("cashback", timedelta(hours=1), _until_done(credit_cashback)),
         Claimed("points_expiry", timedelta(hours=6), _until_done(expire_points)),
         Claimed("referrals", timedelta(hours=1), _until_done(credit_referrals)),
+        # PostgreSQL: this month's and the next months' partitions of the logs (at start,
+        # then daily); nothing on SQLite
+        Claimed("partitions", timedelta(hours=24), make_partitions),
     ]
+
+
+def make_partitions(db: Database) -> int:
+    """Make the monthly partitions due (``topup db partitions``); how many were made."""
+    if db.engine.dialect.name != "postgresql":
+        return 0
+    from topup.db.partitions import ensure_months
+
+    return len(ensure_months(db.engine, db.clock()))
 
 
 def sweep(db: Database, jobs: list[Claimed]) -> dict[str, int]:

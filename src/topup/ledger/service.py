@@ -85,6 +85,16 @@ class Transfer:
         return cls(**{k: row._mapping[k] for k in cls.__dataclass_fields__})
 
 
+def find_account(uow: UnitOfWork, key: str) -> int | None:
+    """The id of the account named ``key``, or None if it was never opened (reads only, so
+    reports may call it on a replica)."""
+    known = uow.known.get(key) or uow.learned.get(key)
+    if known is not None:
+        return known
+    found = uow.conn.execute(select(accounts.c.id).where(accounts.c.key == key)).scalar()
+    return None if found is None else int(found)
+
+
 def open_account(
     uow: UnitOfWork,
     key: str,

@@ -76,7 +76,7 @@ def _quiet_until(uow: UnitOfWork, row: Any) -> Any:
 
 def claim(db: Database, worker: str, limit: int) -> list[Claimed]:
     """Lease up to ``limit`` due messages to ``worker`` (see the module docstring)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> list[Claimed]:
         query = select(outbox).where(_due(uow)).order_by(
             outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         if uow.dialect == "postgresql":
@@ -102,6 +102,8 @@ def claim(db: Database, worker: str, limit: int) -> list[Claimed]:
                                      attempts=outbox.c.attempts + 1))
         return taken
 
+    return db.transact(work, what="outbox claim")
+
 
 def _lease_end(uow: UnitOfWork) -> Any:
     return uow.now + timedelta(seconds=uow.settings.notify_lease_seconds)
@@ -115,7 +117,7 @@ def _mine(row_id: int, worker: str) -> Any:
 def renew(db: Database, claimed: Claimed, worker: str) -> tuple[int, str] | None:
     """Extend the lease before sending; the parts accepted before and the reader's time
     zone, or None when the row is no longer ours."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> tuple[int, str] | None:
         res = uow.conn.execute(update(outbox).where(_mine(claimed.id, worker))
                                .values(claimed_until=_lease_end(uow)))
         if res.rowcount != 1:
@@ -124,6 +126,8 @@ def renew(db: Database, claimed: Claimed, worker: str) -> tuple[int, str] | None
             submissions.c.outbox_id == claimed.id)).scalar_one()
         zone = get_preferences(uow, claimed.user_id).timezone if claimed.user_id else "UTC"
         return int(done), zone
+
+    return db.transact(work, what="outbox lease")
 
 
 def message_id(settings: Any, outbox_id: int) -> str:
@@ -149,7 +153,7 @@ def build(db: Database, claimed: Claimed, skip_parts: int, timezone: str) -> Mes
 def record_accepted(db: Database, outbox_id: int, worker: str, part: int, parts: int,
                     provider_id: str) -> None:
     """The provider took ``part`` of ``parts``: keep it; after the last, the row is sent."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> None:
         uow.conn.execute(insert_ignore(uow, submissions, {
             "outbox_id": outbox_id, "part": part, "parts": parts,
             "provider_message_id": provider_id[:200], "delivery_state": "SUBMITTED",
@@ -172,6 +176,8 @@ def record_accepted(db: Database, outbox_id: int, worker: str, part: int, parts:
             delivery_state="SUBMITTED" if row.channel == "sms" else None,
             claimed_by=None, claimed_until=None))
 
+    db.transact(work, what="outbox accepted")
+
 
 def backoff_seconds(attempts: int, base: int, cap: int) -> int:
     """Seconds to wait after the ``attempts``-th failed attempt: base, 2·base, 4·base … cap."""
@@ -180,7 +186,7 @@ def backoff_seconds(attempts: int, base: int, cap: int) -> int:
 
 def record_failure(db: Database, claimed: Claimed, worker: str, exc: DeliveryFailed) -> str:
     """Re-queue with back-off, or make the row dead; returns the new state."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> tuple[bool, int]:
         s = uow.settings
         dead = exc.permanent or claimed.attempts >= s.notify_max_attempts
         wait = backoff_seconds(claimed.attempts, s.notify_retry_base_seconds,
@@ -192,6 +198,9 @@ def record_failure(db: Database, claimed: Claimed, worker: str, exc: DeliveryFai
         else:
             values.update(state="queued", next_attempt_at=uow.now + timedelta(seconds=wait))
         uow.conn.execute(update(outbox).where(_mine(claimed.id, worker)).values(**values))
+        return dead, wait
+
+    dead, wait = db.transact(work, what="outbox failure")
     level = logging.ERROR if dead else logging.WARNING
     log.log(level, "outbox #%s %s after attempt %s: %s", claimed.id,
             "dead" if dead else f"retry in {wait}s", claimed.attempts, exc)
@@ -202,11 +211,14 @@ def release(db: Database, claimed: list[Claimed], worker: str) -> None:
     """Hand back rows claimed but not attempted (the worker is stopping)."""
     if not claimed:
         return
-    with db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> None:
         for c in claimed:
             uow.conn.execute(update(outbox).where(_mine(c.id, worker)).values(
                 state="queued", claimed_by=None, claimed_until=None,
                 attempts=outbox.c.attempts - 1))
+
+    db.transact(work, what="outbox release")
 
 
 def deliver(db: Database, sender: Sender, claimed: Claimed, worker: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.notifications.errors import DeliveryFailed
 from topup.notifications.interfaces import InboundSms, Receipt, Receives
 from topup.notifications.tables import outbox, submissions
@@ -53,7 +53,7 @@ def summary(states: list[str], parts: int) -> str:
 
 def record_receipt(db: Database, receipt: Receipt) -> bool:
     """Apply a receipt to the part it names; False when no part has that id."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> bool:
         row = uow.conn.execute(select(submissions).where(
             submissions.c.provider_message_id.in_(receipt_ids(receipt.provider_message_id))
         ).order_by(submissions.c.id.desc()).limit(1)).first()
@@ -67,7 +67,9 @@ def record_receipt(db: Database, receipt: Receipt) -> bool:
             submissions.c.outbox_id == row.outbox_id)).scalars())
         uow.conn.execute(update(outbox).where(outbox.c.id == row.outbox_id).values(
             delivery_state=summary(states, row.parts), delivery_reported_at=uow.now))
-    return True
+        return True
+
+    return db.transact(work, what="receipt")
 
 
 class InboundRouter:

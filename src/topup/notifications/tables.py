@@ -30,6 +30,8 @@ STATES = ("queued", "sending", "sent", "dead")
 DELIVERY_STATES = ("SUBMITTED", "ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV",
                    "ACCEPTD", "UNKNOWN", "REJECTD")
 
+# On PostgreSQL partitioned by month on ``created_at`` (primary key ``(id, created_at)``); a
+# trigger stands for the foreign key of ``notification_submissions`` (docs/partitioning.md).
 outbox = Table(
     "notification_outbox",
     metadata,

@@ -83,8 +83,7 @@ class _Stop(Exception):
 def run(db: Database, payers: Payers, limit: int = 200) -> int:
     """One run of the job: re-arm, fire what is due, finish what a dead worker left; returns
     how many top-ups were charged (paid or waiting for the provider)."""
-    with db.unit() as uow:
-        rearm(uow)
+    db.transact(rearm, what="auto top-up re-arm")
     outcomes = [_alone(fire, db, line_id, payers) for line_id in due(db, limit)]
     outcomes += [_alone(resume, db, line_id, payers) for line_id in stranded(db, limit)]
     return sum(o in ("paid", "pending") for o in outcomes)
@@ -235,25 +234,32 @@ def _charge(db: Database, line_id: int, order: Order, method: StoredMethod, paye
         order = pay_with_saved(db, payers.savers[method.provider],
                                payers.providers[method.provider], order, method.id)
     except ProviderUnavailable as exc:  # the lease lapses and ``resume`` charges again
-        with db.unit() as uow:
+        detail = exc.detail[:300]
+
+        def later(uow: UnitOfWork) -> None:
             uow.conn.execute(update(at).where(at.c.line_id == line_id, at.c.order_id == order.id)
-                             .values(lease_until=uow.now + RETRY, last_error=exc.detail[:300],
+                             .values(lease_until=uow.now + RETRY, last_error=detail,
                                      updated_at=uow.now))
+
+        db.transact(later, what="auto top-up outcome")
         return Outcome(line_id, "unavailable", order.id)
     except TopupError as exc:  # the card can no longer pay it (removed meanwhile)
         return _cancel(db, line_id, order.id, exc.detail)
-    with db.unit() as uow:
-        return _record(uow, line_id, get_order(uow, order.id))
+    # recording what the provider did is database work only: safe to run again
+    return db.transact(lambda uow: _record(uow, line_id, get_order(uow, order.id)),
+                       what="auto top-up outcome")
 
 
 def _cancel(db: Database, line_id: int, order_id: int, detail: str) -> Outcome:
     """Give up a top-up its card cannot pay, and record it. The order is locked before the
     rule, as a settling payment locks them."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> Outcome:
         current = get_order(uow, order_id)
         if current.state == "awaiting_payment":
             current = move_order(uow, current, "cancelled", detail[:200])
         return _record(uow, line_id, current, detail)
+
+    return db.transact(work, what="auto top-up cancel")
 
 
 def _record(uow: UnitOfWork, line_id: int, order: Order, detail: str | None = None

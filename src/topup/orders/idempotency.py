@@ -152,12 +152,24 @@ def run_in(uow: UnitOfWork, owner_id: int, key: str, method: str, path: str, dig
 
 
 def run_once(db: Database, owner_id: int, key: str | None, method: str, path: str, body: Any,
-             work: Callable[[UnitOfWork], tuple[int, Any]]) -> Outcome:
-    """Run ``work`` once per (owner, key); later calls with the same request replay it."""
+             work: Callable[[UnitOfWork], tuple[int, Any]], *, retry: bool = False) -> Outcome:
+    """Run ``work`` once per (owner, key); later calls with the same request replay it.
+
+    ``retry``: ``work`` only writes to the database, so after a serialization failure or a
+    deadlock it is run again whole (``Database.transact``). Not for work that calls a payment
+    provider before COMMIT: the order it makes gets a new id on each run, and the provider's
+    idempotency key with it (``order-<id>``), so each run would start another payment there;
+    such work fails with 503 instead and the client retries with its Idempotency-Key."""
     key = require_key(key)
     digest = request_hash(method, path, body)
-    with db.unit() as uow:
+
+    def once(uow: UnitOfWork) -> Outcome:
         return run_in(uow, owner_id, key, method, path, digest, work)
+
+    if retry:
+        return db.transact(once, what=f"{method} {path}")
+    with db.unit() as uow:
+        return once(uow)
 
 
 class RecentAnswers:

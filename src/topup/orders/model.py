@@ -178,7 +178,7 @@ def record_created(uow: UnitOfWork, order_id: int) -> None:
     event_id = uow.conn.execute(insert(order_events).values(
         order_id=order_id, at=uow.now, from_state=None, to_state="created"
     ).returning(order_events.c.id)).scalar_one()
-    uow.memo[(_OPENED, order_id)] = (int(event_id), None)
+    uow.memo[(_OPENED, order_id)] = (int(event_id), None, uow.now)
 
 
 def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
@@ -196,11 +196,13 @@ def move_order(uow: UnitOfWork, order: Order, to: str, note: str | None = None,
         state=to, updated_at=uow.now, **values))
     opened = uow.memo.get((_OPENED, order.id))
     if isinstance(opened, tuple):
-        event_id, noted = opened
+        event_id, noted, at = opened
         notes = "; ".join(n for n in (noted, note) if n) or None
-        uow.conn.execute(update(order_events).where(order_events.c.id == event_id).values(
+        # by its time too: PostgreSQL looks in that month's partition only
+        uow.conn.execute(update(order_events).where(
+            order_events.c.id == event_id, order_events.c.at == at).values(
             to_state=to, note=notes))
-        uow.memo[(_OPENED, order.id)] = (event_id, notes)
+        uow.memo[(_OPENED, order.id)] = (event_id, notes, at)
     else:
         uow.conn.execute(insert(order_events).values(
             order_id=order.id, at=uow.now, from_state=order.state, to_state=to, note=note))

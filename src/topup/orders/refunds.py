@@ -254,24 +254,32 @@ def refund_order(db: Database, provider: PaymentProvider, order_id: int, *, key:
     The wallet money is reserved first (so it cannot be spent meanwhile), the provider pays
     back outside any transaction, and the reservation is then posted or released.
     """
-    with db.unit() as uow:
+    # Every unit here writes to the database only (the provider is called between them, with
+    # ``key`` as its idempotency key): each is run again after a conflict.
+    def reserve(uow: UnitOfWork) -> tuple[Order, RefundView, bool]:
         order = get_order(uow, order_id)
-        view, earlier = _open(uow, order, amount, key, reason, actor_id)
+        return (order, *_open(uow, order, amount, key, reason, actor_id))
+
+    order, view, earlier = db.transact(reserve, what="refund reservation")
     if earlier:
         return view
     try:
         done = provider.refund((order.payment_ref or "").split(":", 1)[1], view.amount,
                                view.currency, key)
     except PaymentError as exc:
-        with db.unit() as uow:
-            _finish(uow, view.id, False, None, str(exc)[:300])
+        error = str(exc)[:300]
+        db.transact(lambda uow: _finish(uow, view.id, False, None, error),
+                    what="refund outcome")
         if isinstance(exc, ProviderUnavailable):  # its text may name hosts: kept for staff
             raise RefundFailed("the payment provider could not be reached; the refund was "
                                "not made and the money stays in the wallet") from exc
         raise RefundFailed(str(exc)) from exc
-    with db.unit() as uow:
+
+    def paid_back(uow: UnitOfWork) -> RefundView:
         _finish(uow, view.id, True, done.refund_ref, None)
         return _view(uow, view.id)
+
+    return db.transact(paid_back, what="refund outcome")
 
 
 def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,

@@ -106,7 +106,7 @@ class Outcome:
 def take_up(db: Database, limit: int = 200) -> int:
     """Record the buckets now due for renewal (idempotent): those ending soon, and those of
     ``renew_on = data_out`` plans whose data is used up; returns how many were new."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> int:
         taken = select(renewals.c.bucket_id)
         # a plan bought for a group is bought again by hand, for the group (not renewed
         # as the buying line's own)
@@ -122,6 +122,8 @@ def take_up(db: Database, limit: int = 200) -> int:
                 "state": "retry", "attempts": 0, "next_attempt_at": uow.now,
                 "created_at": uow.now, "updated_at": uow.now}, ["bucket_id"]))
         return len(due)
+
+    return db.transact(work, what="renewal take-up")
 
 
 def due(db: Database, limit: int = 200) -> list[int]:
@@ -214,10 +216,11 @@ def _charge(db: Database, row: Any, order: Order, method: StoredMethod, payers: 
         order = pay_with_saved(db, payers.savers[method.provider],
                                payers.providers[method.provider], order, method.id)
     except TopupError as exc:  # unreachable provider: the order waits for the next claim
-        with db.unit() as uow:
-            return _later(uow, row, exc.detail)
-    with db.unit() as uow:
-        return _settle(uow, row, get_order(uow, order.id))
+        detail = exc.detail
+        return db.transact(lambda uow: _later(uow, row, detail), what="renewal outcome")
+    # recording what the provider did is database work only: safe to run again
+    return db.transact(lambda uow: _settle(uow, row, get_order(uow, order.id)),
+                       what="renewal outcome")
 
 
 def _settle(uow: UnitOfWork, row: Any, order: Order) -> Outcome:

@@ -77,6 +77,7 @@ orders = Table(
     Index("ix_orders_customer_id", "customer_id", **where_set("customer_id")),
 )
 
+# On PostgreSQL partitioned by month on ``at`` (primary key ``(id, at)``; docs/partitioning.md).
 order_events = Table(
     "order_events",
     metadata,

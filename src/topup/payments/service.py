@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from topup.config import Settings
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.errors import TopupError
 from topup.orders.model import Order
 from topup.orders.service import awaiting_payment, expire_unpaid
@@ -66,9 +67,13 @@ def reconcile(db: Database, providers: dict[str, PaymentProvider], *,
         settled += after.state == "fulfilled"
         failed += after.state == "failed"
         if after.state == "awaiting_payment" and _overdue(db, order, name):
-            with db.unit() as uow:
-                expired += expire_unpaid(uow, order.id).state == "expired"
+            done = db.transact(partial(_expire, order.id), what="reconcile expiry")
+            expired += done.state == "expired"
     return ReconcileResult(len(waiting), settled, failed, errors, expired)
+
+
+def _expire(order_id: int, uow: UnitOfWork) -> Order:
+    return expire_unpaid(uow, order_id)
 
 
 def _overdue(db: Database, order: Order, provider: str) -> bool:

@@ -54,7 +54,8 @@ def after_commit(db: Database, provider: PaymentProvider, order: Order) -> Order
 
 def settle(db: Database, provider: PaymentProvider, payment_ref: str, status: PaymentStatus,
            source: str) -> Order:
-    """``settle_in`` in a unit of work of its own, then ``after_commit``."""
-    with db.unit() as uow:
-        order = settle_in(uow, payment_ref, status, source)
+    """``settle_in`` in a unit of work of its own (the provider's report is in hand: database
+    work only, run again after a conflict), then ``after_commit``."""
+    order = db.transact(lambda uow: settle_in(uow, payment_ref, status, source),
+                        what=f"settle ({source})")
     return after_commit(db, provider, order)

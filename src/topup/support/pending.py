@@ -75,8 +75,13 @@ def open_for_late_payments(db: Database) -> int:
     """The sweep: a ticket for every late payment, a batch per unit of work; how many."""
     opened = 0
     while True:
-        with db.unit() as uow:
-            due = late_orders(uow)
-            opened += sum(open_for_order(uow, order_id) is not None for order_id in due)
+        due, made = db.transact(_open_some, what="late payments")
+        opened += made
         if len(due) < BATCH:
             return opened
+
+
+def _open_some(uow: UnitOfWork) -> tuple[list[int], int]:
+    """One batch of ``open_for_late_payments``: the orders looked at, the tickets opened."""
+    due = late_orders(uow)
+    return due, sum(open_for_order(uow, order_id) is not None for order_id in due)

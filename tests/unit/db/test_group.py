@@ -1,7 +1,9 @@
 """The group-committing writer: many commands, one COMMIT, answers only after it; a refusal
-fails alone, anything else (in a kind's apply or at COMMIT) sends each command through alone;
-a closed writer refuses new commands but finishes the queued ones; ids learned in a rolled
-back savepoint are never remembered."""
+fails alone, a serialization failure or a deadlock (forced on the real PostgreSQL) applies
+the batch again whole after a pause, and 503s it when the tries run out, anything else (in a
+kind's apply or at COMMIT) sends each command through alone; a closed writer refuses new
+commands but finishes the queued ones; ids learned in a rolled back savepoint are never
+remembered."""
 
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.conflicts import Crossed, forced
 from tests.factories import WRITER_WAIT as WAIT
 from tests.factories import writer_commits
 from tests.factories import writer_held as held
 from topup.audit.tables import audit_log
 from topup.catalog import pricing
 from topup.db.group import WriterClosed, _Work
+from topup.db.retry import RetryPolicy, TransactionConflict
 from topup.db.uow import Database, UnitOfWork
 from topup.db.writer import DatabaseBusy
 from topup.demo.catalog import seed_catalog
@@ -75,7 +79,8 @@ class _BreaksAtCommit:
                 at=uow.now, actor_id=987654321, action="test.orphan", target="nobody", data={}))
         else:  # a deferred UNIQUE constraint: two equal rows are fine until COMMIT
             uow.conn.execute(text(
-                "CREATE TEMP TABLE commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+                "CREATE TEMP TABLE commit_check (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) "
+                "ON COMMIT DROP"))
             uow.conn.execute(text("INSERT INTO commit_check VALUES (1), (1)"))
         return [None] * len(commands)
 
@@ -310,3 +315,91 @@ def test_a_batch_that_gets_no_write_slot_is_answered_busy_at_once(db: Database) 
     answers = [outcome(f) for f in futures]
     assert all(isinstance(a, DatabaseBusy) for a in answers), answers
     assert slot.waits == 1, "nothing was applied: waiting again for each command is no use"
+
+CONFLICT = "NEW.target = 'conflict'"
+
+
+def broken(uow: UnitOfWork) -> None:
+    note("broken")(uow)
+    raise RuntimeError("a bug, not a refusal")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_batch_aborted_by_a_serialization_failure_is_applied_again_whole(
+        db: Database, commits: list[str]) -> None:
+    with forced(db, "audit_log", times=2, when=CONFLICT) as raised:
+        with held(db):
+            futures = [db.writer.submit(Note("a")), db.writer.submit(_Work(note("conflict"))),
+                       db.writer.submit(Note("b"))]
+        answers = [outcome(f) for f in futures]
+        assert raised() == 2
+    assert answers == ["a", "conflict", "b"]
+    assert notes_in_db(db) == {"a", "conflict", "b"}
+    assert commits == ["commit", "commit"], "the gate, then the batch once, on its third try"
+    status = db.local_writer.status()
+    assert status["conflict_retries"]["serialization_failure"] == 2
+    assert status["retried"] == 0, "never split into commands one by one"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_command_alone_after_its_batch_broke_is_retried_on_a_deadlock(db: Database) -> None:
+    with forced(db, "audit_log", times=1, errcode="40P01", when=CONFLICT) as raised:
+        with held(db):  # the bug comes first: the batch fails before "conflict" is written
+            futures = [db.writer.submit(_Work(w)) for w in (broken, note("conflict"))]
+        bad, ok = (outcome(f) for f in futures)
+        assert raised() == 1
+    assert isinstance(bad, RuntimeError) and ok == "conflict"
+    assert notes_in_db(db) == {"conflict"}
+    status = db.local_writer.status()
+    assert status["retried"] == 1 and status["conflict_retries"]["deadlock_detected"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_batch_that_conflicts_on_every_try_is_answered_503_and_writes_nothing(
+        db: Database) -> None:
+    db.retry_policy = RetryPolicy(attempts=3, seconds=2.0, cap=0.05)
+    with forced(db, "audit_log", times=1000, when=CONFLICT) as raised:
+        with held(db):
+            futures = [db.writer.submit(Note("a")), db.writer.submit(_Work(note("conflict"))),
+                       db.writer.submit(Note("b"))]
+        answers = [outcome(f) for f in futures]
+        assert raised() == 3
+    assert all(isinstance(a, TransactionConflict) for a in answers), answers
+    assert {(a.status, a.extra["retry_after"]) for a in answers} == {(503, 1)}
+    assert notes_in_db(db) == set()
+    assert db.local_writer.status()["conflicts_given_up"] == 1
+    assert db.writer.call(note("after")) == "after", "the writer carries on"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_nodes_writers_locking_crossing_rows_deadlock_once_and_both_commit(
+        db: Database) -> None:
+    """Two writers (two nodes) each take two rows in opposite order: PostgreSQL breaks the
+    cycle with 40P01, the victim's batch is applied again and both commands commit once."""
+    second = Database(db.engine, db.settings, db.clock)
+    first_ids = [db.writer.call(note(f"row{i}")) for i in range(2)]
+    with db.unit(readonly=True) as uow:
+        rows = {r.target: r.id for r in uow.conn.execute(select(
+            audit_log.c.target, audit_log.c.id).where(audit_log.c.target.in_(first_ids)))}
+    crossing = Crossed("audit_log", rows["row0"], rows["row1"])
+
+    def side(i: int) -> Any:
+        def work(uow: UnitOfWork) -> str:
+            crossing.lock(uow, i)
+            return str(note(f"side{i}")(uow))
+        return _Work(work)
+
+    try:
+        futures = [db.writer.submit(side(0)), second.writer.submit(side(1))]
+        answers = [outcome(f) for f in futures]
+        victims = [w.status()["conflict_retries"]["deadlock_detected"]
+                   for w in (db.local_writer, second.local_writer)]
+    finally:
+        second.close()
+    assert answers == ["side0", "side1"]
+    assert sorted(crossing.tries) == [1, 2] and sorted(victims) == [0, 1]
+    assert notes_in_db(db) == {"row0", "row1", "side0", "side1"}

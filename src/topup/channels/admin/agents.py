@@ -206,11 +206,12 @@ def _day(text: str) -> date | None:
 def statement(agent_id: DbId, day: str = Query("", alias="date", max_length=10),
               w: Web = Depends(READ)) -> Response:
     """The agent's float over one UTC day (today unless ``date`` names another)."""
-    with w.db.unit() as uow:
+    with w.db.unit(readonly=True, replica=True) as uow:
         agent = agent_svc.get_agent(uow, agent_id)
         st = daily_statement(uow, agent.id, _day(day) or uow.now.date())
     return page(w, "admin/agent_statement.html", "agents", agent=agent, st=st,
-                prev=st.day - timedelta(days=1), following=st.day + timedelta(days=1))
+                prev=st.day - timedelta(days=1), following=st.day + timedelta(days=1),
+                as_of=uow.as_of)
 
 
 @router.post("/admin/agents/{agent_id:int}/terminals")
@@ -271,13 +272,13 @@ def rotate(terminal_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRI
 def reconciliation(terminal_id: DbId, day: str = Query("", alias="date", max_length=10),
                    w: Web = Depends(READ)) -> Response:
     """What one terminal sold on one UTC day, per tender, to reconcile its cash box."""
-    with w.db.unit() as uow:
+    with w.db.unit(readonly=True, replica=True) as uow:
         terminal = terminal_svc.get_terminal(uow, terminal_id)
         report = terminal_report(uow, terminal.id, _day(day) or uow.now.date())
         agent = agent_svc.get_agent(uow, terminal.agent_id)
     return page(w, "admin/terminal_report.html", "agents", agent=agent, terminal=terminal,
                 report=report, prev=report.day - timedelta(days=1),
-                following=report.day + timedelta(days=1))
+                following=report.day + timedelta(days=1), as_of=uow.as_of)
 
 
 def _tiers_page(w: Web, form: Form | None = None, status: int = 200) -> Response:

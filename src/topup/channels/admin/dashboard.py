@@ -1,5 +1,6 @@
 """The console's first page: top-ups and sales per day by channel and method, the lines by
-status, and data sold against data used, over the last 30 days (days in UTC)."""
+status, and data sold against data used, over the last 30 days (days in UTC). Read from the
+replica when there is one (docs/replica.md)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def dashboard(currency: str | None = Query(None, max_length=3),
               w: Web = Depends(allowed("dashboard.read"))) -> Response:
     """The figures of the last 30 days."""
     since, days = _days(w.now)
-    with w.db.unit(readonly=True) as uow:
+    with w.db.unit(readonly=True, replica=True) as uow:
+        as_of = uow.as_of
         sales = sales_reports.daily_sales(uow, since)
         statuses = line_svc.count_by_status(uow)
         sold = data_reports.data_sold_per_day(uow, since)
@@ -72,6 +74,6 @@ def dashboard(currency: str | None = Query(None, max_length=3),
     return page(w, "admin/dashboard.html", "dashboard", charts=charts, totals=totals,
                 statuses=statuses, currency=chosen, lines_total=sum(statuses.values()),
                 currencies=sorted({r.currency for r in sales}), first_day=days[0],
-                data_series=DATA_SERIES,
+                data_series=DATA_SERIES, as_of=as_of,
                 rows=sorted(mine, key=lambda r: (r.day, r.kind, r.channel, r.method),
                             reverse=True))

@@ -72,10 +72,11 @@ def _labels(w: Web) -> dict[str, Any]:
 @router.get("/admin/tickets/report")
 def ticket_report(w: Web = Depends(READ)) -> Response:
     """First-response and resolution times per week (median, 90th percentile)."""
-    with w.db.unit(readonly=True) as uow:
+    with w.db.unit(readonly=True, replica=True) as uow:
         weeks = reports.weekly(uow, 12)
         ages = reports.open_by_age(uow)
-    return page(w, "admin/ticket_report.html", "tickets", weeks=weeks, ages=ages)
+    return page(w, "admin/ticket_report.html", "tickets", weeks=weeks, ages=ages,
+                as_of=uow.as_of)
 
 
 def _around(w: Web, ticket: support.Ticket) -> dict[str, Any]:

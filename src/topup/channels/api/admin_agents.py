@@ -192,14 +192,15 @@ def fund(agent_id: DbId, body: FundIn,
             float_balance=money_out(done.balance), replayed=done.replayed))
 
     return respond(run_once(db, user.id, idempotency_key, "POST",
-                            f"/api/v1/admin/agents/{agent_id}/float", body.model_dump(), work))
+                            f"/api/v1/admin/agents/{agent_id}/float", body.model_dump(), work,
+                            retry=True))
 
 
 @router.get("/agents/{agent_id}/statement", response_model=StatementOut)
 def statement(agent_id: DbId, day: date | None = Query(None, alias="date", description=DATE_DOC),
               _: User = Depends(agents_read), db: Database = Depends(database)) -> StatementOut:
-    """The agent's float statement for one day."""
-    with db.unit() as uow:
+    """The agent's float statement for one day (from the replica when there is one)."""
+    with db.unit(readonly=True, replica=True) as uow:
         return statement_out(daily_statement(uow, agent_id, day or uow.now.date()))
 
 
@@ -268,7 +269,7 @@ def reconciliation(terminal_id: DbId,
                    day: date | None = Query(None, alias="date", description=DATE_DOC),
                    _: User = Depends(agents_read), db: Database = Depends(database)
                    ) -> TerminalReportOut:
-    """One terminal's sales of the day, per tender."""
-    with db.unit() as uow:
+    """One terminal's sales of the day, per tender (from the replica when there is one)."""
+    with db.unit(readonly=True, replica=True) as uow:
         return terminal_report_out(terminal_report(uow, terminal_id, day or uow.now.date()))
 

@@ -17,7 +17,7 @@ from topup.channels.api.schemas import (
     TokenOut,
     UserOut,
 )
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.promotions import points, referrals
 from topup.subscribers import auth, reset
 from topup.subscribers.auth import User
@@ -37,25 +37,32 @@ def register(request: Request, body: RegisterIn, db: Database = Depends(database
 
     A taken e-mail and a taken phone get the same refusal (``login_taken``); each address has
     a budget of attempts per hour (429 with Retry-After beyond it)."""
-    with db.unit() as uow:
-        wait = auth.admit_registration(uow, client_ip(request))
+    address = client_ip(request)
+    wait = db.transact(lambda uow: auth.admit_registration(uow, address), what="register")
     if wait:
         raise auth.registration_refused(wait)
-    with db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> User:
         user = auth.register(uow, email=body.email, phone=body.phone, password=body.password,
                              language=body.language, currency=body.currency)
         if body.invite:  # a bad code refuses the registration: nothing is kept
             referrals.join(uow, user.id, body.invite)
-    return user_out(user)
+        return user
+
+    return user_out(db.transact(work, what="register"))
 
 
 @router.post("/token", response_model=TokenOut)
 def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
           db: Database = Depends(database)) -> TokenOut:
     """Log in: ``username`` is the e-mail or phone. Repeated failures back off (429)."""
-    with db.unit() as uow:
-        user = auth.authenticate(uow, form.username, form.password, client_ip(request))
-        issued = auth.issue_token(uow, user) if user else None
+    address = client_ip(request)
+
+    def work(uow: UnitOfWork) -> str | None:
+        user = auth.authenticate(uow, form.username, form.password, address)
+        return auth.issue_token(uow, user) if user else None
+
+    issued = db.transact(work, what="sign-in")
     if issued is None:
         raise BadCredentials()
     return TokenOut(access_token=issued, expires_in=db.settings.token_ttl_seconds)
@@ -65,8 +72,7 @@ def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
 def logout(token: str | None = Depends(oauth2), _: User = Depends(current_user),
            db: Database = Depends(database)) -> Response:
     """Revoke the bearer token used for this call."""
-    with db.unit() as uow:
-        auth.revoke_token(uow, str(token))
+    db.transact(lambda uow: auth.revoke_token(uow, str(token)), what="sign-out")
     return Response(status_code=204)
 
 
@@ -76,8 +82,9 @@ def password_reset(request: Request, body: ResetRequestIn, db: Database = Depend
     """Send a one-time code to the login's phone or e-mail. The answer is the same for unknown
     logins and for requests over the hourly budget of the account or address (nothing is sent
     then)."""
-    with db.unit() as uow:
-        reset.request_reset(uow, body.login, client_ip(request))
+    address = client_ip(request)  # the code goes out from the outbox, after COMMIT
+    db.transact(lambda uow: reset.request_reset(uow, body.login, address),
+                what="password reset")
     return {"status": "if the account exists, a code is on its way"}
 
 
@@ -86,9 +93,10 @@ def password_reset_confirm(request: Request, body: ResetConfirmIn,
                            db: Database = Depends(database)) -> Response:
     """Set a new password with the code; 5 wrong tries or 10 minutes spend the code, and wrong
     codes of an account (any of its codes) or an address back off (429 with Retry-After)."""
-    with db.unit() as uow:
-        ok = reset.confirm_reset(uow, body.login, body.code, body.new_password,
-                                 client_ip(request))
+    address = client_ip(request)
+    ok = db.transact(lambda uow: reset.confirm_reset(uow, body.login, body.code,
+                                                     body.new_password, address),
+                     what="password reset")
     if not ok:
         raise reset.reset_refused()
     return Response(status_code=204)
@@ -128,6 +136,5 @@ def my_points(user: User = Depends(current_user), db: Database = Depends(databas
 def update_me(body: ProfileIn, user: User = Depends(current_user),
               db: Database = Depends(database)) -> UserOut:
     """Change the language (en, zh-CN) and home currency."""
-    with db.unit() as uow:
-        return user_out(auth.update_profile(uow, user.id, language=body.language,
-                                            currency=body.currency))
+    return user_out(db.transact(lambda uow: auth.update_profile(
+        uow, user.id, language=body.language, currency=body.currency), what="profile"))

@@ -108,17 +108,21 @@ def put(line_id: DbId, body: AutoTopupIn, request: Request,
     rule = Rule(threshold=body.threshold, amount=body.amount,
                 method_id=body.payment_method_id, max_per_day=body.max_per_day,
                 max_amount_per_day=body.max_amount_per_day, currency=body.currency)
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> AutoTopupOut:
         line = _own_line(uow, user, line_id)
         return _out(uow, autotopup.save_auto_topup(uow, line, rule, usable_providers=usable))
+
+    return db.transact(work, what="auto top-up")
 
 
 @router.delete("/{line_id}/auto-topup", status_code=204)
 def switch_off(line_id: DbId, user: User = Depends(current_user),
                db: Database = Depends(database)) -> Response:
     """Switch the line's auto top-up off (kept, to be set again); 404 when it never had one."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> None:
         line = _own_line(uow, user, line_id)
         if autotopup.switch_off(uow, line.id) is None:
             raise AutoTopupNotFound("no auto top-up is set for this line")
+
+    db.transact(work, what="auto top-up")
     return Response(status_code=204)

@@ -12,7 +12,7 @@ from topup.channels.api.deps import database, role
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import CapIn, GroupIn, GroupOut, MemberIn
 from topup.channels.api.views import group_out
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.subscribers import groups
 from topup.subscribers.auth import User
 
@@ -24,9 +24,11 @@ customer = role("customer")  # groups are a traveller's: staff act on lines, not
 def create(body: GroupIn, request: Request, user: User = Depends(customer),
            db: Database = Depends(database)) -> GroupOut:
     """A new, empty group of the caller's lines."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> GroupOut:
         return group_out(uow, groups.create_group(uow, user.id, body.name),
                          language_of(request))
+
+    return db.transact(work, what="group")
 
 
 @router.get("", response_model=list[GroupOut])
@@ -51,20 +53,24 @@ def add(group_id: DbId, body: MemberIn, request: Request, user: User = Depends(c
         db: Database = Depends(database)) -> GroupOut:
     """Put one of the caller's lines in the group (a line is in one group at a time), with
     an optional cap of the group's data it may draw."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> GroupOut:
         group = groups.get_group(uow, group_id, owner=user.id)
         groups.add_member(uow, group, body.line_id, body.cap_bytes)
         return group_out(uow, group, language_of(request))
+
+    return db.transact(work, what="group members")
 
 
 @router.patch("/{group_id}/members/{line_id}", response_model=GroupOut)
 def set_cap(group_id: DbId, line_id: DbId, body: CapIn, request: Request,
             user: User = Depends(customer), db: Database = Depends(database)) -> GroupOut:
     """Set or clear (null) a line's cap."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> GroupOut:
         group = groups.get_group(uow, group_id, owner=user.id)
         groups.set_cap(uow, group, line_id, body.cap_bytes)
         return group_out(uow, group, language_of(request))
+
+    return db.transact(work, what="group cap")
 
 
 @router.delete("/{group_id}/members/{line_id}", response_model=GroupOut)
@@ -72,7 +78,9 @@ def remove(group_id: DbId, line_id: DbId, request: Request, user: User = Depends
            db: Database = Depends(database)) -> GroupOut:
     """Take a line out of the group: it stops drawing on the group's plans; what it used
     stays on the books (and in the pool's figures while those plans run)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> GroupOut:
         group = groups.get_group(uow, group_id, owner=user.id)
         groups.remove_member(uow, group, line_id)
         return group_out(uow, group, language_of(request))
+
+    return db.transact(work, what="group members")

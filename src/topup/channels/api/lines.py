@@ -32,8 +32,9 @@ def bind(request: Request, body: BindIn, user: User = Depends(current_user),
          db: Database = Depends(database)) -> LineOut:
     """Bind a SIM/eSIM with its ICCID or number and the secret printed on the card. Wrong
     secrets back off per account, per line (across accounts) and per address (429)."""
-    with db.unit() as uow:
-        line = line_svc.bind(uow, user.id, body.identifier, body.secret, client_ip(request))
+    address = client_ip(request)
+    line = db.transact(lambda uow: line_svc.bind(uow, user.id, body.identifier, body.secret,
+                                                 address), what="bind")
     if line is None:
         raise line_svc.bind_refused()
     return line_out(line)
@@ -59,9 +60,11 @@ def detail(line_id: DbId, request: Request, user: User = Depends(current_user),
 def patch(line_id: DbId, body: LinePatchIn, user: User = Depends(current_user),
           db: Database = Depends(database)) -> LineOut:
     """Switch auto-renew on or off."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> LineOut:
         line = visible_line(uow, user, line_id, write=True)
         return line_out(line_svc.set_auto_renew(uow, line.id, body.auto_renew))
+
+    return db.transact(work, what="auto-renew switch")
 
 
 PageSize = Query(20, ge=1, le=100)

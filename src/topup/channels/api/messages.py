@@ -132,6 +132,8 @@ ZH: dict[str, str] = {
     "invalid_assignee": "该账号不能处理工单",
     "ticket_closed": "该工单已关闭",
     "inbound_refused": "该邮件不属于任何工单",
+    # a conflict between two transactions, retried until the tries ran out (db/retry.py)
+    "transaction_conflict": "服务繁忙，请稍后重试",
 }
 
 

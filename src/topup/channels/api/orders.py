@@ -54,8 +54,9 @@ def create(body: OrderIn, request: Request,
                                     provider=providers.get(body.method))
         return 201, jsonable_encoder(order_out(order))
 
+    # paid from the wallet: database writes only; a provider's payment is not started twice
     return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/orders",
-                            _asked(body), work))
+                            _asked(body), work, retry=providers.get(body.method) is None))
 
 
 def _asked(body: OrderIn) -> dict[str, Any]:

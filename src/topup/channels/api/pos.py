@@ -119,7 +119,7 @@ def topup(body: PosTopupIn, idempotency_key: str | None = Header(None, descripti
         return 201, jsonable_encoder(topup_sale_out(done))
 
     return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/pos/topups",
-                            fingerprint(db, body), work))
+                            fingerprint(db, body), work, retry=True))
 
 
 @router.post("/vouchers", status_code=201, response_model=VoucherSaleOut,
@@ -136,7 +136,7 @@ def sell_card(body: VoucherSellIn,
         return 201, jsonable_encoder(voucher_sale_out(done))
 
     return respond(run_once(db, user.id, idempotency_key, "POST", "/api/v1/pos/vouchers",
-                            body.model_dump(), work))
+                            body.model_dump(), work, retry=True))
 
 
 @router.get("/statement", response_model=StatementOut)

@@ -3,7 +3,8 @@
 ``type`` is ``urn:topup:problem:<code>``; ``code`` repeats it for clients that prefer a plain
 member; ``title`` follows Accept-Language (en, zh-CN), and so does ``detail`` for the refusals
 a traveller meets (``details.py``); extra members carry details such as the field at fault or
-the seconds to wait.
+the seconds to wait. A serialization failure or a deadlock that got past every retry
+(``topup.db.retry``) is the 503 ``transaction_conflict`` with Retry-After, never a 500.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from topup.channels.api.details import detail_in
 from topup.channels.api.messages import generic_detail, language_of, title_for
+from topup.db.retry import TransactionConflict, is_retryable
 from topup.errors import TopupError
 
 log = logging.getLogger("topup.api")
@@ -76,6 +78,8 @@ def problem_for(request: Request, exc: Exception) -> JSONResponse | None:
     lower-level error), for code that runs outside them (the fast lane); None otherwise."""
     if isinstance(exc, TopupError):
         return topup_problem(request, exc)
+    if is_retryable(exc):
+        return _conflict(request, exc)
     for error, code, title, detail in TRANSLATED:
         if isinstance(exc, error):
             log.info("%s on %s %s: %s", code, request.method, request.url.path, exc)
@@ -112,6 +116,15 @@ def install(app: FastAPI) -> None:
         return _internal(request)
 
 
+def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    """A conflict the database broke that no retry covered (a read-and-write unit left as it
+    was): nothing was written, so the client may simply come back."""
+    log.warning("%s on %s %s: %s", TransactionConflict.code, request.method, request.url.path,
+                exc)
+    return topup_problem(request, TransactionConflict(
+        "the database broke a conflict with another transaction; nothing was written"))
+
+
 def _internal(request: Request) -> JSONResponse:
     return problem(request, 500, "internal_error", "Internal error",
                    "something went wrong on our side; nothing was charged twice")
@@ -146,8 +159,12 @@ class ServerErrors:
 
         try:
             await self.app(scope, receive, sending)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+        except Exception as exc:
             if started:  # half a response is out: only closing the connection can end it
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 raise
+            if is_retryable(exc):
+                await _conflict(Request(scope), exc)(scope, receive, send)
+                return
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             await _internal(Request(scope))(scope, receive, send)

@@ -93,19 +93,26 @@ async def metrics(db: Database = Depends(database)) -> Response:
         WRITER.last = await db.writer.report()
     except Exception:  # the link broke while asking: the writer's series are left out
         WRITER.last = None
+    WRITER.transactions = db.retry_stats.snapshot()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 class _WriterMetrics(Collector):
-    """The writer's ``WriterStats`` as Prometheus series, from its last report."""
+    """The writer's ``WriterStats`` as Prometheus series, from its last report, and this
+    process's own transactions run again (``Database.transact``, db/retry.py)."""
 
     def __init__(self) -> None:
         self.last: dict[str, Any] | None = None
+        self.transactions: dict[str, Any] | None = None
 
     def collect(self) -> Iterator[Metric]:
+        yield from _conflicts("topup_transaction", "Write transactions of this process",
+                              self.transactions)
         st = self.last
         if not st:
             return
+        yield from _conflicts("topup_writer", "The writer's batches and lone commands", {
+            "retries": st.get("conflict_retries", {}), "gave_up": st.get("conflicts_given_up", 0)})
         yield CounterMetricFamily("topup_writer_batches", "Batches the writer committed",
                                   value=st["batches"])
         yield CounterMetricFamily("topup_writer_commands", "Commands in those batches",
@@ -125,6 +132,22 @@ class _WriterMetrics(Collector):
         buckets.append(("+Inf", st["batches"]))
         yield HistogramMetricFamily("topup_writer_batch_size", "Commands per batch",
                                     buckets=buckets, sum_value=st["commands"])
+
+
+def _conflicts(prefix: str, who: str, st: dict[str, Any] | None) -> Iterator[Metric]:
+    """Retries after a serialization failure or a deadlock, by SQLSTATE name, and the times
+    the tries ran out (answered 503)."""
+    if not st:
+        return
+    retries = CounterMetricFamily(f"{prefix}_conflict_retries",
+                                  f"{who} run again after a conflict the database broke",
+                                  labels=["sqlstate"])
+    for name, count in sorted(st["retries"].items()):
+        retries.add_metric([name], count)
+    yield retries
+    yield CounterMetricFamily(f"{prefix}_conflicts_given_up",
+                              f"{who} that conflicted on every try (answered 503)",
+                              value=st["gave_up"])
 
 
 WRITER = _WriterMetrics()

@@ -136,7 +136,7 @@ def topup(idempotency_key: str | None = Header(None, description=KEY_DOC),
         return 201, jsonable_encoder(topup_sale_out(done))
 
     return respond(run_once(db, t.user_id, idempotency_key, "POST", "/api/v1/terminal/topups",
-                            fingerprint(db, body), work))
+                            fingerprint(db, body), work, retry=True))
 
 
 @router.post("/vouchers", status_code=201, response_model=VoucherSaleOut,
@@ -152,7 +152,7 @@ def sell_card(idempotency_key: str | None = Header(None, description=KEY_DOC),
         return 201, jsonable_encoder(voucher_sale_out(sell_voucher(uow, seller, body.serial)))
 
     return respond(run_once(db, t.user_id, idempotency_key, "POST",
-                            "/api/v1/terminal/vouchers", body.model_dump(), work))
+                            "/api/v1/terminal/vouchers", body.model_dump(), work, retry=True))
 
 
 @router.get("/reconciliation", response_model=TerminalReportOut, responses={401: SIGNED})

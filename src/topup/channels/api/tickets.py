@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import database, role
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.subscribers.auth import User
 from topup.support import service as support
 
@@ -85,10 +85,12 @@ def mine(user: User = Depends(customer), db: Database = Depends(database)) -> li
 def open_ticket(body: TicketIn, user: User = Depends(customer),
                 db: Database = Depends(database)) -> TicketOut:
     """Open a request (about one of the caller's orders or lines, or in general)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> TicketOut:
         ticket = support.open_ticket(uow, user, body.subject, body.body,
                                      order_id=body.order_id, line_id=body.line_id, via="api")
         return _out(ticket, support.messages(uow, ticket.id))
+
+    return db.transact(work, what="ticket")
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
@@ -104,7 +106,9 @@ def detail(ticket_id: DbId, user: User = Depends(customer), db: Database = Depen
 def write(ticket_id: DbId, body: MessageIn, user: User = Depends(customer),
           db: Database = Depends(database)) -> TicketOut:
     """Add the caller's message; it is support's turn again."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> TicketOut:
         support.customer_message(uow, ticket_id, user.id, body.body, via="api")
         ticket = support.get_ticket(uow, ticket_id)
         return _out(ticket, support.messages(uow, ticket.id))
+
+    return db.transact(work, what="ticket message")

@@ -41,6 +41,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import mobile_codes
@@ -60,7 +61,7 @@ from topup.charging.errors import (
 )
 from topup.charging.sessions import Answer, ask_of, reauthorized, to_reauthorize
 from topup.db.group import WriterClosed
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.db.writer import DatabaseBusy
 from topup.errors import TopupError
 from topup.subscribers.errors import LineNotFound, LineNotUsable
@@ -130,6 +131,10 @@ def serving_country(mcc_mnc: str | None) -> str | None:
     return str(found[0].alpha2) if len(found) == 1 else None
 
 
+def _mark_reauthorized(session_id: int, uow: UnitOfWork) -> None:
+    reauthorized(uow, session_id)
+
+
 class GyServer:
     """topup's Credit-Control application on a Diameter node listening at ``host:port``."""
 
@@ -192,8 +197,8 @@ class GyServer:
                     due = to_reauthorize(uow)
                 for s in due:
                     self._send_rar(s.ref, s.peer_host, s.peer_realm)
-                    with self.db.unit() as uow:
-                        reauthorized(uow, s.session_id)
+                    self.db.transact(partial(_mark_reauthorized, s.session_id),
+                                     what="gy re-authorization")
             except Exception:  # keep looking; the next round tries again
                 log.exception("re-authorization round failed")
 

@@ -35,13 +35,14 @@ def _path(key: str) -> str:
     return f"/channels/{key.split(':', 1)[0]}"
 
 
-def once(db: Database, key: str, work: Callable[[UnitOfWork], dict[str, Any]]
-         ) -> tuple[dict[str, Any], bool]:
+def once(db: Database, key: str, work: Callable[[UnitOfWork], dict[str, Any]], *,
+         retry: bool = False) -> tuple[dict[str, Any], bool]:
     """Run ``work`` (its unit also claims ``key``) unless ``key`` ran before; returns what the
     first run returned and whether this is a replay. A refusal raised by ``work`` rolls the
-    claim back with everything else, so the same request may be tried again."""
+    claim back with everything else, so the same request may be tried again. ``retry``:
+    ``work`` only writes to the database (see ``run_once``)."""
     outcome = run_once(db, CHANNEL_OWNER, key, "POST", _path(key), {},
-                       lambda uow: (200, work(uow)))
+                       lambda uow: (200, work(uow)), retry=retry)
     return dict(outcome.body), outcome.replayed
 
 

@@ -179,7 +179,6 @@ def _send(db: Database, key: str | None, sender: str, lang: str, cmd: Command,
         return {"reply": reply}
 
     if key is None:
-        with db.unit() as uow:
-            return job(uow)["reply"]
-    body, _ = once(db, key, job)
+        return db.transact(job, what="sms keyword")["reply"]
+    body, _ = once(db, key, job, retry=True)  # the reply SMS leaves from the outbox
     return str(body["reply"])

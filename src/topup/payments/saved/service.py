@@ -98,9 +98,12 @@ def remove_method(db: Database, saver: SavesMethods, user_id: int, method_id: in
     with db.unit(readonly=True) as uow:
         row = _live(uow, user_id, method_id)
     saver.detach(str(row.method_ref))
-    with db.unit() as uow:
+
+    def revoke(uow: UnitOfWork) -> None:
         uow.conn.execute(update(spm).where(spm.c.id == method_id, spm.c.revoked_at.is_(None))
                          .values(revoked_at=uow.now))
+
+    db.transact(revoke, what="saved method removal")
 
 
 def pay_with_saved(db: Database, saver: SavesMethods, provider: PaymentProvider, order: Order,
