@@ -15,7 +15,6 @@ code (``topup.db.partitions`` makes months ahead and archives at run time).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alembic import op
@@ -54,10 +53,22 @@ def downgrade() -> None:
         unconvert(conn, table)
 
 
-@dataclass(frozen=True, order=True)
-class Month:
-    year: int
-    month: int
+class Month(tuple[int, int]):
+    """(year, month), ordered. Not a dataclass: Alembic loads a migration without a module
+    entry, which a dataclass with postponed annotations needs."""
+
+    __slots__ = ()
+
+    def __new__(cls, year: int, month: int) -> Month:
+        return super().__new__(cls, (year, month))
+
+    @property
+    def year(self) -> int:
+        return self[0]
+
+    @property
+    def month(self) -> int:
+        return self[1]
 
     @classmethod
     def of(cls, at: datetime) -> Month:
