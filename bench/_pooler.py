@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import _support as sup  # bench/ is a folder of scripts: run as a script, it is on sys.path
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -93,7 +93,7 @@ def pgbouncer(pg_url: str, database: str, port: int, pool_size: int, log_path: P
         _wait_ready(proc, u.username, u.password, port, database, log_path, ready_timeout)
         yield Pooler(proc.pid, port, url)
     finally:
-        _stop(proc)
+        sup.stop(proc, grace=10.0)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -115,17 +115,3 @@ def _wait_ready(proc: subprocess.Popen[bytes], user: str | None, password: str |
     raise RuntimeError(f"pgbouncer not ready after {timeout:.0f} s:\n"
                        f"{log_path.read_text(errors='replace')[-2000:]}")
 
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue

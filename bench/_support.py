@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from glob import glob
@@ -105,11 +105,12 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log_path: Path, time
     raise RuntimeError(f"topup serve not healthy after {timeout:.0f} s:\n{tail(log_path)}")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started by ``server`` (its process group: master, workers, writer)."""
+def stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """Stop a server started by ``server`` (its process group: master, workers, writer), or
+    any process started in a group of its own: SIGTERM, and SIGKILL after ``grace`` s."""
     if proc.poll() is not None:
         return
-    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
@@ -289,3 +290,22 @@ def write_section(path: Path, section: str) -> None:
     else:
         parts.append(body)
     path.write_text("".join(parts).rstrip() + "\n", encoding="utf-8")
+
+
+def run_main(main: Callable[[], int], name: str, errors: tuple[type[BaseException], ...]
+             ) -> None:
+    """Exit with ``main()``'s code; SIGTERM, SIGINT and SIGALRM (a ``--limit`` alarm) unwind
+    like Ctrl-C, so every process the script started is stopped on the way out; ``errors``
+    end it with one line on stderr."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(sig, interrupt)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except errors as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -763,18 +763,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if not res.checks and (res.killed is None or not res.killed.checks) else 1
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 if __name__ == "__main__":
-    # SIGTERM, SIGINT and the --limit alarm unwind like Ctrl-C: every process is stopped
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
-        signal.signal(sig, _interrupt)
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except psycopg.Error as exc:
-        print(f"bench: PostgreSQL: {exc}", file=sys.stderr)
-        sys.exit(1)
+    sup.run_main(main, "bench", (psycopg.Error,))

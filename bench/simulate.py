@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -528,17 +527,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 if __name__ == "__main__":
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
-        signal.signal(sig, _interrupt)
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except RuntimeError as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
-        sys.exit(1)
+    sup.run_main(main, "simulate", (RuntimeError,))
