@@ -114,9 +114,25 @@ def _drop(admin: Engine, name: str) -> None:
 
 
 def _truncate(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table and restart every id sequence, as a fresh database has them.
+
+    Only the tables holding rows are truncated (with those that reference them): TRUNCATE
+    makes new files for a table and each of its indexes, ~150 ms for all of them on every
+    test, while a test fills a few. The other sequences are set back with ``setval``."""
+    tables = metadata.sorted_tables
+    # names from the schema's own metadata, quoted
+    probe = " UNION ALL ".join(f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{t.name}")'  # noqa: S608
+                               for i, t in enumerate(tables))
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        used = [tables[i].name for (i,) in conn.execute(text(probe))]
+        if used:
+            names = ", ".join(f'"{name}"' for name in used)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        moved = conn.execute(text(
+            "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL")).scalars().all()
+        for sequence in moved:  # left by rows rolled back, or by a table emptied already
+            conn.execute(text("SELECT setval(CAST(:s AS regclass), 1, false)"), {"s": sequence})
 
 
 def settings_for(tmp_path: Path, url: str) -> Settings:

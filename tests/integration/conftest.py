@@ -9,13 +9,11 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from tests.conftest import settings_for
+from tests.conftest import _truncate, settings_for
 from tests.factories import Api
 from topup.clock import FrozenClock
 from topup.db.engine import make_engine
-from topup.db.schema import metadata
 from topup.db.uow import Database
 from topup.demo.catalog import seed_catalog
 
@@ -47,9 +45,7 @@ def fresh(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: F
             engine = make_engine(f"sqlite:///{path}")
         else:
             engine = request.getfixturevalue("pg_engine")
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            _truncate(engine)
         return Database(engine, settings_for(tmp_path, str(engine.url.render_as_string(
             hide_password=False))), clock)
 
