@@ -454,7 +454,7 @@ def nodes(steps: list[Step], events: dict[str, float], per_day: dict[str, float]
         f"(API, writer and PostgreSQL together; orders counted as top-ups) "
         f"| {quiet:,.1f} such machines = {quiet * args.measured_cores:,.0f} cores "
         f"| {by_rate(quiet)} of {args.node_cores} cores at {args.utilisation:.0%} |",
-        f"| throughput, bench/scale.py (1 node behind PgBouncer, the machine shared): "
+        f"| throughput, bench/scale.py (1 node behind PgBouncer): "
         f"{args.scale_topups:,.0f} top-ups/s, usage scaled alike "
         f"| {shared:,.1f} such machines = {shared * args.measured_cores:,.0f} cores "
         f"| {by_rate(shared)} of {args.node_cores} cores at {args.utilisation:.0%} |",
@@ -489,7 +489,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="top-ups/s measured on one machine (docs/benchmarks.md, PostgreSQL)")
     p.add_argument("--node-usage", type=float, default=1834,
                    help="usage records/s measured on one machine (docs/benchmarks.md)")
-    p.add_argument("--scale-topups", type=float, default=599,
+    p.add_argument("--scale-topups", type=float, default=1637,
                    help="top-ups/s of bench/scale.py's 1-node row (docs/scaling.md)")
     p.add_argument("--measured-cores", type=int, default=2, help="cores of that machine")
     p.add_argument("--save", type=Path, default=None, help="keep the measurements (JSON)")
