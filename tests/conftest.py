@@ -128,11 +128,11 @@ def _truncate(engine: Engine) -> None:
         if used:
             names = ", ".join(f'"{name}"' for name in used)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        moved = conn.execute(text(
-            "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
-            "WHERE schemaname = current_schema() AND last_value IS NOT NULL")).scalars().all()
-        for sequence in moved:  # left by rows rolled back, or by a table emptied already
-            conn.execute(text("SELECT setval(CAST(:s AS regclass), 1, false)"), {"s": sequence})
+        # the sequences left moved by rows rolled back, or by a table emptied already
+        conn.execute(text(
+            "SELECT setval(CAST(format('%I.%I', schemaname, sequencename) AS regclass), 1, "
+            "false) FROM pg_sequences WHERE schemaname = current_schema() "
+            "AND last_value IS NOT NULL"))
 
 
 def settings_for(tmp_path: Path, url: str) -> Settings:
