@@ -23,7 +23,7 @@ from topup.channels.api.schemas import (
     UserOut,
 )
 from topup.channels.api.views import line_out, order_out
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.orders import refunds
 from topup.orders import service as orders
 from topup.orders.idempotency import (
@@ -71,10 +71,12 @@ def create_line(body: LineIn, user: User = Depends(lines_create), db: Database =
     (``422 weak_card_secret``: at least TOPUP_CARD_SECRET_MIN_LENGTH characters, no run or
     repetition)."""
     check_card_secret(body.secret, db.settings.card_secret_min_length)
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> LineOut:
         line = line_svc.create_line(uow, line_svc.LineSpec(**body.model_dump()))
         audit(uow, user.id, "line.create", f"line:{line.id}", iccid=line.iccid)
-    return line_out(line)
+        return line_out(line)
+
+    return db.transact(work, what="line")
 
 
 @router.get("/lines", response_model=list[LineOut])
@@ -89,16 +91,17 @@ def search(q: str = Query(..., min_length=3, description="Part of an ICCID or MS
 def freeze(line_id: DbId, body: FreezeIn, user: User = Depends(lines_freeze),
            db: Database = Depends(database)) -> LineOut:
     """Freeze a line: top-ups and usage are refused until it is unfrozen."""
-    with db.unit() as uow:
-        return line_out(line_svc.freeze(uow, line_id, actor=user.id, reason=body.reason))
+    return db.transact(lambda uow: line_out(line_svc.freeze(uow, line_id, actor=user.id,
+                                                           reason=body.reason)), what="freeze")
 
 
 @router.post("/lines/{line_id}/unfreeze", response_model=LineOut)
 def unfreeze(line_id: DbId, body: FreezeIn, user: User = Depends(lines_freeze),
              db: Database = Depends(database)) -> LineOut:
     """Lift a freeze; the line returns to the state it had."""
-    with db.unit() as uow:
-        return line_out(line_svc.unfreeze(uow, line_id, actor=user.id, reason=body.reason))
+    return db.transact(lambda uow: line_out(line_svc.unfreeze(uow, line_id, actor=user.id,
+                                                             reason=body.reason)),
+                       what="unfreeze")
 
 
 @router.post("/lines/{line_id}/credit", status_code=201, response_model=OrderOut)
@@ -138,11 +141,13 @@ def _order_body(order: Order) -> Any:
 def create_staff(body: StaffIn, user: User = Depends(staff_manage), db: Database = Depends(database)
                  ) -> UserOut:
     """Create a staff, agent, terminal or network login."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> UserOut:
         made = auth.register(uow, email=body.email, phone=None, password=body.password,
                              role=body.role)
         audit(uow, user.id, "user.create", f"user:{made.id}", role=body.role)
-    return UserOut(**made.__dict__)
+        return UserOut(**made.__dict__)
+
+    return db.transact(work, what="staff login")
 
 
 @router.get("/audit")

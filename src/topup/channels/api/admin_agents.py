@@ -101,9 +101,9 @@ class AgentDetailOut(AgentOut):
 def put_tier(code: str, body: TierIn, user: User = Depends(agents_write),
              db: Database = Depends(database)) -> TierOut:
     """Create or change a commission tier (applies to sales from now on)."""
-    with db.unit() as uow:
-        return tier_out(agent_svc.set_tier(uow, code, body.name, body.topup_bp,
-                                           body.voucher_bp, actor_id=user.id))
+    return tier_out(db.transact(lambda uow: agent_svc.set_tier(
+        uow, code, body.name, body.topup_bp, body.voucher_bp, actor_id=user.id),
+        what="agent tier"))
 
 
 @router.get("/agent-tiers", response_model=list[TierOut])
@@ -117,9 +117,8 @@ def get_tiers(_: User = Depends(agents_read), db: Database = Depends(database)) 
 def create_agent(body: AgentIn, user: User = Depends(agents_write), db: Database = Depends(database)
                  ) -> AgentOut:
     """Add a chain, store, dealer, post-office branch or kiosk operator."""
-    with db.unit() as uow:
-        return agent_out(agent_svc.create_agent(uow, AgentSpec(**body.model_dump()),
-                                                actor_id=user.id))
+    return agent_out(db.transact(lambda uow: agent_svc.create_agent(
+        uow, AgentSpec(**body.model_dump()), actor_id=user.id), what="agent"))
 
 
 @router.get("/agents", response_model=list[AgentOut])
@@ -134,38 +133,41 @@ def list_agents(parent_id: DbId | None = Query(None, description="Only this chai
 def get_agent(agent_id: DbId, _: User = Depends(agents_read), db: Database = Depends(database)
               ) -> AgentDetailOut:
     """One agent with its float, staff and members."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> AgentDetailOut:  # the float's account opens on first sight
         agent = agent_svc.get_agent(uow, agent_id)
         out = agent_out(agent, float_balance(uow, agent))
         return AgentDetailOut(**out.model_dump(), staff_user_ids=agent_svc.staff_ids(
             uow, agent.id), members=[a.id for a in agent_svc.list_agents(uow, parent_id=agent.id)])
+
+    return db.transact(work, what="agent float account")
 
 
 @router.post("/agents/{agent_id}/suspend", response_model=AgentOut)
 def suspend(agent_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
             db: Database = Depends(database)) -> AgentOut:
     """Stop an agent (and a chain's stores) selling; its float stays."""
-    with db.unit() as uow:
-        return agent_out(agent_svc.set_state(uow, agent_id, "suspended", actor_id=user.id,
-                                             reason=body.reason))
+    return _agent_state(db, user, agent_id, "suspended", body.reason)
 
 
 @router.post("/agents/{agent_id}/activate", response_model=AgentOut)
 def activate(agent_id: DbId, body: ReasonIn, user: User = Depends(agents_write),
              db: Database = Depends(database)) -> AgentOut:
     """Let a suspended agent sell again."""
-    with db.unit() as uow:
-        return agent_out(agent_svc.set_state(uow, agent_id, "active", actor_id=user.id,
-                                             reason=body.reason))
+    return _agent_state(db, user, agent_id, "active", body.reason)
+
+
+def _agent_state(db: Database, user: User, agent_id: int, state: str, reason: str) -> AgentOut:
+    return agent_out(db.transact(lambda uow: agent_svc.set_state(
+        uow, agent_id, state, actor_id=user.id, reason=reason), what=f"agent {state}"))
 
 
 @router.post("/agents/{agent_id}/staff", status_code=201, response_model=UserOut)
 def add_staff(agent_id: DbId, body: StaffLoginIn, user: User = Depends(agents_write),
               db: Database = Depends(database)) -> UserOut:
     """Create a staff login (role agent) that acts for this agent at the POS."""
-    with db.unit() as uow:
-        made = agent_svc.add_staff(uow, agent_id, email=body.email, phone=body.phone,
-                                   password=body.password, actor_id=user.id)
+    made = db.transact(lambda uow: agent_svc.add_staff(
+        uow, agent_id, email=body.email, phone=body.phone, password=body.password,
+        actor_id=user.id), what="agent staff")
     return UserOut(**made.__dict__)
 
 
@@ -173,8 +175,8 @@ def add_staff(agent_id: DbId, body: StaffLoginIn, user: User = Depends(agents_wr
 def remove_staff(agent_id: DbId, user_id: DbId, user: User = Depends(agents_write),
                  db: Database = Depends(database)) -> Response:
     """Unlink a staff login: it can no longer act for the agent."""
-    with db.unit() as uow:
-        agent_svc.remove_staff(uow, agent_id, user_id, actor_id=user.id)
+    db.transact(lambda uow: agent_svc.remove_staff(uow, agent_id, user_id, actor_id=user.id),
+                what="agent staff")
     return Response(status_code=204)
 
 
@@ -222,9 +224,8 @@ def credentials_out(c: Credentials) -> TerminalCredentialsOut:
 def create_terminal(agent_id: DbId, body: TerminalIn, user: User = Depends(agents_write),
                     db: Database = Depends(database)) -> TerminalCredentialsOut:
     """Register a terminal; the secret in the answer is shown this once."""
-    with db.unit() as uow:
-        return credentials_out(terminal_svc.create_terminal(uow, agent_id, body.label,
-                                                            actor_id=user.id))
+    return credentials_out(db.transact(lambda uow: terminal_svc.create_terminal(
+        uow, agent_id, body.label, actor_id=user.id), what="terminal"))
 
 
 @router.get("/agents/{agent_id}/terminals", response_model=list[TerminalOut])
@@ -237,9 +238,8 @@ def list_terminals(agent_id: DbId, _: User = Depends(agents_read), db: Database 
 
 def _terminal_state(db: Database, user: User, terminal_id: int, state: str, reason: str
                     ) -> TerminalOut:
-    with db.unit() as uow:
-        return terminal_out(terminal_svc.set_state(uow, terminal_id, state, actor_id=user.id,
-                                                   reason=reason))
+    return terminal_out(db.transact(lambda uow: terminal_svc.set_state(
+        uow, terminal_id, state, actor_id=user.id, reason=reason), what=f"terminal {state}"))
 
 
 @router.post("/terminals/{terminal_id}/disable", response_model=TerminalOut)
@@ -260,8 +260,8 @@ def enable_terminal(terminal_id: DbId, body: ReasonIn, user: User = Depends(agen
 def rotate(terminal_id: DbId, user: User = Depends(agents_write), db: Database = Depends(database)
            ) -> TerminalCredentialsOut:
     """Give the terminal a new secret (shown once); the old one stops working now."""
-    with db.unit() as uow:
-        return credentials_out(terminal_svc.rotate_secret(uow, terminal_id, actor_id=user.id))
+    return credentials_out(db.transact(lambda uow: terminal_svc.rotate_secret(
+        uow, terminal_id, actor_id=user.id), what="terminal secret"))
 
 
 @router.get("/terminals/{terminal_id}/reconciliation", response_model=TerminalReportOut)

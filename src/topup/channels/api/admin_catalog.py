@@ -3,7 +3,8 @@ Every change is audited."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -16,7 +17,7 @@ from topup.channels.api.deps import allowed, database
 from topup.channels.api.messages import language_of
 from topup.channels.api.schemas import Amount, AmountOrZero, PlanOut
 from topup.channels.api.views import plan_out
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.subscribers.auth import User
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -67,39 +68,38 @@ class RateIn(BaseModel):
 def put_plan(body: PlanIn, request: Request, user: User = Depends(catalog_write),
              db: Database = Depends(database)) -> PlanOut:
     """Create or update a plan by code, with its prices (minor units per currency)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> catalog.Plan:
         plan = catalog.upsert_plan(uow, catalog.PlanSpec(**body.model_dump()))
         audit(uow, user.id, "plan.upsert", f"plan:{plan.id}", **body.model_dump())
-    return plan_out(plan, language_of(request))
+        return plan
+
+    return plan_out(db.transact(work, what="plan"), language_of(request))
 
 
 @router.put("/topup-limits", status_code=204)
 def put_limit(body: LimitIn, user: User = Depends(catalog_write), db: Database = Depends(database)
               ) -> None:
     """Set the min/max of one top-up in a country or region."""
-    with db.unit() as uow:
-        catalog.set_topup_limit(uow, body.zone_code, body.currency, body.min_amount,
-                                body.max_amount)
-        audit(uow, user.id, "catalog.limit", f"zone:{body.zone_code}", **body.model_dump())
+    _change(db, user, lambda uow: catalog.set_topup_limit(
+        uow, body.zone_code, body.currency, body.min_amount, body.max_amount),
+        "catalog.limit", f"zone:{body.zone_code}", body.model_dump())
 
 
 @router.put("/presets/{currency}", status_code=204)
 def put_presets(currency: str, body: PresetsIn, user: User = Depends(catalog_write),
                 db: Database = Depends(database)) -> None:
     """Replace the preset top-up amounts offered in a currency."""
-    with db.unit() as uow:
-        catalog.set_presets(uow, currency, body.amounts)
-        audit(uow, user.id, "catalog.presets", f"currency:{currency}", amounts=body.amounts)
+    _change(db, user, lambda uow: catalog.set_presets(uow, currency, body.amounts),
+            "catalog.presets", f"currency:{currency}", {"amounts": body.amounts})
 
 
 @router.put("/oob-rates", status_code=204)
 def put_rate(body: RateIn, user: User = Depends(catalog_write), db: Database = Depends(database)
              ) -> None:
     """Set an out-of-bundle rate for a zone, currency and unit."""
-    with db.unit() as uow:
-        catalog.set_oob_rate(uow, body.zone_code, body.currency, body.unit, body.rate,
-                             body.per_quantity)
-        audit(uow, user.id, "catalog.rate", f"zone:{body.zone_code}", **body.model_dump())
+    _change(db, user, lambda uow: catalog.set_oob_rate(
+        uow, body.zone_code, body.currency, body.unit, body.rate, body.per_quantity),
+        "catalog.rate", f"zone:{body.zone_code}", body.model_dump())
 
 
 class FeeIn(BaseModel):
@@ -114,11 +114,9 @@ class FeeIn(BaseModel):
 def put_fee(body: FeeIn, user: User = Depends(catalog_write),
             db: Database = Depends(database)) -> None:
     """Set the fee for a channel and payment method (shown to payers before they confirm)."""
-    with db.unit() as uow:
-        catalog.set_fee_rule(uow, body.channel, body.method, body.currency, body.fixed,
-                             body.rate_bp)
-        audit(uow, user.id, "catalog.fee", f"fee:{body.channel}:{body.method}",
-              **body.model_dump())
+    _change(db, user, lambda uow: catalog.set_fee_rule(
+        uow, body.channel, body.method, body.currency, body.fixed, body.rate_bp),
+        "catalog.fee", f"fee:{body.channel}:{body.method}", body.model_dump())
 
 
 @router.get("/fees")
@@ -141,7 +139,15 @@ def put_fx_rate(body: FxRateIn, user: User = Depends(catalog_write),
                 db: Database = Depends(database)
                 ) -> None:
     """Set the rate for top-ups paid in ``base`` into a ``quote`` wallet (new orders only)."""
-    with db.unit() as uow:
-        set_fx_rate(uow, body.base, body.quote, body.rate)
-        audit(uow, user.id, "catalog.fx_rate", f"fx:{body.base}:{body.quote}",
-              **body.model_dump())
+    _change(db, user, lambda uow: set_fx_rate(uow, body.base, body.quote, body.rate),
+            "catalog.fx_rate", f"fx:{body.base}:{body.quote}", body.model_dump())
+
+
+def _change(db: Database, user: User, change: Callable[[UnitOfWork], object], action: str,
+            target: str, data: dict[str, Any]) -> None:
+    """``change`` and its audit entry, in one transaction (run again after a conflict)."""
+    def work(uow: UnitOfWork) -> None:
+        change(uow)
+        audit(uow, user.id, action, target, **data)
+
+    db.transact(work, what=action)

@@ -17,7 +17,7 @@ from topup.audit.service import record as audit
 from topup.channels.api.bounds import DbId
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.schemas import Amount, AmountOrZero
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.promotions import store
 from topup.promotions.rules import Scope
 from topup.promotions.store import MAX_BATCH, MAX_TIERS, SALE_CHANNELS, Kept
@@ -149,11 +149,13 @@ def list_campaigns(state: Literal[CAMPAIGN_STATES] | None = Query(None),  # type
 def create_campaign(body: CampaignIn, user: User = Depends(promotions_write),
                     db: Database = Depends(database)) -> CampaignOut:
     """Define a campaign; it is active from its start to its end unless paused."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> CampaignOut:
         cid = store.create_campaign(uow, body.spec(), actor_id=user.id)
         audit(uow, user.id, "promotions.create", f"campaign:{cid}", kind=body.kind,
               name=body.name)
         return campaign_out(store.get(uow, cid))
+
+    return db.transact(work, what="campaign")
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
@@ -168,9 +170,11 @@ def get_campaign(campaign_id: DbId, _: User = Depends(promotions_read),
 def set_state(campaign_id: DbId, body: StateIn, user: User = Depends(promotions_write),
               db: Database = Depends(database)) -> None:
     """Pause, resume (``active``) or end a campaign (an ended one stays ended)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> None:
         store.set_state(uow, campaign_id, body.state)
         audit(uow, user.id, "promotions.state", f"campaign:{campaign_id}", state=body.state)
+
+    db.transact(work, what="campaign state")
 
 
 @router.post("/campaigns/{campaign_id}/codes", status_code=201, response_model=CodesOut)
@@ -178,7 +182,7 @@ def make_codes(campaign_id: DbId, body: CodesIn, user: User = Depends(promotions
                db: Database = Depends(database)) -> CodesOut:
     """Add a shared code, or make a batch of single-use codes (answered this once: keep
     them)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> CodesOut:
         if body.code is not None:
             codes = [store.add_code(uow, campaign_id, body.code, body.max_uses)]
         else:
@@ -186,3 +190,5 @@ def make_codes(campaign_id: DbId, body: CodesIn, user: User = Depends(promotions
         audit(uow, user.id, "promotions.codes", f"campaign:{campaign_id}", count=len(codes),
               shared=body.code is not None)
         return CodesOut(codes=codes)
+
+    return db.transact(work, what="campaign codes")

@@ -16,7 +16,7 @@ from topup.channels.api.bounds import DbId, UtcDatetime
 from topup.channels.api.deps import allowed, database
 from topup.channels.api.schemas import Amount, MoneyOut
 from topup.channels.api.vouchers import money_out
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.subscribers.auth import User
 from topup.vouchers import service as vouchers
 from topup.vouchers.batches import MAX_COUNT
@@ -100,9 +100,8 @@ def batch_out(batch: vouchers.BatchView, cards: dict[str, int] | None = None) ->
 def create(body: BatchIn, user: User = Depends(vouchers_write), db: Database = Depends(database)
            ) -> BatchOut:
     """Record a batch and its serial range; then run ``topup vouchers generate --batch ID``."""
-    with db.unit() as uow:
-        batch = vouchers.create_batch(uow, vouchers.BatchSpec(**body.model_dump()), user.id)
-    return batch_out(batch)
+    return batch_out(db.transact(lambda uow: vouchers.create_batch(
+        uow, vouchers.BatchSpec(**body.model_dump()), user.id), what="voucher batch"))
 
 
 @router.get("/voucher-batches", response_model=list[BatchOut])
@@ -125,26 +124,30 @@ def detail(batch_id: DbId, _: User = Depends(vouchers_read), db: Database = Depe
 def activate(batch_id: DbId, body: ActivateIn, user: User = Depends(vouchers_write),
              db: Database = Depends(database)) -> BatchOut:
     """The batch was sold to a distributor: its unsold cards become redeemable."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> BatchOut:
         batch = vouchers.activate_batch(uow, batch_id, user.id, distributor=body.distributor,
                                         agent_id=body.agent_id)
         return batch_out(batch, vouchers.batch_counts(uow, batch_id))
+
+    return db.transact(work, what="voucher batch activation")
 
 
 @router.post("/voucher-batches/{batch_id}/block", response_model=BatchOut)
 def block(batch_id: DbId, body: ReasonIn, user: User = Depends(vouchers_write),
           db: Database = Depends(database)) -> BatchOut:
     """Block a whole batch (lost shipment, dispute)."""
-    with db.unit() as uow:
-        return batch_out(vouchers.block_batch(uow, batch_id, user.id, body.reason))
+    return batch_out(db.transact(
+        lambda uow: vouchers.block_batch(uow, batch_id, user.id, body.reason),
+        what="voucher batch block"))
 
 
 @router.post("/voucher-batches/{batch_id}/unblock", response_model=BatchOut)
 def unblock(batch_id: DbId, body: ReasonIn, user: User = Depends(vouchers_write),
             db: Database = Depends(database)) -> BatchOut:
     """Lift a batch's block."""
-    with db.unit() as uow:
-        return batch_out(vouchers.unblock_batch(uow, batch_id, user.id, body.reason))
+    return batch_out(db.transact(
+        lambda uow: vouchers.unblock_batch(uow, batch_id, user.id, body.reason),
+        what="voucher batch unblock"))
 
 
 @router.post("/vouchers/block", response_model=RangeOut)
@@ -152,9 +155,9 @@ def block_range(body: RangeIn, user: User = Depends(vouchers_write),
                 db: Database = Depends(database)
                 ) -> RangeOut:
     """Block every unused card with a serial in ``first..last``."""
-    with db.unit() as uow:
-        return RangeOut(cards=vouchers.block_range(uow, body.first, body.last, user.id,
-                                                   body.reason))
+    return RangeOut(cards=db.transact(
+        lambda uow: vouchers.block_range(uow, body.first, body.last, user.id, body.reason),
+        what="voucher range block"))
 
 
 @router.post("/vouchers/unblock", response_model=RangeOut)
@@ -162,9 +165,9 @@ def unblock_range(body: RangeIn, user: User = Depends(vouchers_write),
                   db: Database = Depends(database)
                   ) -> RangeOut:
     """Unblock the blocked cards with a serial in ``first..last``."""
-    with db.unit() as uow:
-        return RangeOut(cards=vouchers.unblock_range(uow, body.first, body.last, user.id,
-                                                     body.reason))
+    return RangeOut(cards=db.transact(
+        lambda uow: vouchers.unblock_range(uow, body.first, body.last, user.id, body.reason),
+        what="voucher range unblock"))
 
 
 @router.get("/vouchers/{serial}", response_model=VoucherOut)

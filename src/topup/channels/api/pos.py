@@ -89,9 +89,11 @@ def kyc_given(body: KycIn) -> kyc.KycInput | None:
 @router.get("/me", response_model=AgentOut)
 def me(user: User = Depends(staff), db: Database = Depends(database)) -> AgentOut:
     """The caller's agent and what its float holds."""
-    with db.unit() as uow:  # may open the float account on first use
+    def work(uow: UnitOfWork) -> AgentOut:  # may open the float account on first use
         agent = caller_agent(uow, user)
         return agent_out(agent, float_balance(uow, agent))
+
+    return db.transact(work, what="agent float account")
 
 
 @router.get("/lines/{identifier}", response_model=PosLineOut)
@@ -144,9 +146,11 @@ def statement(day: date | None = Query(None, alias="date", description=DATE_DOC)
               agent_id: DbId | None = Query(None, description="A store of the caller's chain"),
               user: User = Depends(staff), db: Database = Depends(database)) -> StatementOut:
     """The float's daily statement: opening, fundings, top-ups, vouchers, commission, closing."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> StatementOut:  # may open the float account on first use
         agent = agent_svc.visible_agent(uow, caller_agent(uow, user), agent_id)
         return statement_out(daily_statement(uow, agent.id, day or uow.now.date()))
+
+    return db.transact(work, what="agent statement")
 
 
 @router.get("/sales", response_model=list[SaleOut])

@@ -159,10 +159,7 @@ async def download_progress(request: Request, db: Database = Depends(database)) 
         raise InvalidInput("the body is not JSON") from exc
     report = progress.read_report(body)
 
-    def apply() -> None:
-        with db.unit() as uow:
-            progress.apply_report(uow, report)
-
-    await run_in_threadpool(apply)
+    await run_in_threadpool(db.transact, lambda uow: progress.apply_report(uow, report),
+                            what="eSIM download progress")
     return Response(status_code=204)
 

@@ -65,8 +65,8 @@ def _target(request: Request) -> str:
 
 
 def _authenticate(db: Database, req: signing.SignedRequest) -> Terminal:
-    with db.unit() as uow:  # commits the spent nonce whatever the work does next
-        return terminal_svc.authenticate(uow, req)
+    # commits the spent nonce whatever the work does next
+    return db.transact(lambda uow: terminal_svc.authenticate(uow, req), what="terminal nonce")
 
 
 async def signed(request: Request, db: Database = Depends(database)) -> Signed:
@@ -114,11 +114,13 @@ class TerminalMeOut(BaseModel):
 @router.get("/me", response_model=TerminalMeOut, responses={401: SIGNED})
 def me(s: Signed = Depends(signed), db: Database = Depends(database)) -> TerminalMeOut:
     """Who the terminal is and what its operator's float holds (a signed health check)."""
-    with db.unit() as uow:
+    def work(uow: UnitOfWork) -> TerminalMeOut:  # may open the float account on first use
         agent = get_agent(uow, s.terminal.agent_id)
         return TerminalMeOut(terminal_id=s.terminal.id, key_id=s.terminal.key_id,
                              label=s.terminal.label, agent_id=agent.id, agent_name=agent.name,
                              float_balance=money_out(float_balance(uow, agent)))
+
+    return db.transact(work, what="agent float account")
 
 
 @router.post("/topups", status_code=201, response_model=TopupSaleOut,
@@ -161,5 +163,5 @@ def reconciliation(day: date | None = Query(None, alias="date",
                    s: Signed = Depends(signed), db: Database = Depends(database)
                    ) -> TerminalReportOut:
     """This terminal's sales of the day, per tender, to reconcile the cash box and cards."""
-    with db.unit() as uow:
-        return terminal_report_out(terminal_report(uow, s.terminal.id, day or uow.now.date()))
+    return terminal_report_out(db.transact(lambda uow: terminal_report(
+        uow, s.terminal.id, day or uow.now.date()), what="terminal report"))
