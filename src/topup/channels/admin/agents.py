@@ -81,8 +81,8 @@ def create(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
                                currency=form.get("currency"),
                                parent_id=int(parent) if parent.isdigit() else None)
     try:
-        with w.db.unit() as uow:
-            agent = agent_svc.create_agent(uow, spec, actor_id=w.me().id)
+        agent = w.db.transact(lambda uow: agent_svc.create_agent(uow, spec, actor_id=w.me().id),
+                              what="agent")
     except TopupError as exc:
         form.refuse(w.t, exc, "name")
         return _new_page(w, form, 422)
@@ -102,8 +102,8 @@ def _detail(uow: UnitOfWork, agent_id: int) -> dict[str, Any]:
 
 def _agent_page(w: Web, agent_id: int, form: Form | None = None, status: int = 200
                 ) -> Response:
-    with w.db.unit() as uow:  # the float's account opens on first sight
-        data = _detail(uow, agent_id)
+    # the float's account opens on first sight
+    data = w.db.transact(lambda uow: _detail(uow, agent_id), what="agent float account")
     form = form or Form({})
     form.key("fund_key")
     return page(w, "admin/agent.html", "agents", status=status, form=form, **data, **LABELS)
@@ -119,8 +119,7 @@ def _done(w: Web, agent_id: int, form: Form, field: str, change: Any, notice: st
           ) -> Response:
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                change(uow)
+            w.db.transact(change, what=notice)
             return w.redirect(f"/admin/agents/{agent_id}", notice=notice)
         except TopupError as exc:
             form.refuse(w.t, exc, field)
@@ -185,7 +184,7 @@ def fund(agent_id: DbId, form: Form = Depends(posted), w: Web = Depends(FUND)) -
 
     try:
         outcome = run_once(w.db, user.id, form.get("fund_key"), "POST",
-                           f"/admin/agents/{agent_id}/float", body, work)
+                           f"/admin/agents/{agent_id}/float", body, work, retry=True)
     except TopupError as exc:
         form.refuse(w.t, exc, "fund_reference" if exc.code == "float_funding_conflict"
                     else "fund_amount")
@@ -219,9 +218,8 @@ def create_terminal(agent_id: DbId, form: Form = Depends(posted), w: Web = Depen
                     ) -> Response:
     """Register a terminal and show its secret, this once."""
     try:
-        with w.db.unit() as uow:
-            made = terminal_svc.create_terminal(uow, agent_id, form.get("terminal_label"),
-                                                actor_id=w.me().id)
+        made = w.db.transact(lambda uow: terminal_svc.create_terminal(
+            uow, agent_id, form.get("terminal_label"), actor_id=w.me().id), what="terminal")
     except TopupError as exc:
         form.refuse(w.t, exc, "terminal_label")
         return _agent_page(w, agent_id, form, 422)
@@ -263,8 +261,9 @@ def enable_terminal(terminal_id: DbId, form: Form = Depends(posted), w: Web = De
 def rotate(terminal_id: DbId, form: Form = Depends(posted), w: Web = Depends(WRITE)
            ) -> Response:
     """Give the terminal a new secret, shown this once; the old one stops working now."""
-    with w.db.unit() as uow:
-        made = terminal_svc.rotate_secret(uow, terminal_id, actor_id=w.me().id)
+    made = w.db.transact(lambda uow: terminal_svc.rotate_secret(uow, terminal_id,
+                                                                actor_id=w.me().id),
+                         what="terminal secret")
     return _secret_page(w, made, created=False)
 
 
@@ -309,9 +308,9 @@ def set_tier(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     topup_bp, voucher_bp = _bp(w, form, "topup_bp"), _bp(w, form, "voucher_bp")
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                agent_svc.set_tier(uow, form.get("code"), form.get("name"), topup_bp,
-                                   voucher_bp, actor_id=w.me().id)
+            w.db.transact(lambda uow: agent_svc.set_tier(
+                uow, form.get("code"), form.get("name"), topup_bp, voucher_bp,
+                actor_id=w.me().id), what="agent tier")
             return w.redirect("/admin/agents/tiers", notice="tier_saved")
         except TopupError as exc:
             form.refuse(w.t, exc, "code")

@@ -29,6 +29,7 @@ from topup.channels.admin.pages import page
 from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.web import HEADERS, Form, PortalRoute, Web, allowed, posted
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.promotions import reports, store
 from topup.promotions.errors import InvalidCampaign
@@ -113,11 +114,14 @@ def create(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     spec = cf.spec_of(w, form, choices["plans"], choices["zone_codes"])
     if spec is not None:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> int:
                 made = store.create_campaign(uow, spec, w.me().id)
                 audit(uow, w.me().id, "campaign.create", f"campaign:{made}", kind=spec.kind,
                       name=spec.name, starts_at=spec.starts_at.isoformat(),
                       ends_at=spec.ends_at.isoformat())
+                return made
+
+            made = w.db.transact(work, what="campaign")
             return w.redirect(f"/admin/campaigns/{made}", notice="created")
         except TopupError as exc:
             cf.refuse(w, form, exc)
@@ -161,12 +165,16 @@ def detail(campaign_id: DbId, w: Web = Depends(READ)) -> Response:
 
 def _change(w: Web, campaign_id: int, change: str) -> Response:
     state, sources = CHANGES[change]
-    with w.db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> str:
         before = store.get(uow, campaign_id).state
         if before in sources:
             store.set_state(uow, campaign_id, state)
             audit(uow, w.me().id, f"campaign.{change}", f"campaign:{campaign_id}",
                   before=before, after=state)
+        return before
+
+    before = w.db.transact(work, what=f"campaign {change}")
     if before not in sources:  # a second tab, or a button pressed twice
         form = Form({})
         form.fail("", w.t.gettext("The campaign is %(state)s: it cannot be changed so.",
@@ -202,10 +210,12 @@ def add_code(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depends(W
     max_uses = cf.limit_field(w, form, "max_uses")
     if form.ok:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> None:
                 code = store.add_code(uow, campaign_id, form.get("code"), max_uses)
                 audit(uow, w.me().id, "campaign.code_added", f"campaign:{campaign_id}",
                       code=code, max_uses=max_uses)
+
+            w.db.transact(work, what="campaign code")
             return w.redirect(f"/admin/campaigns/{campaign_id}", notice="code_added")
         except TopupError as exc:
             cf.refuse(w, form, exc, "code")
@@ -247,7 +257,7 @@ def make_batch(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depends
     if not form.ok or count is None:
         return _detail(w, campaign_id, form, 422)
     try:
-        with w.db.unit() as uow:
+        def work(uow: UnitOfWork) -> tuple[bytes, str]:
             kept = store.get(uow, campaign_id)
             made = store.make_codes(uow, campaign_id, count, form.get("prefix"))
             data = _csv(kept, [reports.Code(c, 1, 0, uow.now) for c in made])
@@ -255,6 +265,9 @@ def make_batch(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depends
             audit(uow, w.me().id, "campaign.codes_download", f"campaign:{campaign_id}",
                   made=len(made), prefix=store.normal_code(form.get("prefix")),
                   file=name, rows=len(made), sha256=hashlib.sha256(data).hexdigest())
+            return data, name
+
+        data, name = w.db.transact(work, what="campaign codes")
     except TopupError as exc:
         cf.refuse(w, form, exc, "count")
         return _detail(w, campaign_id, form, 422)
@@ -273,9 +286,13 @@ def export_codes(campaign_id: DbId, form: Form = Depends(posted), w: Web = Depen
         codes = reports.codes(uow, campaign_id)
         lag = {"as_of": uow.as_of.isoformat()} if uow.as_of else {}
     data = _csv(kept, codes)
-    with w.db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> str:
         name = f"campaign-{campaign_id}-all-codes-{uow.now:%Y%m%d-%H%M%S}.csv"
         audit(uow, w.me().id, "campaign.codes_download", f"campaign:{campaign_id}",
               made=0, file=name, rows=len(codes), sha256=hashlib.sha256(data).hexdigest(),
               **lag)
+        return name
+
+    name = w.db.transact(work, what="campaign codes download")
     return _download(data, name)

@@ -78,8 +78,9 @@ def help_save(slug: str, lang: str, form: Form = Depends(posted), w: Web = Depen
     if form.get("action") == "preview":
         return _edit_page(w, slug, lang, form, preview=True)
     try:
-        with w.db.unit() as uow:
-            help_centre.save(uow, w.me().id, slug, lang, form.raw("title"), form.raw("body"))
+        w.db.transact(lambda uow: help_centre.save(uow, w.me().id, slug, lang,
+                                                   form.raw("title"), form.raw("body")),
+                      what="help article")
     except TopupError as exc:
         form.refuse(w.t, exc, "body")
         return _edit_page(w, slug, lang, form, status=exc.status)
@@ -102,6 +103,6 @@ def help_change(slug: str, lang: str, change: str, form: Form = Depends(posted),
     if change not in CHANGES:
         raise ArticleNotFound(f"no such change {change!r}")
     act, notice = CHANGES[change]
-    with w.db.unit() as uow:
-        act(uow, w.me().id, slug, _lang(lang))
+    lang = _lang(lang)
+    w.db.transact(lambda uow: act(uow, w.me().id, slug, lang), what=notice)
     return w.redirect(f"/admin/help/{slug}/{lang}", notice=notice)

@@ -102,9 +102,9 @@ def _state_change(w: Web, line_id: int, form: Form, freeze: bool) -> Response:
     reason = reason_of(w, form, "state_reason")
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                change = line_svc.freeze if freeze else line_svc.unfreeze
-                change(uow, line_id, actor=w.me().id, reason=reason)
+            change = line_svc.freeze if freeze else line_svc.unfreeze
+            w.db.transact(lambda uow: change(uow, line_id, actor=w.me().id, reason=reason),
+                          what="freeze" if freeze else "unfreeze")
         except TopupError as exc:
             form.refuse(w.t, exc, "state_reason")
     if not form.ok:
@@ -148,7 +148,8 @@ def credit(line_id: DbId, form: Form = Depends(posted),
         return 201, {"order_id": order.id}
 
     try:
-        run_once(w.db, user.id, form.get("credit_key"), "POST", "/admin/credit", body, work)
+        run_once(w.db, user.id, form.get("credit_key"), "POST", "/admin/credit", body, work,
+                 retry=True)  # a manual credit calls no provider
     except TopupError as exc:
         form.refuse(w.t, exc, "confirm_duplicate" if exc.code == "duplicate_suspected"
                     else "amount")
@@ -163,6 +164,6 @@ def resend(line_id: DbId, message_id: DbId, form: Form = Depends(posted),
     data = _detail(w, line_id, None)
     if message_id not in {m.id for m in data["messages"]}:
         raise NotificationNotFound(f"no notification {message_id} for this line")
-    with w.db.unit() as uow:
-        outbox.resend(uow, message_id, actor_id=w.me().id)
+    w.db.transact(lambda uow: outbox.resend(uow, message_id, actor_id=w.me().id),
+                  what="resend")
     return w.redirect(f"/admin/lines/{line_id}", notice="resent")

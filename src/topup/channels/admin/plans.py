@@ -21,6 +21,7 @@ from topup.channels.api.bounds import DbId
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.rendering import GIB
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.money import Money
 
@@ -151,10 +152,13 @@ def save_plan(form: Form = Depends(posted), w: Web = Depends(allowed("catalog.wr
     saved = None
     if spec is not None:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> catalog.Plan:
                 saved = catalog.upsert_plan(uow, spec)
                 audit(uow, w.me().id, "plan.upsert", f"plan:{saved.id}", code=saved.code,
                       prices=saved.prices, active=saved.active)
+                return saved
+
+            saved = w.db.transact(work, what="plan")
         except TopupError as exc:
             target = "zone_code" if exc.code == "unknown_zone" else {
                 "name": "name_en", "prices": "new_price"}.get(str(exc.extra.get("field")), "code")

@@ -11,6 +11,7 @@ from topup.audit.service import record as audit
 from topup.channels.admin.pages import page, reason_of
 from topup.channels.api.bounds import DbId
 from topup.channels.portal.web import Form, PortalRoute, Web, allowed, posted
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.subscribers import auth
 from topup.subscribers.auth import MIN_PASSWORD
@@ -45,11 +46,13 @@ def create(form: Form = Depends(posted), w: Web = Depends(allowed("staff.manage"
                                           n=MIN_PASSWORD))
     if form.ok:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> None:
                 made = auth.register(uow, email=form.get("email"), phone=None,
                                      password=form.raw("password"), role=role,
                                      language=w.t.lang)
                 audit(uow, w.me().id, "user.create", f"user:{made.id}", role=role)
+
+            w.db.transact(work, what="staff login")
         except TopupError as exc:
             form.refuse(w.t, exc, "email")
     if not form.ok:
@@ -66,12 +69,15 @@ def disable(user_id: DbId, change: str, form: Form = Depends(posted),
     reason = reason_of(w, form, f"reason_{user_id}")
     if form.ok:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> bool:
                 if auth.get_user(uow, user_id).role not in STAFF_ROLES:
-                    form.fail("", w.t.gettext("Only staff logins are managed here."))
-                else:
-                    auth.set_disabled(uow, user_id, change == "disable", actor_id=w.me().id,
-                                      reason=reason)
+                    return False
+                auth.set_disabled(uow, user_id, change == "disable", actor_id=w.me().id,
+                                  reason=reason)
+                return True
+
+            if not w.db.transact(work, what=f"staff {change}"):
+                form.fail("", w.t.gettext("Only staff logins are managed here."))
         except TopupError as exc:
             form.refuse(w.t, exc)
     if not form.ok:

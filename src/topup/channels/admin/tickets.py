@@ -115,8 +115,7 @@ def ticket_detail(ticket_id: DbId, w: Web = Depends(READ)) -> Response:
 def _act(w: Web, ticket_id: int, form: Form, notice: str, work: Any) -> Response:
     """Run ``work(uow)``; back to the ticket with ``notice``, or the page with the refusal."""
     try:
-        with w.db.unit() as uow:
-            work(uow)
+        w.db.transact(work, what=notice)
     except TopupError as exc:
         if exc.status == 404:
             raise

@@ -122,10 +122,11 @@ class CsvDownload:
 def _run(db: Database, batch: BatchView, sink: CsvDownload, actor_id: int) -> None:
     try:
         done = vouchers.generate(db, batch.id, [sink], actor_id=actor_id, chunk=CHUNK)
-        with db.unit() as uow:
-            audit(uow, actor_id, "voucher_batch.download", f"voucher_batch:{batch.id}",
-                  cards=done.generated, bytes=sink.size,
-                  files=[{"name": sink.name, "sha256": sink.digest.hexdigest()}])
+        db.transact(lambda uow: audit(
+            uow, actor_id, "voucher_batch.download", f"voucher_batch:{batch.id}",
+            cards=done.generated, bytes=sink.size,
+            files=[{"name": sink.name, "sha256": sink.digest.hexdigest()}]),
+            what="voucher file audit")
         sink.finish(_DONE)
     except BaseException as exc:  # handed to the response, which shows or raises it
         sink.finish(exc)

@@ -30,6 +30,7 @@ from topup.money import Money
 from topup.subscribers import auth
 from topup.vouchers import service as vouchers
 from topup.vouchers.pins import MAX_LENGTH, MIN_LENGTH
+from topup.vouchers.views import BatchView
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 READ, WRITE = allowed("vouchers.read"), allowed("vouchers.write")
@@ -124,9 +125,11 @@ def create(form: Form = Depends(posted), w: Web = Depends(WRITE)) -> Response:
     spec = _spec(w, form)
     if spec is not None:
         try:
-            with w.db.unit() as uow:
+            def work(uow: UnitOfWork) -> BatchView:
                 _known_agent(uow, spec.agent_id)
-                batch = vouchers.create_batch(uow, spec, w.me().id)
+                return vouchers.create_batch(uow, spec, w.me().id)
+
+            batch = w.db.transact(work, what="voucher batch")
             return w.redirect(f"/admin/vouchers/{batch.id}", notice="batch_created")
         except TopupError as exc:
             form.refuse(w.t, exc, "agent_id" if exc.code == "agent_not_found" else "count")
@@ -180,8 +183,7 @@ def _changed(w: Web, batch_id: int, form: Form, field: str, change: Any, notice:
              ) -> Response:
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                change(uow)
+            w.db.transact(change, what=notice)
             return w.redirect(f"/admin/vouchers/{batch_id}", notice=notice)
         except TopupError as exc:  # the detail says which state stands in the way
             form.refuse(w.t, exc, field, refusal(w, exc))
@@ -246,8 +248,8 @@ def _range(w: Web, form: Form, unblock: bool) -> Response:
         act = vouchers.unblock_range if unblock else vouchers.block_range
         last = form.get("last")
         try:
-            with w.db.unit() as uow:
-                n = act(uow, form.get("first"), last, w.me().id, reason)
+            n = w.db.transact(lambda uow: act(uow, form.get("first"), last, w.me().id, reason),
+                              what=act.__name__)
             return w.redirect("/admin/vouchers/cards", changed=str(n),
                               notice="cards_unblocked" if unblock else "cards_blocked")
         except TopupError as exc:
