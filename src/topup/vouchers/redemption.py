@@ -94,24 +94,33 @@ def redeem(db: Database, pin: str, line_id: int, ctx: RedeemContext,
     with db.unit(readonly=True) as uow:
         limits.ensure_open(uow, limits.keys_for(uow, line_id, ctx))
     hashed = pins.pin_hash(db.settings.secret_key, pins.normalise(pin))
-    with db.unit() as uow:
+
+    def reserve(uow: UnitOfWork) -> tuple[list[limits.Key], _Held | None]:
         keys = limits.keys_for(uow, line_id, ctx)
         limits.ensure_open(uow, keys)
         held = _reserve(uow, hashed, line_id)
         if held is None:
             limits.record_failure(uow, keys, line_id, ctx)
+        return keys, held
+
+    # Each step is its own transaction, run again whole after a serialization failure or a
+    # deadlock: database writes only (``then`` stores a reply; the SMS leaves from the outbox).
+    keys, held = db.transact(reserve, what="voucher hold")
     if held is None:
         raise WrongPin(NO_SUCH_PIN)
+
+    def complete(uow: UnitOfWork) -> Redemption:
+        done = _complete(uow, held, line_id, ctx)
+        limits.clear(uow, keys)
+        if then is not None:
+            then(uow, done)
+        return done
+
     try:
-        with db.unit() as uow:
-            done = _complete(uow, held, line_id, ctx)
-            limits.clear(uow, keys)
-            if then is not None:
-                then(uow, done)
-            return done
+        return db.transact(complete, what="voucher redemption")
     except BaseException:
-        with db.unit() as uow:
-            _release(uow, held.voucher_id, held.hold_id)
+        db.transact(lambda uow: _release(uow, held.voucher_id, held.hold_id),
+                    what="voucher release")
         raise
 
 

@@ -4,6 +4,8 @@ The seller's agent sees its own sales; a chain's staff also those of its stores.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 
 from topup.agents import agents as agent_svc
@@ -14,6 +16,7 @@ from topup.agents.topups import find_sale
 from topup.channels.api.bounds import DbId
 from topup.channels.portal.web import PortalRoute, Web
 from topup.channels.pos.pages import caller, masked, page, seller
+from topup.db.uow import UnitOfWork
 from topup.errors import NotFound
 from topup.money import Money
 from topup.orders import service as orders
@@ -26,7 +29,7 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 @router.get("/pos/sales/{sale_id}")
 def receipt(sale_id: DbId, w: Web = Depends(seller)) -> Response:
     """One sale's receipt (a 404 page for a sale of another agent: staff learn nothing)."""
-    with w.db.unit() as uow:  # may open the float account on first use
+    def work(uow: UnitOfWork) -> dict[str, Any]:  # may open the float account on first use
         me = caller(uow, w)
         sale = find_sale(uow, sale_id)
         if sale is None:
@@ -36,14 +39,18 @@ def receipt(sale_id: DbId, w: Web = Depends(seller)) -> Response:
         except AgentNotFound:
             raise NotFound(f"no sale {sale_id}") from None
         line = line_svc.get_line(uow, sale.line_id) if sale.line_id is not None else None
-        order = orders.get_order(uow, sale.order_id) if sale.order_id is not None else None
-        card = vouchers.get_voucher(uow, sale.voucher_serial) if sale.voucher_serial else None
-        after = float_after(uow, sale)
-        document = kyc.record_of_sale(uow, sale.id)
+        return {"sale": sale, "agent": agent, "line": line,
+                "order": orders.get_order(uow, sale.order_id) if sale.order_id else None,
+                "card": vouchers.get_voucher(uow, sale.voucher_serial)
+                if sale.voucher_serial else None,
+                "after": float_after(uow, sale), "document": kyc.record_of_sale(uow, sale.id),
+                "line_shown": masked(line) if line else None}
+
+    found = w.db.transact(work, what="sale receipt")
+    sale, order = found["sale"], found["order"]
     credited = Money(order.credit_amount, order.credit_currency) \
         if order and order.credit_currency and order.credit_amount else None
-    return page(w, "pos/receipt.html", "home", sale=sale, agent=agent,
-                line_shown=masked(line) if line else None, line=line, order=order, card=card,
-                credited=credited, amount=Money(sale.amount, sale.currency),
-                commission=Money(sale.commission, sale.currency), after=after,
-                document=document, zone=getattr(w.tz, "key", "UTC"))
+    return page(w, "pos/receipt.html", "home", **found, credited=credited,
+                amount=Money(sale.amount, sale.currency),
+                commission=Money(sale.commission, sale.currency),
+                zone=getattr(w.tz, "key", "UTC"))

@@ -89,13 +89,15 @@ def _quote(w: Web, uow: UnitOfWork, form: Form, agent: Agent, line: Line, amount
 def check(w: Web, form: Form) -> Checked | None:
     """The number and amount of ``form`` checked as the sale will check them (the line, its
     state, the limits, the float); None with the errors on the form otherwise."""
-    with w.db.unit() as uow:  # may open the float account on first use
+    def work(uow: UnitOfWork) -> Checked | None:  # may open the float account on first use
         agent = caller(uow, w)
         amount = _amount(w, form, agent)
         line = _line(w, uow, form, agent)
         if line is None or amount is None:
             return None
         return _quote(w, uow, form, agent, line, amount)
+
+    return w.db.transact(work, what="sale check")
 
 
 def _amount(w: Web, form: Form, agent: Agent) -> Money | None:
@@ -197,7 +199,7 @@ def sell(form: Form = Depends(posted), w: Web = Depends(seller)) -> Response:
 
     try:
         outcome = run_once(w.db, user.id, form.get("sale_key"), "POST", "/pos/topup",
-                           _fingerprint(w, form), work)
+                           _fingerprint(w, form), work, retry=True)
     except TopupError as exc:
         return _refused(w, form, exc)
     return w.redirect(f"/pos/sales/{outcome.body['sale_id']}", notice="pos_sold")

@@ -46,7 +46,7 @@ def sell_card(form: Form = Depends(posted), w: Web = Depends(seller)) -> Respons
 
     try:
         outcome = run_once(w.db, user.id, form.get("sale_key"), "POST", "/pos/voucher",
-                           {"serial": serial}, work)
+                           {"serial": serial}, work, retry=True)
     except TopupError as exc:
         if exc.code == "idempotency_key_reused":  # an old form: a new one sells the new card
             form.key("sale_key", fresh=True)

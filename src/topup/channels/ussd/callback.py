@@ -57,8 +57,8 @@ def _screen(db: Database, menu: UssdMenu, pos: Position) -> tuple[str, str]:
     if pos.overrun:
         return "END", t("invalid_choice", lang)
     if pos.language_changed:
-        with db.unit() as uow:
-            actions.remember_language(uow, menu.caller, lang)
+        db.transact(lambda uow: actions.remember_language(uow, menu.caller, lang),
+                    what="ussd language")
     kind, body = menu.screen(pos)
     if pos.invalid and kind == "CON":
         body = f"{t('invalid_choice', lang)}\n{body}"

@@ -199,7 +199,7 @@ class UssdMenu:
             return {"reply": replies.bought_text(uow, self.caller, order, lang)}
 
         try:
-            done, _ = once(self.db, self._key(), work)
+            done, _ = once(self.db, self._key(), work, retry=True)  # from the wallet
         except InsufficientFunds as exc:
             needed = self._plan_quote(plan).total
             return "END", replies.refusal_text(exc, lang, needed=needed, balance=self._balance())
