@@ -9,6 +9,7 @@ from topup.channels.portal import sessions
 from topup.channels.portal.i18n import N_
 from topup.channels.portal.rendering import WEB_ROLES
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, safe_next, web
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.promotions import referrals
 from topup.subscribers import auth
@@ -21,8 +22,7 @@ REQUIRED = N_("Please fill in this field.")
 
 
 def _signed_in_response(w: Web, user: auth.User, target: str) -> Response:
-    with w.db.unit() as uow:
-        token = sessions.start(uow, user)
+    token = w.db.transact(lambda uow: sessions.start(uow, user), what="web session")
     response = w.redirect(target)
     sessions.set_cookie(response, w.db, w.request, token)
     return response
@@ -47,8 +47,9 @@ def login(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     user = None
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                user = auth.authenticate(uow, login_name, password, client_ip(w.request))
+            address = client_ip(w.request)
+            user = w.db.transact(lambda uow: auth.authenticate(uow, login_name, password,
+                                                               address), what="sign-in")
         except TopupError as exc:  # locked: the failure count is already committed
             form.refuse(w.t, exc)
         if user is None and form.ok:
@@ -66,8 +67,7 @@ def logout(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     """End the session and forget the cookie."""
     token = w.request.cookies.get(sessions.COOKIE)
     if token:
-        with w.db.unit() as uow:
-            sessions.end(uow, token)
+        w.db.transact(lambda uow: sessions.end(uow, token), what="sign-out")
     response = w.redirect("/login", notice="logged_out")
     sessions.clear_cookie(response, w.db, w.request)
     return response
@@ -99,16 +99,21 @@ def register(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     user = None
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                wait = auth.admit_registration(uow, client_ip(w.request))
+            address = client_ip(w.request)
+            wait = w.db.transact(lambda uow: auth.admit_registration(uow, address),
+                                 what="register")
             if wait:
                 raise auth.registration_refused(wait)
-            with w.db.unit() as uow:
+
+            def work(uow: UnitOfWork) -> auth.User:
                 user = auth.register(uow, email=form.get("email") or None,
                                      phone=form.get("phone") or None,
                                      password=form.raw("password"), language=w.t.lang)
                 if form.get("invite"):  # a bad code refuses the registration
                     referrals.join(uow, user.id, form.get("invite"))
+                return user
+
+            user = w.db.transact(work, what="register")
         except TopupError as exc:  # a taken login is one form-wide refusal, never per field
             target = {"invalid_msisdn": "phone", "invalid_input": "email",
                       "validation_failed": "email", "invalid_invite": "invite"}.get(exc.code, "")
@@ -131,8 +136,9 @@ def forgot(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
     if not form.get("login"):
         form.fail("login", w.t.gettext(REQUIRED))
         return w.page("forgot.html", status=422, form=form)
-    with w.db.unit() as uow:
-        reset_svc.request_reset(uow, form.get("login"), client_ip(w.request))
+    address = client_ip(w.request)  # the code goes out from the outbox, after COMMIT
+    w.db.transact(lambda uow: reset_svc.request_reset(uow, form.get("login"), address),
+                  what="password reset")
     return w.redirect("/password/reset", login=form.get("login"), notice="code_sent")
 
 
@@ -153,12 +159,17 @@ def reset(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
                                               n=MIN_PASSWORD))
     if form.ok:
         try:
-            with w.db.unit() as uow:
+            address = client_ip(w.request)
+
+            def work(uow: UnitOfWork) -> bool:
                 done = reset_svc.confirm_reset(uow, form.get("login"), form.get("code"),
-                                           form.raw("new_password"), client_ip(w.request))
+                                               form.raw("new_password"), address)
                 row = auth.find_by_login(uow, form.get("login")) if done else None
                 if row is not None:
                     sessions.end_all(uow, int(row.id))
+                return done
+
+            done = w.db.transact(work, what="password reset")
             if not done:
                 raise reset_svc.reset_refused()
         except TopupError as exc:  # wrong code or backing off: the failure is committed

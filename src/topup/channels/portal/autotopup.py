@@ -97,9 +97,9 @@ def save(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in
     rule = _rule(w, line, form, most)
     if rule is not None:
         try:
-            with w.db.unit() as uow:
-                autotopup.save_auto_topup(uow, owned_line(uow, user, line_id), rule,
-                                          usable_providers=usable)
+            w.db.transact(lambda uow: autotopup.save_auto_topup(
+                uow, owned_line(uow, user, line_id), rule, usable_providers=usable),
+                what="auto top-up")
         except TopupError as exc:
             _refusal(w, form, exc, rule, line.currency)
     if rule is None or not form.ok:
@@ -111,7 +111,6 @@ def save(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in
 def switch_off(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_in)
                ) -> Response:
     """Switch the line's auto top-up off (the rule is kept for the form)."""
-    with w.db.unit() as uow:
-        line = owned_line(uow, w.me(), line_id)
-        autotopup.switch_off(uow, line.id)
+    w.db.transact(lambda uow: autotopup.switch_off(uow, owned_line(uow, w.me(), line_id).id),
+                  what="auto top-up")
     return w.redirect(f"/lines/{line_id}", notice="auto_topup_off")

@@ -76,8 +76,8 @@ def my_groups(w: Web = Depends(traveller)) -> Response:
 def create(form: Form = Depends(posted), w: Web = Depends(traveller)) -> Response:
     """Make a group, then go to it to add lines."""
     try:
-        with w.db.unit() as uow:
-            group = groups.create_group(uow, w.me().id, form.get("name"))
+        group = w.db.transact(lambda uow: groups.create_group(uow, w.me().id, form.get("name")),
+                              what="group")
     except TopupError as exc:
         form.refuse(w.t, exc, "name")
         with w.db.unit(readonly=True) as uow:
@@ -110,9 +110,8 @@ def _change(w: Web, group_id: int, form: Form, notice: str,
     """Run ``act(uow, group)`` for the owner's group; a refusal shows on the group page."""
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                group = groups.get_group(uow, group_id, owner=w.me().id)
-                act(uow, group)
+            w.db.transact(lambda uow: act(uow, groups.get_group(uow, group_id, owner=w.me().id)),
+                          what=notice)
             return w.redirect(f"/groups/{group_id}", notice=notice)
         except TopupError as exc:
             if exc.code == "group_not_found":

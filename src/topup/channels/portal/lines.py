@@ -73,9 +73,10 @@ def bind(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Response:
     line = None
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                line = line_svc.bind(uow, user.id, form.get("identifier"), form.get("secret"),
-                                     client_ip(w.request))
+            address = client_ip(w.request)
+            line = w.db.transact(lambda uow: line_svc.bind(
+                uow, user.id, form.get("identifier"), form.get("secret"), address),
+                what="bind")
             if line is None:
                 raise line_svc.bind_refused()
         except TopupError as exc:
@@ -133,9 +134,8 @@ def auto_renew(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(sig
                ) -> Response:
     """Switch auto-renew on (box ticked) or off."""
     on = form.get("auto_renew") in ("on", "1", "true")
-    with w.db.unit() as uow:
-        line = owned_line(uow, w.me(), line_id)
-        line_svc.set_auto_renew(uow, line.id, on)
+    w.db.transact(lambda uow: line_svc.set_auto_renew(
+        uow, owned_line(uow, w.me(), line_id).id, on), what="auto-renew switch")
     return w.redirect(f"/lines/{line_id}", notice="auto_renew_on" if on else "auto_renew_off")
 
 

@@ -105,8 +105,7 @@ def from_request(db: Database, request: Request) -> WebSession | None:
             session = resume(uow, token)
             stale = session is not None and session.last_seen_at + TOUCH_EVERY <= uow.now
         if session is not None and stale:
-            with db.unit() as uow:
-                touch(uow, session)
+            db.transact(lambda uow: touch(uow, session), what="web session touch")
     request.state.web_session = session
     return session
 

@@ -36,8 +36,9 @@ def _switch(w: Web, language: str, target: str) -> Response:
     if language not in LANGS:
         language = "en"
     if w.user is not None:
-        with w.db.unit() as uow:
-            auth.update_profile(uow, w.user.id, language=language)
+        user_id = w.user.id
+        w.db.transact(lambda uow: auth.update_profile(uow, user_id, language=language),
+                      what="language")
     response = w.redirect(target)
     response.set_cookie(LANG_COOKIE, language, max_age=YEAR, path="/", httponly=True,
                         samesite="lax", secure=sessions.is_secure(w.db, w.request))
@@ -61,10 +62,9 @@ def save_notifications(form: Form = Depends(posted), w: Web = Depends(signed_in)
     """E-mail and SMS switches, quiet hours (``22:00-07:00``, empty for none), time zone."""
     quiet = form.get("quiet_hours") or None
     try:
-        with w.db.unit() as uow:
-            prefs.set_preferences(uow, w.me().id, email=form.checked("email"),
-                                  sms=form.checked("sms"), quiet_hours=quiet,
-                                  timezone=form.get("timezone") or "UTC")
+        w.db.transact(lambda uow: prefs.set_preferences(
+            uow, w.me().id, email=form.checked("email"), sms=form.checked("sms"),
+            quiet_hours=quiet, timezone=form.get("timezone") or "UTC"), what="preferences")
     except TopupError as exc:
         form.refuse(w.t, exc, "quiet_hours")
         return _settings_page(w, form, 422)

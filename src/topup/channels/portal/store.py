@@ -16,6 +16,7 @@ from topup.channels.portal import sessions
 from topup.channels.portal.payment import method_choices
 from topup.channels.portal.plans import _zones
 from topup.channels.portal.web import Form, PortalRoute, Web, posted, web
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.esim import store
 from topup.orders.idempotency import run_once
@@ -94,9 +95,11 @@ def buy(plan_id: DbId, form: Form = Depends(posted), w: Web = Depends(web)) -> R
     try:
         buyer = w.user.id if w.user else None
         if buyer is None:
-            with w.db.unit() as uow:
-                buyer, _ = store.buyer_for(uow, None, form.get("email"), w.t.lang, cur)
-                new_session = sessions.start(uow, auth.get_user(uow, buyer))
+            def account(uow: UnitOfWork) -> tuple[int, str]:
+                made, _ = store.buyer_for(uow, None, form.get("email"), w.t.lang, cur)
+                return made, sessions.start(uow, auth.get_user(uow, made))
+
+            buyer, new_session = w.db.transact(account, what="guest account")
 
         def work(uow: Any) -> tuple[int, Any]:
             made = store.buy(uow, buyer=buyer, plan_id=plan_id, currency=cur,

@@ -116,9 +116,9 @@ def open_ticket(form: Form = Depends(posted), w: Web = Depends(signed_in)) -> Re
         form.fail("body", w.t.gettext("Write your message."))
     if form.ok:
         try:
-            with w.db.unit() as uow:
-                ticket = support.open_ticket(uow, w.me(), form.get("subject"), form.get("body"),
-                                             order_id=order_id, line_id=line_id)
+            ticket = w.db.transact(lambda uow: support.open_ticket(
+                uow, w.me(), form.get("subject"), form.get("body"), order_id=order_id,
+                line_id=line_id), what="ticket")
             return w.redirect(f"/tickets/{ticket.id}", notice="ticket_opened")
         except TopupError as exc:
             form.refuse(w.t, exc, "body")
@@ -147,8 +147,9 @@ def add_message(ticket_id: DbId, form: Form = Depends(posted), w: Web = Depends(
                 ) -> Response:
     """Add the traveller's message; it is support's turn again."""
     try:
-        with w.db.unit() as uow:
-            support.customer_message(uow, ticket_id, w.me().id, form.get("body"))
+        w.db.transact(lambda uow: support.customer_message(uow, ticket_id, w.me().id,
+                                                           form.get("body")),
+                      what="ticket message")
         return w.redirect(f"/tickets/{ticket_id}", notice="ticket_message")
     except TopupError as exc:
         if exc.status == 404:
