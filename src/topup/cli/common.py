@@ -42,10 +42,10 @@ def opened(migrate: bool = True) -> Iterator[Database]:
 
 
 def in_unit(db: Database, work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal becomes one line and exit 1."""
+    """Run ``work`` in one unit of work (again after a serialization failure or a deadlock:
+    the commands' work only writes to the database); a refusal becomes one line and exit 1."""
     try:
-        with db.unit() as uow:
-            return work(uow)
+        return db.transact(work, what=getattr(work, "__qualname__", "command"))
     except TopupError as exc:
         raise fail(exc.detail) from None
 

@@ -15,7 +15,8 @@ import typer
 from rich.table import Table
 
 from topup import bootstrap
-from topup.cli.common import err, fail, opened, out
+from topup.cli.common import err, fail, in_unit, opened, out
+from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 
 notifications_app = typer.Typer(help="The notification outbox: dead letters, preferences",
@@ -84,11 +85,7 @@ def notifications_retry(message_id: int = typer.Argument(..., help="The outbox i
     from topup.notifications.service import retry
 
     with opened() as db:
-        try:
-            with db.unit() as uow:
-                found = retry(uow, message_id)
-        except TopupError as exc:
-            raise fail(exc.detail) from None
+        found = in_unit(db, lambda uow: retry(uow, message_id))
     out.print(f"notification {found.id} queued again ({found.channel} to {found.recipient})")
 
 
@@ -101,21 +98,20 @@ def notifications_prefs(
         tz: str = typer.Option(None, "--timezone", help="IANA time zone, e.g. Asia/Shanghai"),
 ) -> None:
     """Show or change a customer's notification preferences."""
-    from topup.notifications.preferences import KEEP, set_preferences
+    from topup.notifications.preferences import KEEP, Preferences, set_preferences
     from topup.subscribers.auth import find_by_login
 
+    window = KEEP if quiet is None else (None if quiet.strip().lower() == "off" else quiet)
+
+    def work(uow: UnitOfWork) -> Preferences:
+        row = find_by_login(uow, login)
+        if row is None:
+            raise fail(f"no user {login}")
+        return set_preferences(uow, int(row.id), email=email, sms=sms, timezone=tz,
+                               quiet_hours=window)
+
     with opened() as db:
-        try:
-            with db.unit() as uow:
-                row = find_by_login(uow, login)
-                if row is None:
-                    raise fail(f"no user {login}")
-                window = KEEP if quiet is None else (
-                    None if quiet.strip().lower() == "off" else quiet)
-                prefs = set_preferences(uow, int(row.id), email=email, sms=sms, timezone=tz,
-                                        quiet_hours=window)
-        except TopupError as exc:
-            raise fail(exc.detail) from None
+        prefs = in_unit(db, work)
     out.print(f"{login}: e-mail {'on' if prefs.email else 'off'}, SMS "
               f"{'on' if prefs.sms else 'off'}, quiet hours {prefs.quiet_hours or 'none'} "
               f"({prefs.timezone})")

@@ -216,8 +216,9 @@ def low_stock(db: Database) -> list[dict[str, Any]]:
     from topup.esim.tables import esim_stock_alerts as alerts
 
     threshold = db.settings.esim_low_stock
-    sent: list[dict[str, Any]] = []
-    with db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
         known = {(p.profile_type, p.zone_code): p.available for p in inventory.pools(uow)}
         flagged = {(r.profile_type, r.zone_code) for r in uow.conn.execute(select(alerts))}
         for (ptype, zone), available in sorted(known.items()):
@@ -236,5 +237,7 @@ def low_stock(db: Database) -> list[dict[str, Any]]:
             if uow.settings.alert_email:
                 enqueue(uow, "email", uow.settings.alert_email, "esim_low_stock", "en", entry)
             sent.append(entry)
-    return sent
+        return sent
+
+    return db.transact(work, what="eSIM low stock")
 

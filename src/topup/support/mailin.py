@@ -22,12 +22,13 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
 from topup.config import Settings
-from topup.db.uow import Database
+from topup.db.uow import Database, UnitOfWork
 from topup.subscribers.tables import users
 from topup.support import service
 from topup.support.errors import InboundRefused, InvalidTicket
@@ -120,20 +121,24 @@ def take(db: Database, raw: bytes, envelope_to: Iterable[str] = ()) -> service.M
     if found.automatic:
         raise InboundRefused("an automatic reply (Auto-Submitted) is not added")
     ticket_id = ticket_of(db.settings, found.recipients)
-    with db.unit() as uow:
-        if found.message_id:
-            again = uow.conn.execute(select(ticket_messages).where(
-                ticket_messages.c.email_id == found.message_id)).first()
-            if again is not None:
-                return service.Message.of(again)
-        ticket = service.get_ticket(uow, ticket_id)
-        owner = uow.conn.execute(select(users.c.email).where(
-            users.c.id == ticket.customer_id)).scalar() if ticket.customer_id else None
-        if not owner or owner.lower() != found.sender:
-            raise InboundRefused("the sender is not the ticket's traveller")
-        try:
-            return service.customer_message(uow, ticket.id, ticket.customer_id or 0,
-                                             found.text, via="email",
-                                             email_id=found.message_id or None)
-        except InvalidTicket as exc:
-            raise InboundRefused(f"the answer is empty or too long: {exc.detail}") from exc
+    return db.transact(partial(_add, found, ticket_id), what="inbound e-mail")
+
+
+def _add(found: Inbound, ticket_id: int, uow: UnitOfWork) -> service.Message:
+    """``take``'s one transaction: database writes only (run again after a conflict)."""
+    if found.message_id:
+        again = uow.conn.execute(select(ticket_messages).where(
+            ticket_messages.c.email_id == found.message_id)).first()
+        if again is not None:
+            return service.Message.of(again)
+    ticket = service.get_ticket(uow, ticket_id)
+    owner = uow.conn.execute(select(users.c.email).where(
+        users.c.id == ticket.customer_id)).scalar() if ticket.customer_id else None
+    if not owner or owner.lower() != found.sender:
+        raise InboundRefused("the sender is not the ticket's traveller")
+    try:
+        return service.customer_message(uow, ticket.id, ticket.customer_id or 0,
+                                         found.text, via="email",
+                                         email_id=found.message_id or None)
+    except InvalidTicket as exc:
+        raise InboundRefused(f"the answer is empty or too long: {exc.detail}") from exc

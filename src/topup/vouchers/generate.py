@@ -204,8 +204,7 @@ def generate(db: Database, batch_id: int, sinks: Sequence[CardSink], *,
     Raises VoucherStateConflict when the batch was generated (or started) before. The sinks
     are closed at the end, and the export is audited with each file's SHA-256.
     """
-    with db.unit() as uow:
-        terms = _start(uow, batch_id, actor_id)
+    terms = db.transact(lambda uow: _start(uow, batch_id, actor_id), what="voucher generation")
     hasher = PinHasher(db.settings.secret_key)
     b = terms.batch
     first = int(b.serial_first)
@@ -217,9 +216,13 @@ def generate(db: Database, batch_id: int, sinks: Sequence[CardSink], *,
         if progress is not None:
             progress(n)
     files = [p for sink in sinks for p in sink.close()]
-    with db.unit() as uow:
+    digests = [{"name": p.name, "sha256": _digest(p)} for p in files]
+
+    def finish(uow: UnitOfWork) -> BatchView:
         uow.conn.execute(update(voucher_batches).where(voucher_batches.c.id == b.id).values(
             generated_at=uow.now))
         audit(uow, actor_id, "voucher_batch.export", f"voucher_batch:{b.id}", cards=done,
-              files=[{"name": p.name, "sha256": _digest(p)} for p in files])
+              files=digests)
         return get_batch(uow, b.id)
+
+    return db.transact(finish, what="voucher generation")

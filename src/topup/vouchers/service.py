@@ -90,8 +90,7 @@ def check_serial(uow: UnitOfWork, serial: str) -> SerialCheck:
 def public_check(db: Database, serial: str, ip: str | None) -> SerialCheck:
     """``check_serial`` for the public, counted per address (RedemptionLocked after
     ``voucher_checks_per_ip`` checks in the lockout window)."""
-    with db.unit() as uow:
-        wait = limits.count_check(uow, ip)
+    wait = db.transact(lambda uow: limits.count_check(uow, ip), what="voucher check count")
     if wait:
         raise RedemptionLocked(f"too many checks; try again in {wait} seconds", retry_after=wait)
     with db.unit(readonly=True) as uow:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import insert, select
 
@@ -85,11 +86,11 @@ def import_statement(db: Database, provider: BankProvider, data: bytes, fmt: str
             f"the statement is for account {found}, not {provider.account.iban}")
     result = _import_all(db, provider, ours,
                          skipped=sum(len(s.entries) for s in parsed if s not in ours))
-    with db.unit() as uow:
-        audit(uow, actor_id, "bank.statement.import", "bank:statements", format=fmt,
-              statements=[s.statement_id for s in ours], credited=result.credited,
-              review=result.review, already_imported=result.already_imported,
-              conflicts=list(result.conflicts))
+    db.transact(lambda uow: audit(
+        uow, actor_id, "bank.statement.import", "bank:statements", format=fmt,
+        statements=[s.statement_id for s in ours], credited=result.credited,
+        review=result.review, already_imported=result.already_imported,
+        conflicts=list(result.conflicts)), what="bank statement audit")
     return result
 
 
@@ -104,8 +105,8 @@ def _import_all(db: Database, provider: BankProvider, statements: list[Statement
             if not entry.is_payment:
                 skipped += 1
                 continue
-            with db.unit() as uow:
-                outcome, order = _import_entry(uow, entry, stmt)
+            outcome, order = db.transact(partial(_import_entry, entry=entry, stmt=stmt),
+                                         what="bank statement entry")
             if order is not None:
                 after_commit(db, provider, order)
             order_id = order.id if order is not None else None

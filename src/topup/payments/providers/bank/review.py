@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -111,27 +112,33 @@ def resolve_review(db: Database, item_id: int, action: str, actor_id: int, note:
         raise InvalidInput(f"action is one of {', '.join(ACTIONS)}", field="action")
     if not (note or "").strip():
         raise InvalidInput("say what was done in a note", field="note")
-    with db.unit() as uow:
-        item = _lock_open(uow, item_id)
-        target = None
-        if action == "credit_order":
-            target = _creditable(uow, item, order_id or item.order_id)
-            credit(uow, target, item.money)
-            ref = provider_ref(target)
-        elif action == "credit_wallet":
-            target = _credit_wallet(uow, item, actor_id, note.strip(), line)
-            ref = f"order:{target.id}"
-        if target is not None:
-            uow.conn.execute(update(entries).where(entries.c.id == item.entry_id).values(
-                outcome="credited", matched_by="finance", order_id=target.id, order_ref=ref))
-        uow.conn.execute(update(items).where(items.c.id == item.id).values(
-            state="credited" if target else "dismissed", resolved_by=actor_id,
-            resolved_at=uow.now, note=note.strip()[:500],
-            order_id=target.id if target else item.order_id))
-        audit(uow, actor_id, f"bank.review.{action}", f"bank_review:{item.id}",
-              reason=note.strip()[:500], entry_ref=item.entry_ref,
-              order_id=target.id if target else item.order_id)
-        return get_review_item(uow, item.id)
+    return db.transact(partial(_resolve, item_id, action, actor_id, note, order_id, line),
+                       what=f"bank review {action}")
+
+
+def _resolve(item_id: int, action: str, actor_id: int, note: str, order_id: int | None,
+             line: str | None, uow: UnitOfWork) -> ReviewItem:
+    """``resolve``'s one transaction: database writes only (run again after a conflict)."""
+    item = _lock_open(uow, item_id)
+    target = None
+    if action == "credit_order":
+        target = _creditable(uow, item, order_id or item.order_id)
+        credit(uow, target, item.money)
+        ref = provider_ref(target)
+    elif action == "credit_wallet":
+        target = _credit_wallet(uow, item, actor_id, note.strip(), line)
+        ref = f"order:{target.id}"
+    if target is not None:
+        uow.conn.execute(update(entries).where(entries.c.id == item.entry_id).values(
+            outcome="credited", matched_by="finance", order_id=target.id, order_ref=ref))
+    uow.conn.execute(update(items).where(items.c.id == item.id).values(
+        state="credited" if target else "dismissed", resolved_by=actor_id,
+        resolved_at=uow.now, note=note.strip()[:500],
+        order_id=target.id if target else item.order_id))
+    audit(uow, actor_id, f"bank.review.{action}", f"bank_review:{item.id}",
+          reason=note.strip()[:500], entry_ref=item.entry_ref,
+          order_id=target.id if target else item.order_id)
+    return get_review_item(uow, item.id)
 
 
 def _credit_wallet(uow: UnitOfWork, item: ReviewItem, actor_id: int, note: str,

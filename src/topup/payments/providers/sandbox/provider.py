@@ -66,10 +66,9 @@ class SandboxProvider:
 
     def decide(self, ref: str, state: str, amount: int, currency: str) -> bytes:
         """Record the payer's decision (first one wins); returns the notification body."""
-        with self.db.unit() as uow:
-            uow.conn.execute(insert_ignore(uow, sandbox_payments, {
-                "ref": ref, "state": state, "amount": amount, "currency": currency,
-                "refunded": 0, "updated_at": uow.now}, ["ref"]))
+        self.db.transact(lambda uow: uow.conn.execute(insert_ignore(uow, sandbox_payments, {
+            "ref": ref, "state": state, "amount": amount, "currency": currency,
+            "refunded": 0, "updated_at": uow.now}, ["ref"])), what="sandbox decision")
         status = self.query(ref)
         event = {"id": f"evt_{secrets.token_hex(8)}", "type": f"payment.{status.state}",
                  "data": {"ref": ref, "amount": status.amount, "currency": status.currency}}
