@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -288,12 +289,17 @@ def record_paid_out(db: Database, order_id: int, *, key: str, reason: str,
     value leaves the wallet for the provider's clearing account exactly as a provider refund
     would, so the books match the bank account. Same limits and idempotency as ``refund_order``.
     """
-    with db.unit() as uow:
-        view, earlier = _open(uow, get_order(uow, order_id), amount, key, reason, actor_id)
-        if earlier:
-            return view
-        _finish(uow, view.id, True, f"paid-out-by:{actor_id}", None)
-        return _view(uow, view.id)
+    return db.transact(partial(_paid_out, order_id, amount, key, reason, actor_id),
+                       what="refund paid out")
+
+
+def _paid_out(order_id: int, amount: int | None, key: str, reason: str, actor_id: int,
+              uow: UnitOfWork) -> RefundView:
+    view, earlier = _open(uow, get_order(uow, order_id), amount, key, reason, actor_id)
+    if earlier:
+        return view
+    _finish(uow, view.id, True, f"paid-out-by:{actor_id}", None)
+    return _view(uow, view.id)
 
 
 def return_plan_to_wallet(db: Database, order_id: int, *, key: str, reason: str,
@@ -301,28 +307,33 @@ def return_plan_to_wallet(db: Database, order_id: int, *, key: str, reason: str,
     """Cancel an untouched plan bought from the wallet: its allowances go back to supply and
     its price back to the wallet (the fee, if any, stays earned). Nothing leaves topup; the
     money may then be spent again or refunded with the top-up that brought it in."""
-    with db.unit() as uow:
-        if not reason.strip():
-            raise InvalidInput("a refund needs a reason", field="reason")
-        found = _existing(uow, key)
-        if found is not None:
-            return found
-        order = get_order(uow, order_id)
-        if not (order.method == "wallet" and order.kind == "plan"
-                and order.state == "fulfilled" and order.bucket_id is not None
-                and buckets.untouched(uow, order.bucket_id)):
-            raise NotRefundable("only an untouched plan bought from the wallet goes back to "
-                                "the wallet", refundable=0)
-        rid = int(uow.conn.execute(insert(refunds).values(
-            order_id=order.id, idempotency_key=key, amount=order.amount,
-            currency=order.currency, state="succeeded", reason=reason.strip(),
-            actor_id=actor_id, provider_refund_ref="wallet", created_at=uow.now,
-            updated_at=uow.now).returning(refunds.c.id)).scalar_one())
-        _take_plan_back(uow, order, rid)
-        move_order(uow, order, "refunded", "plan returned to the wallet")
-        audit(uow, actor_id, "order.refund", f"order:{order.id}", reason=reason.strip(),
-              amount=order.amount, to="wallet")
-        return _view(uow, rid)
+    return db.transact(partial(_to_wallet, order_id, key, reason, actor_id),
+                       what="plan back to the wallet")
+
+
+def _to_wallet(order_id: int, key: str, reason: str, actor_id: int | None,
+               uow: UnitOfWork) -> RefundView:
+    if not reason.strip():
+        raise InvalidInput("a refund needs a reason", field="reason")
+    found = _existing(uow, key)
+    if found is not None:
+        return found
+    order = get_order(uow, order_id)
+    if not (order.method == "wallet" and order.kind == "plan"
+            and order.state == "fulfilled" and order.bucket_id is not None
+            and buckets.untouched(uow, order.bucket_id)):
+        raise NotRefundable("only an untouched plan bought from the wallet goes back to "
+                            "the wallet", refundable=0)
+    rid = int(uow.conn.execute(insert(refunds).values(
+        order_id=order.id, idempotency_key=key, amount=order.amount,
+        currency=order.currency, state="succeeded", reason=reason.strip(),
+        actor_id=actor_id, provider_refund_ref="wallet", created_at=uow.now,
+        updated_at=uow.now).returning(refunds.c.id)).scalar_one())
+    _take_plan_back(uow, order, rid)
+    move_order(uow, order, "refunded", "plan returned to the wallet")
+    audit(uow, actor_id, "order.refund", f"order:{order.id}", reason=reason.strip(),
+          amount=order.amount, to="wallet")
+    return _view(uow, rid)
 
 
 def order_refunds(uow: UnitOfWork, order_id: int) -> list[RefundView]:

@@ -109,7 +109,7 @@ class SandboxProvider:
     def refund(self, provider_ref: str, amount: int, currency: str,
                idempotency_key: str) -> Refund:
         """Give back part or all of a succeeded sandbox payment, once per idempotency key."""
-        with self.db.unit() as uow:
+        def work(uow: UnitOfWork) -> Refund:
             claimed = uow.conn.execute(insert_ignore(uow, sandbox_refunds, {
                 "refund_ref": idempotency_key, "ref": provider_ref, "amount": amount,
                 "currency": currency}, ["refund_ref"]).returning(sandbox_refunds.c.ref)).first()
@@ -122,7 +122,9 @@ class SandboxProvider:
             ).values(refunded=sandbox_payments.c.refunded + amount)).rowcount
             if not done:
                 raise RefundFailed("nothing refundable for that amount in the sandbox")
-        return Refund(provider_ref, idempotency_key, amount, currency, "succeeded")
+            return Refund(provider_ref, idempotency_key, amount, currency, "succeeded")
+
+        return self.db.transact(work, what="sandbox refund")
 
     @staticmethod
     def _earlier_refund(uow: UnitOfWork, key: str) -> Refund:
