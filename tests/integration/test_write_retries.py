@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
 from tests.conflicts import Crossed, forced
-from tests.factories import Api, make_line, make_user
+from tests.factories import make_line, sandbox_shop
 from topup.audit.tables import audit_log
 from topup.channels.api.app import create_app
 from topup.db.retry import RetryPolicy, TransactionConflict
@@ -151,11 +151,12 @@ def test_a_scheduled_job_whose_claim_conflicts_runs_once(db: Database) -> None:
 
 def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Database) -> None:
     """A staff credit (through the writer) and a registration (``Database.transact``), each
-    failing on every try, and a freeze (a unit not retried, its driver error reaching the
-    edge): 503 problems, nothing written; the same requests later work."""
+    failing on every try, and a top-up paid through a provider (a unit not retried: its
+    driver error reaches the edge after one try): 503 problems, nothing written; the same
+    requests later work."""
     db.retry_policy = FAST
-    api = Api(db)
-    staff = api.login(str(make_user(db, "admin").email))
+    shop = sandbox_shop(db, country="TH")
+    api, staff = shop.api, shop.staff
     line = make_line(db, country="TH")
     body = {"amount": 10_00, "currency": "CNY", "reason": "cash desk"}
     with forced(db, "ledger_transfers", times=1000):
@@ -170,11 +171,14 @@ def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Databas
         assert r.status_code == 503, r.text
         assert r.json()["code"] == "transaction_conflict" and r.headers["Retry-After"] == "1"
     assert db.retry_stats.snapshot()["gave_up"] == 1, "the registration was retried"
-    with forced(db, "lines", times=1000, errcode="40P01", on="UPDATE"):
-        r = api.post(f"/api/v1/admin/lines/{line.id}/freeze", staff, json={"reason": "fraud"})
+    paid = {"line_id": shop.line_id, "kind": "topup", "amount": 100_00, "method": "sandbox"}
+    with forced(db, "orders", times=1000, errcode="40P01") as raised:
+        r = api.post("/api/v1/orders", shop.me, key="paid-1", json=paid)
         assert r.status_code == 503, r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] == "transaction_conflict" and r.headers["Retry-After"] == "1"
+        assert raised() == 1, "a unit that starts a payment is tried once"
+    assert db.retry_stats.snapshot()["gave_up"] == 1
     assert counted(db, "order:") == (0, 0)
     scraped = TestClient(create_app(db), client=("127.0.0.1", 50000)).get("/metrics").text
     assert 'topup_writer_conflict_retries_total{sqlstate="serialization_failure"} 2.0' in scraped
@@ -183,6 +187,6 @@ def test_the_api_answers_503_with_retry_after_when_the_tries_run_out(db: Databas
     assert again.status_code == 201, again.text
     assert api.client.post("/api/v1/auth/register", json={
         "email": "late@example.com", "password": "a-long-password"}).status_code == 201
-    frozen = api.post(f"/api/v1/admin/lines/{line.id}/freeze", staff, json={"reason": "fraud"})
-    assert frozen.status_code == 200 and frozen.json()["status"] == "frozen", frozen.text
+    again = api.post("/api/v1/orders", shop.me, key="paid-1", json=paid)
+    assert again.status_code == 201 and again.json()["state"] == "awaiting_payment", again.text
     db.writer.close()
