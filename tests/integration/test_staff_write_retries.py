@@ -109,7 +109,8 @@ def test_a_console_form_that_meets_40001_twice_freezes_the_line_once(db: Databas
     retried_twice(db)
 
 
-def test_a_ussd_plan_purchase_that_meets_40001_twice_is_bought_once(world: World) -> None:
+def test_a_ussd_plan_purchase_that_meets_40001_twice_is_bought_once(
+        world: World) -> None:  # noqa: F811
     world.credit(100_00)
     with forced(world.db, "idempotency_keys", times=TWICE) as raised:
         done = say(world, "2*3*1")
