@@ -76,7 +76,8 @@ def save_method(db: Database, provider_name: str, saver: SavesMethods, user_id: 
     saved = saver.finish_saving(setup_ref)
     if saved.user_ref != str(user_id):
         raise MethodNotFound("no such setup for this user")
-    with db.unit() as uow:
+
+    def work(uow: UnitOfWork) -> StoredMethod:  # the provider answered already: writes only
         row = records.find(uow, provider_name, saved.method_ref)
         if row is not None:
             if row.user_id != user_id or row.revoked_at is not None:
@@ -84,6 +85,8 @@ def save_method(db: Database, provider_name: str, saver: SavesMethods, user_id: 
             return StoredMethod.of(row)
         return StoredMethod.of(records.add(uow, user_id, provider_name, saved.customer_ref,
                                            saved.method_ref, saved.brand, saved.last4))
+
+    return db.transact(work, what="saved method")
 
 
 def list_methods(uow: UnitOfWork, user_id: int) -> list[StoredMethod]:
