@@ -176,8 +176,9 @@ def submit(line_id: DbId, form: Form = Depends(posted), w: Web = Depends(signed_
         return 201, {"order_id": order.id, "next_action": order.next_action}
 
     try:
+        # paid from the wallet: database writes only; a provider's payment is not started twice
         outcome = run_once(w.db, user.id, form.get("order_key"), "POST", "/portal/orders",
-                           body, work)
+                           body, work, retry=providers.get(req.method) is None)
     except TopupError as exc:
         with w.db.unit(readonly=True) as uow:
             line = owned_line(uow, user, line_id)

@@ -169,7 +169,8 @@ def buy_all(form: Form = Depends(posted), w: Web = Depends(web)) -> Response:
 
     try:
         run_once(w.db, user.id, form.get("order_key"), "POST", "/portal/trip",
-                 {"line": line.id, "plans": wanted, "total": trip.total.amount}, work)
+                 {"line": line.id, "plans": wanted, "total": trip.total.amount}, work,
+                 retry=True)  # plans paid from the wallet: database writes only
     except TopupError as exc:
         form.refuse(w.t, exc)
         return _page(w, form, exc.status)
