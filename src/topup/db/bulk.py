@@ -50,6 +50,12 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
                  for f, v in zip(_processors(conn, table, shared), shared.values(),
                                  strict=True))
     rows = _converted(conn, table, columns, rows)
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        if tail:
+            rows = ((*row, *tail) for row in rows)
+        steps.append((_insert_sql(conn, table, names), list(rows)))
+        return
     if conn.info.get(_PIPELINE):
         _send_arrays(conn, table, columns, list(rows), shared, tail)
         return
@@ -73,6 +79,10 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
         sets = ", ".join(f"{quote(c)} = ?" for c in columns)
         # Names come from the schema, quoted; values travel apart from the statement.
         statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
+        steps = conn.info.get(_CAPTURE)
+        if steps is not None:
+            steps.append((statement, [(*row[1:], row[0]) for row in rows]))
+            return
         with _as_sqlalchemy(conn, statement):
             driver.executemany(statement, [(*row[1:], row[0]) for row in rows])
         return
@@ -109,6 +119,32 @@ def _converted(conn: Connection, table: Table, columns: Sequence[str],
 
 
 _PIPELINE = "topup_pipelined"
+_CAPTURE = "topup_captured"
+
+Step = tuple[str, list[Any]]
+"""A captured write: SQLite's statement text and the parameters of each run."""
+
+
+@contextmanager
+def captured(conn: Connection) -> Iterator[list[Step]]:
+    """Inside the block, on SQLite, what ``insert_rows``, ``update_rows`` and ``send`` would
+    write is kept as ``Step`` s in the list yielded, in order, and not executed: a batch's rows
+    decided in a read transaction, written later by another connection (db/pipeline.py)
+    with ``run_steps``. Anything else (``conn.execute``) still runs."""
+    if conn.dialect.name != "sqlite":
+        raise ValueError("only SQLite's writes are captured")
+    steps: list[Step] = []
+    conn.info[_CAPTURE] = steps
+    try:
+        yield steps
+    finally:
+        conn.info.pop(_CAPTURE, None)
+
+
+def run_steps(driver: Any, steps: Sequence[Step]) -> None:
+    """Run captured ``steps`` on a sqlite3 connection, inside its open transaction."""
+    for statement, rows in steps:
+        driver.executemany(statement, rows)
 
 
 @contextmanager
@@ -192,6 +228,12 @@ def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Ma
     once per item). Inside ``pipelined`` on PostgreSQL it is queued without waiting for it;
     on SQLite it goes to the driver at once (one prepared statement, SQLAlchemy's
     per-row parameter handling skipped); elsewhere it runs at once through SQLAlchemy."""
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        plan = query.plan(conn.dialect)
+        many = values if isinstance(values, Sequence) else [values]
+        steps.append((plan.sql, [plan.bind(v) for v in many]))
+        return
     postgresql = conn.dialect.name == "postgresql"
     if not conn.in_transaction() or (postgresql and not conn.info.get(_PIPELINE)):
         query.run(conn, values)
@@ -402,6 +444,15 @@ def _processors(conn: Connection, table: Table, columns: Iterable[str]
             for name in columns]
 
 
+def _insert_sql(conn: Connection, table: Table, names: Sequence[str]) -> str:
+    """SQLite's ``INSERT`` of ``names`` into ``table``, one row per run."""
+    quote = conn.dialect.identifier_preparer.quote
+    listed = ", ".join(quote(name) for name in names)
+    marks = ", ".join("?" * len(names))
+    # Names come from the schema, quoted; values travel apart from the statement.
+    return f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # noqa: S608
+
+
 def _send(conn: Connection, table: Table, names: Sequence[str],
           rows: Iterable[Sequence[Any]]) -> None:
     quote = conn.dialect.identifier_preparer.quote
@@ -411,8 +462,7 @@ def _send(conn: Connection, table: Table, names: Sequence[str],
     if conn.dialect.name == "postgresql":
         statement = f"COPY {quote(table.name)} ({listed}) FROM STDIN"
     else:
-        marks = ", ".join("?" * len(names))
-        statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # noqa: S608
+        statement = _insert_sql(conn, table, names)
     with _as_sqlalchemy(conn, statement):
         if conn.dialect.name == "postgresql":
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
