@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Json
@@ -54,7 +54,9 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     if steps is not None:
         if tail:
             rows = ((*row, *tail) for row in rows)
-        steps.append((_insert_sql(conn, table, names), list(rows)))
+        sql = _insert_sql(conn, table, names)
+        head = sql[:sql.index(" VALUES ") + len(" VALUES ")]
+        steps.append(Step(sql, list(rows), (head, sql[len(head):], "")))
         return
     if conn.info.get(_PIPELINE):
         _send_arrays(conn, table, columns, list(rows), shared, tail)
@@ -81,7 +83,9 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
         statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
         steps = conn.info.get(_CAPTURE)
         if steps is not None:
-            steps.append((statement, [(*row[1:], row[0]) for row in rows]))
+            ordered = [(*row[1:], row[0]) for row in rows]
+            steps.append(Step(statement, ordered,
+                              _many_update(quote, table.name, key, columns, "=", ordered)))
             return
         with _as_sqlalchemy(conn, statement):
             driver.executemany(statement, [(*row[1:], row[0]) for row in rows])
@@ -121,8 +125,17 @@ def _converted(conn: Connection, table: Table, columns: Sequence[str],
 _PIPELINE = "topup_pipelined"
 _CAPTURE = "topup_captured"
 
-Step = tuple[str, list[Any]]
-"""A captured write: SQLite's statement text and the parameters of each run."""
+SQLITE_VARIABLES = 32766  # the most parameters one SQLite statement takes (3.32 on)
+
+
+class Step(NamedTuple):
+    """A captured write on SQLite: ``sql`` run once per row of ``rows``, or, with ``many``
+    (head, one row's marks, tail), all the rows in one statement (``head`` + the marks once
+    per row, comma-separated, + ``tail``): one call into SQLite instead of one per row."""
+
+    sql: str
+    rows: list[Any]
+    many: tuple[str, str, str] | None = None
 
 
 @contextmanager
@@ -141,10 +154,59 @@ def captured(conn: Connection) -> Iterator[list[Step]]:
         conn.info.pop(_CAPTURE, None)
 
 
+def add_to_rows(conn: Connection, table: Table, key: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """SQLite: add to ``columns`` of many rows of ``table`` (each of ``rows`` the value of
+    ``key`` that finds the row, then the amounts in ``columns`` order), one prepared
+    statement run per row; captured (``captured``), all in one statement."""
+    quote = conn.dialect.identifier_preparer.quote
+    sets = ", ".join(f"{quote(c)} = {quote(c)} + ?" for c in columns)
+    # Names come from the schema, quoted; values travel apart from the statement.
+    statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
+    ordered = [(*row[1:], row[0]) for row in rows]
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        steps.append(Step(statement, ordered,
+                          _many_update(quote, table.name, key, columns, "+", ordered)))
+        return
+    driver: Any = conn.connection.driver_connection
+    with _as_sqlalchemy(conn, statement):
+        driver.executemany(statement, ordered)
+
+
+def _many_update(quote: Callable[[str], str], table: str, key: str, columns: Sequence[str],
+                 how: str, rows: Sequence[Sequence[Any]]) -> tuple[str, str, str] | None:
+    """``UPDATE … FROM`` a list of values for ``Step.many`` (``rows`` as the one-row
+    statement takes them: the values in ``columns`` order, then the key): each column set to
+    (``=``) or increased by (``+``) its row's value; None when a key comes twice (the later
+    one must win, or add up: one run per row does that)."""
+    if len({row[-1] for row in rows}) != len(rows):
+        return None
+    names = ", ".join([*(f"c{i}" for i in range(len(columns))), "k"])
+    t = quote(table)
+    sets = ", ".join(f"{quote(c)} = " + (f"v.c{i}" if how == "=" else f"{t}.{quote(c)} + v.c{i}")
+                     for i, c in enumerate(columns))
+    marks = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
+    # Names come from the schema, quoted; values travel apart from the statement.
+    return (f"WITH v({names}) AS (VALUES ", marks,
+            f") UPDATE {t} SET {sets} FROM v WHERE {t}.{quote(key)} = v.k")  # noqa: S608
+
+
 def run_steps(driver: Any, steps: Sequence[Step]) -> None:
-    """Run captured ``steps`` on a sqlite3 connection, inside its open transaction."""
-    for statement, rows in steps:
-        driver.executemany(statement, rows)
+    """Run captured ``steps`` on a sqlite3 connection, inside its open transaction: each
+    with all its rows in a statement where it can (as few releases and takings of the GIL
+    as there are statements, not rows), else one run per row."""
+    for step in steps:
+        rows = step.rows
+        if step.many is None or len(rows) < 2:
+            driver.executemany(step.sql, rows)
+            continue
+        head, marks, tail = step.many
+        per = max(1, SQLITE_VARIABLES // max(1, len(rows[0])))
+        for start in range(0, len(rows), per):
+            chunk = rows[start:start + per]
+            driver.execute(f"{head}{','.join([marks] * len(chunk))}{tail}",
+                           [value for row in chunk for value in row])
 
 
 @contextmanager
@@ -232,7 +294,7 @@ def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Ma
     if steps is not None:
         plan = query.plan(conn.dialect)
         many = values if isinstance(values, Sequence) else [values]
-        steps.append((plan.sql, [plan.bind(v) for v in many]))
+        steps.append(Step(plan.sql, [plan.bind(v) for v in many]))
         return
     postgresql = conn.dialect.name == "postgresql"
     if not conn.in_transaction() or (postgresql and not conn.info.get(_PIPELINE)):

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from topup.db.bulk import Step, run_steps
+from topup.db.engine import _changed as readonly_changed
 from topup.db.group import GroupWriter, Reply, _settle
 
 if TYPE_CHECKING:
@@ -262,7 +263,10 @@ class PipelinedWriter(GroupWriter):
                  for (_, reply), outcome in zip(item.batch, decided.outcomes, strict=True)])
 
     def _write_decided(self, item: _Item, decided: Decided) -> None:
-        driver: Any = self._connection().connection.driver_connection
+        conn = self._connection()
+        driver: Any = conn.connection.driver_connection
+        if readonly_changed(conn, False):  # a pooled connection last used read-only
+            driver.execute("PRAGMA query_only=0")
         gate = self.db._writers
         if gate is not None:
             gate.acquire(self.db.WRITE_WAIT_SECONDS)
