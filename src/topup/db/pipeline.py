@@ -115,6 +115,7 @@ class PipelinedWriter(GroupWriter):
         self.ids = IdCounters()
         self.pipelined = 0  # batches written as decided
         self.replayed = 0  # decided batches dropped and applied the plain way
+        self.waited = 0  # decisions that waited for the batch in flight (``InFlight``)
         self._local = threading.local()
         self._slot: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._last: _Item | None = None  # the batch handed last
@@ -136,7 +137,8 @@ class PipelinedWriter(GroupWriter):
 
     def status(self) -> dict[str, Any]:
         out = super().status()
-        out.update(writer="pipeline", pipelined=self.pipelined, replayed=self.replayed)
+        out.update(writer="pipeline", pipelined=self.pipelined, replayed=self.replayed,
+                   waited=self.waited)
         return out
 
     # --- the deciding thread (GroupWriter's) -----------------------------------------------
@@ -162,6 +164,7 @@ class PipelinedWriter(GroupWriter):
                     decided: Decided = decide(uow, commands, busy, self.ids)
                 return decided
             except InFlight:
+                self.waited += 1
                 if last is not None:
                     last.done.wait()
             except Unsuited:
