@@ -36,6 +36,7 @@ from topup.db import group, pipeline
 from topup.db.bulk import run_steps
 from topup.db.pipeline import IdCounters, PipelinedWriter, Unsuited
 from topup.db.uow import Database
+from topup.errors import TopupError
 from topup.ledger import service as ledger
 from topup.subscribers import lines as line_svc
 
@@ -137,21 +138,20 @@ def _all_at_once(writer: PipelinedWriter, cmds: list[Charge]) -> list[Future[Any
 
 def test_a_write_between_decision_and_commit_sends_the_batch_the_plain_way(
         db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    (line,) = _ready(db, 10)
+    (line,) = _ready(db, 100)
     real = charges._Charges.decide
 
-    def then_spend(self: Any, uow: Any, *args: Any) -> Any:
-        decided = real(self, uow, *args)  # granted from the 10 fen the line has …
-        with db.unit() as other:  # … which another connection takes meanwhile
-            wallet = ledger.wallet(other, line.id, "CNY")
-            ledger.transfer(other, "elsewhere", wallet, ledger.operator_account(
-                other, "manual_credit", "money:CNY", line_id=line.id), 10, code="refund")
+    def then_freeze(self: Any, uow: Any, *args: Any) -> Any:
+        decided = real(self, uow, *args)  # granted: the line is in use …
+        with db.unit() as other:  # … and another connection freezes it meanwhile
+            line_svc.freeze(other, line.id, actor=None, reason="suspected fraud")
         return decided
 
-    monkeypatch.setattr(charges._Charges, "decide", then_spend)
+    monkeypatch.setattr(charges._Charges, "decide", then_freeze)
     before = writer.status()
-    answer = writer.submit(_open(line, "s1")).result(WAIT)
-    assert (answer.result, answer.grants[0].granted) == ("credit_limit_reached", 0)
+    with pytest.raises(TopupError) as refused:
+        writer.submit(_open(line, "s1")).result(WAIT)
+    assert "frozen" in str(refused.value).lower() or "frozen" in refused.value.code
     after = writer.status()
     assert (after["replayed"], after["pipelined"]) == (before["replayed"] + 1,
                                                        before["pipelined"])
