@@ -294,8 +294,15 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
             lines = prepare(db, args.lines)
             tune_process()  # what the processes keep is built: frozen, as they freeze theirs
             print(f"{backend}: {len(lines)} lines ready", flush=True)
-            res.phases.append(in_process(db, lines, args))
-            print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
+            # SQLite: the plain writer and the pipelined one (db/pipeline.py), alternating
+            modes = [False, True] * args.rounds if backend == "sqlite" else [None]
+            for n, pipelined in enumerate(modes):
+                res.phases.append(in_process_with(db, lines, args, pipelined, f"p{n}"))
+                print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
+                      flush=True)
+            if args.in_process_only:
+                check(db, lines, res)
+                return res
             if backend == "sqlite":
                 res.phases.append(database_alone(db, url, data_dir, lines, args))
                 print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
@@ -310,6 +317,21 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
     return res
 
 
+def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Namespace,
+                    pipelined: bool | None, tag: str) -> Phase:
+    """``in_process`` on a database of its own over the same engine, its writer pipelined
+    or not (None: as the settings say, PostgreSQL's is never)."""
+    if pipelined is None:
+        return in_process(db, lines, args, tag=tag)
+    own = Database(db.engine, replace(db.settings, writer_pipeline=pipelined))
+    try:
+        phase = in_process(own, lines, args, tag=tag)
+    finally:
+        own.close()
+    phase.name = "in-process, pipelined writer" if pipelined else "in-process, plain writer"
+    return phase
+
+
 def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.Line],
                    args: argparse.Namespace) -> Phase:
     """The in-process run again, on an engine whose connections record what the writer
@@ -318,7 +340,7 @@ def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.
     takes in the sessions' closing requests, which the replay runs too."""
     copy = data_dir / "before.db"
     recording = Database(make_engine(url, connect_args={"factory": replay.Recorder}),
-                         db.settings)
+                         replace(db.settings, writer_pipeline=False))  # one thread records
     try:
         ran = in_process(recording, lines, args, tag="r",
                          on_go=lambda: replay.start(Path(url.removeprefix("sqlite:///")), copy))
@@ -372,8 +394,9 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
             p50, p99 = (f"{p.pct(0.5):.1f}", f"{p.pct(0.99):.1f}") if p.latencies else ("-", "-")
             rows.append(f"| {r.backend} | {p.name} | {p.rate:,.0f} | {p50} | {p99} | {p.errors} | "
                         f"{'ok' if not r.checks else 'FAILED'} |")
-    rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
-                f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
+    if ceiling.ops:
+        rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
+                    f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
     if pgbench is not None:
         rows.append(f"| postgresql | pgbench TPC-B, 32 clients: the database's own pace | "
                     f"{pgbench:,.0f} tps | - | - | - | - |")
@@ -383,17 +406,27 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
 def split(results: list[Result]) -> str:
     """Where an in-process operation's time goes on SQLite: the database's own work (the
     replay) and the rest, the writer thread's Python."""
-    rates = {p.name.split(":")[0]: p.rate for r in results if r.backend == "sqlite"
-             for p in r.phases}
-    inproc, alone = rates.get("in-process"), rates.get("SQLite alone")
-    if not inproc or not alone:
+    rates: dict[str, list[float]] = {}
+    for r in results:
+        for p in r.phases:
+            if r.backend == "sqlite":
+                rates.setdefault(p.name.split(":")[0], []).append(p.rate)
+    plain, piped = rates.get("in-process, plain writer"), rates.get("in-process, pipelined writer")
+    alone = rates.get("SQLite alone")
+    if not plain or not alone:
         return ""
-    whole, db = 1e6 / inproc, 1e6 / alone
-    return (f"Per operation on SQLite in this run: {whole:.0f} µs in-process, of which "
-            f"{db:.0f} µs are the database's own work (the replay) and the other "
-            f"{max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
-            "objects, rating, building rows and answers): both run on the one writer thread, "
-            "one after the other, so the in-process rate is bounded by their sum.")
+    whole, db = 1e6 / (sum(plain) / len(plain)), 1e6 / alone[0]
+    out = (f"Per operation on SQLite in this run: {whole:.0f} µs in-process with the plain "
+           f"writer, of which {db:.0f} µs are the database's own work (the replay) and the "
+           f"other {max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
+           "objects, rating, building rows and answers): both on the one writer thread, one "
+           "after the other, so the plain rate is bounded by their sum.")
+    if piped:
+        out += (" The pipelined writer decides a batch while the one before is written, on a "
+                "thread of its own (`db/pipeline.py`): "
+                f"{sum(piped) / len(piped):,.0f}/s on average over its rounds, against "
+                f"{sum(plain) / len(plain):,.0f}/s plain, alternating in the same run.")
+    return out
 
 
 def section(tbl: str, facts: sup.Machine, results: list[Result], args: argparse.Namespace
@@ -453,11 +486,17 @@ def main() -> int:
     p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--rounds", type=int, default=2,
+                   help="SQLite in-process: runs of the plain and the pipelined writer, taking "
+                        "turns")
+    p.add_argument("--in-process-only", action="store_true",
+                   help="only the in-process runs (no Gy, no echo, no pgbench)")
     args = p.parse_args()
     tune_process()  # as the API's, the writer's and topup diameter's processes do
     load = sup.load_average()
-    ceiling = echo(args)
-    print(f"echo: {ceiling.rate:,.0f}/s", flush=True)
+    ceiling = Phase("echo") if args.in_process_only else echo(args)
+    if ceiling.ops:
+        print(f"echo: {ceiling.rate:,.0f}/s", flush=True)
     results = [run_backend("sqlite", None, args)]
     if not args.skip_postgres:
         url = sup.recreate_database(args.pg_url, "charging_bench")
@@ -465,7 +504,8 @@ def main() -> int:
             results.append(run_backend("postgresql", url, args))
         finally:
             sup.drop_database(args.pg_url, "charging_bench")
-    pgbench = None if args.skip_postgres else sup.pgbench_tps(args.pg_url, 32, 8)
+    pgbench = None if args.skip_postgres or args.in_process_only else sup.pgbench_tps(
+        args.pg_url, 32, 8)
     tbl = table(results, ceiling, pgbench)
     print(tbl)
     if args.out:
