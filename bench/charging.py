@@ -326,8 +326,14 @@ def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Nam
     own = Database(db.engine, replace(db.settings, writer_pipeline=pipelined))
     try:
         phase = in_process(own, lines, args, tag=tag)
+        st = own.local_writer.status()
     finally:
         own.close()
+    if pipelined and st["commands"]:
+        per = 1e6 / st["commands"]
+        print(f"  pipelined: {st['pipelined']} of {st['batches']} batches as decided, "
+              f"deciding {st['deciding_seconds'] * per:.0f} µs and writing "
+              f"{st['writing_seconds'] * per:.0f} µs a request", flush=True)
     phase.name = "in-process, pipelined writer" if pipelined else "in-process, plain writer"
     return phase
 

@@ -116,6 +116,10 @@ class PipelinedWriter(GroupWriter):
         self.pipelined = 0  # batches written as decided
         self.replayed = 0  # decided batches dropped and applied the plain way
         self.waited = 0  # decisions that waited for the batch in flight (``InFlight``)
+        # seconds spent deciding (the writer's thread) and writing decided batches (the
+        # second thread): each stage's share, whose larger one bounds the pace
+        self.deciding = 0.0
+        self.writing = 0.0
         self._local = threading.local()
         self._slot: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._last: _Item | None = None  # the batch handed last
@@ -138,12 +142,15 @@ class PipelinedWriter(GroupWriter):
     def status(self) -> dict[str, Any]:
         out = super().status()
         out.update(writer="pipeline", pipelined=self.pipelined, replayed=self.replayed,
-                   waited=self.waited)
+                   waited=self.waited, deciding_seconds=round(self.deciding, 6),
+                   writing_seconds=round(self.writing, 6))
         return out
 
     # --- the deciding thread (GroupWriter's) -----------------------------------------------
     def _commit(self, batch: list[tuple[Any, Reply]]) -> None:
+        began = time.perf_counter()
         decided = self._decide(batch)
+        self.deciding += time.perf_counter() - began
         item = _Item(batch, decided)
         self._last = item
         self._slot.put(item)
@@ -244,7 +251,9 @@ class PipelinedWriter(GroupWriter):
 
     def _write(self, item: _Item, decided: Decided) -> None:
         try:
+            began = time.perf_counter()
             self._write_decided(item, decided)
+            self.writing += time.perf_counter() - began
         except _Stale:
             self.replayed += 1
             self._plain(item)
