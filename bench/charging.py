@@ -323,7 +323,8 @@ def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Nam
     or not (None: as the settings say, PostgreSQL's is never)."""
     if pipelined is None:
         return in_process(db, lines, args, tag=tag)
-    own = Database(db.engine, replace(db.settings, writer_pipeline=pipelined))
+    own = Database(db.engine, replace(db.settings,
+                                      writer_pipeline=args.pipeline if pipelined else "off"))
     try:
         phase = in_process(own, lines, args, tag=tag)
         st = own.local_writer.status()
@@ -346,7 +347,7 @@ def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.
     takes in the sessions' closing requests, which the replay runs too."""
     copy = data_dir / "before.db"
     recording = Database(make_engine(url, connect_args={"factory": replay.Recorder}),
-                         replace(db.settings, writer_pipeline=False))  # one thread records
+                         replace(db.settings, writer_pipeline="off"))  # one thread records
     try:
         ran = in_process(recording, lines, args, tag="r",
                          on_go=lambda: replay.start(Path(url.removeprefix("sqlite:///")), copy))
@@ -495,6 +496,8 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2,
                    help="SQLite in-process: runs of the plain and the pipelined writer, taking "
                         "turns")
+    p.add_argument("--pipeline", choices=("thread", "process"), default="thread",
+                   help="the pipelined writer's second stage: a thread or a process")
     p.add_argument("--in-process-only", action="store_true",
                    help="only the in-process runs (no Gy, no echo, no pgbench)")
     args = p.parse_args()

@@ -215,12 +215,13 @@ def test_requests_on_the_batch_in_flight_wait_for_its_commit(
     assert (other.result, other.grants[0].granted) == ("credit_limit_reached", 0)
 
 
-@pytest.mark.parametrize("pipelined", [True, False], ids=["pipeline", "plain"])
+@pytest.mark.parametrize("pipeline", ["thread", "process", "off"])
 def test_many_sessions_at_once_with_and_without_the_pipeline(
-        db: Database, pipelined: bool) -> None:
-    db.settings = replace(db.settings, writer_pipeline=pipelined)
+        db: Database, pipeline: str) -> None:
+    db.settings = replace(db.settings, writer_pipeline=pipeline)
     made = _lines(db, *[1000] * 8)
-    assert isinstance(db.writer, PipelinedWriter) == pipelined
+    assert db.writer.status()["writer"] == {"thread": "pipeline", "process": "pipeline process",
+                                            "off": "thread"}[pipeline]
     failures: list[Any] = []
 
     def session(line: line_svc.Line) -> None:

@@ -33,8 +33,11 @@ round trip and rows are locked, and one connection's snapshot is not another's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Hashable, Sequence, Set
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from topup.db.bulk import Step, run_steps
+from topup.db.checkpoint import BACKSTOP_PAGES
 from topup.db.engine import _changed as readonly_changed
 from topup.db.group import GroupWriter, Reply, _settle
 
@@ -237,7 +241,16 @@ class PipelinedWriter(GroupWriter):
         try:
             super()._commit(item.batch)
         finally:
-            self._version = self._data_version()
+            self._rebase()
+
+    def _rebase(self) -> None:
+        """Take what the database holds now as what the next decision reads (it starts after
+        this): ``data_version`` as the write thread's connection sees it."""
+        self._version = self._data_version()
+
+    def _distrust(self) -> None:
+        """Send the next decided batch the plain way whatever ``data_version`` says."""
+        self._version = None
 
     def _data_version(self) -> int | None:
         if self._conn is None or self._conn.closed:
@@ -265,7 +278,7 @@ class PipelinedWriter(GroupWriter):
             self._plain(item)
             # The next batch may have been decided already, from a snapshot that a write
             # between this ROLLBACK and the plain BEGIN would not be in: it goes plain too.
-            self._version = None
+            self._distrust()
             return
         self.pipelined += 1
         if self._checkpoints is not None:
@@ -298,3 +311,122 @@ class PipelinedWriter(GroupWriter):
         finally:
             if gate is not None:
                 gate.release()
+
+
+class ProcessPipelinedWriter(PipelinedWriter):
+    """``PipelinedWriter`` whose decided batches are written by a process of its own
+    (``TOPUP_WRITER_PIPELINE=process``): the rows travel to it pickled, and its SQLite work
+    and the binding of their values take nothing of this interpreter's time. The plain way
+    stays on the write thread's connection, here; the process compares ``data_version`` on
+    its own connection, taken again after each plain batch (``_rebase``)."""
+
+    def __init__(self, db: Database, max_batch: int = 256) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._link, theirs = context.Pipe()
+        self._process = context.Process(target=_write_server,
+                                         args=(str(db.engine.url.database), theirs),
+                                         name="topup-writer-commit", daemon=True)
+        self._process.start()
+        theirs.close()
+        self._trusted = False
+        super().__init__(db, max_batch)
+
+    def status(self) -> dict[str, Any]:
+        out = super().status()
+        out["writer"] = "pipeline process"
+        return out
+
+    def _rebase(self) -> None:
+        try:
+            self._link.send(("sync", None))
+            self._trusted = self._link.recv() == "ok"
+        except (OSError, EOFError):
+            log.warning("the pipelined writer's process is gone; writing the plain way")
+            self._trusted = False
+
+    def _distrust(self) -> None:
+        self._trusted = False
+
+    def _drop_connection(self) -> None:
+        GroupWriter._drop_connection(self)  # the process keeps its own connection and version
+
+    def _write_decided(self, item: _Item, decided: Decided) -> None:
+        if not self._trusted:
+            raise _Stale()
+        gate = self.db._writers
+        if gate is not None:
+            gate.acquire(self.db.WRITE_WAIT_SECONDS)
+        try:
+            self._link.send(("write", decided.steps))
+            answer = self._link.recv()
+            if answer == "stale":
+                raise _Stale()
+            if answer != "begun":
+                raise RuntimeError(f"the writer process: {answer}")
+            item.begun.set()
+            answer = self._link.recv()
+            if answer != "done":
+                raise RuntimeError(f"the writer process: {answer}")
+        except (OSError, EOFError):
+            self._trusted = False
+            raise
+        finally:
+            if gate is not None:
+                gate.release()
+
+    def _serve(self) -> None:
+        try:
+            super()._serve()
+        finally:
+            with contextlib.suppress(OSError):
+                self._link.send(None)
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+            self._link.close()
+
+
+def _write_server(path: str, link: Any) -> None:
+    """The writer process's loop: ``("sync", None)`` takes ``data_version`` as it is now;
+    ``("write", steps)`` opens a write transaction, answers ``stale`` (and rolls back) when
+    another connection committed since the last sync, else ``begun``, then runs the steps
+    and commits: ``done``, or ``failed: …`` rolled back. ``None`` ends it."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                   "busy_timeout=30000", f"wal_autocheckpoint={BACKSTOP_PAGES}"):
+        conn.execute(f"PRAGMA {pragma}")
+
+    def version() -> int:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    seen: int | None = None
+    try:
+        while (message := link.recv()) is not None:
+            what, steps = message
+            if what == "sync":
+                seen = version()
+                link.send("ok")
+                continue
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                if version() != seen:
+                    conn.execute("ROLLBACK")
+                    link.send("stale")
+                    continue
+                link.send("begun")
+                run_steps(conn, steps)
+                conn.execute("COMMIT")
+                link.send("done")
+            except Exception as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                link.send(f"failed: {exc!r}")
+    except (EOFError, OSError):
+        pass  # the writer went away
+    finally:
+        conn.close()
+
+
+PIPELINES: dict[str, type[GroupWriter]] = {"thread": PipelinedWriter,
+                                           "process": ProcessPipelinedWriter}
+"""The writer each ``TOPUP_WRITER_PIPELINE`` value gives on SQLite (``off``: none here)."""
