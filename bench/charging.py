@@ -294,10 +294,11 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
             lines = prepare(db, args.lines)
             tune_process()  # what the processes keep is built: frozen, as they freeze theirs
             print(f"{backend}: {len(lines)} lines ready", flush=True)
-            # SQLite: the plain writer and the pipelined one (db/pipeline.py), alternating
-            modes = [False, True] * args.rounds if backend == "sqlite" else [None]
-            for n, pipelined in enumerate(modes):
-                res.phases.append(in_process_with(db, lines, args, pipelined, f"p{n}"))
+            # SQLite: the plain writer and the pipelined ones (db/pipeline.py), taking turns
+            modes: list[str | None] = ["off", *args.pipeline.split(",")] * args.rounds \
+                if backend == "sqlite" else [None]
+            for n, pipeline in enumerate(modes):
+                res.phases.append(in_process_with(db, lines, args, pipeline, f"p{n}"))
                 print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
                       flush=True)
             if args.in_process_only:
@@ -318,25 +319,29 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
 
 
 def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Namespace,
-                    pipelined: bool | None, tag: str) -> Phase:
-    """``in_process`` on a database of its own over the same engine, its writer pipelined
-    or not (None: as the settings say, PostgreSQL's is never)."""
-    if pipelined is None:
+                    pipeline: str | None, tag: str) -> Phase:
+    """``in_process`` on a database of its own over the same engine, with
+    ``TOPUP_WRITER_PIPELINE`` set to ``pipeline`` (None: as the settings say; PostgreSQL's
+    writer is never pipelined)."""
+    if pipeline is None:
         return in_process(db, lines, args, tag=tag)
-    own = Database(db.engine, replace(db.settings,
-                                      writer_pipeline=args.pipeline if pipelined else "off"))
+    own = Database(db.engine, replace(db.settings, writer_pipeline=pipeline))
     try:
         phase = in_process(own, lines, args, tag=tag)
         st = own.local_writer.status()
     finally:
         own.close()
-    if pipelined and st["commands"]:
+    if pipeline != "off" and st["commands"]:
         per = 1e6 / st["commands"]
         print(f"  pipelined: {st['pipelined']} of {st['batches']} batches as decided, "
               f"deciding {st['deciding_seconds'] * per:.0f} µs and writing "
               f"{st['writing_seconds'] * per:.0f} µs a request", flush=True)
-    phase.name = "in-process, pipelined writer" if pipelined else "in-process, plain writer"
+    phase.name = NAMES[pipeline]
     return phase
+
+
+NAMES = {"off": "in-process, plain writer", "thread": "in-process, pipelined writer (thread)",
+         "process": "in-process, pipelined writer (process)"}
 
 
 def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.Line],
@@ -418,7 +423,7 @@ def split(results: list[Result]) -> str:
         for p in r.phases:
             if r.backend == "sqlite":
                 rates.setdefault(p.name.split(":")[0], []).append(p.rate)
-    plain, piped = rates.get("in-process, plain writer"), rates.get("in-process, pipelined writer")
+    plain = rates.get(NAMES["off"])
     alone = rates.get("SQLite alone")
     if not plain or not alone:
         return ""
@@ -428,11 +433,13 @@ def split(results: list[Result]) -> str:
            f"other {max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
            "objects, rating, building rows and answers): both on the one writer thread, one "
            "after the other, so the plain rate is bounded by their sum.")
-    if piped:
-        out += (" The pipelined writer decides a batch while the one before is written, on a "
-                "thread of its own (`db/pipeline.py`): "
-                f"{sum(piped) / len(piped):,.0f}/s on average over its rounds, against "
-                f"{sum(plain) / len(plain):,.0f}/s plain, alternating in the same run.")
+    for mode in ("thread", "process"):
+        piped = rates.get(NAMES[mode])
+        if piped:
+            out += (f" The pipelined writer, its batches written by a {mode} of their own "
+                    "while the next is decided (`db/pipeline.py`): "
+                    f"{sum(piped) / len(piped):,.0f}/s on average over its rounds, against "
+                    f"{sum(plain) / len(plain):,.0f}/s plain, taking turns in the same run.")
     return out
 
 
@@ -496,8 +503,9 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2,
                    help="SQLite in-process: runs of the plain and the pipelined writer, taking "
                         "turns")
-    p.add_argument("--pipeline", choices=("thread", "process"), default="thread",
-                   help="the pipelined writer's second stage: a thread or a process")
+    p.add_argument("--pipeline", default="thread,process",
+                   help="the pipelined writers to run beside the plain one: thread, process "
+                        "or both (comma-separated)")
     p.add_argument("--in-process-only", action="store_true",
                    help="only the in-process runs (no Gy, no echo, no pgbench)")
     args = p.parse_args()

@@ -136,8 +136,12 @@ def _all_at_once(writer: PipelinedWriter, cmds: list[Charge]) -> list[Future[Any
         return [writer.submit(c) for c in cmds]
 
 
+@pytest.mark.parametrize("second", ["thread", "process"])
 def test_a_write_between_decision_and_commit_sends_the_batch_the_plain_way(
-        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, second: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db.settings = replace(db.settings, writer_pipeline=second)
+    writer = db.writer
+    assert isinstance(writer, PipelinedWriter)
     (line,) = _ready(db, 100)
     real = charges._Charges.decide
 
