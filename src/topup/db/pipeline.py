@@ -145,7 +145,7 @@ class PipelinedWriter(GroupWriter):
 
     def status(self) -> dict[str, Any]:
         out = super().status()
-        out.update(writer="pipeline", pipelined=self.pipelined, replayed=self.replayed,
+        out.update(pipeline="thread", pipelined=self.pipelined, replayed=self.replayed,
                    waited=self.waited, deciding_seconds=round(self.deciding, 6),
                    writing_seconds=round(self.writing, 6))
         return out
@@ -333,7 +333,7 @@ class ProcessPipelinedWriter(PipelinedWriter):
 
     def status(self) -> dict[str, Any]:
         out = super().status()
-        out["writer"] = "pipeline process"
+        out["pipeline"] = "process"
         return out
 
     def _rebase(self) -> None:
