@@ -455,7 +455,10 @@ with a usage record) and the next 10 MiB held, for {args.lines} lines with money
 *in-process*: `Charge` commands for the database's group-committing writer, submitted as the
 HTTP API submits them, one session per line and one request in flight each ({args.sessions}
 in flight), {args.seconds:g} s; the writer answers the requests waiting when a batch starts
-together (`charging/charges.py`). *Gy*: the same as CCR-U messages from a gateway on
+together (`charging/charges.py`). On SQLite the in-process run is made with the plain writer
+and with the pipelined one (`TOPUP_WRITER_PIPELINE`: a batch decided while the one before is
+written by a second thread, or by a process), taking turns, {args.rounds} times each: on a
+shared machine, compare rows of one run only. *Gy*: the same as CCR-U messages from a gateway on
 python-diameter in a process of its own, {args.threads} in flight, to `GyServer` on 127.0.0.1:
 with the writer thread in the server's own process, and with a writer process as `topup
 serve` runs it. *echo*: the same gateway against a node of the same stack answering each CCR
@@ -475,7 +478,7 @@ Rerun:
 
 ```
 .venv/bin/python bench/charging.py --seconds {args.seconds:g} --threads {args.threads} \\
-    --lines {args.lines} --out docs/benchmarks.md
+    --lines {args.lines} --rounds {args.rounds} --out docs/benchmarks.md
 ```
 
 *SQLite alone*: the in-process run again, every statement the writer thread sent SQLite
