@@ -26,6 +26,10 @@ that cannot be pipelined, mixed batches, and batches the kind finds unusual (``U
 what its reference path handles) are applied plainly by the write thread too, the decision of
 the next waiting for their COMMIT.
 
+``TOPUP_WRITER_PIPELINE=process`` has a process of its own write the decided batches
+(``ProcessPipelinedWriter``): their rows travel pickled, and binding their values takes none
+of this interpreter's time; it compares ``data_version`` on its own connection.
+
 PostgreSQL keeps ``GroupWriter``: there the batch's writes already travel in one pipelined
 round trip and rows are locked, and one connection's snapshot is not another's.
 ``TOPUP_WRITER_PIPELINE=0`` turns this off on SQLite too.
