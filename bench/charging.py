@@ -294,8 +294,16 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
             lines = prepare(db, args.lines)
             tune_process()  # what the processes keep is built: frozen, as they freeze theirs
             print(f"{backend}: {len(lines)} lines ready", flush=True)
-            res.phases.append(in_process(db, lines, args))
-            print(f"{backend}: in-process {res.phases[-1].rate:,.0f}/s", flush=True)
+            # SQLite: the plain writer and the pipelined ones (db/pipeline.py), taking turns
+            modes: list[str | None] = ["off", *args.pipeline.split(",")] * args.rounds \
+                if backend == "sqlite" else [None]
+            for n, pipeline in enumerate(modes):
+                res.phases.append(in_process_with(db, lines, args, pipeline, f"p{n}"))
+                print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
+                      flush=True)
+            if args.in_process_only:
+                check(db, lines, res)
+                return res
             if backend == "sqlite":
                 res.phases.append(database_alone(db, url, data_dir, lines, args))
                 print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
@@ -310,6 +318,32 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
     return res
 
 
+def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Namespace,
+                    pipeline: str | None, tag: str) -> Phase:
+    """``in_process`` on a database of its own over the same engine, with
+    ``TOPUP_WRITER_PIPELINE`` set to ``pipeline`` (None: as the settings say; PostgreSQL's
+    writer is never pipelined)."""
+    if pipeline is None:
+        return in_process(db, lines, args, tag=tag)
+    own = Database(db.engine, replace(db.settings, writer_pipeline=pipeline))
+    try:
+        phase = in_process(own, lines, args, tag=tag)
+        st = own.local_writer.status()
+    finally:
+        own.close()
+    if pipeline != "off" and st["commands"]:
+        per = 1e6 / st["commands"]
+        print(f"  pipelined: {st['pipelined']} of {st['batches']} batches as decided, "
+              f"deciding {st['deciding_seconds'] * per:.0f} µs and writing "
+              f"{st['writing_seconds'] * per:.0f} µs a request", flush=True)
+    phase.name = NAMES[pipeline]
+    return phase
+
+
+NAMES = {"off": "in-process, plain writer", "thread": "in-process, pipelined writer (thread)",
+         "process": "in-process, pipelined writer (process)"}
+
+
 def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.Line],
                    args: argparse.Namespace) -> Phase:
     """The in-process run again, on an engine whose connections record what the writer
@@ -318,7 +352,7 @@ def database_alone(db: Database, url: str, data_dir: Path, lines: list[line_svc.
     takes in the sessions' closing requests, which the replay runs too."""
     copy = data_dir / "before.db"
     recording = Database(make_engine(url, connect_args={"factory": replay.Recorder}),
-                         db.settings)
+                         replace(db.settings, writer_pipeline="off"))  # one thread records
     try:
         ran = in_process(recording, lines, args, tag="r",
                          on_go=lambda: replay.start(Path(url.removeprefix("sqlite:///")), copy))
@@ -372,8 +406,9 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
             p50, p99 = (f"{p.pct(0.5):.1f}", f"{p.pct(0.99):.1f}") if p.latencies else ("-", "-")
             rows.append(f"| {r.backend} | {p.name} | {p.rate:,.0f} | {p50} | {p99} | {p.errors} | "
                         f"{'ok' if not r.checks else 'FAILED'} |")
-    rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
-                f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
+    if ceiling.ops:
+        rows.append(f"| (no database) | echo: the Diameter stack alone | {ceiling.rate:,.0f} | "
+                    f"{ceiling.pct(0.5):.1f} | {ceiling.pct(0.99):.1f} | {ceiling.errors} | - |")
     if pgbench is not None:
         rows.append(f"| postgresql | pgbench TPC-B, 32 clients: the database's own pace | "
                     f"{pgbench:,.0f} tps | - | - | - | - |")
@@ -383,17 +418,29 @@ def table(results: list[Result], ceiling: Phase, pgbench: float | None) -> str:
 def split(results: list[Result]) -> str:
     """Where an in-process operation's time goes on SQLite: the database's own work (the
     replay) and the rest, the writer thread's Python."""
-    rates = {p.name.split(":")[0]: p.rate for r in results if r.backend == "sqlite"
-             for p in r.phases}
-    inproc, alone = rates.get("in-process"), rates.get("SQLite alone")
-    if not inproc or not alone:
+    rates: dict[str, list[float]] = {}
+    for r in results:
+        for p in r.phases:
+            if r.backend == "sqlite":
+                rates.setdefault(p.name.split(":")[0], []).append(p.rate)
+    plain = rates.get(NAMES["off"])
+    alone = rates.get("SQLite alone")
+    if not plain or not alone:
         return ""
-    whole, db = 1e6 / inproc, 1e6 / alone
-    return (f"Per operation on SQLite in this run: {whole:.0f} µs in-process, of which "
-            f"{db:.0f} µs are the database's own work (the replay) and the other "
-            f"{max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
-            "objects, rating, building rows and answers): both run on the one writer thread, "
-            "one after the other, so the in-process rate is bounded by their sum.")
+    whole, db = 1e6 / (sum(plain) / len(plain)), 1e6 / alone[0]
+    out = (f"Per operation on SQLite in this run: {whole:.0f} µs in-process with the plain "
+           f"writer, of which {db:.0f} µs are the database's own work (the replay) and the "
+           f"other {max(whole - db, 0):.0f} µs the writer thread's Python (reading rows into "
+           "objects, rating, building rows and answers): both on the one writer thread, one "
+           "after the other, so the plain rate is bounded by their sum.")
+    for mode in ("thread", "process"):
+        piped = rates.get(NAMES[mode])
+        if piped:
+            out += (f" The pipelined writer, its batches written by a {mode} of their own "
+                    "while the next is decided (`db/pipeline.py`): "
+                    f"{sum(piped) / len(piped):,.0f}/s on average over its rounds, against "
+                    f"{sum(plain) / len(plain):,.0f}/s plain, taking turns in the same run.")
+    return out
 
 
 def section(tbl: str, facts: sup.Machine, results: list[Result], args: argparse.Namespace
@@ -408,7 +455,10 @@ with a usage record) and the next 10 MiB held, for {args.lines} lines with money
 *in-process*: `Charge` commands for the database's group-committing writer, submitted as the
 HTTP API submits them, one session per line and one request in flight each ({args.sessions}
 in flight), {args.seconds:g} s; the writer answers the requests waiting when a batch starts
-together (`charging/charges.py`). *Gy*: the same as CCR-U messages from a gateway on
+together (`charging/charges.py`). On SQLite the in-process run is made with the plain writer
+and with the pipelined one (`TOPUP_WRITER_PIPELINE`: a batch decided while the one before is
+written by a second thread, or by a process), taking turns, {args.rounds} times each: on a
+shared machine, compare rows of one run only. *Gy*: the same as CCR-U messages from a gateway on
 python-diameter in a process of its own, {args.threads} in flight, to `GyServer` on 127.0.0.1:
 with the writer thread in the server's own process, and with a writer process as `topup
 serve` runs it. *echo*: the same gateway against a node of the same stack answering each CCR
@@ -428,7 +478,7 @@ Rerun:
 
 ```
 .venv/bin/python bench/charging.py --seconds {args.seconds:g} --threads {args.threads} \\
-    --lines {args.lines} --out docs/benchmarks.md
+    --lines {args.lines} --rounds {args.rounds} --out docs/benchmarks.md
 ```
 
 *SQLite alone*: the in-process run again, every statement the writer thread sent SQLite
@@ -453,11 +503,20 @@ def main() -> int:
     p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--rounds", type=int, default=2,
+                   help="SQLite in-process: runs of the plain and the pipelined writer, taking "
+                        "turns")
+    p.add_argument("--pipeline", default="thread,process",
+                   help="the pipelined writers to run beside the plain one: thread, process "
+                        "or both (comma-separated)")
+    p.add_argument("--in-process-only", action="store_true",
+                   help="only the in-process runs (no Gy, no echo, no pgbench)")
     args = p.parse_args()
     tune_process()  # as the API's, the writer's and topup diameter's processes do
     load = sup.load_average()
-    ceiling = echo(args)
-    print(f"echo: {ceiling.rate:,.0f}/s", flush=True)
+    ceiling = Phase("echo") if args.in_process_only else echo(args)
+    if ceiling.ops:
+        print(f"echo: {ceiling.rate:,.0f}/s", flush=True)
     results = [run_backend("sqlite", None, args)]
     if not args.skip_postgres:
         url = sup.recreate_database(args.pg_url, "charging_bench")
@@ -465,7 +524,8 @@ def main() -> int:
             results.append(run_backend("postgresql", url, args))
         finally:
             sup.drop_database(args.pg_url, "charging_bench")
-    pgbench = None if args.skip_postgres else sup.pgbench_tps(args.pg_url, 32, 8)
+    pgbench = None if args.skip_postgres or args.in_process_only else sup.pgbench_tps(
+        args.pg_url, 32, 8)
     tbl = table(results, ceiling, pgbench)
     print(tbl)
     if args.out:

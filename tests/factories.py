@@ -156,7 +156,7 @@ def writer_commits(db: Database) -> Iterator[list[str]]:
 
     def on_commit(conn: Any) -> None:
         readonly = conn.get_execution_options().get("topup_readonly")
-        if threading.current_thread().name == "topup-writer" and not readonly:
+        if threading.current_thread().name.startswith("topup-writer") and not readonly:
             seen.append("commit")
 
     event.listen(db.engine, "commit", on_commit)

@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _pipeline(value: str) -> str:
+    """``TOPUP_WRITER_PIPELINE``: ``off`` (0, false, no), ``process``, else ``thread``."""
+    value = value.strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return "off"
+    return "process" if value == "process" else "thread"
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return default if raw in (None, "") else int(raw)
@@ -89,6 +97,10 @@ class Settings:
     # The writer process's socket (set by ``topup serve`` for its workers, db/remote.py);
     # empty: each process writes with a writer thread of its own.
     writer_socket: str = ""
+    # SQLite: a batch's rows decided while the one before is written (db/pipeline.py) by a
+    # thread ("thread") or a process ("process") of its own; "off" (TOPUP_WRITER_PIPELINE=0)
+    # keeps one thread doing both, one batch after the other.
+    writer_pipeline: str = "thread"
     # Reports, the console's dashboard and exports read from this streaming replica of the
     # PostgreSQL database (docs/replica.md) while it is at most replica_max_lag_seconds behind;
     # after it failed to answer, the primary serves them for replica_retry_seconds. Empty: the
@@ -417,6 +429,7 @@ def load_settings(**overrides: object) -> Settings:
         "archive_retention_months": max(1, _int("TOPUP_ARCHIVE_RETENTION_MONTHS", 12)),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
         "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
+        "writer_pipeline": _pipeline(os.environ.get("TOPUP_WRITER_PIPELINE", "thread")),
         "retry_attempts": max(1, _int("TOPUP_RETRY_ATTEMPTS", 5)),
         "retry_seconds": float(os.environ.get("TOPUP_RETRY_SECONDS") or 3.0),
         "auth_cache_seconds": float(os.environ.get("TOPUP_AUTH_CACHE_SECONDS") or 5.0),

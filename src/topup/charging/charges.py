@@ -23,7 +23,8 @@ two paths to the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -66,9 +67,18 @@ from topup.charging.tables import (
     charging_sessions,
     usage_records,
 )
-from topup.db.bulk import Query, among, insert_rows, pipelined, read_together, update_rows
+from topup.db.bulk import (
+    Query,
+    among,
+    captured,
+    insert_rows,
+    pipelined,
+    read_together,
+    update_rows,
+)
 from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
+from topup.db.pipeline import Decided, IdCounters, InFlight, Unsuited
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import accounts as kinds
@@ -113,6 +123,20 @@ class _Charges:
                 return _Batch(uow, list(commands)).run()
         except _Unusual:
             return [_reference(uow, cmd) for cmd in commands]
+
+    def decide(self, uow: UnitOfWork, commands: Sequence[Charge], busy: AbstractSet[Hashable],
+               ids: IdCounters) -> Decided:
+        """The batch answered and its rows built in ``uow`` (read-only), not written
+        (db/pipeline.py): ids from ``ids``; ``InFlight`` when a request's session or line is
+        in ``busy`` (``("session", ref)``, ``("line", id)``), ``Unsuited`` for what only the
+        reference path does (or a batch that would open an account)."""
+        batch = _Batch(uow, list(commands), ids=ids, busy=busy)
+        try:
+            with captured(uow.conn) as steps:
+                outcomes = batch.run()
+        except _Unusual as exc:
+            raise Unsuited(str(exc)) from exc
+        return Decided(outcomes, steps, batch.keys())
 
     def __repr__(self) -> str:
         return "CHARGES"
@@ -333,9 +357,12 @@ _REQUEST_COLUMNS = ("session_id", "number", "request_hash", "answer")
 
 
 class _Batch:
-    def __init__(self, uow: UnitOfWork, cmds: list[Charge]) -> None:
+    def __init__(self, uow: UnitOfWork, cmds: list[Charge], *, ids: IdCounters | None = None,
+                 busy: AbstractSet[Hashable] = frozenset()) -> None:
         self.uow = uow
         self.cmds = cmds
+        self.ids = ids  # decided apart from its writing (``_Charges.decide``)
+        self.busy = busy
         self.now = uow.now
         self.sessions: dict[str, _Session] = {}
         self.answered: dict[tuple[str, int], tuple[str, Any]] = {}  # (ref, number) → stored
@@ -354,6 +381,8 @@ class _Batch:
 
     def run(self) -> list[Any]:
         self._read()
+        if self.busy and not self.busy.isdisjoint(self.keys()):
+            raise InFlight()
         out: list[Any] = []
         for cmd in self.cmds:
             try:
@@ -365,6 +394,21 @@ class _Batch:
             self._take_ids()
             self._write()
         return out
+
+    def keys(self) -> frozenset[Hashable]:
+        """The sessions and lines the batch touches (read after ``_read``)."""
+        keys: set[Hashable] = {("session", c.ref) for c in self.cmds}
+        keys.update(("line", s.line.id) for s in self.sessions.values())
+        keys.update(("line", line.id) for line in self.by_id.values())
+        keys.update(("line", line.id) for line in self.by_ident.values())
+        return frozenset(keys)
+
+    def _account(self, account: int) -> int:
+        """An account id ``ledger`` found; one not made yet (a read-only unit's ``ABSENT``)
+        is made by the reference path."""
+        if account == ledger.ABSENT and self.uow.readonly:
+            raise _Unusual("an account not made yet")
+        return account
 
     # --- reads ---------------------------------------------------------------------------
     def _read(self) -> None:
@@ -528,7 +572,8 @@ class _Batch:
             if b.valid_from is None:  # a first-use plan starts with the session that uses it
                 b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
                 books.starts[b.id] = (b.valid_from, b.expires_at)
-            consumed = ledger.operator_account(uow, kinds.CONSUMED, unit, line_id=line.id)
+            consumed = self._account(ledger.operator_account(uow, kinds.CONSUMED, unit,
+                                                             line_id=line.id))
             pending = self._pend(session, f"{tag}:bucket:{b.id}", b.account_id, consumed, unit,
                                  take, "usage_hold", timeout_at)
             self._add_hold(_Hold(None, grant, pending, b.id, take, None, None))
@@ -536,13 +581,14 @@ class _Batch:
         rate = catalog.oob_rate(uow, session.country, line.currency, unit) if left else None
         if rate is not None:
             per_unit, per = rate
-            wallet = ledger.wallet(uow, line.id, line.currency)
+            wallet = self._account(ledger.wallet(uow, line.id, line.currency))
             available = books.available.setdefault(wallet, 0)  # a wallet opened now is empty
             covered = left if catalog.oob_charge(per_unit, per, left) <= available \
                 else available * per // per_unit
             if covered > 0:
                 mu = ledger.money_unit(line.currency)
-                revenue = ledger.operator_account(uow, kinds.REVENUE_USAGE, mu, line_id=line.id)
+                revenue = self._account(ledger.operator_account(
+                    uow, kinds.REVENUE_USAGE, mu, line_id=line.id))
                 pending = self._pend(session, f"{tag}:money", wallet, revenue, mu,
                                      catalog.oob_charge(per_unit, per, covered),
                                      "usage_oob_hold", timeout_at)
@@ -641,9 +687,11 @@ class _Batch:
             (transfers, self.moves), (charging_holds, self.new_holds)) if items]
         taken = read_together(self.uow.conn, [next_ids(table, len(items))
                                               for table, items in made])
-        for (_, items), rows in zip(made, taken, strict=True):
+        for (table, items), rows in zip(made, taken, strict=True):
             seq: Sequence[Any] = items
-            for item, new_id in zip(seq, taken_ids(self.uow, rows, len(seq)), strict=True):
+            new_ids: Sequence[int] = taken_ids(self.uow, rows, len(seq)) if self.ids is None \
+                else self.ids.take(table.name, int(rows[0][0]), len(seq))
+            for item, new_id in zip(seq, new_ids, strict=True):
                 item.id = new_id
 
     def _write(self) -> None:

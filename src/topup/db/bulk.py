@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Json
@@ -50,6 +50,14 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
                  for f, v in zip(_processors(conn, table, shared), shared.values(),
                                  strict=True))
     rows = _converted(conn, table, columns, rows)
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        if tail:
+            rows = ((*row, *tail) for row in rows)
+        sql = _insert_sql(conn, table, names)
+        head = sql[:sql.index(" VALUES ") + len(" VALUES ")]
+        steps.append(Step(sql, list(rows), (head, sql[len(head):], "")))
+        return
     if conn.info.get(_PIPELINE):
         _send_arrays(conn, table, columns, list(rows), shared, tail)
         return
@@ -73,6 +81,12 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
         sets = ", ".join(f"{quote(c)} = ?" for c in columns)
         # Names come from the schema, quoted; values travel apart from the statement.
         statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
+        steps = conn.info.get(_CAPTURE)
+        if steps is not None:
+            ordered = [(*row[1:], row[0]) for row in rows]
+            steps.append(Step(statement, ordered,
+                              _many_update(quote, table.name, key, columns, "=", ordered)))
+            return
         with _as_sqlalchemy(conn, statement):
             driver.executemany(statement, [(*row[1:], row[0]) for row in rows])
         return
@@ -109,6 +123,90 @@ def _converted(conn: Connection, table: Table, columns: Sequence[str],
 
 
 _PIPELINE = "topup_pipelined"
+_CAPTURE = "topup_captured"
+
+SQLITE_VARIABLES = 32766  # the most parameters one SQLite statement takes (3.32 on)
+
+
+class Step(NamedTuple):
+    """A captured write on SQLite: ``sql`` run once per row of ``rows``, or, with ``many``
+    (head, one row's marks, tail), all the rows in one statement (``head`` + the marks once
+    per row, comma-separated, + ``tail``): one call into SQLite instead of one per row."""
+
+    sql: str
+    rows: list[Any]
+    many: tuple[str, str, str] | None = None
+
+
+@contextmanager
+def captured(conn: Connection) -> Iterator[list[Step]]:
+    """Inside the block, on SQLite, what ``insert_rows``, ``update_rows`` and ``send`` would
+    write is kept as ``Step`` s in the list yielded, in order, and not executed: a batch's rows
+    decided in a read transaction, written later by another connection (db/pipeline.py)
+    with ``run_steps``. Anything else (``conn.execute``) still runs."""
+    if conn.dialect.name != "sqlite":
+        raise ValueError("only SQLite's writes are captured")
+    steps: list[Step] = []
+    conn.info[_CAPTURE] = steps
+    try:
+        yield steps
+    finally:
+        conn.info.pop(_CAPTURE, None)
+
+
+def add_to_rows(conn: Connection, table: Table, key: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """SQLite: add to ``columns`` of many rows of ``table`` (each of ``rows`` the value of
+    ``key`` that finds the row, then the amounts in ``columns`` order), one prepared
+    statement run per row; captured (``captured``), all in one statement."""
+    quote = conn.dialect.identifier_preparer.quote
+    sets = ", ".join(f"{quote(c)} = {quote(c)} + ?" for c in columns)
+    # Names come from the schema, quoted; values travel apart from the statement.
+    statement = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"  # noqa: S608
+    ordered = [(*row[1:], row[0]) for row in rows]
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        steps.append(Step(statement, ordered,
+                          _many_update(quote, table.name, key, columns, "+", ordered)))
+        return
+    driver: Any = conn.connection.driver_connection
+    with _as_sqlalchemy(conn, statement):
+        driver.executemany(statement, ordered)
+
+
+def _many_update(quote: Callable[[str], str], table: str, key: str, columns: Sequence[str],
+                 how: str, rows: Sequence[Sequence[Any]]) -> tuple[str, str, str] | None:
+    """``UPDATE … FROM`` a list of values for ``Step.many`` (``rows`` as the one-row
+    statement takes them: the values in ``columns`` order, then the key): each column set to
+    (``=``) or increased by (``+``) its row's value; None when a key comes twice (the later
+    one must win, or add up: one run per row does that)."""
+    if len({row[-1] for row in rows}) != len(rows):
+        return None
+    names = ", ".join([*(f"c{i}" for i in range(len(columns))), "k"])
+    t = quote(table)
+    sets = ", ".join(f"{quote(c)} = " + (f"v.c{i}" if how == "=" else f"{t}.{quote(c)} + v.c{i}")
+                     for i, c in enumerate(columns))
+    marks = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
+    # Names come from the schema, quoted; values travel apart from the statement.
+    return (f"WITH v({names}) AS (VALUES ", marks,
+            f") UPDATE {t} SET {sets} FROM v WHERE {t}.{quote(key)} = v.k")  # noqa: S608
+
+
+def run_steps(driver: Any, steps: Sequence[Step]) -> None:
+    """Run captured ``steps`` on a sqlite3 connection, inside its open transaction: each
+    with all its rows in a statement where it can (as few releases and takings of the GIL
+    as there are statements, not rows), else one run per row."""
+    for step in steps:
+        rows = step.rows
+        if step.many is None or len(rows) < 2:
+            driver.executemany(step.sql, rows)
+            continue
+        head, marks, tail = step.many
+        per = max(1, SQLITE_VARIABLES // max(1, len(rows[0])))
+        for start in range(0, len(rows), per):
+            chunk = rows[start:start + per]
+            driver.execute(f"{head}{','.join([marks] * len(chunk))}{tail}",
+                           [value for row in chunk for value in row])
 
 
 @contextmanager
@@ -192,6 +290,12 @@ def send(conn: Connection, query: Query, values: Mapping[str, Any] | Sequence[Ma
     once per item). Inside ``pipelined`` on PostgreSQL it is queued without waiting for it;
     on SQLite it goes to the driver at once (one prepared statement, SQLAlchemy's
     per-row parameter handling skipped); elsewhere it runs at once through SQLAlchemy."""
+    steps = conn.info.get(_CAPTURE)
+    if steps is not None:
+        plan = query.plan(conn.dialect)
+        many = values if isinstance(values, Sequence) else [values]
+        steps.append(Step(plan.sql, [plan.bind(v) for v in many]))
+        return
     postgresql = conn.dialect.name == "postgresql"
     if not conn.in_transaction() or (postgresql and not conn.info.get(_PIPELINE)):
         query.run(conn, values)
@@ -402,6 +506,15 @@ def _processors(conn: Connection, table: Table, columns: Iterable[str]
             for name in columns]
 
 
+def _insert_sql(conn: Connection, table: Table, names: Sequence[str]) -> str:
+    """SQLite's ``INSERT`` of ``names`` into ``table``, one row per run."""
+    quote = conn.dialect.identifier_preparer.quote
+    listed = ", ".join(quote(name) for name in names)
+    marks = ", ".join("?" * len(names))
+    # Names come from the schema, quoted; values travel apart from the statement.
+    return f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # noqa: S608
+
+
 def _send(conn: Connection, table: Table, names: Sequence[str],
           rows: Iterable[Sequence[Any]]) -> None:
     quote = conn.dialect.identifier_preparer.quote
@@ -411,8 +524,7 @@ def _send(conn: Connection, table: Table, names: Sequence[str],
     if conn.dialect.name == "postgresql":
         statement = f"COPY {quote(table.name)} ({listed}) FROM STDIN"
     else:
-        marks = ", ".join("?" * len(names))
-        statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # noqa: S608
+        statement = _insert_sql(conn, table, names)
     with _as_sqlalchemy(conn, statement):
         if conn.dialect.name == "postgresql":
             with driver.cursor() as cursor, cursor.copy(statement) as copy:

@@ -222,9 +222,13 @@ class GroupWriter:
                 if self._closed:
                     return None
                 if not self._wake.wait(self.IDLE_SECONDS):
-                    self._drop_connection()  # idle: give the connection back to the pool
+                    self._idle()
             count = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(count)]
+
+    def _idle(self) -> None:
+        """Nothing to do for ``IDLE_SECONDS``: give the connection back to the pool."""
+        self._drop_connection()
 
     def _loop(self) -> None:
         try:

@@ -137,8 +137,11 @@ class Database:
         with self._group_lock:
             if self._group is None:
                 from topup.db.group import GroupWriter
+                from topup.db.pipeline import PIPELINES
 
-                self._group = GroupWriter(self, self.settings.writer_max_batch)
+                kind = PIPELINES.get(self.settings.writer_pipeline, GroupWriter) \
+                    if self.engine.dialect.name == "sqlite" else GroupWriter
+                self._group = kind(self, self.settings.writer_max_batch)
             return self._group
 
     @contextmanager

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, text, tuple_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
-from topup.db.bulk import Query, among, send
+from topup.db.bulk import Query, add_to_rows, among, send
 from topup.db.dialect import insert_ignore
 from topup.db.uow import UnitOfWork
 from topup.ledger import accounts as chart
@@ -290,16 +290,11 @@ def add_to_totals(uow: UnitOfWork, debits: dict[int, int], credits: dict[int, in
             "credits": [credits.get(i, 0) for i in ids], "dp": [dp.get(i, 0) for i in ids],
             "cp": [cp.get(i, 0) for i in ids]})
     else:
-        send(uow.conn, _ADD_TO_TOTALS_Q, [
-            {"aid": i, "d": debits.get(i, 0), "c": credits.get(i, 0), "dp": dp.get(i, 0),
-             "cp": cp.get(i, 0)} for i in ids])
+        add_to_rows(uow.conn, accounts, "id", _TOTALS, [
+            (i, debits.get(i, 0), credits.get(i, 0), dp.get(i, 0), cp.get(i, 0)) for i in ids])
 
 
-_ADD_TO_TOTALS = update(accounts).where(accounts.c.id == bindparam("aid")).values(
-    debits_posted=accounts.c.debits_posted + bindparam("d"),
-    credits_posted=accounts.c.credits_posted + bindparam("c"),
-    debits_pending=accounts.c.debits_pending + bindparam("dp"),
-    credits_pending=accounts.c.credits_pending + bindparam("cp"))
+_TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 _ADD_TO_TOTALS_PG = text(
     f"UPDATE {accounts.name} AS a SET debits_posted = a.debits_posted + v.d, "  # noqa: S608
     "credits_posted = a.credits_posted + v.c, debits_pending = a.debits_pending + v.dp, "
@@ -307,8 +302,7 @@ _ADD_TO_TOTALS_PG = text(
     "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:debits AS BIGINT[]), "
     "CAST(:credits AS BIGINT[]), CAST(:dp AS BIGINT[]), CAST(:cp AS BIGINT[])) "
     "AS v(id, d, c, dp, cp) WHERE a.id = v.id")
-_ADD_TO_TOTALS_Q = Query(lambda dialect: _ADD_TO_TOTALS_PG if dialect == "postgresql"
-                         else _ADD_TO_TOTALS)
+_ADD_TO_TOTALS_Q = Query(lambda _: _ADD_TO_TOTALS_PG)
 
 
 def _record(uow: UnitOfWork, values: dict) -> Transfer | None:

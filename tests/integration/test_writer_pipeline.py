@@ -1,0 +1,249 @@
+"""The pipelined writer (db/pipeline.py) on SQLite: decided rows are the applied rows, and each
+hazard of deciding apart from writing ends as the plain writer would have ended it.
+
+- ``CHARGES.decide`` then its captured writes give the answers and rows ``CHARGES.apply``
+  gives (Hypothesis, the worlds and requests of test_charge_batch_property.py);
+- a write by someone else between a batch's decision and its write (``data_version``): the
+  decided rows are dropped and the batch applied plainly, seeing that write;
+- a write that fails halfway: rolled back, applied plainly, every caller answered once;
+- requests on a session or a line of the batch in flight wait for its COMMIT and see it;
+- many sessions at once, with the pipeline and without: every answer, the books.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import func, select
+
+from tests.conftest import START
+from tests.integration.test_charge_batch_property import _batches, _in_batches, _rows, _shown
+from tests.integration.test_charge_batch_property import steps as drawn_steps
+from tests.integration.test_usage_batch_property import LineSpec, WorldSpec, _build, worlds
+from topup.charging import charges
+from topup.charging.charges import CHARGES, Charge
+from topup.charging.sessions import QUOTA, Ask
+from topup.charging.tables import charging_requests
+from topup.clock import FrozenClock
+from topup.db import group, pipeline
+from topup.db.bulk import run_steps
+from topup.db.pipeline import IdCounters, PipelinedWriter, Unsuited
+from topup.db.uow import Database
+from topup.errors import TopupError
+from topup.ledger import service as ledger
+from topup.subscribers import lines as line_svc
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL keeps GroupWriter
+WAIT = 30
+DATA = (Ask(1, "data"),)  # the default quota: 10 MiB, 10 fen at the rate below
+
+
+def _decided(db: Database, clock: FrozenClock,
+             batches: list[tuple[list[Charge], Any]]) -> list[Any]:
+    """Each batch decided in a read-only unit, its captured writes run in a write unit (the
+    plain ``apply`` where the kind finds the batch unsuited), as the pipelined writer does."""
+    ids = IdCounters()
+    out: list[Any] = []
+    for cmds, move in batches:
+        try:
+            with db.unit(readonly=True) as uow:
+                decided = CHARGES.decide(uow, cmds, frozenset(), ids)
+        except Unsuited:
+            with db.unit() as uow:
+                out.extend(CHARGES.apply(uow, cmds))
+        else:
+            with db.unit() as uow:
+                run_steps(uow.conn.connection.driver_connection, decided.steps)
+            out.extend(decided.outcomes)
+        clock.now += move
+    return out
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spec=worlds, drawn=drawn_steps)
+def test_decided_batches_answer_and_write_as_applied_ones(
+        fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec,
+        drawn: list[tuple[Any, ...]]) -> None:
+    clock.now = START
+    db = fresh()
+    applied = _shown(_in_batches(db, clock, _batches(_build(db, spec), drawn)))
+    expected = _rows(db)
+    clock.now = START
+    db = fresh()
+    assert _shown(_decided(db, clock, _batches(_build(db, spec), drawn))) == applied
+    assert _rows(db) == expected
+
+
+# --- through the writer ---------------------------------------------------------------------
+
+def _lines(db: Database, *money: int) -> list[line_svc.Line]:
+    """Lines with ``money`` fen each, data out of bundle in Thailand at 1 fen a MiB."""
+    return _build(db, WorldSpec(lines=tuple(LineSpec(money=m, frozen=False, buckets=())
+                                            for m in money),
+                                rates=(("TH", "data", 1, 1024 * 1024),), shared_number=False))
+
+
+def _open(line: line_svc.Line, ref: str) -> Charge:
+    return Charge(ref, 0, "initial", DATA, line_id=line.id, country="TH")
+
+
+@pytest.fixture
+def writer(db: Database) -> PipelinedWriter:
+    w = db.writer
+    assert isinstance(w, PipelinedWriter)
+    return w
+
+
+def _ready(db: Database, *money: int) -> list[line_svc.Line]:
+    """``_lines`` with the accounts their charges credit made (a batch that would make an
+    account goes the plain way), after a first batch through the writer (always applied
+    plainly: nothing to compare ``data_version`` with yet)."""
+    warm, *made = _lines(db, 0, *money)
+    with db.unit() as uow:
+        for line in made:
+            ledger.operator_account(uow, "revenue_usage", "money:CNY", line_id=line.id)
+    db.writer.submit(_open(warm, "warm-up")).result(WAIT)
+    return made
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every (reply, outcome) any writer hands out."""
+    seen: list[Any] = []
+
+    def counting(real: Any) -> Any:
+        def settle(pairs: list[tuple[Any, Any]]) -> None:
+            seen.extend(pairs)
+            real(pairs)
+        return settle
+
+    monkeypatch.setattr(group, "_settle", counting(group._settle))
+    monkeypatch.setattr(pipeline, "_settle", counting(pipeline._settle))
+    return seen
+
+
+def _all_at_once(writer: PipelinedWriter, cmds: list[Charge]) -> list[Future[Any]]:
+    """``cmds`` queued together: the writer takes them as one batch."""
+    with writer._wake:  # the writer's thread waits on this lock to take what is queued
+        return [writer.submit(c) for c in cmds]
+
+
+@pytest.mark.parametrize("second", ["thread", "process"])
+def test_a_write_between_decision_and_commit_sends_the_batch_the_plain_way(
+        db: Database, second: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db.settings = replace(db.settings, writer_pipeline=second)
+    writer = db.writer
+    assert isinstance(writer, PipelinedWriter)
+    (line,) = _ready(db, 100)
+    real = charges._Charges.decide
+
+    def then_freeze(self: Any, uow: Any, *args: Any) -> Any:
+        decided = real(self, uow, *args)  # granted: the line is in use …
+        with db.unit() as other:  # … and another connection freezes it meanwhile
+            line_svc.freeze(other, line.id, actor=None, reason="suspected fraud")
+        return decided
+
+    monkeypatch.setattr(charges._Charges, "decide", then_freeze)
+    before = writer.status()
+    with pytest.raises(TopupError) as refused:
+        writer.submit(_open(line, "s1")).result(WAIT)
+    assert "frozen" in str(refused.value).lower() or "frozen" in refused.value.code
+    after = writer.status()
+    assert (after["replayed"], after["pipelined"]) == (before["replayed"] + 1,
+                                                       before["pipelined"])
+
+
+def test_a_write_that_fails_halfway_is_applied_plainly_and_answered_once(
+        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch,
+        answers: list[Any]) -> None:
+    made = _ready(db, 100, 100, 100)
+    failed = []
+
+    def halfway(driver: Any, steps: list[Any]) -> None:
+        if failed:
+            run_steps(driver, steps)
+            return
+        run_steps(driver, steps[:2])
+        failed.append(len(steps))
+        raise sqlite3.OperationalError("disk I/O error (the test's)")
+
+    monkeypatch.setattr(pipeline, "run_steps", halfway)
+    before = writer.status()["replayed"]
+    answers.clear()
+    futures = _all_at_once(writer, [_open(n, f"s{n.id}") for n in made])
+    assert [f.result(WAIT).grants[0].granted for f in futures] == [QUOTA["data"]] * 3
+    assert failed and failed[0] > 2
+    assert writer.status()["replayed"] == before + 1
+    assert sorted(id(reply) for reply, _ in answers) == sorted(id(f) for f in futures)
+    with db.unit(readonly=True) as uow:
+        assert uow.conn.execute(select(func.count()).select_from(charging_requests)).scalar() \
+            == 4  # the warm-up's and these three, once each
+
+
+def test_requests_on_the_batch_in_flight_wait_for_its_commit(
+        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    (line,) = _ready(db, 10)  # one quota's worth
+    writing, go = threading.Event(), threading.Event()
+
+    def held(driver: Any, steps: list[Any]) -> None:
+        if not go.is_set():
+            writing.set()
+            assert go.wait(WAIT)
+        run_steps(driver, steps)
+
+    monkeypatch.setattr(pipeline, "run_steps", held)
+    first = writer.submit(_open(line, "a"))
+    assert writing.wait(WAIT)  # "a" is in flight, holding the write lock
+    waited = writer.status()["waited"]
+    # the same session again, and another session of the same line
+    later = _all_at_once(writer, [Charge("a", 1, "update", (Ask(1, "data", used=1),)),
+                                  _open(line, "b")])
+    try:
+        assert not later[0].done()
+    finally:
+        go.set()
+    assert first.result(WAIT).grants[0].granted == QUOTA["data"]
+    update, other = (f.result(WAIT) for f in later)
+    assert writer.status()["waited"] == waited + 1
+    assert update.result == "success"  # it saw session "a" and its grant
+    # 1 byte used costs 1 fen (rounded up): 9 fen left, 9 MiB granted, the last of it
+    assert (update.grants[0].granted, update.grants[0].final) == (9 * 1024 * 1024, True)
+    assert (other.result, other.grants[0].granted) == ("credit_limit_reached", 0)
+
+
+@pytest.mark.parametrize("pipeline", ["thread", "process", "off"])
+def test_many_sessions_at_once_with_and_without_the_pipeline(
+        db: Database, pipeline: str) -> None:
+    db.settings = replace(db.settings, writer_pipeline=pipeline)
+    made = _lines(db, *[1000] * 8)
+    assert db.writer.status().get("pipeline", "off") == pipeline
+    failures: list[Any] = []
+
+    def session(line: line_svc.Line) -> None:
+        ref = f"s{line.id}"
+        answers = [db.writer.submit(_open(line, ref)).result(WAIT)]
+        for n in range(1, 6):
+            answers.append(db.writer.submit(Charge(ref, n, "update", (
+                Ask(1, "data", used=QUOTA["data"]),))).result(WAIT))
+        answers.append(db.writer.submit(Charge(ref, 6, "terminate", (
+            Ask(1, "data", used=5),))).result(WAIT))
+        failures.extend(a for a in answers if a.result != "success")
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert failures == []
+    with db.unit(readonly=True) as uow:
+        for line in made:
+            wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+            assert (wallet.posted, wallet.pending_debits) == (1000 - 5 * 10 - 1, 0)
