@@ -6,6 +6,7 @@ Final-Unit-Indication, then 4012; an unknown subscriber 5030; an unknown session
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
-from diameter.node.application import ApplicationError
+from diameter.node._helpers import StoppableThread
+from diameter.node.peer import DISCONNECT_REASON_DPR
 
 from tests.factories import fund, make_line
 from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
@@ -137,11 +139,10 @@ def test_the_serving_network_names_the_country() -> None:
         "TH", "CN", "US", "GB", None, None, None, None]
 
 
-# the refused gateway's own node (python-diameter) trips over its socket as it closes
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_peer_named_with_an_address_may_connect_from_it_only(db: Database) -> None:
     """``identity@realm/address``: the gateway's CER from any other address is refused as
-    an unknown peer's would be (3010), so no connection comes up."""
+    an unknown peer's would be (3010), so no connection comes up, and the gateway knows it
+    from the CEA, without waiting out its time."""
     assert Peer.parse("PGW.Gateway.test@gateway.test/10.0.0.7") == Peer(
         "pgw.gateway.test", "gateway.test", "10.0.0.7")
     for bad in ("pgw@gateway/not-an-address", "pgw/10.0.0.7", "@gateway"):
@@ -156,8 +157,34 @@ def test_a_peer_named_with_an_address_may_connect_from_it_only(db: Database) -> 
             if comes_up:
                 Gateway(port).stop()
             else:
-                with pytest.raises(ApplicationError):
+                with pytest.raises(gateway.Refused) as refused:
                     gateway.Gateway(identity=PGW, realm=PGW_REALM, peer=OCS,
-                                    peer_realm=OCS_REALM, port=port, ready_seconds=3)
+                                    peer_realm=OCS_REALM, port=port, ready_seconds=10)
+                assert refused.value.result_code == C.E_RESULT_CODE_DIAMETER_UNKNOWN_PEER
         finally:
             server.stop()
+
+
+def test_a_stopping_gateway_says_goodbye_and_no_thread_lingers(db: Database) -> None:
+    """Stopping, the gateway sends a Disconnect-Peer-Request and the server answers it (DPA)
+    before the connection closes; then every thread of both Diameter stacks ends at once,
+    not seconds later on its own timer, so a process that stops its node exits at once."""
+    port = free_port()
+    before = set(threading.enumerate())
+    server = GyServer(db, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
+                      peers=[Peer(PGW, PGW_REALM)])
+    server.start()
+    try:
+        pgw = Gateway(port)
+        pgw.stop()
+        assert pgw.node.peers[OCS].counters.dpa == 1, "the server answered the gateway's DPR"
+        seen = server.node.peers[PGW]
+        assert (seen.counters.dpr, seen.disconnect_reason) == (1, DISCONNECT_REASON_DPR)
+    finally:
+        server.stop()
+    stack = [t for t in threading.enumerate()
+             if t not in before and isinstance(t, StoppableThread)]
+    deadline = time.monotonic() + 2  # python-diameter's own timers: 2 to 5 s
+    for t in stack:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert [t for t in stack if t.is_alive()] == []

@@ -48,10 +48,10 @@ import mobile_codes
 from diameter.message import constants as C
 from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
 from diameter.message.commands import CreditControlAnswer, CreditControlRequest, ReAuthRequest
-from diameter.node import Node
 from diameter.node.application import Application
 from diameter.node.peer import PEER_CLOSING
 
+from topup.channels.gy.node import Node
 from topup.charging.charges import Charge
 from topup.charging.errors import (
     ChargingRequestConflict,
@@ -303,7 +303,7 @@ def _refused(ans: Any, req: Any, exc: BaseException) -> Any:
 
 
 class _Node(Node):
-    """python-diameter's node, refusing a known peer's CER from an address not its own
+    """The Diameter node (node.py), refusing a known peer's CER from an address not its own
     (3010, as an unknown peer is refused) when its addresses are named."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
