@@ -172,3 +172,10 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Froz
     assert problems == [], f"the books do not balance: {problems}"
     if backend == "sqlite":
         engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The test clients' event loop (tests/client_support.py) stops with the session."""
+    from tests import client_support
+
+    client_support.stop()

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.testclient import TestClient
 from sqlalchemy import event
 from stdnum import luhn
 
+from tests.client_support import Client
 from topup.channels.api.app import create_app
 from topup.db.uow import Database, UnitOfWork
 from topup.payments.interfaces import PaymentProvider
@@ -65,7 +65,7 @@ class Api:
     def __init__(self, db: Database, providers: dict[str, PaymentProvider] | None = None
                  ) -> None:
         self.db = db
-        self.client = TestClient(create_app(db, providers), raise_server_exceptions=False)
+        self.client = Client(create_app(db, providers), raise_server_exceptions=False)
 
     def login(self, login: str, password: str = "correct-horse-battery") -> dict[str, str]:
         resp = self.client.post("/api/v1/auth/token",

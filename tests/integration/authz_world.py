@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
+from tests.client_support import Client
 from tests.factories import make_line, make_user
 from tests.integration.vouchers.conftest import make_batch
 from topup.channels.api.app import create_app
@@ -48,7 +48,7 @@ class World:
     """Logins by role, the ids routes name, and a client on the app."""
 
     db: Database
-    client: TestClient
+    client: Client
     users: dict[str, User] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     kiosk: tuple[str, str] = ("", "")  # key id, secret
@@ -197,8 +197,8 @@ def build(db: Database) -> World:
     with db.unit() as uow:
         seed_catalog(uow)
     sandbox = SandboxProvider(db, db.settings.secret_key, "http://testserver")
-    w = World(db, TestClient(create_app(db, {"sandbox": sandbox}),
-                             raise_server_exceptions=False))
+    w = World(db, Client(create_app(db, {"sandbox": sandbox}),
+                         raise_server_exceptions=False))
     for role in ROLES[1:]:
         if role != "agent":
             w.users[role] = _login(db, role)

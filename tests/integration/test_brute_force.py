@@ -8,9 +8,9 @@ import threading
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 from httpx import Response
 
+from tests.client_support import Client
 from tests.factories import Api, make_line, make_user
 from topup.channels.api.app import create_app
 from topup.clock import FrozenClock
@@ -32,12 +32,12 @@ class Net:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.app = create_app(db)
-        self.clients: dict[str, TestClient] = {}
+        self.clients: dict[str, Client] = {}
 
-    def at(self, ip: str) -> TestClient:
+    def at(self, ip: str) -> Client:
         if ip not in self.clients:
-            self.clients[ip] = TestClient(self.app, client=(ip, 40000),
-                                          raise_server_exceptions=False)
+            self.clients[ip] = Client(self.app, client=(ip, 40000),
+                                      raise_server_exceptions=False)
         return self.clients[ip]
 
     def login(self, ip: str, login: str, password: str) -> Response:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
+from tests.cli_support import in_data_dir
 from tests.factories import iccid
 
-TOPUP = str(Path(sys.executable).parent / "topup")
 
-
-def run(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
-    env.pop("TOPUP_DATABASE_URL", None)
-    return subprocess.run([TOPUP, *args], env=env, capture_output=True, text=True,
-                          input=stdin, timeout=120)
+def run(tmp_path: Path, *args: str, stdin: str | None = None) -> CompletedProcess[str]:
+    """``topup *args`` on the SQLite data folder ``tmp_path/var``."""
+    return in_data_dir(tmp_path, *args, stdin=stdin)
 
 
 def test_lines_import_then_bad_file_imports_nothing(tmp_path: Path) -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
-TOPUP = str(Path(sys.executable).parent / "topup")
+from tests.cli_support import in_data_dir
 
 
-def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    full = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")} | env
-    full.pop("TOPUP_DATABASE_URL", None)
-    return subprocess.run([TOPUP, *args], env=full, capture_output=True, text=True, timeout=120)
+def run(tmp_path: Path, *args: str, **env: str) -> CompletedProcess[str]:
+    """``topup *args`` on the SQLite data folder ``tmp_path/var``, with ``env`` set."""
+    return in_data_dir(tmp_path, *args, **env)
 
 
 def test_reconcile_runs_and_refuses_unknown_providers(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def _settings(backend: str) -> settings:
     return settings(max_examples=CASES[backend], derandomize=True, database=None,
                     deadline=None, phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=list(HealthCheck))
+REFUSED = {401, 403}  # the role's login is not enough for the operation
 # Ending the caller's own session would leave the rest of the run unauthenticated.
 LAST = ("/api/v1/auth/logout",)
 REACHED = {"customer": "GET /api/v1/lines", "agent": "GET /api/v1/pos/me",
@@ -95,15 +96,28 @@ def _run(schema: Any, operation: Any, auth: dict[str, str], answered: set[str],
     """Schemathesis' three phases for one operation, as its pytest plugin runs them: the
     document's examples, the coverage phase (boundary and just-out-of-range values of every
     parameter and field, e.g. 2^63 for a bounded id), then ``CASES`` generated cases in each
-    mode (valid, invalid)."""
+    mode (valid, invalid). An operation that refused the role (401/403) on every example
+    and boundary value refuses it before reading any input: no cases are generated for it."""
+    statuses: set[int] = set()
 
     def check(case: Any) -> None:
         response = case.call_and_validate(headers=auth, checks=CHECKS)
+        if case.method.upper() == operation.method.upper():  # not the other methods' 405
+            statuses.add(response.status_code)
         if response.status_code < 300:
             answered.add(f"{case.method} {operation.path}")
 
+    explicit = [HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE]
+    failure = _phases(schema, operation, check, explicit, chosen)
+    if failure is not None or (statuses and statuses <= REFUSED):
+        return failure
+    return _phases(schema, operation, check, [HypothesisTestMode.FUZZING], chosen)
+
+
+def _phases(schema: Any, operation: Any, check: Callable[[Any], None],
+            modes: list[HypothesisTestMode], chosen: settings) -> str | None:
     test = create_test(operation=operation, test_func=check, config=HypothesisTestConfig(
-        project=schema.config, modes=list(HypothesisTestMode), settings=chosen))
+        project=schema.config, modes=modes, settings=chosen))
     try:
         test()
     except Unsatisfiable:  # nothing to make invalid (an operation without input)

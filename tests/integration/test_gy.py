@@ -6,6 +6,7 @@ Final-Unit-Indication, then 4012; an unknown subscriber 5030; an unknown session
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 from diameter.message import constants as C
 from diameter.message.avp.grouped import RequestedServiceUnit, UsedServiceUnit
-from diameter.node.application import ApplicationError
+from diameter.node._helpers import StoppableThread
+from diameter.node.peer import DISCONNECT_REASON_DPR
 
 from tests.factories import fund, make_line
 from tests.gy_support import OCS, OCS_REALM, PGW, PGW_REALM, TYPES, Gateway, free_port
@@ -27,19 +29,24 @@ MIB = 1024**2
 
 
 @pytest.fixture
-def gy(catalogue: Database) -> Iterator[Gateway]:
-    port = free_port()
-    server = GyServer(catalogue, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
-                      peers=[Peer(PGW, PGW_REALM)])
+def ocs(catalogue: Database) -> Iterator[GyServer]:
+    """topup's Gy server, looking for starved sessions every 0.1 s (not every second)."""
+    server = GyServer(catalogue, identity=OCS, realm=OCS_REALM, host="127.0.0.1",
+                      port=free_port(), peers=[Peer(PGW, PGW_REALM)], reauth_seconds=0.1)
     server.start()
     try:
-        gateway = Gateway(port)
-        try:
-            yield gateway
-        finally:
-            gateway.stop()
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def gy(ocs: GyServer) -> Iterator[Gateway]:
+    gateway = Gateway(ocs.node.tcp_port)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
 
 
 def funded(db: Database, imsi: str, amount: int) -> line_svc.Line:
@@ -89,8 +96,8 @@ def test_a_gateway_charges_a_data_session(gy: Gateway, catalogue: Database) -> N
     assert wallet(catalogue, line) == (8_00, 0)
 
 
-def test_short_balance_top_up_reauthorization_and_unknown_ones(gy: Gateway,
-                                                              catalogue: Database) -> None:
+def test_short_balance_top_up_reauthorization_and_unknown_ones(
+        gy: Gateway, ocs: GyServer, catalogue: Database) -> None:
     line = funded(catalogue, "460001234500002", 1_00)
     sid = "pgw.gateway.test;1;2"
     cca = gy.ccr(sid, "I", 0, [{"rating_group": 1, "requested_service_unit":
@@ -110,7 +117,10 @@ def test_short_balance_top_up_reauthorization_and_unknown_ones(gy: Gateway,
     cca = gy.ccr(sid, "U", 2, [{"rating_group": 1,
                                 "requested_service_unit": RequestedServiceUnit()}])
     assert mscc_of(cca) == [(1, 2001, 10 * MIB, 600, None)]
-    time.sleep(1.5)
+    rounds, deadline = ocs.rounds, time.monotonic() + 10
+    while ocs.rounds < rounds + 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ocs.rounds >= rounds + 2, "two more rounds of looking for starved sessions"
     assert gy.reauths == [sid], "once per shortage"
 
     stranger = gy.ccr("pgw.gateway.test;1;3", "I", 0, [{"rating_group": 1}],
@@ -137,11 +147,10 @@ def test_the_serving_network_names_the_country() -> None:
         "TH", "CN", "US", "GB", None, None, None, None]
 
 
-# the refused gateway's own node (python-diameter) trips over its socket as it closes
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_peer_named_with_an_address_may_connect_from_it_only(db: Database) -> None:
     """``identity@realm/address``: the gateway's CER from any other address is refused as
-    an unknown peer's would be (3010), so no connection comes up."""
+    an unknown peer's would be (3010), so no connection comes up, and the gateway knows it
+    from the CEA, without waiting out its time."""
     assert Peer.parse("PGW.Gateway.test@gateway.test/10.0.0.7") == Peer(
         "pgw.gateway.test", "gateway.test", "10.0.0.7")
     for bad in ("pgw@gateway/not-an-address", "pgw/10.0.0.7", "@gateway"):
@@ -156,8 +165,34 @@ def test_a_peer_named_with_an_address_may_connect_from_it_only(db: Database) -> 
             if comes_up:
                 Gateway(port).stop()
             else:
-                with pytest.raises(ApplicationError):
+                with pytest.raises(gateway.Refused) as refused:
                     gateway.Gateway(identity=PGW, realm=PGW_REALM, peer=OCS,
-                                    peer_realm=OCS_REALM, port=port, ready_seconds=3)
+                                    peer_realm=OCS_REALM, port=port, ready_seconds=10)
+                assert refused.value.result_code == C.E_RESULT_CODE_DIAMETER_UNKNOWN_PEER
         finally:
             server.stop()
+
+
+def test_a_stopping_gateway_says_goodbye_and_no_thread_lingers(db: Database) -> None:
+    """Stopping, the gateway sends a Disconnect-Peer-Request and the server answers it (DPA)
+    before the connection closes; then every thread of both Diameter stacks ends at once,
+    not seconds later on its own timer, so a process that stops its node exits at once."""
+    port = free_port()
+    before = set(threading.enumerate())
+    server = GyServer(db, identity=OCS, realm=OCS_REALM, host="127.0.0.1", port=port,
+                      peers=[Peer(PGW, PGW_REALM)])
+    server.start()
+    try:
+        pgw = Gateway(port)
+        pgw.stop()
+        assert pgw.node.peers[OCS].counters.dpa == 1, "the server answered the gateway's DPR"
+        seen = server.node.peers[PGW]
+        assert (seen.counters.dpr, seen.disconnect_reason) == (1, DISCONNECT_REASON_DPR)
+    finally:
+        server.stop()
+    stack = [t for t in threading.enumerate()
+             if t not in before and isinstance(t, StoppableThread)]
+    deadline = time.monotonic() + 2  # python-diameter's own timers: 2 to 5 s
+    for t in stack:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert [t for t in stack if t.is_alive()] == []

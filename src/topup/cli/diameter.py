@@ -117,7 +117,7 @@ def diameter_probe(
     from diameter.message.avp.grouped import RequestedServiceUnit
     from diameter.node.application import ApplicationError
 
-    from topup.channels.gy.gateway import Gateway
+    from topup.channels.gy.gateway import Gateway, Refused
     from topup.channels.gy.server import Peer
 
     try:
@@ -132,6 +132,10 @@ def diameter_probe(
         gateway = Gateway(identity=identity, realm=realm, peer=to.identity,
                           peer_realm=to.realm, host=address[0], port=address[1],
                           destination_realm=destination_realm or None, ready_seconds=seconds)
+    except Refused as exc:
+        raise fail(f"no Diameter connection to {to.identity} at {connect}: it refused this "
+                   f"probe with Result-Code {exc.result_code} (is this probe one of its "
+                   f"peers?)") from None
     except ApplicationError:
         raise fail(f"no Diameter connection to {to.identity} at {connect} within "
                    f"{seconds:g} s (is this probe one of its peers?)") from None

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
+from tests import cli_support
 from tests.conftest import settings_for
 from topup.db.engine import make_engine
 from topup.db.migrate import upgrade
 from topup.db.uow import Database
 from topup.notifications import service
 from topup.subscribers import auth
-
-TOPUP = str(Path(sys.executable).parent / "topup")
 
 
 def setup(tmp_path: Path) -> tuple[dict[str, str], list[int]]:
@@ -33,8 +31,8 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], list[int]]:
     return env, ids
 
 
-def topup(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOPUP, *args], env=env, capture_output=True, text=True, timeout=120)
+def topup(env: dict[str, str], *args: str) -> CompletedProcess[str]:
+    return cli_support.topup(*args, env=env)
 
 
 def test_worker_once_then_dead_letters_listed_and_retried(tmp_path: Path) -> None:

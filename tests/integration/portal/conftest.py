@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
+from tests.client_support import Client
 from tests.factories import make_line
 from topup.channels.api.app import create_app
 from topup.db.uow import Database
@@ -44,8 +44,8 @@ class Browser:
     def __init__(self, db: Database, providers: dict[str, Any] | None = None,
                  lang: str = "en") -> None:
         self.db = db
-        self.client = TestClient(create_app(db, providers), raise_server_exceptions=False,
-                                 headers={"Accept-Language": lang})
+        self.client = Client(create_app(db, providers), raise_server_exceptions=False,
+                             headers={"Accept-Language": lang})
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.client.get(path, **kw)

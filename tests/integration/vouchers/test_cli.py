@@ -4,19 +4,17 @@ block, check, sweep; refusals are one line on stderr and exit 1."""
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
-TOPUP = str(Path(sys.executable).parent / "topup")
+from tests.cli_support import in_data_dir
+
 ADMIN = "ops@example.com"
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"TOPUP_DATA_DIR": str(tmp_path / "var")}
-    env.pop("TOPUP_DATABASE_URL", None)
-    return subprocess.run([TOPUP, *args], env=env, capture_output=True, text=True, timeout=120)
+def run(tmp_path: Path, *args: str) -> CompletedProcess[str]:
+    """``topup *args`` on the SQLite data folder ``tmp_path/var``."""
+    return in_data_dir(tmp_path, *args)
 
 
 def test_generate_activate_block_and_check(tmp_path: Path) -> None:

@@ -48,10 +48,10 @@ import mobile_codes
 from diameter.message import constants as C
 from diameter.message.avp.grouped import FinalUnitIndication, GrantedServiceUnit
 from diameter.message.commands import CreditControlAnswer, CreditControlRequest, ReAuthRequest
-from diameter.node import Node
 from diameter.node.application import Application
 from diameter.node.peer import PEER_CLOSING
 
+from topup.channels.gy.node import Node
 from topup.charging.charges import Charge
 from topup.charging.errors import (
     ChargingRequestConflict,
@@ -139,10 +139,14 @@ class GyServer:
     """topup's Credit-Control application on a Diameter node listening at ``host:port``."""
 
     def __init__(self, db: Database, *, identity: str, realm: str, host: str, port: int,
-                 peers: list[Peer], gateway_realms: list[str] | None = None) -> None:
+                 peers: list[Peer], gateway_realms: list[str] | None = None,
+                 reauth_seconds: float = REAUTH_SECONDS) -> None:
         """``gateway_realms``: realms of gateways behind a relay peer (re-authorization
-        requests to them go through it)."""
+        requests to them go through it); ``reauth_seconds``: how often starved sessions are
+        looked for."""
         self.db, self.identity, self.realm = db, identity, realm
+        self.reauth_seconds = reauth_seconds
+        self.rounds = 0  # re-authorization rounds done
         self.node = _Node(identity, realm, ip_addresses=[host], tcp_port=port,
                           vendor_ids=[C.VENDOR_TGPP])
         for p in peers:  # a peer named with addresses may connect from those only
@@ -191,7 +195,7 @@ class GyServer:
 
     def _reauthorize(self) -> None:
         """Send a RAR for every starved session whose line can be granted again."""
-        while not self._stopping.wait(REAUTH_SECONDS):
+        while not self._stopping.wait(self.reauth_seconds):
             try:
                 with self.db.unit(readonly=True) as uow:
                     due = to_reauthorize(uow)
@@ -201,6 +205,7 @@ class GyServer:
                                      what="gy re-authorization")
             except Exception:  # keep looking; the next round tries again
                 log.exception("re-authorization round failed")
+            self.rounds += 1
 
     def _send_rar(self, ref: str, host: str, realm: str) -> None:
         rar = ReAuthRequest()
@@ -303,7 +308,7 @@ def _refused(ans: Any, req: Any, exc: BaseException) -> Any:
 
 
 class _Node(Node):
-    """python-diameter's node, refusing a known peer's CER from an address not its own
+    """The Diameter node (node.py), refusing a known peer's CER from an address not its own
     (3010, as an unknown peer is refused) when its addresses are named."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
