@@ -278,6 +278,13 @@ def _record_claiming_the_key() -> Any:
         transfers.c.id)
 
 
+# The transfer that resolved a pending one, if any (on PostgreSQL one look-up in the key
+# table rather than one in each partition)
+_RESOLVED = {
+    "postgresql": select(transfer_keys.c.transfer_id).where(
+        transfer_keys.c.pending_id == bindparam("pid")),
+    "sqlite": select(transfers.c.id).where(transfers.c.pending_id == bindparam("pid")),
+}
 # None when the idempotency id is taken (by a concurrent writer: ``transfer`` looks first)
 _RECORD = {
     "postgresql": _record_claiming_the_key(),
@@ -440,9 +447,7 @@ def _resolve(
     found = _existing(uow, idempotency_id)  # under the locks: a queued retry sees the first
     if found:
         return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
-    resolved = uow.conn.execute(
-        select(transfers.c.id).where(transfers.c.pending_id == pending_id)
-    ).first()
+    resolved = uow.conn.execute(_RESOLVED[uow.dialect], {"pid": pending_id}).first()
     if resolved:
         raise PendingAlreadyResolved(f"pending transfer {pending_id} is already resolved")
     if kind == "post_pending":
