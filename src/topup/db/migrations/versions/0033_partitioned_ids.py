@@ -43,7 +43,9 @@ _UNIQUE_CONSTRAINT = ("ledger_transfers", "uq_ledger_transfers_idempotency_id",
 # (unique where set). The ledger's own INSERT claims the key first in the same statement
 # (``INSERT … ON CONFLICT (idempotency_id) DO NOTHING``, so a duplicate moves nothing and
 # waits on an in-flight twin as before); any other INSERT gets its key from the trigger, and
-# a duplicate there is a unique violation, as the UNIQUE constraint raised.
+# a duplicate there is a unique violation, as the UNIQUE constraint raised. The trigger tries
+# the insert first: the multi-row inserts of the writer's batches, where nothing was claimed,
+# pay one statement a row; the ledger's own insert pays a second, to find its own claim.
 _TRANSFER_KEYS = """
 CREATE TABLE ledger_transfer_ids (
   idempotency_id varchar(200) NOT NULL,
@@ -59,11 +61,17 @@ INSERT INTO ledger_transfer_ids (idempotency_id, transfer_id, pending_id)
   SELECT idempotency_id, id, pending_id FROM ledger_transfers;
 CREATE FUNCTION topup_ledger_transfer_key() RETURNS trigger AS $$
 BEGIN
-  PERFORM 1 FROM ledger_transfer_ids
-    WHERE idempotency_id = NEW.idempotency_id AND transfer_id = NEW.id;
-  IF NOT FOUND THEN  -- not claimed by the statement itself: claim it now
-    INSERT INTO ledger_transfer_ids (idempotency_id, transfer_id, pending_id)
-      VALUES (NEW.idempotency_id, NEW.id, NEW.pending_id);
+  INSERT INTO ledger_transfer_ids (idempotency_id, transfer_id, pending_id)
+    VALUES (NEW.idempotency_id, NEW.id, NEW.pending_id)
+    ON CONFLICT (idempotency_id) DO NOTHING;
+  IF NOT FOUND THEN  -- claimed already: by the statement that wrote this row, or a duplicate
+    PERFORM 1 FROM ledger_transfer_ids
+      WHERE idempotency_id = NEW.idempotency_id AND transfer_id = NEW.id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'duplicate key value violates unique constraint "pk_ledger_transfer_ids"'
+        USING ERRCODE = 'unique_violation', CONSTRAINT = 'pk_ledger_transfer_ids',
+              DETAIL = format('Key (idempotency_id)=(%s) already exists.', NEW.idempotency_id);
+    END IF;
   END IF;
   RETURN NULL;
 END;
