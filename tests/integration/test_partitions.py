@@ -166,6 +166,14 @@ def test_transfers_and_orders_keep_their_keys_across_id_ranges(db: Database) -> 
         assert partitioned(db.engine) >= set(ID_RANGED)
         for table in ID_RANGED:
             assert headroom(conn, table).end >= 2 * ID_SPAN
+        referencing = dict(conn.execute(text(  # every foreign key to them, made again
+            "SELECT CAST(confrelid AS regclass)::text, count(DISTINCT conrelid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid IN "
+            "(CAST('orders' AS regclass), CAST('ledger_transfers' AS regclass)) GROUP BY 1")
+        ).all())
+        # ledger_transfers itself (pending_id), charging_holds, vouchers; the thirteen tables
+        # that name an order, and the key table of its payment reference
+        assert referencing == {"ledger_transfers": 3, "orders": 14}, referencing
     line = make_line(db)
     with db.unit() as uow:
         wallet = ledger.wallet(uow, line.id, "CNY")
