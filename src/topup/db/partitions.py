@@ -177,9 +177,11 @@ def ensure_ranges(engine: Engine, span: int) -> list[str]:
                 room = headroom(conn, table)
                 if room.end > room.last_id + span:
                     break
-                name = id_partition_name(table, room.end)
+                # a sequence moved far past the last range: no ranges for ids it skipped
+                lo = room.end + max(0, (room.last_id - room.end) // span) * span
+                name = id_partition_name(table, lo)
                 conn.execute(text(f'CREATE TABLE "{name}" PARTITION OF "{table}" '
-                                  f"FOR VALUES FROM ({room.end}) TO ({room.end + span})"))
+                                  f"FOR VALUES FROM ({lo}) TO ({lo + span})"))
                 made.append(name)
     return made
 
