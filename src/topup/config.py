@@ -82,6 +82,9 @@ class Settings:
     topup_validity_days: int = 180
     # ``topup db archive`` keeps at least this many months before the current one online.
     archive_retention_months: int = 12
+    # PostgreSQL: ledger transfers and orders are range-partitioned on ``id`` in partitions of
+    # this many ids each (docs/partitioning.md); ``topup db partitions`` makes them ahead.
+    partition_id_span: int = 10_000_000
     # Login failures per (address, account) pair before the back-off, and its longest wait.
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
@@ -427,6 +430,7 @@ def load_settings(**overrides: object) -> Settings:
         "duplicate_topup_window_seconds": _int("TOPUP_DUPLICATE_WINDOW_SECONDS", 300),
         "topup_validity_days": _int("TOPUP_TOPUP_VALIDITY_DAYS", 180),
         "archive_retention_months": max(1, _int("TOPUP_ARCHIVE_RETENTION_MONTHS", 12)),
+        "partition_id_span": max(1000, _int("TOPUP_PARTITION_ID_SPAN", 10_000_000)),
         "writer_max_batch": max(1, _int("TOPUP_WRITER_MAX_BATCH", 256)),
         "writer_socket": os.environ.get("TOPUP_WRITER_SOCKET", "").strip(),
         "writer_pipeline": _pipeline(os.environ.get("TOPUP_WRITER_PIPELINE", "thread")),

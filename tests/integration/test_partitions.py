@@ -30,12 +30,26 @@ from topup.charging.tables import usage_records
 from topup.clock import FrozenClock
 from topup.db.engine import make_engine
 from topup.db.migrate import alembic_config, upgrade
-from topup.db.partitions import PARTITIONED, Month, ensure_months, months_of
+from topup.db.partitions import (
+    ID_RANGED,
+    PARTITIONED,
+    ArchiveRefused,
+    Month,
+    archive,
+    ensure_months,
+    headroom,
+    months_of,
+)
 from topup.db.uow import Database
 from topup.jobs.schedule import make_partitions
+from topup.ledger import service as ledger
+from topup.ledger.errors import PendingAlreadyResolved
 from topup.ledger.invariants import check_books
+from topup.ledger.service import _BY_KEY
+from topup.ledger.tables import transfers
 
 TABLES = tuple(PARTITIONED)
+ID_SPAN = 10_000_000  # TOPUP_PARTITION_ID_SPAN's default
 
 
 def traffic(db: Database, tag: str, at: datetime) -> None:
@@ -83,26 +97,37 @@ def world(url: str, tmp_path: Path, clock: FrozenClock) -> tuple[Engine, Databas
 
 
 def test_migration_converts_with_rows_and_back(tmp_path: Path) -> None:
+    """0032 and 0033 go down and up again with rows in every table they convert."""
     with pg_database(f"topup_test_part_{uuid.uuid4().hex[:8]}") as url:
         clock = FrozenClock(datetime(2026, 10, 20, 9, 0, tzinfo=UTC))
         engine, db = world(url, tmp_path, clock)
         try:
-            upgrade(engine, "0031")
+            upgrade(engine)
             traffic(db, "october", clock())
             clock.advance(days=30)  # November
             traffic(db, "november", clock())
             db.close()
             before = counts(engine)
-            assert all(before[t] > 0 for t in TABLES), before
+            assert all(before[t] > 0 for t in (*TABLES, *ID_RANGED)), before
 
+            command.downgrade(alembic_config(engine), "0031")
+            assert partitioned(engine) == set()
+            assert counts(engine) == before
+            with engine.connect() as conn:
+                assert check_books(conn) == []
             upgrade(engine)
-            assert partitioned(engine) == set(TABLES)
+            assert partitioned(engine) == {*TABLES, *ID_RANGED}
             assert counts(engine) == before
             with engine.connect() as conn:
                 for table in TABLES:  # a partition for each month with rows, and a default
                     assert {Month(2026, 10), Month(2026, 11)} <= set(months_of(conn, table))
+                for table in ID_RANGED:  # the rows' range and an empty one ahead
+                    room = headroom(conn, table)
+                    assert room.last_id >= before[table] and room.end == 2 * ID_SPAN, room
                 assert conn.execute(text("SELECT count(*) FROM usage_record_ids")
                                     ).scalar_one() == before["usage_records"]
+                assert conn.execute(text("SELECT count(*) FROM ledger_transfer_ids")
+                                    ).scalar_one() == before["ledger_transfers"]
                 assert check_books(conn) == []
             # record ids stay unique across months, though the key is (id, occurred_at)
             with pytest.raises(sqlalchemy.exc.IntegrityError), engine.begin() as conn:
@@ -119,18 +144,98 @@ def test_migration_converts_with_rows_and_back(tmp_path: Path) -> None:
                     "INSERT INTO notification_submissions (outbox_id, part, parts, "
                     "provider_message_id, delivery_state, submitted_at) VALUES "
                     "(999999, 1, 1, 'x', 'SUBMITTED', now())"))
-
-            command.downgrade(alembic_config(engine), "0031")
-            assert partitioned(engine) == set()
-            assert counts(engine) == before
-            with engine.connect() as conn:
-                assert check_books(conn) == []
-            upgrade(engine)
-            assert partitioned(engine) == set(TABLES)
-            assert counts(engine) == before
         finally:
             db.close()
             engine.dispose()
+
+
+def _order_row(conn: Any, line_id: int, ref: str | None = None) -> int:
+    return int(conn.execute(text(
+        "INSERT INTO orders (line_id, kind, amount, fee, currency, method, channel, state, "
+        "reason, confirmed_duplicate, payment_ref, renewal, created_at, updated_at) VALUES "
+        "(:line, 'topup', 100, 0, 'CNY', 'manual', 'admin', 'created', 'test', false, :ref, "
+        "false, now(), now()) RETURNING id"), {"line": line_id, "ref": ref}).scalar_one())
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_transfers_and_orders_keep_their_keys_across_id_ranges(db: Database) -> None:
+    """Partitioned by id, transfers and orders still refuse what their unique keys and
+    foreign keys refused, a repeated transfer still answers the first, and a look-up by id
+    or by idempotency id reads one partition."""
+    with db.engine.connect() as conn:
+        assert partitioned(db.engine) >= set(ID_RANGED)
+        for table in ID_RANGED:
+            assert headroom(conn, table).end >= 2 * ID_SPAN
+        referencing = dict(conn.execute(text(  # every foreign key to them, made again
+            "SELECT CAST(confrelid AS regclass)::text, count(DISTINCT conrelid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid IN "
+            "(CAST('orders' AS regclass), CAST('ledger_transfers' AS regclass)) GROUP BY 1")
+        ).all())
+        # ledger_transfers itself (pending_id), charging_holds, vouchers; the thirteen tables
+        # that name an order, and the key table of its payment reference
+        assert referencing == {"ledger_transfers": 3, "orders": 14}, referencing
+    line = make_line(db)
+    with db.unit() as uow:
+        wallet = ledger.wallet(uow, line.id, "CNY")
+        source = ledger.operator_account(uow, "manual_credit", "money:CNY")
+        first = ledger.transfer(uow, "fund-1", source, wallet, 500, code="test")
+        again = ledger.transfer(uow, "fund-1", source, wallet, 500, code="test")
+        assert again == first and ledger.balance(uow, wallet).posted == 500
+        hold = ledger.transfer(uow, "hold-1", wallet, source, 200, code="test", pending=True)
+        ledger.post_pending(uow, "hold-1:post", hold.id, 50)
+    with pytest.raises(PendingAlreadyResolved), db.unit() as uow:
+        ledger.void_pending(uow, "hold-1:void", hold.id)
+    for values in ({"idempotency_id": "fund-1"},  # the key table refuses both, as UNIQUE did
+                   {"idempotency_id": "hold-1:again", "kind": "void_pending",
+                    "pending_id": hold.id},
+                   {"idempotency_id": "dangling", "kind": "void_pending",  # a foreign key
+                    "pending_id": 999_999}):
+        with pytest.raises(sqlalchemy.exc.IntegrityError), db.unit() as uow:
+            uow.conn.execute(insert(transfers).values({
+                "debit_account_id": wallet, "credit_account_id": source, "unit": "money:CNY",
+                "amount": 1, "kind": "posted", "code": "raw", "created_at": uow.now} | values))
+
+    with db.unit() as uow:
+        a, b = _order_row(uow.conn, line.id), _order_row(uow.conn, line.id, "sandbox:1")
+    with pytest.raises(sqlalchemy.exc.IntegrityError), db.unit() as uow:  # taken
+        uow.conn.execute(text("UPDATE orders SET payment_ref = 'sandbox:1' WHERE id = :a"),
+                         {"a": a})
+    with pytest.raises(sqlalchemy.exc.IntegrityError), db.unit() as uow:
+        _order_row(uow.conn, line.id, "sandbox:1")
+    with db.unit() as uow:  # a reference let go is free again
+        uow.conn.execute(text("UPDATE orders SET payment_ref = 'sandbox:2' WHERE id = :b"),
+                         {"b": b})
+        uow.conn.execute(text("UPDATE orders SET payment_ref = 'sandbox:1' WHERE id = :a"),
+                         {"a": a})
+    for statement in ("INSERT INTO order_events (order_id, at, to_state) "
+                      "VALUES (999999, now(), 'created')",
+                      "DELETE FROM orders WHERE id = (SELECT min(order_id) FROM order_events)"):
+        with pytest.raises(sqlalchemy.exc.IntegrityError), db.unit() as uow:
+            if "DELETE" in statement:  # an order with an event: the event's key holds it
+                uow.conn.execute(text("INSERT INTO order_events (order_id, at, to_state) "
+                                      "VALUES (:a, now(), 'created')"), {"a": a})
+            uow.conn.execute(text(statement))
+
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        by_id = _plan(raw, "SELECT * FROM orders WHERE id = %s", (a,))
+        assert set(re.findall(r" on (orders_\w+)", by_id)) == {"orders_id0"}, by_id
+        # the writer's idempotency look-up: the key table's index, then one partition
+        statement = str(_BY_KEY["postgresql"].compile(dialect=conn.dialect))
+        plan = _plan(raw, statement.replace("%(key)s", "%s"), ("fund-1",))
+        assert "pk_ledger_transfer_ids" in plan, plan
+        read = [m.group(1) for m in re.finditer(r" on (ledger_transfers_\w+) .*", plan)
+                if "never executed" not in m.group(0)]
+        assert read == ["ledger_transfers_id0"], plan
+    with pytest.raises(ArchiveRefused, match="never archived"):
+        archive(db.engine, Month(2020, 1), Path("unused"), datetime.now(UTC), 12,
+                ("ledger_transfers",))
+
+
+def _plan(raw: Any, statement: str, params: tuple[Any, ...]) -> str:
+    return "\n".join(r[0] for r in raw.execute(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement, params))
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -274,9 +379,16 @@ def test_partitions_command_makes_months_ahead(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         far = Month.of(datetime.now(UTC)).plus(6)
         assert f"usage_records_y{far.year:04d}m{far.month:02d}" in first.stdout
+        assert "ledger_transfers: last id 0, ranges end at 20000000" in first.stdout
+        engine = make_engine(url)  # transfers near the end of their last range
+        with engine.begin() as conn:
+            conn.execute(text("SELECT setval('ledger_transfers_id_seq', 19999990)"))
+        engine.dispose()
         again = topup_cli(env, "db", "partitions", "--ahead", "6")
         assert again.returncode == 0, again.stderr
-        assert "made 0 partitions (all there already)" in again.stdout
+        assert "made 1 partitions: ledger_transfers_id20000000" in again.stdout, again.stdout
+        assert "ranges end at 30000000 (10000009 ids ahead)" in again.stdout
+        assert "orders: last id 0, ranges end at 20000000" in again.stdout
 
 
 @pytest.mark.parametrize("args", [("db", "partitions"),

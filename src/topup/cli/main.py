@@ -156,26 +156,35 @@ def db_upgrade() -> None:
 def db_partitions(ahead: int = typer.Option(3, min=0, max=24,
                                             help="Months to make after the current one")
                   ) -> None:
-    """PostgreSQL: make this month's partition of each partitioned log and the next months'
-    (the worker does it daily too)."""
-    from topup.db.partitions import ensure_months
+    """PostgreSQL: make this month's partition of each partitioned log and the next months',
+    and the id ranges of ledger transfers and orders until one empty range lies ahead of
+    each (the worker does it daily too); report how many ids each has left."""
+    from topup.db.partitions import ID_RANGED, ensure_partitions, headroom, is_partitioned
 
     with opened() as db:
         if db.engine.dialect.name != "postgresql":
             raise fail("partitions exist on PostgreSQL only; this database is SQLite")
-        made = ensure_months(db.engine, db.clock(), ahead)
+        made = ensure_partitions(db.engine, db.clock(), db.settings.partition_id_span, ahead)
+        with db.engine.connect() as conn:
+            rooms = [headroom(conn, t) for t in ID_RANGED if is_partitioned(conn, t)]
     out.print(f"made {len(made)} partitions" + (f": {', '.join(made)}" if made else
                                                   " (all there already)"), markup=False)
+    for room in rooms:
+        out.print(f"{room.table}: last id {room.last_id}, ranges end at {room.end} "
+                  f"({room.ids_ahead} ids ahead)", markup=False)
 
 
 @db_app.command("archive")
 def db_archive(before: str = typer.Option(..., "--before", help="YYYY-MM: archive the months "
                                          "before this one"),
                to: Path = typer.Option(..., "--to", help="Folder for the CSV files and "
-                                       "manifest.json")) -> None:
+                                       "manifest.json"),
+               table: list[str] = typer.Option([], "--table", help="Only this log (again "
+                                               "for more); all of them when not given")
+               ) -> None:
     """PostgreSQL: detach the monthly partitions of the append-only logs older than
     --before, write each to a CSV file in --to (with manifest.json: rows and sha256), then
-    drop them. Ledger transfers are never archived."""
+    drop them. Ledger transfers and orders are never archived."""
     from topup.db.partitions import ArchiveRefused, Month, archive
 
     try:
@@ -188,7 +197,7 @@ def db_archive(before: str = typer.Option(..., "--before", help="YYYY-MM: archiv
                        "is SQLite")
         try:
             done = archive(db.engine, month, to, db.clock(),
-                           db.settings.archive_retention_months)
+                           db.settings.archive_retention_months, table)
         except ArchiveRefused as exc:
             raise fail(str(exc)) from None
     for a in done:

@@ -1,4 +1,5 @@
-"""Monthly range partitions of the append-only logs on PostgreSQL (docs/partitioning.md).
+"""Partitions on PostgreSQL (docs/partitioning.md): monthly ranges of the append-only logs,
+id ranges of ledger transfers and orders.
 
 The tables that only grow with traffic and are read by line and time — usage records, the
 notification outbox, the audit log and order events — are partitioned by month on their
@@ -7,6 +8,10 @@ Migration 0032 converted them (its own code, frozen); ``ensure_months`` makes th
 ahead (``topup db partitions``, also run by ``topup worker`` at start and daily);
 ``archive`` detaches months past the retention, writes each to a CSV file with a manifest
 (row counts, sha256) and drops it (``topup db archive``). SQLite keeps plain tables.
+
+Ledger transfers and orders are partitioned by ranges of ``id`` (migration 0033), with no
+default partition: ``ensure_ranges`` keeps at least one empty range ahead of each table's id
+sequence (``topup db partitions`` and the same daily job). They are never archived.
 """
 
 # Every name spliced into SQL here is a table of PARTITIONED or a partition named from one
@@ -18,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +39,8 @@ PARTITIONED: dict[str, str] = {
     "order_events": "at",
 }
 AHEAD = 3  # months made ahead of the current one
+# tables range-partitioned on ``id``; never archived (the books are proved from them)
+ID_RANGED = ("ledger_transfers", "orders")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -122,6 +130,69 @@ def ensure_months(engine: Engine, now: datetime, ahead: int = AHEAD) -> list[str
     return made
 
 
+# --- id ranges ------------------------------------------------------------------------------
+
+def id_partition_name(table: str, lo: int) -> str:
+    return f"{table}_id{lo}"
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """How far a table partitioned by id can grow: its sequence's last id and the end of
+    its last range (exclusive)."""
+
+    table: str
+    last_id: int
+    end: int
+
+    @property
+    def ids_ahead(self) -> int:
+        return self.end - 1 - self.last_id
+
+
+def headroom(conn: Connection, table: str) -> Headroom:
+    """``table``'s last id taken (0 when none yet) and where its ranges end."""
+    row = conn.execute(text(
+        "SELECT (SELECT coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = "
+        "current_schema() AND sequencename = :s), (SELECT max(CAST(substring("
+        "pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''?(-?\\d+)''?\\)') AS bigint)) "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = CAST(:t AS regclass))"),
+        {"s": f"{table}_id_seq", "t": table}).one()
+    return Headroom(table, int(row[0]), int(row[1] or 0))
+
+
+def ensure_ranges(engine: Engine, span: int) -> list[str]:
+    """Make ranges of ``span`` ids after the last one of each table partitioned by id until
+    a whole empty range lies beyond its sequence's last id; the names made. One transaction
+    per partition, under the partition makers' lock."""
+    made: list[str] = []
+    for table in ID_RANGED:
+        while True:
+            with engine.begin() as conn:
+                if not is_partitioned(conn, table):
+                    break
+                conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('topup partitions'))"))
+                room = headroom(conn, table)
+                if room.end > room.last_id + span:
+                    break
+                # a sequence moved far past the last range: no ranges for ids it skipped
+                lo = room.end + max(0, (room.last_id - room.end) // span) * span
+                name = id_partition_name(table, lo)
+                conn.execute(text(f'CREATE TABLE "{name}" PARTITION OF "{table}" '
+                                  f"FOR VALUES FROM ({lo}) TO ({lo + span})"))
+                made.append(name)
+    return made
+
+
+def ensure_partitions(engine: Engine, now: datetime, span: int, ahead: int = AHEAD
+                      ) -> list[str]:
+    """Every partition due: the months of the logs (``ensure_months``) and the id ranges of
+    transfers and orders (``ensure_ranges``); the names made."""
+    return ensure_months(engine, now, ahead) + ensure_ranges(engine, span)
+
+
 # --- archiving ----------------------------------------------------------------------------
 
 class ArchiveRefused(Exception):
@@ -155,13 +226,21 @@ def _dump(conn: Connection, query: str, path: Path) -> tuple[int, str]:
 
 
 def archive(engine: Engine, before: Month, folder: Path, now: datetime,
-            retention_months: int) -> list[Archived]:
+            retention_months: int, only: Sequence[str] = ()) -> list[Archived]:
     """Detach every monthly partition older than ``before`` of the partitioned tables,
     write its rows to ``folder`` (one CSV file per partition, ``manifest.json`` listing each
     file with its row count and sha256), then drop it. Refuses a ``before`` inside the
     retention (newer than this month minus ``retention_months``) and a month of the outbox
     that still holds messages to send. One transaction per partition: the file is written
-    and synced before the partition goes. Ledger transfers are never archived."""
+    and synced before the partition goes. ``only`` names the tables to archive (all when
+    empty). Ledger transfers and orders are never archived: asked for, it refuses."""
+    for table in only:
+        if table in ID_RANGED:
+            raise ArchiveRefused(f"{table} is never archived: the books are proved from "
+                                 "ledger transfers and their orders")
+        if table not in PARTITIONED:
+            raise ArchiveRefused(f"{table} is not a partitioned log: one of "
+                                 f"{', '.join(PARTITIONED)}")
     newest = Month.of(now).plus(-retention_months)
     if before > newest:
         raise ArchiveRefused(f"--before {before} is inside the retention of {retention_months} "
@@ -169,7 +248,7 @@ def archive(engine: Engine, before: Month, folder: Path, now: datetime,
     folder.mkdir(parents=True, exist_ok=True)
     done: list[Archived] = []
     with engine.connect() as conn:
-        tables = [t for t in PARTITIONED if is_partitioned(conn, t)]
+        tables = [t for t in PARTITIONED if (not only or t in only) and is_partitioned(conn, t)]
         if not tables:
             raise ArchiveRefused("no partitioned tables here (run 'topup db upgrade')")
         todo = [(t, m) for t in tables for m in months_of(conn, t) if m < before]

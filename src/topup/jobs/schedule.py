@@ -86,19 +86,19 @@ def lifecycle_jobs(providers: Mapping[str, PaymentProvider], payers: renewals.Pa
         Claimed("cashback", timedelta(hours=1), _until_done(credit_cashback)),
         Claimed("points_expiry", timedelta(hours=6), _until_done(expire_points)),
         Claimed("referrals", timedelta(hours=1), _until_done(credit_referrals)),
-        # PostgreSQL: this month's and the next months' partitions of the logs (at start,
-        # then daily); nothing on SQLite
+        # PostgreSQL: this month's and the next months' partitions of the logs, and an empty
+        # id range ahead for transfers and orders (at start, then daily); nothing on SQLite
         Claimed("partitions", timedelta(hours=24), make_partitions),
     ]
 
 
 def make_partitions(db: Database) -> int:
-    """Make the monthly partitions due (``topup db partitions``); how many were made."""
+    """Make the partitions due (``topup db partitions``); how many were made."""
     if db.engine.dialect.name != "postgresql":
         return 0
-    from topup.db.partitions import ensure_months
+    from topup.db.partitions import ensure_partitions
 
-    return len(ensure_months(db.engine, db.clock()))
+    return len(ensure_partitions(db.engine, db.clock(), db.settings.partition_id_span))
 
 
 def sweep(db: Database, jobs: list[Claimed]) -> dict[str, int]:

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
@@ -32,7 +43,7 @@ from topup.ledger.errors import (
     TransferIdempotencyConflict,
     UnitMismatch,
 )
-from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfers
+from topup.ledger.tables import MAX_TOTAL, MAX_TRANSFER, accounts, transfer_keys, transfers
 
 DATA, VOICE, SMS, POINTS = "data", "voice", "sms", "points"
 NON_MONEY_UNITS = (DATA, VOICE, SMS, POINTS)
@@ -219,13 +230,20 @@ def find_transfer(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
 
 
 def _existing(uow: UnitOfWork, idempotency_id: str) -> Transfer | None:
-    row = uow.conn.execute(_BY_KEY, {"key": idempotency_id}).first()
+    row = uow.conn.execute(_BY_KEY[uow.dialect], {"key": idempotency_id}).first()
     return Transfer.of(row) if row else None
 
 
 # The statements of one transfer, built once (a statement built per call costs more Python
-# than the database spends running it).
-_BY_KEY = select(transfers).where(transfers.c.idempotency_id == bindparam("key"))
+# than the database spends running it), for each dialect. On PostgreSQL transfers are
+# partitioned by id (docs/partitioning.md): an idempotency id is found in the key table, whose
+# transfer id then reads one partition.
+_BY_KEY = {
+    "postgresql": select(transfers).where(transfers.c.id == select(transfer_keys.c.transfer_id)
+                                          .where(transfer_keys.c.idempotency_id
+                                                 == bindparam("key")).scalar_subquery()),
+    "sqlite": select(transfers).where(transfers.c.idempotency_id == bindparam("key")),
+}
 
 
 def _locking(dialect: str) -> Any:
@@ -237,9 +255,42 @@ def _locking(dialect: str) -> Any:
 LOCK_ACCOUNTS = Query(_locking)
 """Accounts by id (``ids``), in id order, locked on PostgreSQL (FOR UPDATE): every writer of
 totals takes its accounts this way, so two never wait on each other in a circle."""
-_RECORD = {name: mod.insert(transfers).on_conflict_do_nothing(index_elements=["idempotency_id"])
-           .returning(transfers.c.id) for name, mod in (("postgresql", postgresql),
-                                                        ("sqlite", sqlite))}
+
+
+def _record_claiming_the_key() -> Any:
+    """PostgreSQL's ``INSERT … ON CONFLICT (idempotency_id) DO NOTHING RETURNING id``, for
+    transfers partitioned by id, where no unique index on ``idempotency_id`` can exist: the
+    key is claimed in ``ledger_transfer_ids`` (``ON CONFLICT DO NOTHING``, so a duplicate
+    waits on an in-flight twin and then writes nothing) and the transfer is written only
+    when the claim was, in one statement. Its trigger finds the key claimed by this row."""
+    key, pending = (bindparam(n, type_=transfers.c[n].type) for n in ("idempotency_id",
+                                                                        "pending_id"))
+    claim = (postgresql.insert(transfer_keys).values(
+        idempotency_id=key, pending_id=pending,
+        transfer_id=func.nextval(literal_column("'ledger_transfers_id_seq'")))
+        .on_conflict_do_nothing(index_elements=["idempotency_id"])
+        .returning(transfer_keys.c.transfer_id).cte("claim"))
+    names = [c.name for c in transfers.c if c.name != "id"]
+    given = {"idempotency_id": key, "pending_id": pending}
+    row = select(claim.c.transfer_id, *(given.get(n, bindparam(n, type_=transfers.c[n].type))
+                                        for n in names))
+    return postgresql.insert(transfers).from_select(["id", *names], row).returning(
+        transfers.c.id)
+
+
+# The transfer that resolved a pending one, if any (on PostgreSQL one look-up in the key
+# table rather than one in each partition)
+_RESOLVED = {
+    "postgresql": select(transfer_keys.c.transfer_id).where(
+        transfer_keys.c.pending_id == bindparam("pid")),
+    "sqlite": select(transfers.c.id).where(transfers.c.pending_id == bindparam("pid")),
+}
+# None when the idempotency id is taken (by a concurrent writer: ``transfer`` looks first)
+_RECORD = {
+    "postgresql": _record_claiming_the_key(),
+    "sqlite": sqlite.insert(transfers).on_conflict_do_nothing(index_elements=["idempotency_id"])
+    .returning(transfers.c.id),
+}
 _BUMP = update(accounts).where(accounts.c.id == bindparam("aid")).values(
     {name: accounts.c[name] + bindparam(f"d_{name}")
      for name in ("debits_posted", "credits_posted", "debits_pending", "credits_pending")})
@@ -390,9 +441,7 @@ def _resolve(
     found = _existing(uow, idempotency_id)  # under the locks: a queued retry sees the first
     if found:
         return _same_or_conflict(found, pending_id=pending_id, kind=kind, amount=amount)
-    resolved = uow.conn.execute(
-        select(transfers.c.id).where(transfers.c.pending_id == pending_id)
-    ).first()
+    resolved = uow.conn.execute(_RESOLVED[uow.dialect], {"pid": pending_id}).first()
     if resolved:
         raise PendingAlreadyResolved(f"pending transfer {pending_id} is already resolved")
     if kind == "post_pending":

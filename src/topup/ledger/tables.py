@@ -5,7 +5,9 @@
   pending) above its posted credits;
 - a transfer moves one unit between two different accounts of that same unit (composite
   foreign keys on ``(account_id, unit)``);
-- idempotency ids are UNIQUE; a pending transfer is resolved (posted or voided) at most once;
+- idempotency ids are UNIQUE; a pending transfer is resolved (posted or voided) at most once
+  (on PostgreSQL, where transfers are partitioned by id, both through the key table
+  ``ledger_transfer_ids``: docs/partitioning.md);
 - transfers are immutable: triggers refuse UPDATE and DELETE (see the migration);
 - every account total stays at most ``MAX_TOTAL`` and every transfer at most ``MAX_TRANSFER``:
   far inside 64 bits, so no sum overflows (on SQLite an overflowing integer silently becomes a
@@ -26,6 +28,8 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    column,
+    table,
 )
 
 from topup.db.metadata import UTCDateTime, metadata, where_set
@@ -107,4 +111,14 @@ transfers = Table(
     # only two-phase transfers have these: no index entry for the others
     Index("uq_ledger_transfers_pending_id", "pending_id", unique=True, **where_set("pending_id")),
     Index("ix_ledger_transfers_timeout", "timeout_at", **where_set("timeout_at")),
+)
+
+# PostgreSQL only (migration 0033): transfers are range-partitioned on ``id`` there, so their
+# other unique keys live in this key table, one row per transfer, written by the ledger's own
+# INSERT (``service._RECORD``) or else by a trigger. Not part of ``metadata``: SQLite has none.
+transfer_keys = table(
+    "ledger_transfer_ids",
+    column("idempotency_id", String(200)),
+    column("transfer_id", BigInteger),
+    column("pending_id", BigInteger),
 )

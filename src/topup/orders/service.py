@@ -51,7 +51,7 @@ from topup.orders.model import (
     move_order,
     record_created,
 )
-from topup.orders.tables import order_events, orders
+from topup.orders.tables import order_events, orders, with_payment_ref
 from topup.promotions import books as promo_books
 from topup.promotions.pricing import Offers
 
@@ -103,7 +103,8 @@ def expire_unpaid(uow: UnitOfWork, order_id: int) -> Order:
 
 def order_by_payment_ref(uow: UnitOfWork, payment_ref: str) -> Order:
     """The order a provider's payment belongs to (``<provider>:<ref>``)."""
-    row = uow.conn.execute(select(orders).where(orders.c.payment_ref == payment_ref)).first()
+    row = uow.conn.execute(select(orders).where(with_payment_ref(uow.dialect, payment_ref))
+                           ).first()
     if row is None:
         raise OrderNotFound()
     return Order.of(row)
@@ -338,7 +339,7 @@ def settle_payment(uow: UnitOfWork, payment_ref: str, status: PaymentStatus) -> 
     Duplicate, late and out-of-order reports are harmless: a paid or fulfilled order is
     returned as it is; a report whose amount or currency differs raises PaymentMismatch.
     """
-    row = uow.conn.execute(select(orders).where(orders.c.payment_ref == payment_ref)
+    row = uow.conn.execute(select(orders).where(with_payment_ref(uow.dialect, payment_ref))
                            .with_for_update()).first()
     if row is None:
         raise OrderNotFound(f"no order for payment {payment_ref}")

@@ -18,7 +18,11 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    column,
+    select,
+    table,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from topup.db.metadata import UTCDateTime, metadata, where_set
 from topup.ledger.tables import Id
@@ -73,9 +77,29 @@ orders = Table(
     Index("ix_orders_line", "line_id", "id"),
     Index("ix_orders_dup", "line_id", "kind", "amount", "created_at"),
     # most orders have no payment reference (manual credits) or no customer: no entry for them
+    # (on PostgreSQL the index is a plain one per partition: ``payment_refs`` keeps it unique)
     Index("uq_orders_payment_ref", "payment_ref", unique=True, **where_set("payment_ref")),
     Index("ix_orders_customer_id", "customer_id", **where_set("customer_id")),
 )
+
+# PostgreSQL only (migration 0033): orders are range-partitioned on ``id`` there, so the
+# unique payment reference lives in this key table, written by a trigger. Not part of
+# ``metadata``: SQLite has none.
+payment_refs = table(
+    "order_payment_refs",
+    column("payment_ref", String(120)),
+    column("order_id", BigInteger),
+)
+
+
+def with_payment_ref(dialect: str, payment_ref: str) -> ColumnElement[bool]:
+    """``orders.payment_ref = payment_ref``, found on PostgreSQL through the key table, so
+    that one partition of orders is read, not every partition's index."""
+    if dialect == "postgresql":
+        return orders.c.id == select(payment_refs.c.order_id).where(
+            payment_refs.c.payment_ref == payment_ref).scalar_subquery()
+    return orders.c.payment_ref == payment_ref
+
 
 # On PostgreSQL partitioned by month on ``at`` (primary key ``(id, at)``; docs/partitioning.md).
 order_events = Table(

@@ -31,7 +31,7 @@ from topup.db.dialect import insert_ignore
 from topup.db.uow import Database, UnitOfWork
 from topup.money import Money
 from topup.orders.model import Order
-from topup.orders.tables import orders
+from topup.orders.tables import orders, with_payment_ref
 from topup.payments.interfaces import PaymentStatus
 from topup.payments.providers.bank import camt053, csv_statement
 from topup.payments.providers.bank.errors import StatementRejected
@@ -157,7 +157,7 @@ def find_order(uow: UnitOfWork, entry: StatementEntry) -> Match:
     """The order the entry pays (row-locked), by reference, else by a unique amount."""
     for ref in entry.references:
         row = uow.conn.execute(select(orders).where(
-            orders.c.payment_ref == f"bank:{ref}").with_for_update()).first()
+            with_payment_ref(uow.dialect, f"bank:{ref}")).with_for_update()).first()
         if row is not None:
             return Match(Order.of(row), "reference", ref)
     if entry.references:
