@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
+from starlette.testclient import TestClient
 
 from tests.conftest import START
 from tests.integration.test_charge_batch_property import _batches, _in_batches, _rows, _shown
 from tests.integration.test_charge_batch_property import steps as drawn_steps
 from tests.integration.test_usage_batch_property import LineSpec, WorldSpec, _build, worlds
+from topup.channels.api.app import create_app
 from topup.charging import charges
 from topup.charging.charges import CHARGES, Charge
 from topup.charging.sessions import QUOTA, Ask
@@ -247,3 +249,14 @@ def test_many_sessions_at_once_with_and_without_the_pipeline(
         for line in made:
             wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
             assert (wallet.posted, wallet.pending_debits) == (1000 - 5 * 10 - 1, 0)
+    # what the two stages did reaches /metrics (a scrape from the host itself needs no token)
+    text = TestClient(create_app(db), client=("127.0.0.1", 50000)).get("/metrics").text
+    seen = dict(row.rsplit(" ", 1) for row in text.splitlines()
+                if row.startswith("topup_writer_") and not row.startswith("topup_writer_batch"))
+    if pipeline == "off":
+        assert "topup_writer_pipelined_total" not in seen
+    else:
+        assert float(seen["topup_writer_pipelined_total"]) >= 1
+        assert float(seen["topup_writer_deciding_seconds_total"]) > 0
+        assert float(seen["topup_writer_writing_seconds_total"]) > 0
+        assert "topup_writer_replayed_total" in seen and "topup_writer_waited_total" in seen

@@ -132,6 +132,18 @@ class _WriterMetrics(Collector):
         buckets.append(("+Inf", st["batches"]))
         yield HistogramMetricFamily("topup_writer_batch_size", "Commands per batch",
                                     buckets=buckets, sum_value=st["commands"])
+        if "pipelined" in st:  # the pipelined writer on SQLite (db/pipeline.py)
+            for name, doc in _PIPELINE:
+                yield CounterMetricFamily(f"topup_writer_{name}", doc, value=st[name])
+
+
+_PIPELINE = (
+    ("pipelined", "Batches decided while the one before was written, then written as decided"),
+    ("replayed", "Decided batches dropped (another writer, a failed write) and applied plainly"),
+    ("waited", "Decisions that waited for the batch in flight (a session or line in it)"),
+    ("deciding_seconds", "Seconds the pipelined writer spent deciding batches"),
+    ("writing_seconds", "Seconds the pipelined writer's second stage spent writing them"),
+)
 
 
 def _conflicts(prefix: str, who: str, st: dict[str, Any] | None) -> Iterator[Metric]:
