@@ -72,12 +72,15 @@ def notify_lines(uow: UnitOfWork, messages: Sequence[tuple[int, dict[str, Any]]]
     rows: list[dict[str, Any]] = []
     for start in range(0, len(messages), 500):
         part = dict(messages[start:start + 500])
-        for row in uow.conn.execute(_columns().where(lines.c.id.in_(list(part)))):
-            to = _recipients(uow, row)
+        found = {int(row.id): row
+                 for row in uow.conn.execute(_columns().where(lines.c.id.in_(list(part))))}
+        for line_id, params in part.items():  # in the caller's order, as notify_line would
+            if line_id not in found:
+                continue
+            to = _recipients(uow, found[line_id])
             for channel, address in (("email", to.email), ("sms", to.sms)):
                 if address:
-                    rows.append(_message(uow, channel, address, template, to,
-                                         part[int(row.id)]))
+                    rows.append(_message(uow, channel, address, template, to, params))
     if rows:
         uow.conn.execute(insert(outbox), rows)
     return len(rows)
