@@ -376,7 +376,7 @@ class _Batch:
         self.moves: list[_Pending | _Resolution] = []
         self.new_holds: list[_Hold] = []
         self.uses: list[_Use] = []
-        self.requests: list[tuple[_Session, int, str, Any]] = []
+        self.requests: list[tuple[_Session, int, str, str]] = []  # the answer's text
         self.totals = _Totals()
 
     def run(self) -> list[Any]:
@@ -539,9 +539,8 @@ class _Batch:
 
     def _finish(self, session: _Session, number: int, kind: str, digest: str,
                 answer: Answer) -> None:
-        body = answer.as_json()
-        self.answered[(session.ref, number)] = (digest, body)
-        self.requests.append((session, number, digest, body))
+        self.answered[(session.ref, number)] = (digest, answer)
+        self.requests.append((session, number, digest, answer.as_text()))
         starved = any(g.final or g.result == "credit_limit_reached" for g in answer.grants)
         session.last_number = number
         session.starved = starved
@@ -729,8 +728,8 @@ class _Batch:
                 insert_rows(conn, usage_records, _USE_COLUMNS, [
                     _use_row(u, now) for u in self.uses], same={"created_at": now})
             insert_rows(conn, charging_requests, _REQUEST_COLUMNS, [
-                (s.id, number, digest, body) for s, number, digest, body in self.requests],
-                same={"created_at": now})
+                (s.id, number, digest, text) for s, number, digest, text in self.requests],
+                same={"created_at": now}, raw=("answer",))
             if self.books.starts:
                 update_rows(conn, buckets, "id", ("valid_from", "expires_at"), [
                     (b, start, end) for b, (start, end) in sorted(self.books.starts.items())])

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
-from topup.charging.digest import sha256_of
+from topup.charging.digest import record_digest
 from topup.charging.errors import InvalidUsage, UsageRecordConflict
 from topup.charging.groups import Share, note_use, share_of
 from topup.charging.tables import bucket_units, buckets, usage_records
@@ -60,7 +60,7 @@ def check_record(unit: str, quantity: int, country: str) -> str:
 
 def record_hash(line_id: int, unit: str, quantity: int, country: str, at: datetime) -> str:
     """What a record id stands for: a repeat with another hash is a conflict."""
-    return sha256_of([line_id, unit, quantity, country, at.isoformat()])
+    return record_digest(line_id, unit, quantity, country, at.isoformat())
 
 
 def _eligible(uow: UnitOfWork, line_id: int, unit: str, country: str, at: datetime,

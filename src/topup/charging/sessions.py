@@ -28,9 +28,11 @@ and a margin have passed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -38,7 +40,7 @@ from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
 from topup.charging.buckets import line_buckets
-from topup.charging.digest import sha256_of
+from topup.charging.digest import request_digest
 from topup.charging.errors import (
     ChargingRequestConflict,
     ChargingSessionClosed,
@@ -110,6 +112,26 @@ class Answer:
                 "grants": [{"rating_group": g.rating_group, "unit": g.unit, "result": g.result,
                             "granted": g.granted, "validity_seconds": g.validity_seconds,
                             "final": g.final} for g in self.grants]}  # ``asdict``, sooner
+
+    def as_text(self) -> str:
+        """``json.dumps(self.as_json())``, the text an ``insert()`` stores, written straight
+        for the usual types (the writer stores one per request)."""
+        if type(self.ref) is str and type(self.number) is int and type(self.result) is str:
+            grants = []
+            for g in self.grants:
+                if type(g.rating_group) is not int or type(g.unit) is not str \
+                        or type(g.result) is not str or type(g.granted) is not int \
+                        or type(g.validity_seconds) is not int or type(g.final) is not bool:
+                    break
+                grants.append(
+                    f'{{"rating_group": {g.rating_group}, "unit": {_text(g.unit)}, '
+                    f'"result": {_text(g.result)}, "granted": {g.granted}, '
+                    f'"validity_seconds": {g.validity_seconds}, '
+                    f'"final": {"true" if g.final else "false"}}}')
+            else:
+                return (f'{{"ref": {_text(self.ref)}, "number": {self.number}, '
+                        f'"result": {_text(self.result)}, "grants": [{", ".join(grants)}]}}')
+        return json.dumps(self.as_json())
 
     @classmethod
     def of_json(cls, data: dict[str, Any]) -> Answer:
@@ -307,7 +329,8 @@ def admit(ref: str, number: int, kind: str, digest: str, found: tuple[str, int] 
           stored: tuple[str, Any] | None) -> Answer | None:
     """The checks a request meets against its session as found (state and last number
     answered; None: no such session) and what is stored under its number (request digest
-    and answer): a retransmission's answer, None to go on, or the refusal raised."""
+    and answer: stored JSON, or the ``Answer`` of a request earlier in the same batch): a
+    retransmission's answer, None to go on, or the refusal raised."""
     if found is None:
         if kind not in OPENING:
             raise ChargingSessionNotFound(f"no charging session {ref!r}")
@@ -316,7 +339,7 @@ def admit(ref: str, number: int, kind: str, digest: str, found: tuple[str, int] 
         if stored[0] != digest:
             raise ChargingRequestConflict(
                 f"request {number} of session {ref!r} was sent with other contents")
-        return Answer.of_json(stored[1])
+        return stored[1] if isinstance(stored[1], Answer) else Answer.of_json(stored[1])
     state, last = found
     if kind in OPENING:
         raise ChargingRequestConflict(f"session {ref!r} exists already")
@@ -338,9 +361,7 @@ def opening(kind: str, line: Line | None, country: str | None, asks: list[Ask]
 
 def _digest(kind: str, asks: list[Ask], line_id: int | None, country: str | None) -> str:
     # each ask as ``asdict`` gives it (sorted by key): the stored digests stay comparable
-    return sha256_of([kind, line_id, country, [
-        {"rating_group": a.rating_group, "requested": a.requested, "unit": a.unit,
-         "used": a.used} for a in asks]])
+    return request_digest(kind, line_id, country, asks)
 
 
 def _locked(uow: UnitOfWork, ref: str) -> Any:

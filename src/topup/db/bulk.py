@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -36,20 +36,22 @@ from sqlalchemy.types import TypeDecorator
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Iterable[Sequence[Any]], *, same: Mapping[str, Any] | None = None
-                ) -> None:
+                rows: Iterable[Sequence[Any]], *, same: Mapping[str, Any] | None = None,
+                raw: Collection[str] = ()) -> None:
     """Insert ``rows`` (tuples of Python values, in ``columns`` order) into ``table``, each
     with the values of ``same`` (the columns every row shares, given once).
 
     Values are sent as ``insert()`` sends them, through each column's type for this dialect
-    (an aware datetime becomes naive UTC, on SQLite the text SQLAlchemy stores).
+    (an aware datetime becomes naive UTC, on SQLite the text SQLAlchemy stores), except in
+    the ``raw`` columns, whose values are given as the database takes them already (a JSON
+    column's text, made once by the caller as ``insert()`` would have made it).
     """
     shared = dict(same or {})
     names = [*columns, *shared]
     tail = tuple(v if f is None else f(v)
-                 for f, v in zip(_processors(conn, table, shared), shared.values(),
-                                 strict=True))
-    rows = _converted(conn, table, columns, rows)
+                 for f, v in zip(_processors(conn.dialect, table, tuple(shared)),
+                                 shared.values(), strict=True))
+    rows = _converted(conn, table, columns, rows, raw)
     steps = conn.info.get(_CAPTURE)
     if steps is not None:
         if tail:
@@ -96,9 +98,11 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
 
 
 def _converted(conn: Connection, table: Table, columns: Sequence[str],
-               rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-    """``rows`` with each value through its column's type for this dialect (NULL as it is)."""
-    convert = _processors(conn, table, columns)
+               rows: Iterable[Sequence[Any]], raw: Collection[str] = ()
+               ) -> Iterable[Sequence[Any]]:
+    """``rows`` with each value through its column's type for this dialect (NULL as it is),
+    but for the ``raw`` columns."""
+    convert = _processors(conn.dialect, table, tuple(columns), frozenset(raw))
     which = [(i, f) for i, f in enumerate(convert) if f is not None]
     if not which:
         return rows
@@ -500,10 +504,12 @@ def _element(value: Any) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _processors(conn: Connection, table: Table, columns: Iterable[str]
-                ) -> list[Callable[[Any], Any] | None]:
-    return [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-            for name in columns]
+@lru_cache(maxsize=256)
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                raw: frozenset[str] = frozenset()) -> list[Callable[[Any], Any] | None]:
+    """How each column's values are sent (None: as they are), made once per shape."""
+    return [None if name in raw else table.c[name].type.dialect_impl(dialect).bind_processor(
+        dialect) for name in columns]
 
 
 def _insert_sql(conn: Connection, table: Table, names: Sequence[str]) -> str:
