@@ -356,6 +356,9 @@ _USE_COLUMNS = ("record_id", "request_hash", "line_id", "unit", "quantity", "cou
 _REQUEST_COLUMNS = ("session_id", "number", "request_hash", "answer")
 
 
+_VALIDITY_SECONDS = int(VALIDITY.total_seconds())
+
+
 class _Batch:
     def __init__(self, uow: UnitOfWork, cmds: list[Charge], *, ids: IdCounters | None = None,
                  busy: AbstractSet[Hashable] = frozenset()) -> None:
@@ -364,6 +367,7 @@ class _Batch:
         self.ids = ids  # decided apart from its writing (``_Charges.decide``)
         self.busy = busy
         self.now = uow.now
+        self.hold_timeout = self.now + VALIDITY + MARGIN + HOLD_SLACK  # of every new hold
         self.sessions: dict[str, _Session] = {}
         self.answered: dict[tuple[str, int], tuple[str, Any]] = {}  # (ref, number) → stored
         self.by_id: dict[int, Line] = {}
@@ -378,6 +382,8 @@ class _Batch:
         self.uses: list[_Use] = []
         self.requests: list[tuple[_Session, int, str, str]] = []  # the answer's text
         self.totals = _Totals()
+        self.account_ids: dict[tuple[str, str, int], int] = {}  # see ``_operator``, ``_wallet``
+        self.rates: dict[tuple[str, str, str], tuple[int, int] | None] = {}
 
     def run(self) -> list[Any]:
         self._read()
@@ -409,6 +415,31 @@ class _Batch:
         if account == ledger.ABSENT and self.uow.readonly:
             raise _Unusual("an account not made yet")
         return account
+
+    def _operator(self, kind: str, unit: str, line_id: int) -> int:
+        """``ledger.operator_account`` of the line's shard, asked once per batch."""
+        key = (kind, unit, line_id)
+        found = self.account_ids.get(key)
+        if found is None:
+            found = self.account_ids[key] = self._account(
+                ledger.operator_account(self.uow, kind, unit, line_id=line_id))
+        return found
+
+    def _wallet(self, line: _Served) -> int:
+        """``ledger.wallet`` of the line in its currency, asked once per batch."""
+        key = ("wallet", line.currency, line.id)
+        found = self.account_ids.get(key)
+        if found is None:
+            found = self.account_ids[key] = self._account(
+                ledger.wallet(self.uow, line.id, line.currency))
+        return found
+
+    def _rate(self, country: str, currency: str, unit: str) -> tuple[int, int] | None:
+        """``catalog.oob_rate``, asked once per batch."""
+        key = (country, currency, unit)
+        if key not in self.rates:
+            self.rates[key] = catalog.oob_rate(self.uow, country, currency, unit)
+        return self.rates[key]
 
     # --- reads ---------------------------------------------------------------------------
     def _read(self) -> None:
@@ -558,7 +589,7 @@ class _Batch:
                        new=True)
         self.new_grants.append(grant)
         session.held.append(grant)
-        timeout_at = at + VALIDITY + MARGIN + HOLD_SLACK
+        timeout_at = self.hold_timeout
         tag = f"{number}:{rating_group}"
         left = want
         drawable = eligible(uow, books, line.id, unit, session.country, at)
@@ -571,25 +602,24 @@ class _Batch:
             if b.valid_from is None:  # a first-use plan starts with the session that uses it
                 b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
                 books.starts[b.id] = (b.valid_from, b.expires_at)
-            consumed = self._account(ledger.operator_account(uow, kinds.CONSUMED, unit,
-                                                             line_id=line.id))
+            consumed = self._operator(kinds.CONSUMED, unit, line.id)
             pending = self._pend(session, f"{tag}:bucket:{b.id}", b.account_id, consumed, unit,
                                  take, "usage_hold", timeout_at)
             self._add_hold(_Hold(None, grant, pending, b.id, take, None, None))
             left -= take
-        rate = catalog.oob_rate(uow, session.country, line.currency, unit) if left else None
+        rate = self._rate(session.country, line.currency, unit) if left else None
         if rate is not None:
             per_unit, per = rate
-            wallet = self._account(ledger.wallet(uow, line.id, line.currency))
+            wallet = self._wallet(line)
             available = books.available.setdefault(wallet, 0)  # a wallet opened now is empty
-            covered = left if catalog.oob_charge(per_unit, per, left) <= available \
-                else available * per // per_unit
+            cost = catalog.oob_charge(per_unit, per, left)
+            covered = left if cost <= available else available * per // per_unit
             if covered > 0:
                 mu = ledger.money_unit(line.currency)
-                revenue = self._account(ledger.operator_account(
-                    uow, kinds.REVENUE_USAGE, mu, line_id=line.id))
+                revenue = self._operator(kinds.REVENUE_USAGE, mu, line.id)
                 pending = self._pend(session, f"{tag}:money", wallet, revenue, mu,
-                                     catalog.oob_charge(per_unit, per, covered),
+                                     cost if covered == left
+                                     else catalog.oob_charge(per_unit, per, covered),
                                      "usage_oob_hold", timeout_at)
                 self._add_hold(_Hold(None, grant, pending, None, covered, per_unit, per))
                 left -= covered
@@ -600,8 +630,7 @@ class _Batch:
             session.held.remove(grant)
             return Granted(rating_group, unit, result, 0, 0, True)
         grant.granted, grant.final = granted, left > 0
-        return Granted(rating_group, unit, "success", granted, int(VALIDITY.total_seconds()),
-                       left > 0)
+        return Granted(rating_group, unit, "success", granted, _VALIDITY_SECONDS, left > 0)
 
     def _pend(self, session: _Session, name: str, debit: int, credit: int, unit: str,
               amount: int, code: str, timeout_at: datetime) -> _Pending:
