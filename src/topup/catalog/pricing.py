@@ -7,6 +7,7 @@ country decide: the tightest limit, the cheapest rate. Rates are ``rate`` minor 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
@@ -56,25 +57,36 @@ def set_topup_limit(
 
 def _own_zone_row(uow: UnitOfWork, table: Table, country: str, **cond: str) -> Any:
     """The row of ``table`` set on ``country``'s own country zone, if any."""
-    return uow.conn.execute(
-        select(table)
-        .join(zones, zones.c.code == table.c.zone_code)
-        .where(zones.c.kind == "country", table.c.zone_code == country,
-               *[table.c[k] == v for k, v in cond.items()])
-    ).first()
+    query = _zone_query(table, tuple(cond), "country", False)
+    rows = read_together(uow.conn, [(query, _zone_values(country, cond))])[0]
+    return rows[0] if rows else None
 
 
 def _region_rows(uow: UnitOfWork, table: Table, country: str | None, **cond: str) -> list[Any]:
     """Rows of ``table`` set on regions covering ``country`` (on GLOBAL when it is unknown)."""
-    query = select(table).join(zones, zones.c.code == table.c.zone_code).where(
-        zones.c.kind == "region", *[table.c[k] == v for k, v in cond.items()]
-    )
-    if country is None:
-        query = query.where(zones.c.code == GLOBAL_ZONE)
-    else:
-        covering = select(zc.c.zone_code).where(zc.c.country == country)
-        query = query.where(zones.c.code.in_(covering))
-    return list(uow.conn.execute(query.order_by(zones.c.code)))
+    query = _zone_query(table, tuple(cond), "region", country is None)
+    return read_together(uow.conn, [(query, _zone_values(country, cond))])[0]
+
+
+def _zone_values(country: str | None, cond: dict[str, str]) -> dict[str, Any]:
+    return {"zone_country": country, **{f"zone_{k}": v for k, v in cond.items()}}
+
+
+@lru_cache(maxsize=64)
+def _zone_query(table: Table, keys: tuple[str, ...], kind: str, global_zone: bool) -> Query:
+    """The rows of ``table`` whose columns ``keys`` equal the values named ``zone_<key>``, set
+    on zones of ``kind``: the country's own (``country``), the regions covering it or GLOBAL
+    (``region``), in zone order. Built once per shape: a batch rates many requests."""
+    def build(_: str) -> Any:
+        query = select(table).join(zones, zones.c.code == table.c.zone_code).where(
+            zones.c.kind == kind, *[table.c[k] == bindparam(f"zone_{k}") for k in keys])
+        if kind == "country":
+            return query.where(table.c.zone_code == bindparam("zone_country"))
+        if global_zone:
+            return query.where(zones.c.code == GLOBAL_ZONE).order_by(zones.c.code)
+        covering = select(zc.c.zone_code).where(zc.c.country == bindparam("zone_country"))
+        return query.where(zones.c.code.in_(covering)).order_by(zones.c.code)
+    return Query(build)
 
 
 def default_topup_limit(uow: UnitOfWork, currency: str) -> tuple[int, int]:

@@ -383,6 +383,7 @@ class _Batch:
         self.requests: list[tuple[_Session, int, str, str]] = []  # the answer's text
         self.totals = _Totals()
         self.account_ids: dict[tuple[str, str, int], int] = {}  # see ``_operator``, ``_wallet``
+        self.shards = uow.settings.ledger_shards  # the operator's accounts, per line
         self.rates: dict[tuple[str, str, str], tuple[int, int] | None] = {}
 
     def run(self) -> list[Any]:
@@ -418,7 +419,7 @@ class _Batch:
 
     def _operator(self, kind: str, unit: str, line_id: int) -> int:
         """``ledger.operator_account`` of the line's shard, asked once per batch."""
-        key = (kind, unit, line_id)
+        key = (kind, unit, line_id % self.shards)
         found = self.account_ids.get(key)
         if found is None:
             found = self.account_ids[key] = self._account(
