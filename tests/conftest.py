@@ -34,6 +34,7 @@ from topup.db.migrate import upgrade
 from topup.db.schema import metadata
 from topup.db.uow import Database
 from topup.ledger.invariants import check_books
+from topup.subscribers import token_cache
 
 START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 BACKENDS = ("sqlite", "postgres")
@@ -137,6 +138,15 @@ def _truncate(engine: Engine) -> None:
 
 def settings_for(tmp_path: Path, url: str) -> Settings:
     return load_settings(data_dir=tmp_path, database_url=url, secret_key="test-secret-key")
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with the bearer-token cache empty: it is process-wide, and user ids
+    of other tests' databases are the same numbers (a user another test just revoked would
+    not be cached here for a while)."""
+    monkeypatch.setattr(token_cache.TOKENS, "_entries", {})
+    monkeypatch.setattr(token_cache.TOKENS, "_forgotten", {})
 
 
 @pytest.fixture(params=BACKENDS)
