@@ -173,7 +173,7 @@ class _Served(NamedTuple):
     currency: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Session:
     id: int | None
     ref: str
@@ -190,7 +190,7 @@ class _Session:
     held: list[_Grant] = field(default_factory=list)  # open grants, oldest first
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pending:
     """A pending transfer a hold made, read or made in this batch."""
 
@@ -208,7 +208,7 @@ class _Pending:
     name: str = ""  # a new one's idempotency id after ``charging:<session id>:``
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Resolution:
     """A post (``amount`` > 0) or void of a pending transfer."""
 
@@ -217,7 +217,7 @@ class _Resolution:
     amount: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Hold:
     id: int | None
     grant: _Grant
@@ -228,7 +228,7 @@ class _Hold:
     per: int | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Grant:
     id: int | None
     session: _Session
@@ -243,7 +243,7 @@ class _Grant:
     new: bool = False  # made by this batch (inserted whole), else closed by it (updated)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class _Use:
     session: _Session
     number: int
