@@ -134,6 +134,9 @@ class Database:
     @property
     def local_writer(self) -> GroupWriter:
         """This process's own writer thread."""
+        group = self._group
+        if group is not None:  # made once: no lock on the way of every command
+            return group
         with self._group_lock:
             if self._group is None:
                 from topup.db.group import GroupWriter
