@@ -5,7 +5,10 @@ copies the log back into the database file and syncs it before its COMMIT return
 in every few waited for that. The writer's connection raises its own threshold to
 ``BACKSTOP_PAGES`` and this thread, on a connection of its own, runs a PASSIVE checkpoint
 (it never waits for readers or writers) at most every ``interval`` seconds after the writer
-has committed. The copy and its sync run outside Python's GIL, beside the writer. Should the
+has committed: once a second, so that a page many batches rewrite in that second (a busy
+index's leaf, an account's row) is copied back and synced once, not ten times (the online
+charging bench, bench/charging.py: 8 µs less of this process's CPU per request at 0.1 s →
+1 s, and 5 % more requests a second). The copy and its sync run outside Python's GIL, beside the writer. Should the
 checkpointer fall behind (a reader holding old pages), the writer's raised threshold is the
 backstop that still keeps the log bounded.
 """
@@ -25,7 +28,7 @@ BACKSTOP_PAGES = 10_000  # 40 MB of log at SQLite's default page size
 class Checkpointer:
     """A thread that checkpoints after the writer's commits; ``poke`` after each one."""
 
-    def __init__(self, engine: Engine, interval: float = 0.1) -> None:
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
         self.engine = engine
         self.interval = interval
         self._due = threading.Event()
