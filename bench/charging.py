@@ -291,7 +291,8 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
         url = url or sup.sqlite_url(data_dir)
         db = Database(make_engine(url), load_settings(data_dir=data_dir, database_url=url))
         try:
-            lines = prepare(db, args.lines)
+            everyone = prepare(db, max(args.lines, args.wide))
+            lines = everyone[:args.lines]
             tune_process()  # what the processes keep is built: frozen, as they freeze theirs
             print(f"{backend}: {len(lines)} lines ready", flush=True)
             # SQLite: the plain writer and the pipelined ones (db/pipeline.py), taking turns
@@ -301,8 +302,12 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
                 res.phases.append(in_process_with(db, lines, args, pipeline, f"p{n}"))
                 print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
                       flush=True)
+            if backend == "sqlite" and args.wide:
+                res.phases.append(wide(db, everyone, args))
+                print(f"{backend}: {res.phases[-1].name} {res.phases[-1].rate:,.0f}/s",
+                      flush=True)
             if args.in_process_only:
-                check(db, lines, res)
+                check(db, everyone, res)
                 return res
             if backend == "sqlite":
                 res.phases.append(database_alone(db, url, data_dir, lines, args))
@@ -312,7 +317,7 @@ def run_backend(backend: str, url: str | None, args: argparse.Namespace) -> Resu
                 gy_over(phase, db, url, data_dir, lines, args, remote="writer" in phase.name)
                 res.phases.append(phase)
                 print(f"{backend}: {phase.name} {phase.rate:,.0f}/s", flush=True)
-            check(db, lines, res)
+            check(db, everyone, res)
         finally:
             db.dispose()
     return res
@@ -337,6 +342,22 @@ def in_process_with(db: Database, lines: list[line_svc.Line], args: argparse.Nam
               f"deciding {st['deciding_seconds'] * per:.0f} µs and writing "
               f"{st['writing_seconds'] * per:.0f} µs a request", flush=True)
     phase.name = NAMES[pipeline]
+    return phase
+
+
+def wide(db: Database, lines: list[line_svc.Line], args: argparse.Namespace) -> Phase:
+    """The process-pipelined writer again with ``--wide`` sessions in flight and batches of
+    half as many (``TOPUP_WRITER_MAX_BATCH``): one batch decided while the other is written,
+    each twice the default's, so what every batch costs once (the COMMIT's sync, the hand
+    over to the writing process) is shared by twice the requests."""
+    own = Database(db.engine, replace(db.settings, writer_pipeline="process",
+                                      writer_max_batch=max(1, args.wide // 2)))
+    try:
+        phase = in_process(own, lines[:args.wide], replace(args, sessions=args.wide), tag="w")
+    finally:
+        own.close()
+    phase.name = (f"in-process, pipelined writer (process), {args.wide:,} in flight, "
+                  f"batches of {max(1, args.wide // 2):,}")
     return phase
 
 
@@ -443,6 +464,17 @@ def split(results: list[Result]) -> str:
     return out
 
 
+def wide_text(args: argparse.Namespace) -> str:
+    if not args.wide:
+        return ""
+    return (f" Then, last, the process once more with {args.wide:,} sessions in flight and "
+            f"batches of up to {max(1, args.wide // 2):,} (`TOPUP_WRITER_MAX_BATCH`; the "
+            "default 256 makes two batches of the 512 sessions above, one decided while the "
+            "other is written): each batch's fixed costs (its COMMIT's sync, the hand over "
+            "to the writing process) shared by twice the requests, at the price of twice the "
+            "wait.")
+
+
 def section(tbl: str, facts: sup.Machine, results: list[Result], args: argparse.Namespace
             ) -> str:
     problems = "\n".join(f"- {r.backend}: {c}" for r in results for c in r.checks) or \
@@ -458,8 +490,9 @@ in flight), {args.seconds:g} s; the writer answers the requests waiting when a b
 together (`charging/charges.py`). On SQLite the in-process run is made with the plain writer
 and with the pipelined one (`TOPUP_WRITER_PIPELINE`: a batch decided while the one before is
 written by a second thread, or by a process), taking turns, {args.rounds} times each: on a
-shared machine, compare rows of one run only. *Gy*: the same as CCR-U messages from a gateway on
-python-diameter in a process of its own, {args.threads} in flight, to `GyServer` on 127.0.0.1:
+shared machine, compare rows of one run only.{wide_text(args)}
+*Gy*: the same as CCR-U messages from a gateway on python-diameter in a process of its own,
+{args.threads} in flight, to `GyServer` on 127.0.0.1:
 with the writer thread in the server's own process, and with a writer process as `topup
 serve` runs it. *echo*: the same gateway against a node of the same stack answering each CCR
 at once without a database: the stack's own ceiling. *checks*: every answer a success, each
@@ -500,6 +533,9 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=32)
     p.add_argument("--lines", type=int, default=512)
     p.add_argument("--sessions", type=int, default=512)
+    p.add_argument("--wide", type=int, default=1024,
+                   help="on SQLite, the process-pipelined writer once more with this many "
+                        "sessions in flight and batches of half as many (0: not run)")
     p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--out", type=Path, default=None)
