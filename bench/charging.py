@@ -353,7 +353,8 @@ def wide(db: Database, lines: list[line_svc.Line], args: argparse.Namespace) -> 
     own = Database(db.engine, replace(db.settings, writer_pipeline="process",
                                       writer_max_batch=max(1, args.wide // 2)))
     try:
-        phase = in_process(own, lines[:args.wide], replace(args, sessions=args.wide), tag="w")
+        phase = in_process(own, lines[:args.wide],
+                           argparse.Namespace(**{**vars(args), "sessions": args.wide}), tag="w")
     finally:
         own.close()
     phase.name = (f"in-process, pipelined writer (process), {args.wide:,} in flight, "
