@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.conftest import START
+from tests.charging_support import Batches, answer_and_write_alike
 from tests.integration.test_usage_batch_property import (
     BucketSpec,
     LineSpec,
@@ -35,19 +35,10 @@ from tests.integration.test_usage_batch_property import (
 from topup.charging import charges
 from topup.charging.charges import CHARGES, Charge
 from topup.charging.sessions import Ask
-from topup.charging.tables import (
-    buckets,
-    charging_grants,
-    charging_holds,
-    charging_requests,
-    charging_sessions,
-    usage_records,
-)
+from topup.charging.tables import charging_grants, usage_records
 from topup.clock import FrozenClock
 from topup.db.uow import Database
-from topup.errors import TopupError
 from topup.ledger.invariants import check_books
-from topup.ledger.tables import accounts, transfers
 from topup.subscribers import lines as line_svc
 
 asks = st.lists(st.tuples(
@@ -68,9 +59,8 @@ steps = st.lists(st.tuples(
 MOVES = {1: timedelta(0), 2: timedelta(minutes=3), 3: timedelta(minutes=80)}
 
 
-def _batches(made: list[line_svc.Line], drawn: list[tuple[Any, ...]]
-             ) -> list[tuple[list[Charge], timedelta]]:
-    out: list[tuple[list[Charge], timedelta]] = []
+def _batches(made: list[line_svc.Line], drawn: list[tuple[Any, ...]]) -> Batches:
+    out: Batches = []
     batch: list[Charge] = []
     last: dict[int, Charge] = {}
     for s, op, n, how, country, wanted, cut in drawn:
@@ -110,8 +100,7 @@ def _batches(made: list[line_svc.Line], drawn: list[tuple[Any, ...]]
     return out
 
 
-def _one_by_one(db: Database, clock: FrozenClock,
-                batches: list[tuple[list[Charge], timedelta]]) -> list[Any]:
+def _one_by_one(db: Database, clock: FrozenClock, batches: Batches) -> list[Any]:
     out: list[Any] = []
     for cmds, move in batches:
         for c in cmds:
@@ -121,8 +110,7 @@ def _one_by_one(db: Database, clock: FrozenClock,
     return out
 
 
-def _in_batches(db: Database, clock: FrozenClock,
-                batches: list[tuple[list[Charge], timedelta]]) -> list[Any]:
+def _in_batches(db: Database, clock: FrozenClock, batches: Batches) -> list[Any]:
     out: list[Any] = []
     for cmds, move in batches:
         with db.unit() as uow:
@@ -131,41 +119,14 @@ def _in_batches(db: Database, clock: FrozenClock,
     return out
 
 
-def _shown(outcomes: list[Any]) -> list[Any]:
-    return [(type(o).__name__, o.code, str(o)) if isinstance(o, TopupError) else o.as_json()
-            for o in outcomes]
-
-
-def _rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    with db.unit(readonly=True) as uow:
-        assert check_books(uow.conn) == []
-        tables = {"sessions": charging_sessions, "grants": charging_grants,
-                  "holds": charging_holds, "records": usage_records, "transfers": transfers,
-                  "accounts": accounts}
-        out = {name: [tuple(r) for r in uow.conn.execute(select(t).order_by(t.c.id))]
-               for name, t in tables.items()}
-        out["requests"] = [tuple(r) for r in uow.conn.execute(select(charging_requests).order_by(
-            charging_requests.c.session_id, charging_requests.c.number))]
-        out["buckets"] = [tuple(r) for r in uow.conn.execute(
-            select(buckets.c.id, buckets.c.valid_from, buckets.c.expires_at).order_by(
-                buckets.c.id))]
-        return out
-
-
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=worlds, drawn=steps)
 def test_batches_answer_and_write_exactly_as_requests_one_by_one(
         fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec,
         drawn: list[tuple[Any, ...]]) -> None:
-    clock.now = START
-    db = fresh()
-    alone = _shown(_one_by_one(db, clock, _batches(_build(db, spec), drawn)))
-    expected = _rows(db)
-    clock.now = START
-    db = fresh()
-    assert _shown(_in_batches(db, clock, _batches(_build(db, spec), drawn))) == alone
-    assert _rows(db) == expected
+    answer_and_write_alike(fresh, clock, lambda db: _batches(_build(db, spec), drawn),
+                           _one_by_one, _in_batches)
 
 
 def test_the_common_case_never_leaves_the_batch_path(

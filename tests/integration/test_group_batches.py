@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from tests.charging_support import answer_and_write_alike
+from tests.charging_support import rows as charging_rows
 from tests.conftest import START
 from tests.factories import make_user
 from tests.integration import test_charge_batch_property as charging_world
@@ -171,16 +173,10 @@ def test_usage_of_grouped_lines_in_a_batch_is_charged_as_one_by_one(
 def test_charging_of_grouped_lines_in_batches_is_as_one_by_one(
         fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec, group: GroupSpec,
         drawn: list[tuple[Any, ...]]) -> None:
-    clock.now = START
-    db = fresh()
-    plan = charging_world._batches(_grouped_world(db, spec, group), drawn)
-    alone = charging_world._shown(charging_world._one_by_one(db, clock, plan))
-    expected = _rows(db, charging_world._rows)
-    clock.now = START
-    db = fresh()
-    plan = charging_world._batches(_grouped_world(db, spec, group), drawn)
-    assert charging_world._shown(charging_world._in_batches(db, clock, plan)) == alone
-    assert _rows(db, charging_world._rows) == expected
+    answer_and_write_alike(
+        fresh, clock, lambda db: charging_world._batches(_grouped_world(db, spec, group), drawn),
+        charging_world._one_by_one, charging_world._in_batches,
+        lambda db: _rows(db, charging_rows))
 
 
 PLAN = BucketSpec(zone="TH", data=3000, voice=0, first_use=False, days=2,

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from tests.conftest import START
-from tests.integration.test_charge_batch_property import _batches, _in_batches, _rows, _shown
+from tests.charging_support import Batches, answer_and_write_alike
+from tests.integration.test_charge_batch_property import _batches, _in_batches
 from tests.integration.test_charge_batch_property import steps as drawn_steps
 from tests.integration.test_usage_batch_property import LineSpec, WorldSpec, _build, worlds
 from topup.channels.api.app import create_app
@@ -47,8 +47,7 @@ WAIT = 30
 DATA = (Ask(1, "data"),)  # the default quota: 10 MiB, 10 fen at the rate below
 
 
-def _decided(db: Database, clock: FrozenClock,
-             batches: list[tuple[list[Charge], Any]]) -> list[Any]:
+def _decided(db: Database, clock: FrozenClock, batches: Batches) -> list[Any]:
     """Each batch decided in a read-only unit, its captured writes run in a write unit (the
     plain ``apply`` where the kind finds the batch unsuited), as the pipelined writer does."""
     ids = IdCounters()
@@ -74,14 +73,8 @@ def _decided(db: Database, clock: FrozenClock,
 def test_decided_batches_answer_and_write_as_applied_ones(
         fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec,
         drawn: list[tuple[Any, ...]]) -> None:
-    clock.now = START
-    db = fresh()
-    applied = _shown(_in_batches(db, clock, _batches(_build(db, spec), drawn)))
-    expected = _rows(db)
-    clock.now = START
-    db = fresh()
-    assert _shown(_decided(db, clock, _batches(_build(db, spec), drawn))) == applied
-    assert _rows(db) == expected
+    answer_and_write_alike(fresh, clock, lambda db: _batches(_build(db, spec), drawn),
+                           _in_batches, _decided)
 
 
 # --- through the writer ---------------------------------------------------------------------
