@@ -8,9 +8,9 @@ in every few waited for that. The writer's connection raises its own threshold t
 has committed: once a second, so that a page many batches rewrite in that second (a busy
 index's leaf, an account's row) is copied back and synced once, not ten times (the online
 charging bench, bench/charging.py: 8 µs less of this process's CPU per request at 0.1 s →
-1 s, and 5 % more requests a second). The copy and its sync run outside Python's GIL, beside the writer. Should the
-checkpointer fall behind (a reader holding old pages), the writer's raised threshold is the
-backstop that still keeps the log bounded.
+1 s, and 5 % more requests a second). The copy and its sync run outside Python's GIL,
+beside the writer. Should the checkpointer fall behind (a reader holding old pages), the
+writer's raised threshold is the backstop that still keeps the log bounded.
 """
 
 from __future__ import annotations
