@@ -152,10 +152,12 @@ def get_line(uow: UnitOfWork, line_id: int, *, owner: int | None = None) -> Line
 
 
 def find_line(uow: UnitOfWork, identifier: str) -> Line:
-    """The line whose ICCID, MSISDN or IMSI is ``identifier``."""
+    """The line whose ICCID, MSISDN or IMSI is ``identifier``: the oldest, should it name
+    more than one (one line's MSISDN may be another's IMSI), whatever order the rows lie in."""
     ident = identifier.strip().lstrip("+")
     row = uow.conn.execute(select(lines).where(or_(
-        lines.c.iccid == ident, lines.c.msisdn == ident, lines.c.imsi == ident))).first()
+        lines.c.iccid == ident, lines.c.msisdn == ident, lines.c.imsi == ident))
+        .order_by(lines.c.id).limit(1)).first()
     if row is None:
         raise LineNotFound()
     return Line.of(row)
