@@ -384,7 +384,6 @@ class _Batch:
         self.totals = _Totals()
         self.account_ids: dict[tuple[str, str, int], int] = {}  # see ``_operator``, ``_wallet``
         self.shards = uow.settings.ledger_shards  # the operator's accounts, per line
-        self.rates: dict[tuple[str, str, str], tuple[int, int] | None] = {}
 
     def run(self) -> list[Any]:
         self._read()
@@ -436,11 +435,12 @@ class _Batch:
         return found
 
     def _rate(self, country: str, currency: str, unit: str) -> tuple[int, int] | None:
-        """``catalog.oob_rate``, asked once per batch."""
-        key = (country, currency, unit)
-        if key not in self.rates:
-            self.rates[key] = catalog.oob_rate(self.uow, country, currency, unit)
-        return self.rates[key]
+        """``catalog.oob_rate``, asked once per batch (kept in the books, as the usage
+        batch keeps it)."""
+        rates, key = self.books.rates, (country, currency, unit)
+        if key not in rates:
+            rates[key] = catalog.oob_rate(self.uow, country, currency, unit)
+        return rates[key]
 
     # --- reads ---------------------------------------------------------------------------
     def _read(self) -> None:
