@@ -23,12 +23,21 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import make_line
 from topup.charging.errors import ChargingSessionClosed
-from topup.charging.sessions import MARGIN, VALIDITY, Answer, Ask, charge, held_now, release_silent
-from topup.charging.tables import usage_records
+from topup.charging.sessions import (
+    MARGIN,
+    VALIDITY,
+    Answer,
+    Ask,
+    charge,
+    held_now,
+    live_sessions,
+    release_silent,
+)
+from topup.charging.tables import charging_grants, charging_sessions, usage_records
 from topup.db.uow import Database
 from topup.ledger import service as ledger
 
@@ -161,6 +170,16 @@ def test_charging_sessions_keep_the_money_right(catalogue: Database) -> None:
             assert holding == sum(grants), "the units held are the open grants"
             assert held == sum(-(-g * RATE // MIB) for g in grants), \
                 "each grant holds its price, rounded up"
+            with db.unit(readonly=True) as uow:
+                shown = {s.ref: s.used.get("data", 0) for s in live_sessions(uow, self.line.id)}
+                closed = dict(uow.conn.execute(
+                    select(charging_sessions.c.ref, func.sum(charging_grants.c.used))
+                    .join(charging_grants, charging_grants.c.session_id == charging_sessions.c.id)
+                    .where(charging_sessions.c.line_id == self.line.id,
+                           charging_grants.c.state == "closed")
+                    .group_by(charging_sessions.c.ref)).all())
+            assert shown == {ref: int(closed.get(ref) or 0) for ref in shown}, \
+                "a live session has used what its closed grants used"
 
         def teardown(self) -> None:
             if not hasattr(self, "line"):

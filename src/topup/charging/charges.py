@@ -48,6 +48,7 @@ from topup.charging.sessions import (
     MARGIN,
     OPENING,
     QUOTA,
+    USED,
     VALIDITY,
     Answer,
     Ask,
@@ -57,9 +58,11 @@ from topup.charging.sessions import (
     _overall,
     admit,
     charge,
+    grant_key,
     opening,
 )
 from topup.charging.tables import (
+    HELD,
     buckets,
     charging_grants,
     charging_holds,
@@ -188,6 +191,7 @@ class _Session:
     new: bool = False
     changed: bool = False
     held: list[_Grant] = field(default_factory=list)  # open grants, oldest first
+    used: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USED, 0))
 
 
 @dataclass(eq=False, slots=True)
@@ -205,7 +209,8 @@ class _Pending:
     timeout_at: datetime | None  # of a new one (one read is ``expired`` or not)
     expired: bool
     resolved: bool
-    name: str = ""  # a new one's idempotency id after ``charging:<session id>:``
+    grant: _Grant | None = None  # a new one's: its idempotency id is the grant's key
+    name: str = ""  # and this
 
 
 @dataclass(eq=False, slots=True)
@@ -246,7 +251,6 @@ class _Grant:
 @dataclass(eq=False, slots=True)
 class _Use:
     session: _Session
-    number: int
     grant: _Grant
     used: int
     from_buckets: int
@@ -287,7 +291,7 @@ def _sessions(d: str) -> Any:
     query = select(
         *(charging_sessions.c[name] for name in (
             "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
-            "peer_host", "peer_realm")), lines_table.c.currency).join(
+            "peer_host", "peer_realm", *USED.values())), lines_table.c.currency).join(
         lines_table, lines_table.c.id == charging_sessions.c.line_id).where(
         among(d, charging_sessions.c.ref, "refs")).order_by(charging_sessions.c.id)
     return query.with_for_update(of=charging_sessions) if d == "postgresql" else query
@@ -316,7 +320,7 @@ def _grants(d: str) -> Any:
         .outerjoin(_resolution, _resolution.c.pending_id == transfers.c.id)
         .outerjoin(buckets, buckets.c.id == charging_holds.c.bucket_id)
         .where(charging_grants.c.session_id.in_(select(charging_sessions.c.id).where(
-            among(d, charging_sessions.c.ref, "refs"))), charging_grants.c.state == "held")
+            among(d, charging_sessions.c.ref, "refs"))), HELD)
         .order_by(charging_grants.c.id, charging_holds.c.id))
 
 
@@ -343,8 +347,9 @@ row-value IN would scan the table on SQLite, this one walks the primary key)."""
 # --- the batch's writes -----------------------------------------------------------------
 
 _SESSION_COLUMNS = ("id", "ref", "line_id", "country", "state", "last_number", "starved",
-                    "peer_host", "peer_realm", "reauth_at")
-_SESSION_UPDATE = ("state", "last_number", "updated_at", "expires_at", "starved", "reauth_at")
+                    "peer_host", "peer_realm", "reauth_at", *USED.values())
+_SESSION_UPDATE = ("state", "last_number", "updated_at", "expires_at", "starved", "reauth_at",
+                   *USED.values())
 _GRANT_COLUMNS = ("id", "session_id", "rating_group", "unit", "granted", "used", "final",
                   "state", "closed_at")
 _TRANSFER_COLUMNS = ("id", "idempotency_id", "debit_account_id", "credit_account_id", "unit",
@@ -459,7 +464,8 @@ class _Batch:
             self.sessions[str(r.ref)] = _Session(
                 int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
                 str(r.country), str(r.state), int(r.last_number), bool(r.starved),
-                r.reauth_at, r.peer_host, r.peer_realm)
+                r.reauth_at, r.peer_host, r.peer_realm,
+                used={unit: int(getattr(r, name)) for unit, name in USED.items()})
         # Only a number a session has reached can have been answered already.
         asked = sorted({(int(s.id or 0), c.number) for c in self.cmds
                         if (s := self.sessions.get(c.ref)) is not None
@@ -538,7 +544,7 @@ class _Batch:
         grants = [self._answer_ask(session, number, kind, ask) for ask in asks]
         if kind == "terminate":
             for open_grant in list(session.held):
-                self._close(session, number, open_grant, 0)
+                self._close(session, open_grant, 0)
         answer = Answer(ref, number, _overall(grants), tuple(grants))
         self._finish(session, number, kind, digest, answer)
         return answer
@@ -554,16 +560,16 @@ class _Batch:
 
     def _answer_ask(self, session: _Session, number: int, kind: str, ask: Ask) -> Granted:
         for open_grant in [g for g in session.held if g.rating_group == ask.rating_group]:
-            self._close(session, number, open_grant, ask.used)
+            self._close(session, open_grant, ask.used)
         if kind == "terminate" or ask.requested == 0:
             return Granted(ask.rating_group, ask.unit, "success", 0, 0, False)
         want = ask.requested if ask.requested is not None else QUOTA[ask.unit]
-        granted = self._hold(session, number, ask.rating_group, ask.unit, want)
+        granted = self._hold(session, ask.rating_group, ask.unit, want)
         if kind != "event":
             return granted
         whole = granted.granted == want
         for held in [g for g in session.held if g.rating_group == ask.rating_group]:
-            self._close(session, number, held, want if whole else 0)
+            self._close(session, held, want if whole else 0)
         if whole:
             return Granted(ask.rating_group, ask.unit, "success", want, 0, False)
         result = "credit_limit_reached" if granted.result == "success" else granted.result
@@ -583,15 +589,13 @@ class _Batch:
         session.changed = True
 
     # --- grants and holds ----------------------------------------------------------------
-    def _hold(self, session: _Session, number: int, rating_group: int, unit: str,
-              want: int) -> Granted:
+    def _hold(self, session: _Session, rating_group: int, unit: str, want: int) -> Granted:
         uow, books, at, line = self.uow, self.books, self.now, session.line
         grant = _Grant(None, session, rating_group, unit, 0, None, False, "held", None,
                        new=True)
         self.new_grants.append(grant)
         session.held.append(grant)
         timeout_at = self.hold_timeout
-        tag = f"{number}:{rating_group}"
         left = want
         drawable = eligible(uow, books, line.id, unit, session.country, at)
         for b in drawable:
@@ -604,8 +608,8 @@ class _Batch:
                 b.valid_from, b.expires_at = at, at + timedelta(days=b.validity_days)
                 books.starts[b.id] = (b.valid_from, b.expires_at)
             consumed = self._operator(kinds.CONSUMED, unit, line.id)
-            pending = self._pend(session, f"{tag}:bucket:{b.id}", b.account_id, consumed, unit,
-                                 take, "usage_hold", timeout_at)
+            pending = self._pend(session, grant, f":bucket:{b.id}", b.account_id, consumed,
+                                 unit, take, "usage_hold", timeout_at)
             self._add_hold(_Hold(None, grant, pending, b.id, take, None, None))
             left -= take
         rate = self._rate(session.country, line.currency, unit) if left else None
@@ -618,7 +622,7 @@ class _Batch:
             if covered > 0:
                 mu = ledger.money_unit(line.currency)
                 revenue = self._operator(kinds.REVENUE_USAGE, mu, line.id)
-                pending = self._pend(session, f"{tag}:money", wallet, revenue, mu,
+                pending = self._pend(session, grant, ":money", wallet, revenue, mu,
                                      cost if covered == left
                                      else catalog.oob_charge(per_unit, per, covered),
                                      "usage_oob_hold", timeout_at)
@@ -633,12 +637,12 @@ class _Batch:
         grant.granted, grant.final = granted, left > 0
         return Granted(rating_group, unit, "success", granted, _VALIDITY_SECONDS, left > 0)
 
-    def _pend(self, session: _Session, name: str, debit: int, credit: int, unit: str,
-              amount: int, code: str, timeout_at: datetime) -> _Pending:
+    def _pend(self, session: _Session, grant: _Grant, name: str, debit: int, credit: int,
+              unit: str, amount: int, code: str, timeout_at: datetime) -> _Pending:
         if amount > MAX_TRANSFER:
             raise _Unusual("a transfer past its range")
         pending = _Pending(None, session, debit, credit, unit, amount, code, None, timeout_at,
-                           False, False, name)
+                           False, False, grant, name)
         self.moves.append(pending)
         self.books.available[debit] -= amount
         _Totals.add(self.totals.debits_pending, debit, amount)
@@ -649,7 +653,7 @@ class _Batch:
         hold.grant.holds.append(hold)
         self.new_holds.append(hold)
 
-    def _close(self, session: _Session, number: int, grant: _Grant, used: int) -> None:
+    def _close(self, session: _Session, grant: _Grant, used: int) -> None:
         """Commit ``used`` units of ``grant`` from its holds in order, release the rest,
         record the use (``sessions._close``)."""
         left = min(used, grant.granted)
@@ -673,7 +677,8 @@ class _Batch:
         if not grant.new:
             self.closed_grants.append(grant)
         if used:
-            self.uses.append(_Use(session, number, grant, used, from_buckets, from_money,
+            session.used[grant.unit] += used
+            self.uses.append(_Use(session, grant, used, from_buckets, from_money,
                                   charged))
 
     def _resolve(self, pending: _Pending, amount: int) -> None:
@@ -730,14 +735,15 @@ class _Batch:
             if self.new_sessions:
                 insert_rows(conn, charging_sessions, _SESSION_COLUMNS, [
                     (s.id, s.ref, s.line.id, s.country, s.state, s.last_number, s.starved,
-                     s.peer_host, s.peer_realm, s.reauth_at) for s in self.new_sessions],
+                     s.peer_host, s.peer_realm, s.reauth_at, *s.used.values())
+                    for s in self.new_sessions],
                     same={"created_at": now, "updated_at": now,
                           "expires_at": now + VALIDITY + MARGIN})
             old = [s for s in self.sessions.values() if s.changed and not s.new]
             if old:
                 update_rows(conn, charging_sessions, "id", _SESSION_UPDATE, [
                     (s.id, s.state, s.last_number, now, now + VALIDITY + MARGIN, s.starved,
-                     s.reauth_at)
+                     s.reauth_at, *s.used.values())
                     for s in old])
             if self.new_grants:
                 insert_rows(conn, charging_grants, _GRANT_COLUMNS, [
@@ -770,9 +776,10 @@ class _Batch:
 
 def _transfer_row(move: _Pending | _Resolution) -> tuple[Any, ...]:
     if isinstance(move, _Pending):
-        sid = move.session.id
-        return (move.id, f"charging:{sid}:{move.name}", move.debit, move.credit, move.unit,
-                move.amount, "pending", None, move.timeout_at, move.code, f"charging:{sid}")
+        assert move.grant is not None and move.grant.id is not None  # a new one's
+        return (move.id, grant_key(move.grant.id) + move.name, move.debit, move.credit,
+                move.unit, move.amount, "pending", None, move.timeout_at, move.code,
+                f"charging:{move.session.id}")
     p = move.pending
     ref = p.ref if p.ref is not None else f"charging:{p.session.id}"
     if move.amount:
@@ -784,7 +791,8 @@ def _transfer_row(move: _Pending | _Resolution) -> tuple[Any, ...]:
 
 def _use_row(u: _Use, at: datetime) -> tuple[Any, ...]:
     s, g, line = u.session, u.grant, u.session.line
-    return (f"charging:{s.id}:{u.number}:{g.rating_group}",
+    assert g.id is not None
+    return (grant_key(g.id),
             record_hash(line.id, g.unit, u.used, s.country, at), line.id, g.unit, u.used,
             s.country, at, u.from_buckets, u.from_money, u.charged,
             line.currency if u.charged else None, u.used - u.from_buckets - u.from_money)

@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, select
 
 from topup.charging.buckets import BucketView, group_buckets
 from topup.charging.tables import (
+    HELD,
     buckets,
     charging_grants,
     charging_holds,
@@ -93,7 +94,7 @@ def member_use(uow: UnitOfWork, group_id: int, line_id: int) -> tuple[int, int]:
         .join(charging_sessions, charging_sessions.c.id == charging_grants.c.session_id)
         .join(buckets, buckets.c.id == charging_holds.c.bucket_id)
         .where(_running(uow, group_id), charging_sessions.c.line_id == line_id,
-               charging_grants.c.state == "held", charging_grants.c.unit == CAPPED,
+               HELD, charging_grants.c.unit == CAPPED,
                ~resolved)).scalar_one()
     return int(used), int(held)
 

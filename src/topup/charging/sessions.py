@@ -51,6 +51,7 @@ from topup.charging.groups import note_use, share_of, shared_left
 from topup.charging.service import UNITS, check_record, record_hash
 from topup.charging.service import _eligible as eligible_buckets
 from topup.charging.tables import (
+    HELD,
     buckets,
     charging_grants,
     charging_holds,
@@ -70,6 +71,15 @@ QUOTA = {"data": 10 * 1024 * 1024, "voice": 300, "sms": 1}  # units granted when
 VALIDITY = timedelta(minutes=10)  # every grant is valid this long, then asked again
 MARGIN = timedelta(minutes=5)  # a session silent past its validity and this is released
 HOLD_SLACK = timedelta(hours=1)  # holds outlive their session's release by this much
+USED = {"data": "used_data", "voice": "used_voice", "sms": "used_sms"}  # a session's counters
+
+
+def grant_key(grant_id: int) -> str:
+    """What a grant moves is named after it: its holds' transfers are this plus ``:money``
+    or ``:bucket:<id>``, the usage record of what it committed is this. Grant ids rise with
+    time, so a batch's new names sit together at the end of the unique indexes rather than
+    each on a page of its own session's (as ``<session>:<number>:<rating group>`` did)."""
+    return f"charging:grant:{grant_id}"
 MAX_QUANTITY = 2**40  # units one request may ask for or report
 
 
@@ -169,7 +179,7 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
     grants = [_answer_ask(uow, session, served, number, kind, ask) for ask in asks]
     if kind == "terminate":
         for open_grant in _held(uow, session.id):
-            _close(uow, session, served, number, open_grant, 0)
+            _close(uow, session, served, open_grant, 0)
     answer = Answer(ref, number, _overall(grants), tuple(grants))
     _finish(uow, session.id, number, kind, digest, answer)
     return answer
@@ -250,18 +260,14 @@ def live_sessions(uow: UnitOfWork, line_id: int) -> list[LiveSession]:
         charging_sessions.c.line_id == line_id, charging_sessions.c.state == "open")
         .order_by(charging_sessions.c.id.desc())).all()
     grants = uow.conn.execute(select(charging_grants).where(
-        charging_grants.c.session_id.in_([r.id for r in rows]))).all() if rows else []
+        charging_grants.c.session_id.in_([r.id for r in rows]), HELD)).all() if rows else []
     out = []
     for r in rows:
         held: dict[str, int] = {}
-        used: dict[str, int] = {}
         for g in grants:
-            if g.session_id != r.id:
-                continue
-            if g.state == "held":
+            if g.session_id == r.id:
                 held[g.unit] = held.get(g.unit, 0) + int(g.granted)
-            else:
-                used[g.unit] = used.get(g.unit, 0) + int(g.used or 0)
+        used = {unit: int(n) for unit, name in USED.items() if (n := getattr(r, name))}
         out.append(LiveSession(str(r.ref), str(r.country), r.created_at, r.updated_at, held,
                                used))
     return out
@@ -390,17 +396,17 @@ def _answer_ask(uow: UnitOfWork, session: Any, line: Line, number: int, kind: st
     """Close the rating group's open grant at what was used; then, unless the session ends
     or nothing is wanted, hold the next grant."""
     for open_grant in _held(uow, session.id, ask.rating_group):
-        _close(uow, session, line, number, open_grant, ask.used)
+        _close(uow, session, line, open_grant, ask.used)
     if kind == "terminate" or ask.requested == 0:
         return Granted(ask.rating_group, ask.unit, "success", 0, 0, False)
     want = ask.requested if ask.requested is not None else QUOTA[ask.unit]
-    granted = _hold(uow, session, line, number, ask.rating_group, ask.unit, want)
+    granted = _hold(uow, session, line, ask.rating_group, ask.unit, want)
     if kind != "event":
         return granted
     # an event is debited whole, at once, or not at all
     whole = granted.granted == want
     for held in _held(uow, session.id, ask.rating_group):
-        _close(uow, session, line, number, held, want if whole else 0)
+        _close(uow, session, line, held, want if whole else 0)
     if whole:
         return Granted(ask.rating_group, ask.unit, "success", want, 0, False)
     result = "credit_limit_reached" if granted.result == "success" else granted.result
@@ -433,7 +439,7 @@ def _finish(uow: UnitOfWork, session_id: int, number: int, kind: str, digest: st
 # --- grants and holds -------------------------------------------------------------------
 
 def _held(uow: UnitOfWork, session_id: int, rating_group: int | None = None) -> list[Any]:
-    cond = [charging_grants.c.session_id == session_id, charging_grants.c.state == "held"]
+    cond = [charging_grants.c.session_id == session_id, HELD]
     if rating_group is not None:
         cond.append(charging_grants.c.rating_group == rating_group)
     return list(uow.conn.execute(select(charging_grants).where(*cond)
@@ -457,8 +463,8 @@ _HOLDS = (
     .where(charging_holds.c.grant_id == bindparam("grant")).order_by(charging_holds.c.id))
 
 
-def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: int,
-          unit: str, want: int) -> Granted:
+def _hold(uow: UnitOfWork, session: Any, line: Line, rating_group: int, unit: str,
+          want: int) -> Granted:
     """Hold up to ``want`` units: buckets in drawing order, then money."""
     at = uow.now
     grant_id = int(uow.conn.execute(insert(charging_grants).values(
@@ -466,7 +472,7 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
         state="held", valid_until=at + VALIDITY, created_at=at,
     ).returning(charging_grants.c.id)).scalar_one())
     timeout = VALIDITY + MARGIN + HOLD_SLACK
-    tag = f"charging:{session.id}:{number}:{rating_group}"
+    tag = grant_key(grant_id)
     left = want
     share = share_of(uow, line.id)
     drawable = eligible_buckets(uow, line.id, unit, session.country, at, share)
@@ -522,8 +528,7 @@ def _hold(uow: UnitOfWork, session: Any, line: Line, number: int, rating_group: 
                    left > 0)
 
 
-def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
-           used: int) -> None:
+def _close(uow: UnitOfWork, session: Any, line: Line, grant: Any, used: int) -> None:
     """Commit ``used`` units of ``grant`` from its holds in order (partial posts), release
     the rest, and record the use; use beyond the grant is recorded as uncovered."""
     left = min(used, int(grant.granted))
@@ -552,14 +557,17 @@ def _close(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
     uow.conn.execute(update(charging_grants).where(charging_grants.c.id == grant.id).values(
         state="closed", used=used, closed_at=uow.now))
     if used:
-        _record_use(uow, session, line, number, grant, used, from_buckets, from_money, charged)
+        counter = charging_sessions.c[USED[grant.unit]]
+        uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session.id)
+                         .values({counter: counter + used}))
+        _record_use(uow, session, line, grant, used, from_buckets, from_money, charged)
 
 
-def _record_use(uow: UnitOfWork, session: Any, line: Line, number: int, grant: Any,
-                used: int, from_buckets: int, from_money: int, charged: int) -> None:
+def _record_use(uow: UnitOfWork, session: Any, line: Line, grant: Any, used: int,
+                from_buckets: int, from_money: int, charged: int) -> None:
     at: datetime = uow.now
     uow.conn.execute(insert(usage_records).values(
-        record_id=f"charging:{session.id}:{number}:{grant.rating_group}",
+        record_id=grant_key(grant.id),
         request_hash=record_hash(line.id, grant.unit, used, session.country, at),
         line_id=line.id, unit=grant.unit, quantity=used, country=session.country,
         occurred_at=at, from_buckets=from_buckets, from_money=from_money,
