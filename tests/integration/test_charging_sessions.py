@@ -23,7 +23,16 @@ from topup.charging.errors import (
     ChargingSessionNotFound,
     InvalidChargingRequest,
 )
-from topup.charging.sessions import MARGIN, QUOTA, VALIDITY, Ask, charge, held_now, release_silent
+from topup.charging.sessions import (
+    EXPIRY_STEP,
+    MARGIN,
+    QUOTA,
+    VALIDITY,
+    Ask,
+    charge,
+    held_now,
+    release_silent,
+)
 from topup.charging.tables import bucket_units, buckets, charging_sessions, usage_records
 from topup.db.uow import Database
 from topup.ledger import service as ledger
@@ -139,6 +148,51 @@ def test_a_silent_session_is_released_and_moves_nothing(catalogue: Database) -> 
     assert balances(catalogue, line) == (10_00, 0)
     with pytest.raises(ChargingSessionClosed):
         ask(catalogue, "gw;3", 1, "update", [Ask(1, "data", used=MIB)])
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "in a batch"])
+def test_a_session_asked_often_expires_by_the_minute(catalogue: Database, batched: bool
+                                                     ) -> None:
+    """Its expiry moves when it would move by ``EXPIRY_STEP`` or more, never less: released
+    between ``MARGIN`` less a step and ``MARGIN`` after its last grant ran out."""
+    line = line_with_money(catalogue, 10_00)
+    clock: Any = catalogue.clock
+
+    def send(number: int, kind: str) -> None:
+        asks = [Ask(1, "data", used=0 if kind == "initial" else MIB, requested=MIB)]
+        if not batched:
+            ask(catalogue, "gw;often", number, kind, asks, line, "TH")
+            return
+        with catalogue.unit() as uow:
+            [out] = CHARGES.apply(uow, [Charge("gw;often", number, kind, tuple(asks),
+                                               line_id=line.id, country="TH")])
+        assert not isinstance(out, Exception)
+
+    def expires() -> Any:
+        with catalogue.unit(readonly=True) as uow:
+            return uow.conn.execute(select(charging_sessions.c.expires_at).where(
+                charging_sessions.c.ref == "gw;often")).scalar_one()
+
+    send(0, "initial")
+    first = expires()
+    assert first == START + VALIDITY + MARGIN
+    clock.advance(seconds=(EXPIRY_STEP / 2).total_seconds())
+    send(1, "update")
+    assert expires() == first, "half a step later: left where it was"
+    clock.advance(seconds=(EXPIRY_STEP / 2).total_seconds())
+    send(2, "update")
+    assert expires() == START + EXPIRY_STEP + VALIDITY + MARGIN, "a step later: moved"
+    clock.advance(seconds=(EXPIRY_STEP / 2).total_seconds())
+    send(3, "update")
+    last = START + EXPIRY_STEP * 3 / 2
+    clock.advance(seconds=(expires() - last).total_seconds() - 1)
+    with catalogue.unit() as uow:
+        assert release_silent(uow) == 0, "not before its last grant's validity and a margin"
+    assert expires() - last == VALIDITY + MARGIN - EXPIRY_STEP / 2
+    clock.advance(seconds=1)
+    with catalogue.unit() as uow:
+        assert release_silent(uow) == 1
+    assert balances(catalogue, line) == (10_00 - 3 * 50, 0), "three MiB used, none held"
 
 
 def test_requests_that_cannot_be_answered_are_refused(catalogue: Database) -> None:

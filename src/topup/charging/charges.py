@@ -58,6 +58,7 @@ from topup.charging.sessions import (
     _overall,
     admit,
     charge,
+    expiry,
     grant_key,
     opening,
 )
@@ -192,6 +193,25 @@ class _Session:
     changed: bool = False
     held: list[_Grant] = field(default_factory=list)  # open grants, oldest first
     used: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USED, 0))
+    expires_at: datetime | None = None  # as read
+    was: tuple[str, bool, datetime | None] | None = None  # state, starved, reauth_at as read
+
+    def moved(self, now: datetime) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """The columns of a read session that its requests change, with their new values,
+        but for ``last_number``, ``updated_at`` and the counters (always set): only these
+        are written, so that no index on one that stays is touched."""
+        names: list[str] = []
+        values: list[Any] = []
+        for name, now_is, was in zip(("state", "starved", "reauth_at"),
+                                     (self.state, self.starved, self.reauth_at),
+                                     self.was or (None, None, None), strict=True):
+            if now_is != was:
+                names.append(name)
+                values.append(now_is)
+        if (expires_at := expiry(now, self.expires_at)) is not None:
+            names.append("expires_at")
+            values.append(expires_at)
+        return tuple(names), tuple(values)
 
 
 @dataclass(eq=False, slots=True)
@@ -291,7 +311,8 @@ def _sessions(d: str) -> Any:
     query = select(
         *(charging_sessions.c[name] for name in (
             "id", "ref", "line_id", "country", "state", "last_number", "starved", "reauth_at",
-            "peer_host", "peer_realm", *USED.values())), lines_table.c.currency).join(
+            "peer_host", "peer_realm", "expires_at", *USED.values())),
+        lines_table.c.currency).join(
         lines_table, lines_table.c.id == charging_sessions.c.line_id).where(
         among(d, charging_sessions.c.ref, "refs")).order_by(charging_sessions.c.id)
     return query.with_for_update(of=charging_sessions) if d == "postgresql" else query
@@ -348,8 +369,7 @@ row-value IN would scan the table on SQLite, this one walks the primary key)."""
 
 _SESSION_COLUMNS = ("id", "ref", "line_id", "country", "state", "last_number", "starved",
                     "peer_host", "peer_realm", "reauth_at", *USED.values())
-_SESSION_UPDATE = ("state", "last_number", "updated_at", "expires_at", "starved", "reauth_at",
-                   *USED.values())
+_SESSION_UPDATE = ("last_number", "updated_at", *USED.values())  # and what ``moved`` names
 _GRANT_COLUMNS = ("id", "session_id", "rating_group", "unit", "granted", "used", "final",
                   "state", "closed_at")
 _TRANSFER_COLUMNS = ("id", "idempotency_id", "debit_account_id", "credit_account_id", "unit",
@@ -465,7 +485,8 @@ class _Batch:
                 int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
                 str(r.country), str(r.state), int(r.last_number), bool(r.starved),
                 r.reauth_at, r.peer_host, r.peer_realm,
-                used={unit: int(getattr(r, name)) for unit, name in USED.items()})
+                used={unit: int(getattr(r, name)) for unit, name in USED.items()},
+                expires_at=r.expires_at, was=(str(r.state), bool(r.starved), r.reauth_at))
         # Only a number a session has reached can have been answered already.
         asked = sorted({(int(s.id or 0), c.number) for c in self.cmds
                         if (s := self.sessions.get(c.ref)) is not None
@@ -739,12 +760,14 @@ class _Batch:
                     for s in self.new_sessions],
                     same={"created_at": now, "updated_at": now,
                           "expires_at": now + VALIDITY + MARGIN})
-            old = [s for s in self.sessions.values() if s.changed and not s.new]
-            if old:
-                update_rows(conn, charging_sessions, "id", _SESSION_UPDATE, [
-                    (s.id, s.state, s.last_number, now, now + VALIDITY + MARGIN, s.starved,
-                     s.reauth_at, *s.used.values())
-                    for s in old])
+            shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for s in self.sessions.values():
+                if s.changed and not s.new:
+                    names, values = s.moved(now)
+                    shapes.setdefault(names, []).append(
+                        (s.id, s.last_number, now, *s.used.values(), *values))
+            for names, rows in shapes.items():
+                update_rows(conn, charging_sessions, "id", (*_SESSION_UPDATE, *names), rows)
             if self.new_grants:
                 insert_rows(conn, charging_grants, _GRANT_COLUMNS, [
                     (g.id, g.session.id, g.rating_group, g.unit, g.granted, g.used, g.final,

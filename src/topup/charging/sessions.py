@@ -72,6 +72,18 @@ VALIDITY = timedelta(minutes=10)  # every grant is valid this long, then asked a
 MARGIN = timedelta(minutes=5)  # a session silent past its validity and this is released
 HOLD_SLACK = timedelta(hours=1)  # holds outlive their session's release by this much
 USED = {"data": "used_data", "voice": "used_voice", "sms": "used_sms"}  # a session's counters
+# A session's ``expires_at`` (``VALIDITY`` + ``MARGIN`` after its last request) is moved when
+# it would move by this much or more: a session asked every few seconds then changes its row
+# but not the index of expiries each time, and is released between ``MARGIN`` less this and
+# ``MARGIN`` after its last grant ran out.
+EXPIRY_STEP = timedelta(minutes=1)
+
+
+def expiry(now: datetime, current: datetime | None) -> datetime | None:
+    """A session's new ``expires_at`` after a request answered at ``now``; None: keep
+    ``current``."""
+    due = now + VALIDITY + MARGIN
+    return due if current is None or due - current >= EXPIRY_STEP else None
 
 
 def grant_key(grant_id: int) -> str:
@@ -181,7 +193,7 @@ def charge(uow: UnitOfWork, ref: str, number: int, kind: str, asks: list[Ask], *
         for open_grant in _held(uow, session.id):
             _close(uow, session, served, open_grant, 0)
     answer = Answer(ref, number, _overall(grants), tuple(grants))
-    _finish(uow, session.id, number, kind, digest, answer)
+    _finish(uow, session, number, kind, digest, answer)
     return answer
 
 
@@ -420,19 +432,20 @@ def _overall(grants: list[Granted]) -> str:
     return "success"
 
 
-def _finish(uow: UnitOfWork, session_id: int, number: int, kind: str, digest: str,
+def _finish(uow: UnitOfWork, session: Any, number: int, kind: str, digest: str,
             answer: Answer) -> None:
     uow.conn.execute(insert(charging_requests).values(
-        session_id=session_id, number=number, request_hash=digest, answer=answer.as_json(),
+        session_id=session.id, number=number, request_hash=digest, answer=answer.as_json(),
         created_at=uow.now))
     starved = any(g.final or g.result == "credit_limit_reached" for g in answer.grants)
-    values: dict[str, Any] = {"last_number": number, "updated_at": uow.now,
-                              "expires_at": uow.now + VALIDITY + MARGIN, "starved": starved}
+    values: dict[str, Any] = {"last_number": number, "updated_at": uow.now, "starved": starved}
+    if (expires_at := expiry(uow.now, session.expires_at)) is not None:
+        values["expires_at"] = expires_at
     if not starved:
         values["reauth_at"] = None
     if kind in ("terminate", "event"):
         values["state"] = "closed"
-    uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session_id)
+    uow.conn.execute(update(charging_sessions).where(charging_sessions.c.id == session.id)
                      .values(**values))
 
 
