@@ -77,6 +77,7 @@ USED = {"data": "used_data", "voice": "used_voice", "sms": "used_sms"}  # a sess
 # but not the index of expiries each time, and is released between ``MARGIN`` less this and
 # ``MARGIN`` after its last grant ran out.
 EXPIRY_STEP = timedelta(minutes=1)
+MAX_QUANTITY = 2**40  # units one request may ask for or report
 
 
 def expiry(now: datetime, current: datetime | None) -> datetime | None:
@@ -92,7 +93,6 @@ def grant_key(grant_id: int) -> str:
     time, so a batch's new names sit together at the end of the unique indexes rather than
     each on a page of its own session's (as ``<session>:<number>:<rating group>`` did)."""
     return f"charging:grant:{grant_id}"
-MAX_QUANTITY = 2**40  # units one request may ask for or report
 
 
 @dataclass(frozen=True)

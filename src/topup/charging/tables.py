@@ -17,7 +17,6 @@ from sqlalchemy import (
     Table,
     false,
     literal_column,
-    text,
 )
 
 from topup.db.metadata import UTCDateTime, metadata, where_set
@@ -145,8 +144,6 @@ charging_requests = Table(
     PrimaryKeyConstraint("session_id", "number"),
 )
 
-_HELD = text("state = 'held'")
-
 charging_grants = Table(
     "charging_grants",
     metadata,
@@ -165,15 +162,15 @@ charging_grants = Table(
     CheckConstraint("state IN ('held', 'closed')", name="state"),
     CheckConstraint("(state = 'closed') = (closed_at IS NOT NULL)", name="closed_at"),
     CheckConstraint("unit IN ('data', 'voice', 'sms')", name="unit"),
-    # open grants only: a closed grant leaves the index (and the session's page of it), so
-    # the index holds what is live now, however long sessions run (docs/charging.md)
-    Index("ix_charging_grants_held", "session_id", postgresql_where=_HELD,
-          sqlite_where=_HELD),
 )
 
-# Where a grant is open, as queries spell it for the partial index above to serve them:
-# written out, not bound, so that no plan made without the value misses the index.
+# Where a grant is open, as the index below and every query of open grants spell it: written
+# out, not bound, so that no plan made without the value misses the index.
 HELD = charging_grants.c.state == literal_column("'held'")
+# open grants only: a closed grant leaves the index (and the session's page of it), so the
+# index holds what is live now, however long sessions run (docs/charging.md)
+Index("ix_charging_grants_held", charging_grants.c.session_id, postgresql_where=HELD,
+      sqlite_where=HELD)
 
 charging_holds = Table(
     "charging_holds",
