@@ -101,7 +101,9 @@ def test_time_outs_silent_caller_silent_asterisk_and_the_call_limit(world: World
     slow = FakeAsterisk(environment(CALLER), keys=["1"] * 50, delay=0.05)
     commands = place_call(hotline(world), slow, call_seconds=1.0)
     assert commands[:3] == ["ANSWER", *play("welcome"), MENU]
-    assert commands[-1] == "HANGUP" and 10 < len(commands) < 40, "cut off at the call limit"
+    # 50 balance questions of a few commands each, 0.05 s a reply, would take 10 s or more:
+    # cut off at the one-second limit, however few a busy machine got through by then
+    assert commands[-1] == "HANGUP" and len(commands) < 40, "cut off at the call limit"
 
 
 def test_a_voucher_redeemed_by_dtmf_credits_exactly_once(world: World) -> None:
