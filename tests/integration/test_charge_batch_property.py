@@ -46,7 +46,7 @@ asks = st.lists(st.tuples(
     st.sampled_from(["data", "data", "voice", "sms"]),
     st.sampled_from([0, 0, 1, 600, 5000]),  # used
     st.sampled_from([None, None, 0, 1, 700, 100_000])), max_size=2)  # requested
-steps = st.lists(st.tuples(
+step = st.tuples(
     st.integers(0, 3),  # session
     st.sampled_from(["initial", "initial", "update", "update", "update", "terminate",
                      "event", "again", "changed", "stale"]),
@@ -55,7 +55,8 @@ steps = st.lists(st.tuples(
     st.sampled_from(["TH", "TH", "VN", "JP", None, "1X"]),
     asks,
     st.sampled_from([0, 0, 0, 1, 2, 3]),  # ends a batch here, and the clock moves by…
-), min_size=2, max_size=16)
+)
+steps = st.lists(step, min_size=2, max_size=16)
 MOVES = {1: timedelta(0), 2: timedelta(minutes=3), 3: timedelta(minutes=80)}
 
 

@@ -2,7 +2,10 @@
 hazard of deciding apart from writing ends as the plain writer would have ended it.
 
 - ``CHARGES.decide`` then its captured writes give the answers and rows ``CHARGES.apply``
-  gives (Hypothesis, the worlds and requests of test_charge_batch_property.py);
+  gives (Hypothesis, the worlds and requests of test_charge_batch_property.py), with what
+  the decisions keep carried from batch to batch and without;
+- what the decisions keep is forgotten after a write they did not decide: the batch after
+  the one replayed plainly sees it;
 - a write by someone else between a batch's decision and its write (``data_version``): the
   decided rows are dropped and the batch applied plainly, seeing that write;
 - a write that fails halfway: rolled back, applied plainly, every caller answered once;
@@ -21,6 +24,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -36,7 +40,7 @@ from topup.charging.tables import charging_requests
 from topup.clock import FrozenClock
 from topup.db import group, pipeline
 from topup.db.bulk import run_steps
-from topup.db.pipeline import IdCounters, PipelinedWriter, Unsuited
+from topup.db.pipeline import Memory, PipelinedWriter, Unsuited
 from topup.db.uow import Database
 from topup.errors import TopupError
 from topup.ledger import service as ledger
@@ -47,16 +51,21 @@ WAIT = 30
 DATA = (Ask(1, "data"),)  # the default quota: 10 MiB, 10 fen at the rate below
 
 
-def _decided(db: Database, clock: FrozenClock, batches: Batches) -> list[Any]:
+def _decided(db: Database, clock: FrozenClock, batches: Batches, *, keep: bool = True
+             ) -> list[Any]:
     """Each batch decided in a read-only unit, its captured writes run in a write unit (the
-    plain ``apply`` where the kind finds the batch unsuited), as the pipelined writer does."""
-    ids = IdCounters()
+    plain ``apply`` where the kind finds the batch unsuited, then what was kept forgotten),
+    as the pipelined writer does; ``keep=False``: every batch decided from the database."""
+    memory = Memory()
     out: list[Any] = []
     for cmds, move in batches:
+        if not keep:
+            memory.forget()
         try:
             with db.unit(readonly=True) as uow:
-                decided = CHARGES.decide(uow, cmds, frozenset(), ids)
+                decided = CHARGES.decide(uow, cmds, frozenset(), memory)
         except Unsuited:
+            memory.forget()
             with db.unit() as uow:
                 out.extend(CHARGES.apply(uow, cmds))
         else:
@@ -67,13 +76,56 @@ def _decided(db: Database, clock: FrozenClock, batches: Batches) -> list[Any]:
     return out
 
 
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "read"])
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=worlds, drawn=drawn_steps)
 def test_decided_batches_answer_and_write_as_applied_ones(
         fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec,
-        drawn: list[tuple[Any, ...]]) -> None:
+        drawn: list[tuple[Any, ...]], keep: bool) -> None:
     answer_and_write_alike(fresh, clock, lambda db: _batches(_build(db, spec), drawn),
+                           _in_batches, lambda *a: _decided(*a, keep=keep))
+
+
+def _with_accounts(db: Database, spec: WorldSpec) -> list[line_svc.Line]:
+    """The world with every account a charge moves made (a batch that would make one goes
+    the plain way, and what was kept with it) and no identifier naming two lines."""
+    made = _build(db, replace(spec, shared_number=False))
+    with db.unit() as uow:
+        for line in made:
+            ledger.operator_account(uow, "revenue_usage", "money:CNY", line_id=line.id)
+            for unit in ("data", "voice", "sms"):
+                ledger.operator_account(uow, "consumed", unit, line_id=line.id)
+    return made
+
+
+# More sessions than lines, mostly updates, a batch cut often: a session comes back batch
+# after batch, and new sessions open on lines whose books were kept.
+long_steps = st.lists(st.tuples(
+    st.integers(0, 5),
+    st.sampled_from(["initial", "initial", "update", "update", "update", "update", "update",
+                     "terminate", "event", "again", "changed", "stale"]),
+    st.sampled_from([0, 1, 2, 0, 1, 2, 9]), st.sampled_from(["id", "iccid", "imsi", "+msisdn"]),
+    st.sampled_from(["TH", "TH", "TH", "VN", "JP"]),
+    st.lists(st.tuples(st.sampled_from([1, 2]), st.sampled_from(["data", "data", "voice"]),
+                       st.sampled_from([0, 1, 600, 5000]),
+                       st.sampled_from([None, None, 1, 700, 100_000])),
+             min_size=1, max_size=2, unique_by=lambda a: a[0]),
+    st.sampled_from([0, 1, 1, 2, 2, 3])), min_size=10, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spec=worlds.map(lambda w: replace(w, lines=tuple(replace(n, frozen=False)
+                                                       for n in w.lines))),
+       drawn=long_steps)
+def test_long_runs_decided_from_what_was_kept_answer_and_write_as_applied_ones(
+        fresh: Callable[[], Database], clock: FrozenClock, spec: WorldSpec,
+        drawn: list[tuple[Any, ...]]) -> None:
+    """Sessions asked again and again over many batches, each decided from what the one
+    before kept: grants made in one batch closed in a later one, holds timing out, buckets
+    started, balances running out."""
+    answer_and_write_alike(fresh, clock, lambda db: _batches(_with_accounts(db, spec), drawn),
                            _in_batches, _decided)
 
 
@@ -156,6 +208,38 @@ def test_a_write_between_decision_and_commit_sends_the_batch_the_plain_way(
                                                        before["pipelined"])
 
 
+@pytest.mark.parametrize("second", ["thread", "process"])
+def test_what_was_kept_is_forgotten_after_a_write_the_decisions_did_not_make(
+        db: Database, second: str) -> None:
+    """A top-up by another connection while a session is kept with an empty wallet: the
+    next request, decided from what was kept, is found stale and applied plainly; the one
+    after is decided again, from the database, and sees the money."""
+    db.settings = replace(db.settings, writer_pipeline=second)
+    writer = db.writer
+    assert isinstance(writer, PipelinedWriter)
+    (line,) = _ready(db, 10)  # one quota's worth at 1 fen a MiB
+    ask = writer.submit
+    assert ask(_open(line, "a")).result(WAIT).grants[0].granted == QUOTA["data"]
+    used_up = ask(Charge("a", 1, "update", (Ask(1, "data", used=QUOTA["data"]),))).result(WAIT)
+    assert used_up.result == "credit_limit_reached"
+    before = writer.status()
+    with db.unit() as uow:  # another connection tops the wallet up
+        ledger.transfer(uow, "test:top-up", ledger.operator_account(
+            uow, "manual_credit", "money:CNY", line_id=line.id),
+            ledger.wallet(uow, line.id, "CNY"), 100, code="topup")
+    for number in (2, 3):
+        answer = ask(Charge("a", number, "update", (
+            Ask(1, "data", used=QUOTA["data"] if number == 3 else 0),))).result(WAIT)
+        assert (answer.result, answer.grants[0].granted) == ("success", QUOTA["data"])
+    after = writer.status()
+    assert after["replayed"] == before["replayed"] + 1  # the first, found stale
+    assert after["pipelined"] == before["pipelined"] + 1  # the second, decided afresh
+    assert after["forgotten"] > before["forgotten"]
+    with db.unit(readonly=True) as uow:
+        wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+    assert (wallet.posted, wallet.pending_debits) == (100 - 10, 10)
+
+
 def test_a_write_that_fails_halfway_is_applied_plainly_and_answered_once(
         db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch,
         answers: list[Any]) -> None:
@@ -181,6 +265,14 @@ def test_a_write_that_fails_halfway_is_applied_plainly_and_answered_once(
     with db.unit(readonly=True) as uow:
         assert uow.conn.execute(select(func.count()).select_from(charging_requests)).scalar() \
             == 4  # the warm-up's and these three, once each
+    # what the failed batch's decision kept went with it: the sessions as written plainly
+    again = _all_at_once(writer, [Charge(f"s{n.id}", 1, "update", (
+        Ask(1, "data", used=QUOTA["data"]),)) for n in made])
+    assert [f.result(WAIT).result for f in again] == ["success"] * 3
+    with db.unit(readonly=True) as uow:
+        for line in made:
+            wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+            assert (wallet.posted, wallet.pending_debits) == (100 - 10, 10)
 
 
 def test_requests_on_the_batch_in_flight_wait_for_its_commit(
@@ -253,3 +345,4 @@ def test_many_sessions_at_once_with_and_without_the_pipeline(
         assert float(seen["topup_writer_deciding_seconds_total"]) > 0
         assert float(seen["topup_writer_writing_seconds_total"]) > 0
         assert "topup_writer_replayed_total" in seen and "topup_writer_waited_total" in seen
+        assert "topup_writer_forgotten_total" in seen

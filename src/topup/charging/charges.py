@@ -14,6 +14,12 @@ A gateway's request is a ``Charge`` command (the Gy server and the HTTP API subm
    grants, transfers and holds in the order ``charge`` would have made them: the same rows,
    the same idempotency ids, each account's totals moved once by their sum.
 
+Decided apart from its writing (``decide``, db/pipeline.py), a batch starts from what the
+writer's decisions kept (``_Kept``, the writer's ``Memory``): the open sessions the batches
+before left, with their grants and holds, and the books of their lines. Only what is not kept
+is read (a session not seen since the memory began, a line's books, retransmitted answers),
+and what the batch leaves is kept for the next.
+
 A batch outside the common case (an identifier naming two lines, a line in a group that
 shares its plans or a grant holding on a group's bucket, an amount or an account near its
 range) is rolled back to a savepoint and applied request by request through the reference
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, or_, select, union
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import aliased
 
 from topup.catalog import service as catalog
@@ -82,7 +88,7 @@ from topup.db.bulk import (
 )
 from topup.db.dialect import next_ids, taken_ids
 from topup.db.group import Kind
-from topup.db.pipeline import Decided, IdCounters, InFlight, Unsuited
+from topup.db.pipeline import Decided, IdCounters, InFlight, Memory, Unsuited
 from topup.db.uow import UnitOfWork
 from topup.errors import TopupError
 from topup.ledger import accounts as kinds
@@ -129,17 +135,25 @@ class _Charges:
             return [_reference(uow, cmd) for cmd in commands]
 
     def decide(self, uow: UnitOfWork, commands: Sequence[Charge], busy: AbstractSet[Hashable],
-               ids: IdCounters) -> Decided:
-        """The batch answered and its rows built in ``uow`` (read-only), not written
-        (db/pipeline.py): ids from ``ids``; ``InFlight`` when a request's session or line is
-        in ``busy`` (``("session", ref)``, ``("line", id)``), ``Unsuited`` for what only the
-        reference path does (or a batch that would open an account)."""
-        batch = _Batch(uow, list(commands), ids=ids, busy=busy)
+               memory: Memory) -> Decided:
+        """The batch answered and its rows built in ``uow`` (read-only) from what
+        ``memory`` kept and the database, not written (db/pipeline.py): ids from
+        ``memory.ids``; ``InFlight`` when a request's session or line is in ``busy``
+        (``("session", ref)``, ``("line", id)``), ``Unsuited`` for what only the reference
+        path does (or a batch that would open an account). What the batch leaves is kept in
+        ``memory``; a batch that fails once it began to change what was kept forgets it."""
+        batch = _Batch(uow, list(commands), memory=memory, busy=busy)
         try:
             with captured(uow.conn) as steps:
                 outcomes = batch.run()
-        except _Unusual as exc:
-            raise Unsuited(str(exc)) from exc
+        except InFlight:
+            raise  # raised before anything kept was changed
+        except BaseException as exc:
+            memory.forget()
+            if isinstance(exc, _Unusual):
+                raise Unsuited(str(exc)) from exc
+            raise
+        batch.remember(memory)
         return Decided(outcomes, steps, batch.keys())
 
     def __repr__(self) -> str:
@@ -226,8 +240,7 @@ class _Pending:
     amount: int
     code: str
     ref: str | None  # None: the session's (``charging:<session id>``)
-    timeout_at: datetime | None  # of a new one (one read is ``expired`` or not)
-    expired: bool
+    timeout_at: datetime | None  # past it, the hold can only be released
     resolved: bool
     grant: _Grant | None = None  # a new one's: its idempotency id is the grant's key
     name: str = ""  # and this
@@ -333,7 +346,7 @@ def _grants(d: str) -> Any:
                charging_holds.c.per, transfers.c.debit_account_id,
                transfers.c.credit_account_id, transfers.c.unit.label("transfer_unit"),
                transfers.c.amount, transfers.c.code, transfers.c.ref,
-               (transfers.c.timeout_at <= bindparam("now")).label("expired"),
+               transfers.c.timeout_at,
                transfers.c.kind, _resolution.c.id.label("resolution"),
                buckets.c.group_id.label("shared_by"))
         .outerjoin(charging_holds, charging_holds.c.grant_id == charging_grants.c.id)
@@ -384,12 +397,43 @@ _REQUEST_COLUMNS = ("session_id", "number", "request_hash", "answer")
 _VALIDITY_SECONDS = int(VALIDITY.total_seconds())
 
 
+class _Account(NamedTuple):
+    """An account's totals as a batch kept them (``books.totals`` holds rows like it)."""
+
+    id: int
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+
+KEEP_AT_MOST = 50_000
+"""Open sessions or lines past which what the decisions kept is dropped and read again."""
+
+
+@dataclass(eq=False)
+class _Kept:
+    """What the decided batches left (this kind's part of the writer's ``Memory``): the open
+    sessions with their open grants, holds and pending transfers; the books (buckets, account
+    totals, rates, zones) of every line they read; account ids asked of the ledger; the tables
+    whose largest id was read (``IdCounters`` continues from it). A batch reads only what is
+    not here."""
+
+    sessions: dict[str, _Session] = field(default_factory=dict)
+    books: Books = field(default_factory=Books)
+    lines: set[int] = field(default_factory=set)  # whose buckets and accounts are in books
+    account_ids: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    ids_read: set[str] = field(default_factory=set)
+
+
 class _Batch:
-    def __init__(self, uow: UnitOfWork, cmds: list[Charge], *, ids: IdCounters | None = None,
+    def __init__(self, uow: UnitOfWork, cmds: list[Charge], *, memory: Memory | None = None,
                  busy: AbstractSet[Hashable] = frozenset()) -> None:
         self.uow = uow
         self.cmds = cmds
-        self.ids = ids  # decided apart from its writing (``_Charges.decide``)
+        # decided apart from its writing (``_Charges.decide``): ids, and what was kept
+        self.ids: IdCounters | None = memory.ids if memory is not None else None
+        self.kept: _Kept | None = memory.part(CHARGES, _Kept) if memory is not None else None
         self.busy = busy
         self.now = uow.now
         self.hold_timeout = self.now + VALIDITY + MARGIN + HOLD_SLACK  # of every new hold
@@ -397,7 +441,8 @@ class _Batch:
         self.answered: dict[tuple[str, int], tuple[str, Any]] = {}  # (ref, number) → stored
         self.by_id: dict[int, Line] = {}
         self.by_ident: dict[str, Line] = {}
-        self.books = Books()
+        self.books = Books() if self.kept is None else self.kept.books
+        self.books.starts = {}  # a kept bucket's start was written by the batch that made it
         # what the batch makes, in the order ``charge`` would make it
         self.new_sessions: list[_Session] = []
         self.new_grants: list[_Grant] = []
@@ -407,7 +452,9 @@ class _Batch:
         self.uses: list[_Use] = []
         self.requests: list[tuple[_Session, int, str, str]] = []  # the answer's text
         self.totals = _Totals()
-        self.account_ids: dict[tuple[str, str, int], int] = {}  # see ``_operator``, ``_wallet``
+        # see ``_operator``, ``_wallet``
+        self.account_ids = {} if self.kept is None else self.kept.account_ids
+        self.ids_read: list[str] = []  # tables whose largest id this batch read
         self.shards = uow.settings.ledger_shards  # the operator's accounts, per line
 
     def run(self) -> list[Any]:
@@ -469,24 +516,18 @@ class _Batch:
 
     # --- reads ---------------------------------------------------------------------------
     def _read(self) -> None:
-        conn = self.uow.conn
+        conn, kept = self.uow.conn, self.kept
+        refs = sorted({c.ref for c in self.cmds})
+        if kept is not None:  # sessions kept are as the batches before left them
+            self.sessions.update((ref, kept.sessions[ref]) for ref in refs
+                                 if ref in kept.sessions)
+            refs = [ref for ref in refs if ref not in self.sessions]
         opening_ids = sorted({c.line_id for c in self.cmds
                               if c.request in OPENING and c.line_id})
         idents = sorted({_ident(c.subscriber) for c in self.cmds if c.request in OPENING
                          and c.line_id is None and c.subscriber})
-        names = {"refs": sorted({c.ref for c in self.cmds}), "ids": opening_ids,
-                 "idents": idents}
-        rows, named, grouped, totals, held, grants = read_together(conn, [
-            (_SESSIONS, names), (_LINES, names), (_GROUPED, names), (_ACCOUNTS, names),
-            (_BUCKETS, names), (_GRANTS, {**names, "now": self.now})])
-        self._keep_lines(named, set(idents))
-        for r in rows:
-            self.sessions[str(r.ref)] = _Session(
-                int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
-                str(r.country), str(r.state), int(r.last_number), bool(r.starved),
-                r.reauth_at, r.peer_host, r.peer_realm,
-                used={unit: int(getattr(r, name)) for unit, name in USED.items()},
-                expires_at=r.expires_at, was=(str(r.state), bool(r.starved), r.reauth_at))
+        if refs or opening_ids or idents:
+            self._read_rows({"refs": refs, "ids": opening_ids, "idents": idents})
         # Only a number a session has reached can have been answered already.
         asked = sorted({(int(s.id or 0), c.number) for c in self.cmds
                         if (s := self.sessions.get(c.ref)) is not None
@@ -500,9 +541,32 @@ class _Batch:
                 if (int(q.session_id), int(q.number)) in wanted:
                     self.answered[(by_sid[int(q.session_id)], int(q.number))] = (
                         str(q.request_hash), q.answer)
+
+    def _read_rows(self, names: dict[str, list[Any]]) -> None:
+        """The sessions ``refs`` names, the lines the opening requests name, and the books of
+        the lines they serve but for those kept (whose rows are as kept, or the session or
+        line is in the batch in flight, and ``InFlight`` follows)."""
+        rows, named, grouped, totals, held, grants = read_together(self.uow.conn, [
+            (_SESSIONS, names), (_LINES, names), (_GROUPED, names), (_ACCOUNTS, names),
+            (_BUCKETS, names), (_GRANTS, names)])
+        self._keep_lines(named, set(names["idents"]))
+        for r in rows:
+            self.sessions[str(r.ref)] = _Session(
+                int(r.id), str(r.ref), _Served(int(r.line_id), str(r.currency)),
+                str(r.country), str(r.state), int(r.last_number), bool(r.starved),
+                r.reauth_at, r.peer_host, r.peer_realm,
+                used={unit: int(getattr(r, name)) for unit, name in USED.items()},
+                expires_at=r.expires_at, was=(str(r.state), bool(r.starved), r.reauth_at))
         if grouped:
             raise _Unusual("a line shares its group's plans")
-        fill_books(self.books, totals, held)
+        kept = self.kept
+        if kept is None:
+            fill_books(self.books, totals, held)
+        else:
+            served = {int(r.line_id) for r in rows} | {line.id for line in named}
+            fill_books(self.books, [a for a in totals if a.id not in self.books.totals],
+                       [b for b in held if int(b.line_id) not in kept.lines])
+            kept.lines |= served
         self._keep_grants(grants, {int(r.id): self.sessions[str(r.ref)] for r in rows})
 
     def _keep_lines(self, rows: Sequence[Any], idents: set[str]) -> None:
@@ -530,7 +594,7 @@ class _Batch:
                 raise _Unusual("a grant holds on a group's bucket")
             pending = _Pending(int(r.transfer_id), grant.session, int(r.debit_account_id),
                                int(r.credit_account_id), str(r.transfer_unit), int(r.amount),
-                               str(r.code), r.ref, None, bool(r.expired),
+                               str(r.code), r.ref, r.timeout_at,
                                r.kind != "pending" or r.resolution is not None)
             grant.holds.append(_Hold(int(r.hold_id), grant, pending,
                                      None if r.bucket_id is None else int(r.bucket_id),
@@ -663,7 +727,7 @@ class _Batch:
         if amount > MAX_TRANSFER:
             raise _Unusual("a transfer past its range")
         pending = _Pending(None, session, debit, credit, unit, amount, code, None, timeout_at,
-                           False, False, grant, name)
+                           False, grant, name)
         self.moves.append(pending)
         self.books.available[debit] -= amount
         _Totals.add(self.totals.debits_pending, debit, amount)
@@ -683,7 +747,9 @@ class _Batch:
             if hold.pending.resolved:
                 continue  # released by the ledger already: it covers nothing
             # a hold past its timeout can only be released: what it covered goes uncovered
-            take = 0 if hold.pending.expired else min(left, hold.quantity)
+            timeout_at = hold.pending.timeout_at
+            expired = timeout_at is not None and self.now >= timeout_at
+            take = 0 if expired else min(left, hold.quantity)
             cost = take if hold.bucket_id is not None else (
                 catalog.oob_charge(int(hold.rate or 0), int(hold.per or 0), take) if take else 0)
             self._resolve(hold.pending, cost)
@@ -736,18 +802,65 @@ class _Batch:
                     raise _Unusual("an account near its range")
 
     def _take_ids(self) -> None:
-        """Ids for the rows the batch makes, in the order it made them (one round trip)."""
+        """Ids for the rows the batch makes, in the order it made them (one round trip; none
+        for a table whose largest id the decisions kept read already: only their batches
+        have written since, with ids from ``self.ids``)."""
         made = [(table, items) for table, items in (
             (charging_sessions, self.new_sessions), (charging_grants, self.new_grants),
             (transfers, self.moves), (charging_holds, self.new_holds)) if items]
-        taken = read_together(self.uow.conn, [next_ids(table, len(items))
-                                              for table, items in made])
-        for (table, items), rows in zip(made, taken, strict=True):
+        known = self.kept.ids_read if self.kept is not None else set()
+        unread = [(table, items) for table, items in made if table.name not in known]
+        taken = dict(zip((table.name for table, _ in unread), read_together(
+            self.uow.conn, [next_ids(table, len(items)) for table, items in unread]),
+            strict=True))
+        self.ids_read = list(taken)
+        for table, items in made:
             seq: Sequence[Any] = items
-            new_ids: Sequence[int] = taken_ids(self.uow, rows, len(seq)) if self.ids is None \
-                else self.ids.take(table.name, int(rows[0][0]), len(seq))
+            if self.ids is None:
+                new_ids: Sequence[int] = taken_ids(self.uow, taken[table.name], len(seq))
+            else:
+                read = taken.get(table.name)
+                new_ids = self.ids.take(table.name, int(read[0][0]) if read else 0, len(seq))
             for item, new_id in zip(seq, new_ids, strict=True):
                 item.id = new_id
+
+    def remember(self, memory: Memory) -> None:
+        """Keep what the batch leaves as its rows will be once written: its open sessions
+        (a closed one is dropped) with their grants, holds and pending transfers, each
+        account's totals moved by the batch's sums."""
+        kept, now = self.kept, self.now
+        assert kept is not None
+        for s in self.sessions.values():
+            if s.changed:  # as ``_write`` wrote it
+                s.expires_at = now + VALIDITY + MARGIN if s.new \
+                    else expiry(now, s.expires_at) or s.expires_at
+                s.was, s.new, s.changed = (s.state, s.starved, s.reauth_at), False, False
+                for g in s.held:
+                    g.new = False
+            if s.state == "open":
+                kept.sessions[s.ref] = s
+            else:
+                kept.sessions.pop(s.ref, None)
+        books, t = self.books, self.totals
+        if books.starts:  # a plan started by one unit is started for its others (a row each)
+            for line in {s.line.id for s in self.sessions.values()}:
+                for unit in USED:
+                    for b in books.buckets.get((line, unit), ()):
+                        if b.valid_from is None and b.id in books.starts:
+                            b.valid_from, b.expires_at = books.starts[b.id]
+        for account in t.accounts():
+            row = books.totals[account]
+            moved = _Account(
+                account, row.debits_posted + t.debits.get(account, 0),
+                row.credits_posted + t.credits.get(account, 0),
+                row.debits_pending + t.debits_pending.get(account, 0),
+                row.credits_pending + t.credits_pending.get(account, 0))
+            books.totals[account] = moved
+            books.available[account] = (moved.credits_posted - moved.debits_posted
+                                        - moved.debits_pending)
+        kept.ids_read.update(self.ids_read)
+        if len(kept.sessions) > KEEP_AT_MOST or len(kept.lines) > KEEP_AT_MOST:
+            memory.forget()
 
     def _write(self) -> None:
         uow, now = self.uow, self.now

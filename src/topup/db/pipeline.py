@@ -9,7 +9,8 @@ than half of that time, and nothing else happens meanwhile. ``PipelinedWriter`` 
   charging requests, charging/charges.py) reads in a read transaction of its own connection,
   rates, and returns its rows as data (``bulk.captured``), with the outcomes and the keys it
   touches (its sessions and lines); ids of new rows come from counters kept in memory over
-  ``max(id)`` (``IdCounters``);
+  ``max(id)`` (``IdCounters``), and what the batches decided before is kept too
+  (``Memory``), for the next decisions to read instead of the database;
 - *write* (a second thread, with the writer's connection): ``BEGIN IMMEDIATE``, the captured
   statements, ``COMMIT``; only then are the batch's callers answered.
 
@@ -25,6 +26,12 @@ rolled back and applied the same plain way: nothing of it was answered. Batches 
 that cannot be pipelined, mixed batches, and batches the kind finds unusual (``Unsuited``:
 what its reference path handles) are applied plainly by the write thread too, the decision of
 the next waiting for their COMMIT.
+
+What the decisions keep (``Memory``) is the database as the decided batches leave it, and
+holds only while they are the only writes: every other write (a plain batch, a decided one
+found stale or failed) is followed by ``Memory.forget`` before the next decision starts, and
+a decision that took what was kept when a batch in flight failed is written the plain way
+(``_distrust``), its memory forgotten after it.
 
 ``TOPUP_WRITER_PIPELINE=process`` has a process of its own write the decided batches
 (``ProcessPipelinedWriter``): their rows travel pickled, and binding their values takes none
@@ -44,9 +51,9 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Hashable, Sequence, Set
+from collections.abc import Callable, Hashable, Sequence, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from topup.db.bulk import Step, run_steps
 from topup.db.checkpoint import BACKSTOP_PAGES
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
     from topup.db.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class InFlight(Exception):
@@ -84,10 +92,10 @@ class Pipelined(Protocol):
     """A command kind whose batches can be decided apart from their writing."""
 
     def decide(self, uow: UnitOfWork, commands: Sequence[Any], busy: Set[Hashable],
-               ids: IdCounters) -> Decided:
-        """Read (``uow`` is read-only), rate and build the rows of ``commands`` without
-        writing; raise ``InFlight`` when one touches a key in ``busy``, ``Unsuited`` when
-        the batch belongs to the plain path."""
+               memory: Memory) -> Decided:
+        """Read (``uow`` is read-only, ``memory`` what earlier decisions kept), rate and
+        build the rows of ``commands`` without writing; raise ``InFlight`` when one touches
+        a key in ``busy``, ``Unsuited`` when the batch belongs to the plain path."""
         ...
 
 
@@ -102,6 +110,30 @@ class IdCounters:
         start = max(largest, self._last.get(table, 0))
         self._last[table] = start + count
         return range(start + 1, start + 1 + count)
+
+
+class Memory:
+    """What one writer's decisions keep between batches: the ids handed out (``ids``, kept
+    for good) and each kind's own part (``part``): the rows as the decided batches left them,
+    read instead of the database. A part holds while the decided batches are the only
+    writes: the writer calls ``forget`` after any other write, before the next decision; a
+    decision under way keeps the part it took, and its batch goes the plain way."""
+
+    def __init__(self) -> None:
+        self.ids = IdCounters()
+        self.forgotten = 0  # times the parts were dropped
+        self._parts: dict[Hashable, Any] = {}
+
+    def part(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The part kept under ``key`` (a kind), made empty when there is none."""
+        found = self._parts.get(key)
+        if found is None:
+            found = self._parts[key] = make()
+        return found
+
+    def forget(self) -> None:
+        self._parts = {}  # a new dict: a decision under way writes into the old part only
+        self.forgotten += 1
 
 
 @dataclass(eq=False)
@@ -120,7 +152,7 @@ class PipelinedWriter(GroupWriter):
     """``GroupWriter`` with the writing on a thread of its own (see the module docstring)."""
 
     def __init__(self, db: Database, max_batch: int = 256) -> None:
-        self.ids = IdCounters()
+        self.memory = Memory()
         self.pipelined = 0  # batches written as decided
         self.replayed = 0  # decided batches dropped and applied the plain way
         self.waited = 0  # decisions that waited for the batch in flight (``InFlight``)
@@ -150,7 +182,8 @@ class PipelinedWriter(GroupWriter):
     def status(self) -> dict[str, Any]:
         out = super().status()
         out.update(pipeline="thread", pipelined=self.pipelined, replayed=self.replayed,
-                   waited=self.waited, deciding_seconds=round(self.deciding, 6),
+                   waited=self.waited, forgotten=self.memory.forgotten,
+                   deciding_seconds=round(self.deciding, 6),
                    writing_seconds=round(self.writing, 6))
         return out
 
@@ -176,7 +209,7 @@ class PipelinedWriter(GroupWriter):
                 and not last.done.is_set() else frozenset()
             try:
                 with self.db.unit(readonly=True, on=self._reading()) as uow:
-                    decided: Decided = decide(uow, commands, busy, self.ids)
+                    decided: Decided = decide(uow, commands, busy, self.memory)
                 return decided
             except InFlight:
                 self.waited += 1
@@ -187,6 +220,7 @@ class PipelinedWriter(GroupWriter):
             except Exception:
                 log.warning("deciding a batch of %d failed; applying it the plain way",
                             len(batch), exc_info=True)
+                self.memory.forget()
                 self._drop_reader()
                 return None
         return None
@@ -241,10 +275,12 @@ class PipelinedWriter(GroupWriter):
         self._version = None
 
     def _plain(self, item: _Item) -> None:
-        """``GroupWriter``'s way; the next decision starts after its COMMIT."""
+        """``GroupWriter``'s way; the next decision starts after its COMMIT, from the
+        database: what the decisions kept is forgotten."""
         try:
             super()._commit(item.batch)
         finally:
+            self.memory.forget()
             self._rebase()
 
     def _rebase(self) -> None:
@@ -281,7 +317,8 @@ class PipelinedWriter(GroupWriter):
                         len(item.batch), exc_info=True)
             self._plain(item)
             # The next batch may have been decided already, from a snapshot that a write
-            # between this ROLLBACK and the plain BEGIN would not be in: it goes plain too.
+            # between this ROLLBACK and the plain BEGIN would not be in, and from what this
+            # batch's decision kept: it goes plain too.
             self._distrust()
             return
         self.pipelined += 1

@@ -141,6 +141,7 @@ _PIPELINE = (
     ("pipelined", "Batches decided while the one before was written, then written as decided"),
     ("replayed", "Decided batches dropped (another writer, a failed write) and applied plainly"),
     ("waited", "Decisions that waited for the batch in flight (a session or line in it)"),
+    ("forgotten", "Times the decisions' memory was dropped after a write not decided by them"),
     ("deciding_seconds", "Seconds the pipelined writer spent deciding batches"),
     ("writing_seconds", "Seconds the pipelined writer's second stage spent writing them"),
 )
