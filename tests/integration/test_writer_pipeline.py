@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
@@ -304,6 +305,47 @@ def test_requests_on_the_batch_in_flight_wait_for_its_commit(
     # 1 byte used costs 1 fen (rounded up): 9 fen left, 9 MiB granted, the last of it
     assert (update.grants[0].granted, update.grants[0].final) == (9 * 1024 * 1024, True)
     assert (other.result, other.grants[0].granted) == ("credit_limit_reached", 0)
+
+
+def test_a_line_read_while_its_batch_is_in_flight_is_not_kept_as_read(
+        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What was kept dropped right after a batch's decision (as past ``KEEP_AT_MOST``), that
+    batch still writing: a session opened meanwhile on the same line reads the line's books
+    without that batch's holds, waits for its COMMIT, and is decided from the books as the
+    batch left them, not as first read."""
+    monkeypatch.setattr(charges, "KEEP_AT_MOST", 0)
+    (line,) = _ready(db, 30)  # three quotas' worth
+    assert writer.submit(_open(line, "a")).result(WAIT).grants[0].granted == QUOTA["data"]
+    writing, go = threading.Event(), threading.Event()
+
+    def held(driver: Any, steps: list[Any]) -> None:
+        if not go.is_set():
+            writing.set()
+            assert go.wait(WAIT)
+        run_steps(driver, steps)
+
+    monkeypatch.setattr(pipeline, "run_steps", held)
+    # "a" reports its 10 MiB and holds 10 more: 10 fen left once it is written
+    first = writer.submit(Charge("a", 1, "update", (Ask(1, "data", used=QUOTA["data"]),)))
+    assert writing.wait(WAIT)
+    before = writer.status()
+    waited = before["waited"]
+    other = writer.submit(Charge("b", 0, "initial", (Ask(1, "data", requested=2 * QUOTA["data"]),),
+                                 line_id=line.id, country="TH"))
+    try:
+        deadline = time.monotonic() + WAIT
+        while writer.status()["waited"] == waited and time.monotonic() < deadline:
+            time.sleep(0.01)  # "b" read the line, found it in flight, waits
+    finally:
+        go.set()
+    assert first.result(WAIT).result == "success"
+    granted = other.result(WAIT).grants[0]
+    assert (granted.granted, granted.final) == (QUOTA["data"], True)  # 10 fen, not 20
+    # … decided so, not saved by the ledger's checks failing its write and a plain replay
+    assert writer.status()["replayed"] == before["replayed"]
+    with db.unit(readonly=True) as uow:
+        wallet = ledger.balance(uow, ledger.wallet(uow, line.id, "CNY"))
+    assert (wallet.posted, wallet.pending_debits) == (30 - 10, 20)
 
 
 @pytest.mark.parametrize("pipeline", ["thread", "process", "off"])

@@ -544,8 +544,11 @@ class _Batch:
 
     def _read_rows(self, names: dict[str, list[Any]]) -> None:
         """The sessions ``refs`` names, the lines the opening requests name, and the books of
-        the lines they serve but for those kept (whose rows are as kept, or the session or
-        line is in the batch in flight, and ``InFlight`` follows)."""
+        the lines they serve but for those kept. Books read are kept from here on, but never
+        those of a line the batch in flight writes (``InFlight`` before they are), so what is
+        kept of a line is always as the decided batches left it. (An operator's account read
+        by ``_lock_and_range`` may lag by the batch in flight, as any read would: its totals
+        only bound the range check.)"""
         rows, named, grouped, totals, held, grants = read_together(self.uow.conn, [
             (_SESSIONS, names), (_LINES, names), (_GROUPED, names), (_ACCOUNTS, names),
             (_BUCKETS, names), (_GRANTS, names)])
@@ -564,6 +567,8 @@ class _Batch:
             fill_books(self.books, totals, held)
         else:
             served = {int(r.line_id) for r in rows} | {line.id for line in named}
+            if any(("line", line) in self.busy for line in served):
+                raise InFlight()  # its rows as read miss that batch's: keep none of them
             fill_books(self.books, [a for a in totals if a.id not in self.books.totals],
                        [b for b in held if int(b.line_id) not in kept.lines])
             kept.lines |= served
