@@ -121,7 +121,7 @@ class Memory:
 
     def __init__(self) -> None:
         self.ids = IdCounters()
-        self.forgotten = 0  # times the parts were dropped
+        self.forgotten = 0  # times something kept was dropped
         self._parts: dict[Hashable, Any] = {}
 
     def part(self, key: Hashable, make: Callable[[], T]) -> T:
@@ -132,8 +132,9 @@ class Memory:
         return found
 
     def forget(self) -> None:
+        if self._parts:
+            self.forgotten += 1
         self._parts = {}  # a new dict: a decision under way writes into the old part only
-        self.forgotten += 1
 
 
 @dataclass(eq=False)
