@@ -276,9 +276,9 @@ def test_a_write_that_fails_halfway_is_applied_plainly_and_answered_once(
             assert (wallet.posted, wallet.pending_debits) == (100 - 10, 10)
 
 
-def test_requests_on_the_batch_in_flight_wait_for_its_commit(
-        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
-    (line,) = _ready(db, 10)  # one quota's worth
+def _writes_held(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Decided batches stop before their first write until ``go`` is set; ``writing`` is set
+    once one waits there (in flight, holding the write lock)."""
     writing, go = threading.Event(), threading.Event()
 
     def held(driver: Any, steps: list[Any]) -> None:
@@ -288,6 +288,13 @@ def test_requests_on_the_batch_in_flight_wait_for_its_commit(
         run_steps(driver, steps)
 
     monkeypatch.setattr(pipeline, "run_steps", held)
+    return writing, go
+
+
+def test_requests_on_the_batch_in_flight_wait_for_its_commit(
+        db: Database, writer: PipelinedWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    (line,) = _ready(db, 10)  # one quota's worth
+    writing, go = _writes_held(monkeypatch)
     first = writer.submit(_open(line, "a"))
     assert writing.wait(WAIT)  # "a" is in flight, holding the write lock
     waited = writer.status()["waited"]
@@ -316,15 +323,7 @@ def test_a_line_read_while_its_batch_is_in_flight_is_not_kept_as_read(
     monkeypatch.setattr(charges, "KEEP_AT_MOST", 0)
     (line,) = _ready(db, 30)  # three quotas' worth
     assert writer.submit(_open(line, "a")).result(WAIT).grants[0].granted == QUOTA["data"]
-    writing, go = threading.Event(), threading.Event()
-
-    def held(driver: Any, steps: list[Any]) -> None:
-        if not go.is_set():
-            writing.set()
-            assert go.wait(WAIT)
-        run_steps(driver, steps)
-
-    monkeypatch.setattr(pipeline, "run_steps", held)
+    writing, go = _writes_held(monkeypatch)
     # "a" reports its 10 MiB and holds 10 more: 10 fen left once it is written
     first = writer.submit(Charge("a", 1, "update", (Ask(1, "data", used=QUOTA["data"]),)))
     assert writing.wait(WAIT)
