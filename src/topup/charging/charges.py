@@ -139,20 +139,16 @@ class _Charges:
         """The batch answered and its rows built in ``uow`` (read-only) from what
         ``memory`` kept and the database, not written (db/pipeline.py): ids from
         ``memory.ids``; ``InFlight`` when a request's session or line is in ``busy``
-        (``("session", ref)``, ``("line", id)``), ``Unsuited`` for what only the reference
-        path does (or a batch that would open an account). What the batch leaves is kept in
-        ``memory``; a batch that fails once it began to change what was kept forgets it."""
+        (``("session", ref)``, ``("line", id)``), raised before anything kept is changed;
+        ``Unsuited`` for what only the reference path does (or a batch that would open an
+        account). What the batch leaves is kept in ``memory``; one that raises otherwise may
+        leave it half-changed, and goes the plain way, after which the writer forgets it."""
         batch = _Batch(uow, list(commands), memory=memory, busy=busy)
         try:
             with captured(uow.conn) as steps:
                 outcomes = batch.run()
-        except InFlight:
-            raise  # raised before anything kept was changed
-        except BaseException as exc:
-            memory.forget()
-            if isinstance(exc, _Unusual):
-                raise Unsuited(str(exc)) from exc
-            raise
+        except _Unusual as exc:
+            raise Unsuited(str(exc)) from exc
         batch.remember(memory)
         return Decided(outcomes, steps, batch.keys())
 

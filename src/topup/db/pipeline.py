@@ -95,7 +95,9 @@ class Pipelined(Protocol):
                memory: Memory) -> Decided:
         """Read (``uow`` is read-only, ``memory`` what earlier decisions kept), rate and
         build the rows of ``commands`` without writing; raise ``InFlight`` when one touches
-        a key in ``busy``, ``Unsuited`` when the batch belongs to the plain path."""
+        a key in ``busy`` (before changing what is kept), ``Unsuited`` when the batch belongs
+        to the plain path. A batch whose decision raises goes the plain way, which forgets
+        what was kept."""
         ...
 
 
@@ -221,7 +223,6 @@ class PipelinedWriter(GroupWriter):
             except Exception:
                 log.warning("deciding a batch of %d failed; applying it the plain way",
                             len(batch), exc_info=True)
-                self.memory.forget()
                 self._drop_reader()
                 return None
         return None
