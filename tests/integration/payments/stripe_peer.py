@@ -133,25 +133,30 @@ class StripePeer:
         return self
 
     def stop(self) -> None:
-        """Close the servers and the loop, and undo the patches."""
-        self.http.close()
-        for runner in self._runners:
-            self._run(runner.cleanup())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(START_TIMEOUT)
-        self._loop.close()
-        # localstripe serves one global app, which remembers the loop of the last peer that
-        # served it; a later peer (its own loop) could not serve it again without this.
-        ls_server.app._loop = None
-        ls_resources.Store.dump_to_disk = self._saved["dump"]  # type: ignore[method-assign]
-        ls_resources.PaymentIntent._api_create = self._saved["create"]
-        ls_webhooks.asyncio = self._saved["asyncio"]
+        """Close the servers and the loop, and undo the patches (those whatever happens: a
+        later peer in the same process must be able to serve localstripe's app again)."""
+        try:
+            self.http.close()
+            for runner in self._runners:
+                self._run(runner.cleanup())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(START_TIMEOUT)
+            if not self._thread.is_alive():
+                self._loop.close()
+            # localstripe serves one global app, which remembers the loop of the last peer
+            # that served it; a later peer (its own loop) could not serve it without this.
+            ls_server.app._loop = None
+            ls_resources.Store.dump_to_disk = self._saved["dump"]  # type: ignore[method-assign]
+            ls_resources.PaymentIntent._api_create = self._saved["create"]
+            ls_webhooks.asyncio = self._saved["asyncio"]
 
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(START_TIMEOUT)
 
     async def _serve(self, app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None)
+        # a request still open at ``stop`` (a webhook on its way) gets a second, not a minute
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         self._runners.append(runner)
